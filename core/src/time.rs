@@ -1,0 +1,48 @@
+//! Time as the core keeps it: milliseconds since the Unix epoch, UTC.
+//!
+//! A phone's clock can be wrong (DESIGN.md rule 7). The core records the device's time for display
+//! and deadlines, never uses it to *order* events (documents order them causally), and bounds it
+//! where a wrong value would do harm.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since 1970-01-01T00:00:00Z.
+pub type Millis = i64;
+
+pub const MINUTE: Millis = 60_000;
+pub const HOUR: Millis = 60 * MINUTE;
+pub const DAY: Millis = 24 * HOUR;
+
+/// 2000-01-01T00:00:00Z: nothing Doorstep records happened before this.
+pub const EARLIEST: Millis = 946_684_800_000;
+
+/// How far in the future a device time may lie before it is refused as a wrong clock.
+pub const FUTURE_TOLERANCE: Millis = DAY;
+
+/// The device clock now.
+pub fn now() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// Checks that `at` is a plausible time for something that happened (not before 2000, not more
+/// than a day after `now`).
+pub fn check_past(field: &'static str, at: Millis, now: Millis) -> crate::Result<()> {
+    if at < EARLIEST {
+        return Err(crate::Error::invalid(field, format!("{at} is before the year 2000")));
+    }
+    if at > now + FUTURE_TOLERANCE {
+        return Err(crate::Error::invalid(field, format!("{at} is more than a day in the future")));
+    }
+    Ok(())
+}
+
+/// Checks that `at` is a plausible deadline (after 2000, within ten years of `now`).
+pub fn check_deadline(field: &'static str, at: Millis, now: Millis) -> crate::Result<()> {
+    if at < EARLIEST || at > now + 3650 * DAY {
+        return Err(crate::Error::invalid(field, format!("{at} is not a plausible deadline")));
+    }
+    Ok(())
+}
