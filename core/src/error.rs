@@ -44,11 +44,17 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn invalid(field: &'static str, reason: impl fmt::Display) -> Self {
-        Error::Invalid { field, reason: reason.to_string() }
+        Error::Invalid {
+            field,
+            reason: reason.to_string(),
+        }
     }
 
     pub(crate) fn schema(id: impl Into<String>, reason: impl fmt::Display) -> Self {
-        Error::Schema { id: id.into(), reason: reason.to_string() }
+        Error::Schema {
+            id: id.into(),
+            reason: reason.to_string(),
+        }
     }
 }
 

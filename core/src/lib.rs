@@ -19,3 +19,4 @@ pub mod time;
 
 pub use error::{Error, Result};
 
+pub use store::Store;

@@ -31,10 +31,16 @@ pub fn now() -> Millis {
 /// than a day after `now`).
 pub fn check_past(field: &'static str, at: Millis, now: Millis) -> crate::Result<()> {
     if at < EARLIEST {
-        return Err(crate::Error::invalid(field, format!("{at} is before the year 2000")));
+        return Err(crate::Error::invalid(
+            field,
+            format!("{at} is before the year 2000"),
+        ));
     }
     if at > now + FUTURE_TOLERANCE {
-        return Err(crate::Error::invalid(field, format!("{at} is more than a day in the future")));
+        return Err(crate::Error::invalid(
+            field,
+            format!("{at} is more than a day in the future"),
+        ));
     }
     Ok(())
 }
@@ -42,7 +48,10 @@ pub fn check_past(field: &'static str, at: Millis, now: Millis) -> crate::Result
 /// Checks that `at` is a plausible deadline (after 2000, within ten years of `now`).
 pub fn check_deadline(field: &'static str, at: Millis, now: Millis) -> crate::Result<()> {
     if at < EARLIEST || at > now + 3650 * DAY {
-        return Err(crate::Error::invalid(field, format!("{at} is not a plausible deadline")));
+        return Err(crate::Error::invalid(
+            field,
+            format!("{at} is not a plausible deadline"),
+        ));
     }
     Ok(())
 }

@@ -101,7 +101,10 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Appeal> {
         topic,
         tier: Tier::from_code(&tier).ok_or_else(|| unknown("tier", &tier))?,
         summary: r.str(&ROOT, "summary")?,
-        asker: Asker { name: r.str(&asker, "name")?, phone: r.opt_str(&asker, "phone")? },
+        asker: Asker {
+            name: r.str(&asker, "name")?,
+            phone: r.opt_str(&asker, "phone")?,
+        },
         first_responsible: r.person(&ROOT, "first_responsible")?,
         received_at: r.i64(&ROOT, "received_at")?,
         events,

@@ -5,7 +5,9 @@
 //! such field with all its values and who wrote each, until a person settles it by choosing one;
 //! the choice is an ordinary edit that supersedes both.
 
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
+use automerge::{
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
 
 use super::ChangeNote;
 use crate::{Error, Result, time::Millis};
@@ -35,12 +37,19 @@ pub struct Conflict {
 pub fn find(doc: &mut AutoCommit) -> Result<Vec<Conflict>> {
     let mut raw = Vec::new();
     walk(doc, &ROOT, &mut Vec::new(), &mut raw)?;
-    raw.into_iter().map(|(path, values)| describe(doc, path, values)).collect()
+    raw.into_iter()
+        .map(|(path, values)| describe(doc, path, values))
+        .collect()
 }
 
 type RawValues = Vec<(String, ObjId, bool)>;
 
-fn walk(doc: &AutoCommit, obj: &ObjId, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, RawValues)>) -> Result<()> {
+fn walk(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    path: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, RawValues)>,
+) -> Result<()> {
     match doc.object_type(obj)? {
         ObjType::Map | ObjType::Table => {
             for key in doc.keys(obj) {
@@ -78,13 +87,24 @@ fn describe(doc: &mut AutoCommit, path: Vec<String>, raw: RawValues) -> Result<C
     let values = raw
         .into_iter()
         .map(|(value, id, shown)| {
-            let meta = doc.hash_for_opid(&id).and_then(|h| doc.get_change_meta_by_hash(&h));
+            let meta = doc
+                .hash_for_opid(&id)
+                .and_then(|h| doc.get_change_meta_by_hash(&h));
             let (note, at) = match meta {
-                Some(m) => (m.message.as_deref().and_then(ChangeNote::decode), m.timestamp),
+                Some(m) => (
+                    m.message.as_deref().and_then(ChangeNote::decode),
+                    m.timestamp,
+                ),
                 None => (None, 0),
             };
             let (by_id, by_name) = note.map(|n| (n.by, n.name)).unwrap_or_default();
-            ConflictValue { value, by_id, by_name, at, shown }
+            ConflictValue {
+                value,
+                by_id,
+                by_name,
+                at,
+                shown,
+            }
         })
         .collect();
     Ok(Conflict { path, values })
@@ -110,14 +130,24 @@ pub fn settle(doc: &mut AutoCommit, path: &[String], choice: usize) -> Result<()
     };
     let all = doc.get_all(&parent, key.as_str())?;
     if all.len() < 2 {
-        return Err(Error::NotAllowed(format!("{} has no conflict", path.join("/"))));
+        return Err(Error::NotAllowed(format!(
+            "{} has no conflict",
+            path.join("/")
+        )));
     }
     let value = match all.get(choice) {
         Some((Value::Scalar(s), _)) => s.clone().into_owned(),
         Some((Value::Object(_), _)) => {
-            return Err(Error::NotAllowed("an object conflict cannot be settled by choosing".into()));
+            return Err(Error::NotAllowed(
+                "an object conflict cannot be settled by choosing".into(),
+            ));
         }
-        None => return Err(Error::invalid("choice", format!("{choice} is not one of {} values", all.len()))),
+        None => {
+            return Err(Error::invalid(
+                "choice",
+                format!("{choice} is not one of {} values", all.len()),
+            ));
+        }
     };
     doc.put(&parent, key.as_str(), value)?;
     Ok(())
@@ -128,14 +158,21 @@ fn resolve(doc: &AutoCommit, path: &[String]) -> Result<ObjId> {
     for key in path {
         let next = match doc.object_type(&obj)? {
             ObjType::List => {
-                let i: usize = key.parse().map_err(|_| Error::invalid("path", format!("{key} is not an index")))?;
+                let i: usize = key
+                    .parse()
+                    .map_err(|_| Error::invalid("path", format!("{key} is not an index")))?;
                 doc.get(&obj, i)?
             }
             _ => doc.get(&obj, key.as_str())?,
         };
         obj = match next {
             Some((Value::Object(_), id)) => id,
-            _ => return Err(Error::invalid("path", format!("no object at {}", path.join("/")))),
+            _ => {
+                return Err(Error::invalid(
+                    "path",
+                    format!("no object at {}", path.join("/")),
+                ));
+            }
         };
     }
     Ok(obj)

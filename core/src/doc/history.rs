@@ -29,9 +29,20 @@ pub fn of(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
             let note = m.message.as_deref().and_then(ChangeNote::decode);
             let (by_id, by_name, what) = match note {
                 Some(n) => (n.by, n.name, n.what),
-                None => (String::new(), String::new(), m.message.as_deref().unwrap_or("").to_string()),
+                None => (
+                    String::new(),
+                    String::new(),
+                    m.message.as_deref().unwrap_or("").to_string(),
+                ),
             };
-            HistoryEntry { hash: m.hash.to_string(), actor: m.actor.to_hex_string(), at: m.timestamp, by_id, by_name, what }
+            HistoryEntry {
+                hash: m.hash.to_string(),
+                actor: m.actor.to_hex_string(),
+                at: m.timestamp,
+                by_id,
+                by_name,
+                what,
+            }
         })
         .collect()
 }

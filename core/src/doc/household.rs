@@ -17,7 +17,9 @@ use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, transaction::Transact
 use super::{DocKind, Reader, put_opt_i64, put_opt_str, put_person, put_strs, write_header};
 use crate::{
     Error, Result,
-    domain::household::{Address, AttentionTag, Gender, Household, HouseholdPatch, HousingStatus, Resident},
+    domain::household::{
+        Address, AttentionTag, Gender, Household, HouseholdPatch, HousingStatus, Resident,
+    },
     domain::visit::{Visit, VisitKind},
 };
 
@@ -61,7 +63,11 @@ pub fn update(doc: &mut AutoCommit, current: &Household, p: &HouseholdPatch) -> 
     if let Some(a) = &p.address
         && a != &current.address
     {
-        let m = Reader { doc, id: &current.id }.obj(&ROOT, "address", ObjType::Map)?;
+        let m = Reader {
+            doc,
+            id: &current.id,
+        }
+        .obj(&ROOT, "address", ObjType::Map)?;
         for (key, new, old) in [
             ("building", &a.building, &current.address.building),
             ("unit", &a.unit, &current.address.unit),

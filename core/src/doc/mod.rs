@@ -12,7 +12,9 @@ pub mod history;
 pub mod household;
 pub mod task;
 
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
+use automerge::{
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
 
 use crate::{Error, Result, domain::PersonRef, time::Millis};
 
@@ -53,9 +55,13 @@ pub fn kind_of(doc: &AutoCommit) -> Result<DocKind> {
     let kind = r.str(&ROOT, "type")?;
     let v = r.i64(&ROOT, "v")?;
     if v != SCHEMA_VERSION {
-        return Err(Error::schema("", format!("schema version {v}, this build reads {SCHEMA_VERSION}")));
+        return Err(Error::schema(
+            "",
+            format!("schema version {v}, this build reads {SCHEMA_VERSION}"),
+        ));
     }
-    DocKind::from_code(&kind).ok_or_else(|| Error::schema("", format!("unknown document type {kind:?}")))
+    DocKind::from_code(&kind)
+        .ok_or_else(|| Error::schema("", format!("unknown document type {kind:?}")))
 }
 
 /// Writes the header every document starts with.
@@ -95,21 +101,25 @@ impl Reader<'_> {
     }
 
     pub fn str(&self, obj: &ObjId, key: &str) -> Result<String> {
-        self.opt_str(obj, key)?.ok_or_else(|| self.err(key, "missing"))
+        self.opt_str(obj, key)?
+            .ok_or_else(|| self.err(key, "missing"))
     }
 
     pub fn opt_i64(&self, obj: &ObjId, key: &str) -> Result<Option<i64>> {
         match self.scalar(obj, key)? {
             None | Some(ScalarValue::Null) => Ok(None),
             Some(ScalarValue::Int(i)) => Ok(Some(i)),
-            Some(ScalarValue::Uint(u)) => i64::try_from(u).map(Some).map_err(|_| self.err(key, "out of range")),
+            Some(ScalarValue::Uint(u)) => i64::try_from(u)
+                .map(Some)
+                .map_err(|_| self.err(key, "out of range")),
             Some(ScalarValue::Timestamp(t)) => Ok(Some(t)),
             Some(_) => Err(self.err(key, "expected a number")),
         }
     }
 
     pub fn i64(&self, obj: &ObjId, key: &str) -> Result<i64> {
-        self.opt_i64(obj, key)?.ok_or_else(|| self.err(key, "missing"))
+        self.opt_i64(obj, key)?
+            .ok_or_else(|| self.err(key, "missing"))
     }
 
     pub fn bool(&self, obj: &ObjId, key: &str) -> Result<bool> {
@@ -130,7 +140,10 @@ impl Reader<'_> {
 
     pub fn person(&self, obj: &ObjId, key: &str) -> Result<PersonRef> {
         let p = self.obj(obj, key, ObjType::Map)?;
-        Ok(PersonRef { id: self.str(&p, "id")?, name: self.str(&p, "name")? })
+        Ok(PersonRef {
+            id: self.str(&p, "id")?,
+            name: self.str(&p, "name")?,
+        })
     }
 
     pub fn opt_person(&self, obj: &ObjId, key: &str) -> Result<Option<PersonRef>> {
@@ -193,14 +206,22 @@ impl Reader<'_> {
             e => e,
         })?;
         if k != kind {
-            return Err(Error::schema(self.id, format!("is a {} document, expected {}", k.code(), kind.code())));
+            return Err(Error::schema(
+                self.id,
+                format!("is a {} document, expected {}", k.code(), kind.code()),
+            ));
         }
         self.check_id()
     }
 }
 
 /// Puts a person record under `key`.
-pub(crate) fn put_person(doc: &mut AutoCommit, obj: &ObjId, key: &str, p: &PersonRef) -> Result<()> {
+pub(crate) fn put_person(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    p: &PersonRef,
+) -> Result<()> {
     let m = doc.put_object(obj, key, ObjType::Map)?;
     doc.put(&m, "id", p.id.as_str())?;
     doc.put(&m, "name", p.name.as_str())?;
@@ -208,7 +229,12 @@ pub(crate) fn put_person(doc: &mut AutoCommit, obj: &ObjId, key: &str, p: &Perso
 }
 
 /// Puts an optional text: `None` is stored as null so that clearing a field is an edit too.
-pub(crate) fn put_opt_str(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: Option<&str>) -> Result<()> {
+pub(crate) fn put_opt_str(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    v: Option<&str>,
+) -> Result<()> {
     match v {
         Some(s) => doc.put(obj, key, s)?,
         None => doc.put(obj, key, ScalarValue::Null)?,
@@ -216,7 +242,12 @@ pub(crate) fn put_opt_str(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: Optio
     Ok(())
 }
 
-pub(crate) fn put_opt_i64(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: Option<i64>) -> Result<()> {
+pub(crate) fn put_opt_i64(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    v: Option<i64>,
+) -> Result<()> {
     match v {
         Some(i) => doc.put(obj, key, i)?,
         None => doc.put(obj, key, ScalarValue::Null)?,
@@ -225,7 +256,12 @@ pub(crate) fn put_opt_i64(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: Optio
 }
 
 /// Puts a list of texts under `key`.
-pub(crate) fn put_strs(doc: &mut AutoCommit, obj: &ObjId, key: &str, items: &[String]) -> Result<()> {
+pub(crate) fn put_strs(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    items: &[String],
+) -> Result<()> {
     let l = doc.put_object(obj, key, ObjType::List)?;
     for (i, s) in items.iter().enumerate() {
         doc.insert(&l, i, s.as_str())?;
@@ -257,7 +293,11 @@ pub struct ChangeNote {
 
 impl ChangeNote {
     pub fn new(by: &PersonRef, what: impl Into<String>) -> Self {
-        ChangeNote { by: by.id.clone(), name: by.name.clone(), what: what.into() }
+        ChangeNote {
+            by: by.id.clone(),
+            name: by.name.clone(),
+            what: what.into(),
+        }
     }
 
     pub fn encode(&self) -> String {
@@ -270,6 +310,14 @@ impl ChangeNote {
 }
 
 /// Commits pending operations with a note and the device time.
-pub(crate) fn commit(doc: &mut AutoCommit, note: &ChangeNote, at: Millis) -> Option<automerge::ChangeHash> {
-    doc.commit_with(automerge::transaction::CommitOptions::default().with_message(note.encode()).with_time(at))
+pub(crate) fn commit(
+    doc: &mut AutoCommit,
+    note: &ChangeNote,
+    at: Millis,
+) -> Option<automerge::ChangeHash> {
+    doc.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_message(note.encode())
+            .with_time(at),
+    )
 }

@@ -57,7 +57,9 @@ impl Topic {
     }
 
     pub fn from_code(code: &str) -> Topic {
-        KnownTopic::from_code(code).map(Topic::Known).unwrap_or_else(|| Topic::Other(code.to_string()))
+        KnownTopic::from_code(code)
+            .map(Topic::Known)
+            .unwrap_or_else(|| Topic::Other(code.to_string()))
     }
 
     pub fn label_zh(&self) -> &str {
@@ -109,7 +111,10 @@ impl Tier {
         match self {
             Tier::Urgent => matches!(kind, Resolved | Closed),
             Tier::BasicLiving | Tier::General => matches!(kind, Resolved | Feedback | Closed),
-            Tier::Complex => matches!(kind, Progress | Whistled | Escalated | Resolved | Feedback | Closed),
+            Tier::Complex => matches!(
+                kind,
+                Progress | Whistled | Escalated | Resolved | Feedback | Closed
+            ),
         }
     }
 }
@@ -146,7 +151,10 @@ coded_enum! {
 impl AppealStatus {
     /// Still in somebody's hands (not resolved or closed).
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Received | Self::Accepted | Self::Whistled | Self::Escalated)
+        matches!(
+            self,
+            Self::Received | Self::Accepted | Self::Whistled | Self::Escalated
+        )
     }
 }
 
@@ -263,21 +271,34 @@ impl AppealAction {
             }
             AppealAction::Feedback { satisfaction, note } => {
                 if !(1..=5).contains(satisfaction) {
-                    return Err(Error::invalid("appeal.satisfaction", format!("{satisfaction} is not in 1..5")));
+                    return Err(Error::invalid(
+                        "appeal.satisfaction",
+                        format!("{satisfaction} is not in 1..5"),
+                    ));
                 }
                 optional("appeal.note", note, 2000)
             }
             AppealAction::Progress(n) => required("appeal.note", n, 2000),
-            AppealAction::Escalate(n) | AppealAction::Resolve(n) | AppealAction::Close(n) | AppealAction::Reopen(n) => {
-                optional("appeal.note", n, 2000)
-            }
+            AppealAction::Escalate(n)
+            | AppealAction::Resolve(n)
+            | AppealAction::Close(n)
+            | AppealAction::Reopen(n) => optional("appeal.note", n, 2000),
         }
     }
 
     /// The event this action records.
     pub fn into_event(self, id: String, at: Millis, by: PersonRef) -> AppealEvent {
         let kind = self.kind();
-        let mut e = AppealEvent { id, kind, at, by, note: String::new(), department: None, assignee: None, satisfaction: None };
+        let mut e = AppealEvent {
+            id,
+            kind,
+            at,
+            by,
+            note: String::new(),
+            department: None,
+            assignee: None,
+            satisfaction: None,
+        };
         match self {
             AppealAction::Accept => {}
             AppealAction::Assign(p) => e.assignee = Some(p),
@@ -429,7 +450,12 @@ impl DeadlineState {
 ///
 /// Time left never exceeds the tier's window: a clock start in the future (a device clock that
 /// runs ahead) does not give an appeal more time than its tier allows.
-pub fn deadline_state(tier: Tier, clock_start: Millis, met_at: Option<Millis>, now: Millis) -> DeadlineState {
+pub fn deadline_state(
+    tier: Tier,
+    clock_start: Millis,
+    met_at: Option<Millis>,
+    now: Millis,
+) -> DeadlineState {
     let window = tier.window();
     let deadline = clock_start + window;
     match met_at {
@@ -438,7 +464,11 @@ pub fn deadline_state(tier: Tier, clock_start: Millis, met_at: Option<Millis>, n
         None if now > deadline => DeadlineState::Overdue { by: now - deadline },
         None => {
             let left = (deadline - now).min(window);
-            if left * 4 <= window { DeadlineState::DueSoon { left } } else { DeadlineState::OnTime { left } }
+            if left * 4 <= window {
+                DeadlineState::DueSoon { left }
+            } else {
+                DeadlineState::OnTime { left }
+            }
         }
     }
 }
@@ -480,7 +510,11 @@ mod tests {
     }
 
     fn status(kinds: &[K]) -> AppealStatus {
-        let evs: Vec<_> = kinds.iter().enumerate().map(|(i, k)| (*k, T0 + i as Millis)).collect();
+        let evs: Vec<_> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, T0 + i as Millis))
+            .collect();
         reduce(&appeal(Tier::General, &evs)).status
     }
 
@@ -491,25 +525,59 @@ mod tests {
         assert_eq!(status(&[K::Received, K::Accepted]), S::Accepted);
         assert_eq!(status(&[K::Received, K::Assigned]), S::Accepted);
         assert_eq!(status(&[K::Received, K::Whistled]), S::Whistled);
-        assert_eq!(status(&[K::Received, K::Whistled, K::Escalated]), S::Escalated);
+        assert_eq!(
+            status(&[K::Received, K::Whistled, K::Escalated]),
+            S::Escalated
+        );
         assert_eq!(status(&[K::Received, K::Progress]), S::Received);
-        assert_eq!(status(&[K::Received, K::Accepted, K::Resolved]), S::Resolved);
-        assert_eq!(status(&[K::Received, K::Resolved, K::Feedback]), S::FeedbackGiven);
-        assert_eq!(status(&[K::Received, K::Resolved, K::Feedback, K::Closed]), S::Closed);
+        assert_eq!(
+            status(&[K::Received, K::Accepted, K::Resolved]),
+            S::Resolved
+        );
+        assert_eq!(
+            status(&[K::Received, K::Resolved, K::Feedback]),
+            S::FeedbackGiven
+        );
+        assert_eq!(
+            status(&[K::Received, K::Resolved, K::Feedback, K::Closed]),
+            S::Closed
+        );
         assert_eq!(status(&[K::Received, K::Closed]), S::Closed);
-        assert_eq!(status(&[K::Received, K::Resolved, K::Reopened]), S::Accepted);
+        assert_eq!(
+            status(&[K::Received, K::Resolved, K::Reopened]),
+            S::Accepted
+        );
         assert_eq!(status(&[K::Received, K::Closed, K::Reopened]), S::Accepted);
         // Reopening an open appeal, or escalating a resolved one, changes nothing.
-        assert_eq!(status(&[K::Received, K::Whistled, K::Reopened]), S::Whistled);
-        assert_eq!(status(&[K::Received, K::Resolved, K::Escalated]), S::Resolved);
-        assert_eq!(status(&[K::Received, K::Resolved, K::Feedback, K::Whistled]), S::FeedbackGiven);
+        assert_eq!(
+            status(&[K::Received, K::Whistled, K::Reopened]),
+            S::Whistled
+        );
+        assert_eq!(
+            status(&[K::Received, K::Resolved, K::Escalated]),
+            S::Resolved
+        );
+        assert_eq!(
+            status(&[K::Received, K::Resolved, K::Feedback, K::Whistled]),
+            S::FeedbackGiven
+        );
         // Resolving twice is the same as once.
-        assert_eq!(status(&[K::Received, K::Resolved, K::Resolved]), S::Resolved);
+        assert_eq!(
+            status(&[K::Received, K::Resolved, K::Resolved]),
+            S::Resolved
+        );
     }
 
     #[test]
     fn assignment_and_department() {
-        let a = appeal(Tier::General, &[(K::Received, T0), (K::Assigned, T0 + 1), (K::Whistled, T0 + 2)]);
+        let a = appeal(
+            Tier::General,
+            &[
+                (K::Received, T0),
+                (K::Assigned, T0 + 1),
+                (K::Whistled, T0 + 2),
+            ],
+        );
         let s = reduce(&a);
         assert_eq!(s.responsible.name, "李书记");
         assert_eq!(s.department.as_deref(), Some("城管科"));
@@ -520,16 +588,37 @@ mod tests {
         for tier in Tier::ALL.iter().copied() {
             let w = tier.window();
             let dl = T0 + w;
-            assert_eq!(deadline_state(tier, T0, None, T0), DeadlineState::OnTime { left: w });
+            assert_eq!(
+                deadline_state(tier, T0, None, T0),
+                DeadlineState::OnTime { left: w }
+            );
             // Exactly a quarter left is "soon"; a millisecond more is not.
-            assert_eq!(deadline_state(tier, T0, None, dl - w / 4), DeadlineState::DueSoon { left: w / 4 });
-            assert_eq!(deadline_state(tier, T0, None, dl - w / 4 - 1), DeadlineState::OnTime { left: w / 4 + 1 });
+            assert_eq!(
+                deadline_state(tier, T0, None, dl - w / 4),
+                DeadlineState::DueSoon { left: w / 4 }
+            );
+            assert_eq!(
+                deadline_state(tier, T0, None, dl - w / 4 - 1),
+                DeadlineState::OnTime { left: w / 4 + 1 }
+            );
             // At the deadline it is not yet over; one millisecond later it is.
-            assert_eq!(deadline_state(tier, T0, None, dl), DeadlineState::DueSoon { left: 0 });
-            assert_eq!(deadline_state(tier, T0, None, dl + 1), DeadlineState::Overdue { by: 1 });
+            assert_eq!(
+                deadline_state(tier, T0, None, dl),
+                DeadlineState::DueSoon { left: 0 }
+            );
+            assert_eq!(
+                deadline_state(tier, T0, None, dl + 1),
+                DeadlineState::Overdue { by: 1 }
+            );
             // Met exactly at the deadline is on time.
-            assert_eq!(deadline_state(tier, T0, Some(dl), dl + DAY), DeadlineState::Met);
-            assert_eq!(deadline_state(tier, T0, Some(dl + 5), dl + DAY), DeadlineState::MetLate { by: 5 });
+            assert_eq!(
+                deadline_state(tier, T0, Some(dl), dl + DAY),
+                DeadlineState::Met
+            );
+            assert_eq!(
+                deadline_state(tier, T0, Some(dl + 5), dl + DAY),
+                DeadlineState::MetLate { by: 5 }
+            );
         }
         assert_eq!(Tier::Urgent.window(), 30 * MINUTE);
         assert_eq!(Tier::Complex.window(), 15 * DAY);
@@ -542,19 +631,32 @@ mod tests {
         assert_eq!(reduce(&appeal(Tier::Complex, &evs)).met_at, Some(T0 + HOUR));
         assert_eq!(reduce(&appeal(Tier::General, &evs)).met_at, None);
         // An urgent appeal resolved after 31 minutes was met late.
-        let a = appeal(Tier::Urgent, &[(K::Received, T0), (K::Resolved, T0 + 31 * MINUTE)]);
+        let a = appeal(
+            Tier::Urgent,
+            &[(K::Received, T0), (K::Resolved, T0 + 31 * MINUTE)],
+        );
         let s = reduce(&a);
-        assert_eq!(deadline_state(a.tier, s.clock_start, s.met_at, T0 + DAY), DeadlineState::MetLate { by: MINUTE });
+        assert_eq!(
+            deadline_state(a.tier, s.clock_start, s.met_at, T0 + DAY),
+            DeadlineState::MetLate { by: MINUTE }
+        );
     }
 
     #[test]
     fn reopening_restarts_the_clock() {
         let a = appeal(
             Tier::BasicLiving,
-            &[(K::Received, T0), (K::Resolved, T0 + HOUR), (K::Reopened, T0 + 3 * DAY)],
+            &[
+                (K::Received, T0),
+                (K::Resolved, T0 + HOUR),
+                (K::Reopened, T0 + 3 * DAY),
+            ],
         );
         let s = reduce(&a);
-        assert_eq!((s.clock_start, s.met_at, s.reopened), (T0 + 3 * DAY, None, 1));
+        assert_eq!(
+            (s.clock_start, s.met_at, s.reopened),
+            (T0 + 3 * DAY, None, 1)
+        );
         assert!(deadline_state(a.tier, s.clock_start, s.met_at, T0 + 5 * DAY).is_overdue());
     }
 
@@ -564,7 +666,10 @@ mod tests {
         let a = appeal(Tier::Urgent, &[(K::Received, T0), (K::Resolved, T0 - DAY)]);
         let s = reduce(&a);
         assert_eq!(s.met_at, Some(T0));
-        assert_eq!(deadline_state(a.tier, s.clock_start, s.met_at, T0 + HOUR), DeadlineState::Met);
+        assert_eq!(
+            deadline_state(a.tier, s.clock_start, s.met_at, T0 + HOUR),
+            DeadlineState::Met
+        );
         // Received by a phone whose clock runs a day ahead: never more time left than the window.
         let st = deadline_state(Tier::Urgent, T0 + DAY, None, T0);
         assert_eq!(st, DeadlineState::OnTime { left: 30 * MINUTE });
@@ -572,11 +677,42 @@ mod tests {
 
     #[test]
     fn actions_validate() {
-        assert!(AppealAction::Feedback { satisfaction: 0, note: String::new() }.validate().is_err());
-        assert!(AppealAction::Feedback { satisfaction: 6, note: String::new() }.validate().is_err());
-        assert!(AppealAction::Feedback { satisfaction: 3, note: String::new() }.validate().is_ok());
-        assert!(AppealAction::Whistle { department: "".into(), note: String::new() }.validate().is_err());
-        assert_eq!(Topic::from_code("parking"), Topic::Known(KnownTopic::Parking));
+        assert!(
+            AppealAction::Feedback {
+                satisfaction: 0,
+                note: String::new()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            AppealAction::Feedback {
+                satisfaction: 6,
+                note: String::new()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            AppealAction::Feedback {
+                satisfaction: 3,
+                note: String::new()
+            }
+            .validate()
+            .is_ok()
+        );
+        assert!(
+            AppealAction::Whistle {
+                department: "".into(),
+                note: String::new()
+            }
+            .validate()
+            .is_err()
+        );
+        assert_eq!(
+            Topic::from_code("parking"),
+            Topic::Known(KnownTopic::Parking)
+        );
         assert_eq!(Topic::from_code("楼道堆物").label_zh(), "楼道堆物");
     }
 }

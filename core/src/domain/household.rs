@@ -56,8 +56,14 @@ impl Address {
         optional("address.unit", &self.unit, 32)?;
         optional("address.room", &self.room, 32)?;
         optional("address.text", &self.text, 200)?;
-        if [&self.building, &self.unit, &self.room, &self.text].iter().all(|s| s.trim().is_empty()) {
-            return Err(Error::invalid("address", "give a building, unit and room, or a text"));
+        if [&self.building, &self.unit, &self.room, &self.text]
+            .iter()
+            .all(|s| s.trim().is_empty())
+        {
+            return Err(Error::invalid(
+                "address",
+                "give a building, unit and room, or a text",
+            ));
         }
         Ok(())
     }
@@ -65,7 +71,11 @@ impl Address {
     /// How the address is shown: "3栋2单元301室" plus the free text.
     pub fn display(&self) -> String {
         let mut s = String::new();
-        for (part, suffix) in [(&self.building, "栋"), (&self.unit, "单元"), (&self.room, "室")] {
+        for (part, suffix) in [
+            (&self.building, "栋"),
+            (&self.unit, "单元"),
+            (&self.room, "室"),
+        ] {
             let p = part.trim();
             if !p.is_empty() {
                 s.push_str(p);
@@ -142,7 +152,10 @@ impl Resident {
         if let Some(y) = self.birth_year
             && !(1900..=this_year).contains(&y)
         {
-            return Err(Error::invalid("resident.birth_year", format!("{y} is not a birth year")));
+            return Err(Error::invalid(
+                "resident.birth_year",
+                format!("{y} is not a birth year"),
+            ));
         }
         if let Some(p) = &self.phone {
             phone("resident.phone", p)?;
@@ -177,7 +190,10 @@ impl NewResident {
             name: self.name.trim().to_string(),
             gender: self.gender.unwrap_or(Gender::Unknown),
             birth_year: self.birth_year,
-            phone: self.phone.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()),
+            phone: self
+                .phone
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty()),
             relation: self.relation.trim().to_string(),
             tags: self.tags,
             notes: self.notes,
@@ -218,13 +234,19 @@ impl ResidentPatch {
             r.birth_year = y;
         }
         if let Some(p) = &self.phone {
-            r.phone = p.as_ref().map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
+            r.phone = p
+                .as_ref()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty());
         }
         if let Some(rel) = &self.relation {
             r.relation = rel.trim().to_string();
         }
         if let Some(t) = self.add_tags.intersection(&self.remove_tags).next() {
-            return Err(Error::invalid("tags", format!("{} both added and removed", t.code())));
+            return Err(Error::invalid(
+                "tags",
+                format!("{} both added and removed", t.code()),
+            ));
         }
         r.tags.extend(self.add_tags.iter().copied());
         r.tags.retain(|t| !self.remove_tags.contains(t));
@@ -305,7 +327,10 @@ impl NewHousehold {
         }
         self.address.validate()?;
         if self.residents.len() > 50 {
-            return Err(Error::invalid("residents", "more than 50 residents in one household"));
+            return Err(Error::invalid(
+                "residents",
+                "more than 50 residents in one household",
+            ));
         }
         Ok(())
     }
@@ -363,12 +388,22 @@ mod tests {
 
     #[test]
     fn resident_checks() {
-        let ok = NewResident { name: "王秀英".into(), birth_year: Some(1948), ..Default::default() };
+        let ok = NewResident {
+            name: "王秀英".into(),
+            birth_year: Some(1948),
+            ..Default::default()
+        };
         let r = ok.clone().into_resident(2026).unwrap();
         assert_eq!(r.gender, Gender::Unknown);
-        let bad_year = NewResident { birth_year: Some(2090), ..ok.clone() };
+        let bad_year = NewResident {
+            birth_year: Some(2090),
+            ..ok.clone()
+        };
         assert!(bad_year.into_resident(2026).is_err());
-        let no_name = NewResident { name: " ".into(), ..ok.clone() };
+        let no_name = NewResident {
+            name: " ".into(),
+            ..ok.clone()
+        };
         assert!(no_name.into_resident(2026).is_err());
         let patch = ResidentPatch {
             add_tags: [AttentionTag::Disabled].into(),

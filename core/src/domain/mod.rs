@@ -20,7 +20,10 @@ pub struct PersonRef {
 
 impl PersonRef {
     pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
-        PersonRef { id: id.into(), name: name.into() }
+        PersonRef {
+            id: id.into(),
+            name: name.into(),
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -41,9 +44,15 @@ pub(crate) fn required(field: &'static str, value: &str, max: usize) -> Result<(
 pub(crate) fn optional(field: &'static str, value: &str, max: usize) -> Result<()> {
     let n = value.chars().count();
     if n > max {
-        return Err(Error::invalid(field, format!("{n} characters, at most {max} allowed")));
+        return Err(Error::invalid(
+            field,
+            format!("{n} characters, at most {max} allowed"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(Error::invalid(field, "contains control characters"));
     }
     Ok(())
@@ -58,7 +67,10 @@ pub(crate) fn phone(field: &'static str, value: &str) -> Result<()> {
         .enumerate()
         .all(|(i, c)| c.is_ascii_digit() || c == '-' || c == ' ' || (c == '+' && i == 0));
     if !ok_chars || !(3..=20).contains(&digits) {
-        return Err(Error::invalid(field, format!("{value:?} is not a phone number")));
+        return Err(Error::invalid(
+            field,
+            format!("{value:?} is not a phone number"),
+        ));
     }
     Ok(())
 }

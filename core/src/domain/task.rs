@@ -171,7 +171,10 @@ pub fn reduce(events: &[TaskEvent]) -> TaskState {
             }
             (TaskEventKind::Claimed, TaskStatus::Claimed) => {
                 if s.claimant.as_ref().map(|c| &c.id) != Some(&e.by.id) {
-                    s.lost_claims.push(LostClaim { by: e.by.clone(), event_id: e.id.clone() });
+                    s.lost_claims.push(LostClaim {
+                        by: e.by.clone(),
+                        event_id: e.id.clone(),
+                    });
                 }
             }
             (TaskEventKind::Released, TaskStatus::Claimed) => {
@@ -204,15 +207,18 @@ pub fn check_action(s: &TaskState, action: &TaskAction, who: &PersonRef) -> Resu
     let finished = matches!(s.status, TaskStatus::Done | TaskStatus::Cancelled);
     let mine = s.claimant.as_ref().map(|c| &c.id) == Some(&who.id);
     match action {
-        _ if finished && !matches!(action, TaskAction::Progress(_)) => {
-            Err(NotAllowed(format!("the task is already {}", s.status.label_en().to_lowercase())))
-        }
+        _ if finished && !matches!(action, TaskAction::Progress(_)) => Err(NotAllowed(format!(
+            "the task is already {}",
+            s.status.label_en().to_lowercase()
+        ))),
         TaskAction::Claim if s.status == TaskStatus::Claimed => Err(NotAllowed(if mine {
             "you have already claimed this task".into()
         } else {
             "the task is already claimed by someone else".into()
         })),
-        TaskAction::Release if !mine => Err(NotAllowed("only the claimant can release a task".into())),
+        TaskAction::Release if !mine => {
+            Err(NotAllowed("only the claimant can release a task".into()))
+        }
         _ => Ok(()),
     }
 }
@@ -237,13 +243,24 @@ mod tests {
         let opened = ev(Opened, "gw", 1);
         assert_eq!(reduce(&[opened.clone()]).status, TaskStatus::Open);
         let s = reduce(&[opened.clone(), ev(Claimed, "a", 2)]);
-        assert_eq!((s.status, s.claimant.unwrap().id.as_str()), (TaskStatus::Claimed, "a"));
+        assert_eq!(
+            (s.status, s.claimant.unwrap().id.as_str()),
+            (TaskStatus::Claimed, "a")
+        );
         let s = reduce(&[opened.clone(), ev(Claimed, "a", 2), ev(Released, "a", 3)]);
         assert_eq!((s.status, s.claimant), (TaskStatus::Open, None));
-        let s = reduce(&[opened.clone(), ev(Claimed, "a", 2), ev(Progress, "a", 3), ev(Done, "a", 4)]);
+        let s = reduce(&[
+            opened.clone(),
+            ev(Claimed, "a", 2),
+            ev(Progress, "a", 3),
+            ev(Done, "a", 4),
+        ]);
         assert_eq!((s.status, s.done_at), (TaskStatus::Done, Some(4)));
         let s = reduce(&[opened.clone(), ev(Done, "b", 4)]);
-        assert_eq!((s.status, s.done_by.unwrap().id.as_str()), (TaskStatus::Done, "b"));
+        assert_eq!(
+            (s.status, s.done_by.unwrap().id.as_str()),
+            (TaskStatus::Done, "b")
+        );
         let s = reduce(&[opened.clone(), ev(Claimed, "a", 2), ev(Cancelled, "gw", 3)]);
         assert_eq!(s.status, TaskStatus::Cancelled);
         // Nothing moves a finished task.
@@ -257,7 +274,11 @@ mod tests {
 
     #[test]
     fn concurrent_claims_pick_the_first_in_document_order() {
-        let evs = [ev(Opened, "gw", 1), ev(Claimed, "a", 5), ev(Claimed, "b", 2)];
+        let evs = [
+            ev(Opened, "gw", 1),
+            ev(Claimed, "a", 5),
+            ev(Claimed, "b", 2),
+        ];
         let s = reduce(&evs);
         assert_eq!(s.claimant.unwrap().id, "a");
         assert_eq!(s.lost_claims.len(), 1);
@@ -267,7 +288,11 @@ mod tests {
         more.push(ev(Released, "b", 6));
         assert_eq!(reduce(&more).claimant.unwrap().id, "a");
         // Claiming twice by the same person is not a lost claim.
-        let s = reduce(&[ev(Opened, "gw", 1), ev(Claimed, "a", 2), ev(Claimed, "a", 3)]);
+        let s = reduce(&[
+            ev(Opened, "gw", 1),
+            ev(Claimed, "a", 2),
+            ev(Claimed, "a", 3),
+        ]);
         assert!(s.lost_claims.is_empty());
     }
 
@@ -275,7 +300,11 @@ mod tests {
     fn a_wrong_clock_does_not_reorder() {
         // The claimant's clock is a year behind: done is still after the claim.
         let year = 365 * crate::time::DAY;
-        let s = reduce(&[ev(Opened, "gw", 10 * year), ev(Claimed, "a", 9 * year), ev(Done, "a", 9 * year + 1)]);
+        let s = reduce(&[
+            ev(Opened, "gw", 10 * year),
+            ev(Claimed, "a", 9 * year),
+            ev(Done, "a", 9 * year + 1),
+        ]);
         assert_eq!(s.status, TaskStatus::Done);
         assert_eq!(s.last_event_at, 10 * year);
     }

@@ -44,7 +44,10 @@ impl NewVisit {
         }
         optional("visit.notes", &self.notes, 4000)?;
         if self.needs.len() > 20 {
-            return Err(Error::invalid("visit.needs", "more than 20 needs in one visit"));
+            return Err(Error::invalid(
+                "visit.needs",
+                "more than 20 needs in one visit",
+            ));
         }
         for n in &self.needs {
             super::required("visit.needs", n, 200)?;

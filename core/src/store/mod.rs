@@ -1,0 +1,396 @@
+//! The local store: Automerge documents in a SQLite file, with index tables derived from them.
+//!
+//! Every user action is one SQLite transaction that holds the new changes of every document it
+//! touched and the index rows derived from them (DESIGN.md rules 2 and 3): when a call returns,
+//! the write is on disk, and a crash before that leaves nothing half-written. Documents are saved
+//! incrementally (each action appends the bytes of its new changes) and compacted into a single
+//! snapshot once enough chunks pile up.
+
+mod actions;
+mod exchange;
+mod index;
+mod queries;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub use actions::{VisitAppeal, VisitOutcome, VisitTask};
+pub use exchange::{ImportReport, StateVector};
+pub use queries::{
+    AppealQuery, AppealRow, ConflictRow, HouseholdQuery, HouseholdRow, HouseholdSort, LeadTasks,
+    TaskRow, Today, TodayOptions, VisitFilter,
+};
+
+use crate::{
+    Error, Result,
+    doc::{ChangeNote, DocKind},
+    domain::PersonRef,
+    time::Millis,
+};
+
+/// Incremental chunks after which a document is compacted into one snapshot.
+const COMPACT_AFTER_CHUNKS: i64 = 8;
+
+/// How many documents stay loaded in memory between calls.
+const CACHE_DOCS: usize = 256;
+
+/// A replica's local store. Not thread-safe: the bindings hold it behind a mutex.
+pub struct Store {
+    conn: Connection,
+    actor: ActorId,
+    user: Option<PersonRef>,
+    cache: HashMap<String, AutoCommit>,
+    clock: Option<Millis>,
+}
+
+/// A document taken out for a write. It goes back into the cache only if the write commits, so a
+/// failed write never leaves a half-changed document in memory.
+pub(crate) struct Staged {
+    pub id: String,
+    pub kind: DocKind,
+    pub doc: AutoCommit,
+    /// Heads before the write; `None` for a document new to this store.
+    pub before: Option<Vec<ChangeHash>>,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`, migrating its schema. Documents are loaded lazily,
+    /// so opening costs the same for ten households or ten thousand.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let mut conn = Connection::open(path)?;
+        schema::prepare(&mut conn)?;
+        let actor = match meta_get(&conn, "actor")? {
+            Some(hex) => ActorId::try_from(hex.as_str())
+                .map_err(|e| Error::Storage(format!("actor id: {e}")))?,
+            None => {
+                let a = ActorId::random();
+                meta_set(&conn, "actor", &a.to_hex_string())?;
+                a
+            }
+        };
+        let user = match meta_get(&conn, "user")? {
+            Some(json) => {
+                let (id, name): (String, String) = serde_json::from_str(&json)
+                    .map_err(|e| Error::Storage(format!("user: {e}")))?;
+                Some(PersonRef { id, name })
+            }
+            None => None,
+        };
+        Ok(Store {
+            conn,
+            actor,
+            user,
+            cache: HashMap::new(),
+            clock: None,
+        })
+    }
+
+    /// This replica's Automerge actor id, hex.
+    pub fn actor_id(&self) -> String {
+        self.actor.to_hex_string()
+    }
+
+    /// Who writes from now on; kept in the store.
+    pub fn set_user(&mut self, user: PersonRef) -> Result<()> {
+        user.validate()?;
+        meta_set(
+            &self.conn,
+            "user",
+            &serde_json::to_string(&(&user.id, &user.name)).unwrap_or_default(),
+        )?;
+        self.user = Some(user);
+        Ok(())
+    }
+
+    pub fn user(&self) -> Option<&PersonRef> {
+        self.user.as_ref()
+    }
+
+    pub(crate) fn require_user(&self) -> Result<PersonRef> {
+        self.user.clone().ok_or(Error::NoUser)
+    }
+
+    /// The kind of a stored document, if there is one with this id.
+    pub fn doc_kind(&self, id: &str) -> Result<Option<DocKind>> {
+        let kind: Option<String> = self
+            .conn
+            .query_row("SELECT kind FROM docs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        Ok(kind.and_then(|k| DocKind::from_code(&k)))
+    }
+
+    /// Loads a document (from the cache, or from disk into the cache).
+    pub(crate) fn doc(&mut self, id: &str) -> Result<&mut AutoCommit> {
+        if !self.cache.contains_key(id) {
+            let doc = self.load(id)?.ok_or_else(|| Error::NotFound {
+                kind: "document",
+                id: id.to_string(),
+            })?;
+            self.cache_put(id.to_string(), doc);
+        }
+        Ok(self.cache.get_mut(id).expect("just inserted"))
+    }
+
+    fn load(&self, id: &str) -> Result<Option<AutoCommit>> {
+        Ok(load_doc(&self.conn, id)?.map(|d| d.with_actor(self.actor.clone())))
+    }
+
+    fn cache_put(&mut self, id: String, doc: AutoCommit) {
+        if self.cache.len() >= CACHE_DOCS && !self.cache.contains_key(&id) {
+            // Cheap eviction: drop an arbitrary half. Documents reload from disk in well under a
+            // millisecond; a real LRU is not worth its bookkeeping here.
+            let drop: Vec<String> = self.cache.keys().take(CACHE_DOCS / 2).cloned().collect();
+            for k in drop {
+                self.cache.remove(&k);
+            }
+        }
+        self.cache.insert(id, doc);
+    }
+
+    /// Takes a stored document out for a write.
+    pub(crate) fn stage(&mut self, id: &str, kind: DocKind) -> Result<Staged> {
+        let found = self.doc_kind(id)?;
+        match found {
+            None => {
+                return Err(Error::NotFound {
+                    kind: kind.label(),
+                    id: id.to_string(),
+                });
+            }
+            Some(k) if k != kind => {
+                return Err(Error::invalid(
+                    "id",
+                    format!("{id} is a {}, not a {}", k.code(), kind.code()),
+                ));
+            }
+            Some(_) => {}
+        }
+        self.doc(id)?;
+        let mut doc = self.cache.remove(id).expect("loaded above");
+        let before = Some(doc.get_heads());
+        Ok(Staged {
+            id: id.to_string(),
+            kind,
+            doc,
+            before,
+        })
+    }
+
+    /// A new, empty document for a write.
+    pub(crate) fn stage_new(&self, id: String, kind: DocKind) -> Staged {
+        Staged {
+            id,
+            kind,
+            doc: AutoCommit::new().with_actor(self.actor.clone()),
+            before: None,
+        }
+    }
+
+    /// Takes a document out for an import: the stored one, or a new empty one.
+    pub(crate) fn stage_any(&mut self, id: &str, kind: DocKind) -> Result<Staged> {
+        match self.doc_kind(id)? {
+            Some(_) => self.stage(id, kind),
+            None => Ok(self.stage_new(id.to_string(), kind)),
+        }
+    }
+
+    /// Writes the new changes of every staged document and their index rows in one transaction.
+    /// Documents whose heads did not move are skipped. On success the documents go back into the
+    /// cache; on failure they are dropped, so memory never runs ahead of disk.
+    pub(crate) fn persist(&mut self, staged: Vec<Staged>, now: Millis) -> Result<Vec<String>> {
+        let mut changed = Vec::new();
+        let mut to_compact = Vec::new();
+        let tx = self.conn.transaction()?;
+        let mut done = Vec::with_capacity(staged.len());
+        for mut s in staged {
+            let heads = s.doc.get_heads();
+            if s.before.as_ref() == Some(&heads) {
+                done.push(s);
+                continue;
+            }
+            let entity = index::Entity::read(&s.doc, &s.id, s.kind)?;
+            let bytes = match &s.before {
+                Some(before) => s.doc.save_after(before),
+                None => s.doc.save(),
+            };
+            let chunks: i64 = tx
+                .query_row("SELECT chunks FROM docs WHERE id = ?1", [&s.id], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .unwrap_or(0);
+            tx.execute(
+                "INSERT INTO doc_data (doc_id, seq, bytes) VALUES (?1, \
+                 (SELECT COALESCE(MAX(seq), -1) + 1 FROM doc_data WHERE doc_id = ?1), ?2)",
+                params![s.id, bytes],
+            )?;
+            tx.execute(
+                "INSERT INTO docs (id, kind, heads, chunks, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (id) DO UPDATE SET heads = ?3, chunks = ?4, updated_at = ?5",
+                params![s.id, s.kind.code(), encode_heads(&heads), chunks + 1, now],
+            )?;
+            index::write(&tx, &s.id, &entity, &mut s.doc)?;
+            if chunks + 1 > COMPACT_AFTER_CHUNKS {
+                to_compact.push(s.id.clone());
+            }
+            changed.push(s.id.clone());
+            done.push(s);
+        }
+        tx.commit()?;
+        for s in done {
+            self.cache_put(s.id, s.doc);
+        }
+        for id in to_compact {
+            // Compaction is its own transaction: the write above is already durable, and a
+            // failure here only leaves more chunks to load.
+            let _ = self.compact_doc(&id);
+        }
+        Ok(changed)
+    }
+
+    /// Replaces a document's saved chunks by one snapshot.
+    pub fn compact_doc(&mut self, id: &str) -> Result<()> {
+        let bytes = self.doc(id)?.save();
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM doc_data WHERE doc_id = ?1", [id])?;
+        tx.execute(
+            "INSERT INTO doc_data (doc_id, seq, bytes) VALUES (?1, 0, ?2)",
+            params![id, bytes],
+        )?;
+        tx.execute("UPDATE docs SET chunks = 1 WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Compacts every document that has more than one chunk, then lets SQLite reclaim the space.
+    pub fn compact(&mut self) -> Result<()> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT id FROM docs WHERE chunks > 1")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for id in ids {
+            self.compact_doc(&id)?;
+            self.cache.remove(&id);
+        }
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
+        Ok(())
+    }
+
+    /// Drops every index row and derives them again from the documents (DESIGN.md rule 2).
+    pub fn rebuild_indexes(&mut self) -> Result<()> {
+        let ids: Vec<(String, String)> = {
+            let mut stmt = self.conn.prepare("SELECT id, kind FROM docs ORDER BY id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        self.cache.clear();
+        let tx = self.conn.transaction()?;
+        for t in schema::INDEX_TABLES {
+            tx.execute(&format!("DELETE FROM {t}"), [])?;
+        }
+        for (id, kind) in ids {
+            let kind = DocKind::from_code(&kind)
+                .ok_or_else(|| Error::schema(&id, "unknown kind in store"))?;
+            let mut doc =
+                load_doc(&tx, &id)?.ok_or_else(|| Error::schema(&id, "no stored bytes"))?;
+            let entity = index::Entity::read(&doc, &id, kind)?;
+            index::write(&tx, &id, &entity, &mut doc)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every index row, as text, table by table: for tests that compare an index kept up to
+    /// date write by write with one rebuilt from the documents.
+    pub fn dump_indexes(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for t in schema::INDEX_TABLES {
+            let mut stmt = self.conn.prepare(&format!("SELECT * FROM {t}"))?;
+            let n = stmt.column_count();
+            let mut rows: Vec<String> = stmt
+                .query_map([], |r| {
+                    let cols: Vec<String> = (0..n)
+                        .map(|i| match r.get_ref(i) {
+                            Ok(v) => format!("{v:?}"),
+                            Err(e) => e.to_string(),
+                        })
+                        .collect();
+                    Ok(format!("{t}: {}", cols.join(" | ")))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.sort();
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// How many documents of each kind the store holds.
+    pub fn count_docs(&self, kind: DocKind) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM docs WHERE kind = ?1",
+            [kind.code()],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    pub(crate) fn note(&self, user: &PersonRef, what: &str) -> ChangeNote {
+        ChangeNote::new(user, what)
+    }
+}
+
+/// Loads a document from its snapshot and chunks, in order; `None` if none are stored.
+fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM doc_data WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([id])?;
+    let mut doc: Option<AutoCommit> = None;
+    let corrupt = |e: automerge::AutomergeError| Error::schema(id, format!("stored bytes: {e}"));
+    while let Some(row) = rows.next()? {
+        let bytes = row
+            .get_ref(0)?
+            .as_blob()
+            .map_err(|e| Error::Storage(e.to_string()))?;
+        match doc.as_mut() {
+            None => doc = Some(AutoCommit::load(bytes).map_err(corrupt)?),
+            Some(d) => {
+                d.load_incremental(bytes).map_err(corrupt)?;
+            }
+        }
+    }
+    Ok(doc)
+}
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+pub(crate) fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
+    if !bytes.len().is_multiple_of(32) {
+        return Err(Error::Decode("heads are not a multiple of 32 bytes".into()));
+    }
+    bytes
+        .chunks_exact(32)
+        .map(|c| ChangeHash::try_from(c).map_err(|e| Error::Decode(e.to_string())))
+        .collect()
+}

@@ -1,0 +1,332 @@
+//! Exchanging changes between replicas without a server (and, later, under the sync protocol).
+//!
+//! A replica describes what it has as a [`StateVector`]: the heads of every document it holds.
+//! Another replica answers with a bundle of every change the first one lacks: a compact snapshot
+//! for a document it does not have at all, the missing changes for one it has. Importing a bundle
+//! is idempotent (changes already present are skipped by Automerge) and all-or-nothing: every
+//! document is checked against its schema before one transaction stores them all.
+//!
+//! Bundle format, version 1 (all integers little-endian):
+//! ```text
+//! "DSX1" u32:count { u8:kind u16:id_len id u32:data_len data }*count
+//! ```
+//! where `data` is an Automerge saved document or a concatenation of Automerge changes.
+
+use std::collections::{BTreeMap, HashSet};
+
+use automerge::{ChangeHash, ReadDoc};
+use rusqlite::params;
+
+use super::{ConflictRow, Store, decode_heads, encode_heads};
+use crate::{Error, Result, doc::DocKind, ids::check_id};
+
+const BUNDLE_MAGIC: &[u8; 4] = b"DSX1";
+const STATE_MAGIC: &[u8; 4] = b"DSV1";
+/// No single document's data may exceed this.
+pub const MAX_DOC_BYTES: usize = 16 << 20;
+
+/// The heads of every document a replica holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateVector(pub BTreeMap<String, Vec<ChangeHash>>);
+
+impl StateVector {
+    /// Binary form, for passing through the bindings or over the network.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = STATE_MAGIC.to_vec();
+        out.extend((self.0.len() as u32).to_le_bytes());
+        for (id, heads) in &self.0 {
+            out.extend((id.len() as u16).to_le_bytes());
+            out.extend(id.as_bytes());
+            out.extend((heads.len() as u16).to_le_bytes());
+            out.extend(encode_heads(heads));
+        }
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<StateVector> {
+        let mut r = Cursor { bytes, pos: 0 };
+        r.magic(STATE_MAGIC)?;
+        let n = r.u32()?;
+        let mut map = BTreeMap::new();
+        for _ in 0..n {
+            let id = r.id()?;
+            let k = r.u16()? as usize;
+            let heads = decode_heads(r.take(k * 32)?)?;
+            map.insert(id, heads);
+        }
+        r.end()?;
+        Ok(StateVector(map))
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportReport {
+    /// Documents that gained changes (new documents included).
+    pub changed: Vec<String>,
+    /// Documents new to this replica.
+    pub new_docs: u32,
+    /// Conflicting fields that appeared with this import.
+    pub new_conflicts: Vec<ConflictRow>,
+}
+
+/// A bounds-checked reader: foreign bytes give a typed error, never a panic.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or_else(|| {
+                Error::Decode(format!(
+                    "truncated: wanted {n} bytes at offset {}, have {}",
+                    self.pos,
+                    self.bytes.len()
+                ))
+            })?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn magic(&mut self, m: &[u8; 4]) -> Result<()> {
+        if self.take(4)? != m {
+            return Err(Error::Decode(format!(
+                "not a Doorstep {} (wrong magic)",
+                String::from_utf8_lossy(m)
+            )));
+        }
+        Ok(())
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+
+    fn id(&mut self) -> Result<String> {
+        let n = self.u16()? as usize;
+        let id = std::str::from_utf8(self.take(n)?)
+            .map_err(|_| Error::Decode("id is not UTF-8".into()))?;
+        check_id("id", id).map_err(|e| Error::Decode(e.to_string()))?;
+        Ok(id.to_string())
+    }
+
+    fn end(&self) -> Result<()> {
+        if self.pos != self.bytes.len() {
+            return Err(Error::Decode(format!(
+                "{} trailing bytes",
+                self.bytes.len() - self.pos
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn kind_byte(k: DocKind) -> u8 {
+    match k {
+        DocKind::Household => 1,
+        DocKind::Task => 2,
+        DocKind::Appeal => 3,
+    }
+}
+
+fn byte_kind(b: u8) -> Result<DocKind> {
+    match b {
+        1 => Ok(DocKind::Household),
+        2 => Ok(DocKind::Task),
+        3 => Ok(DocKind::Appeal),
+        _ => Err(Error::Decode(format!("unknown document kind {b}"))),
+    }
+}
+
+/// One document's part of a bundle.
+pub(crate) struct Entry<'a> {
+    pub id: String,
+    pub kind: DocKind,
+    pub data: &'a [u8],
+}
+
+pub(crate) fn decode_bundle(bytes: &[u8]) -> Result<Vec<Entry<'_>>> {
+    let mut r = Cursor { bytes, pos: 0 };
+    r.magic(BUNDLE_MAGIC)?;
+    let n = r.u32()? as usize;
+    // Each entry takes at least 7 bytes: refuse counts the input cannot hold before allocating.
+    if n > bytes.len() / 7 {
+        return Err(Error::Decode(format!(
+            "{n} entries cannot fit in {} bytes",
+            bytes.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut seen = HashSet::new();
+    for _ in 0..n {
+        let kind = byte_kind(r.take(1)?[0])?;
+        let id = r.id()?;
+        let len = r.u32()? as usize;
+        if len > MAX_DOC_BYTES {
+            return Err(Error::Decode(format!(
+                "document {id}: {len} bytes, at most {MAX_DOC_BYTES}"
+            )));
+        }
+        if !seen.insert(id.clone()) {
+            return Err(Error::Decode(format!("document {id} twice in one bundle")));
+        }
+        out.push(Entry {
+            id,
+            kind,
+            data: r.take(len)?,
+        });
+    }
+    r.end()?;
+    Ok(out)
+}
+
+pub(crate) fn encode_bundle(entries: &[(String, DocKind, Vec<u8>)]) -> Vec<u8> {
+    let mut out = BUNDLE_MAGIC.to_vec();
+    out.extend((entries.len() as u32).to_le_bytes());
+    for (id, kind, data) in entries {
+        out.push(kind_byte(*kind));
+        out.extend((id.len() as u16).to_le_bytes());
+        out.extend(id.as_bytes());
+        out.extend((data.len() as u32).to_le_bytes());
+        out.extend(data);
+    }
+    out
+}
+
+impl Store {
+    /// The heads of every document in the store (read from the `docs` table, no document loaded).
+    pub fn state_vector(&self) -> Result<StateVector> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, heads FROM docs")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut map = BTreeMap::new();
+        for row in rows {
+            let (id, heads) = row?;
+            map.insert(id, decode_heads(&heads)?);
+        }
+        Ok(StateVector(map))
+    }
+
+    /// Every change that a replica in state `theirs` lacks, as a bundle.
+    pub fn export_changes(&mut self, theirs: &StateVector) -> Result<Vec<u8>> {
+        let ours: Vec<(String, String, Vec<u8>)> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id, kind, heads FROM docs ORDER BY id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut entries = Vec::new();
+        for (id, kind, heads) in ours {
+            let kind = DocKind::from_code(&kind)
+                .ok_or_else(|| Error::schema(&id, "unknown kind in store"))?;
+            let heads = decode_heads(&heads)?;
+            let data = match theirs.0.get(&id) {
+                Some(h) if *h == heads => continue,
+                None => self.doc(&id)?.save(),
+                Some(their_heads) => {
+                    let doc = self.doc(&id)?;
+                    // Heads we do not know are changes we lack: they say nothing about what the
+                    // other side is missing, so leave them out.
+                    let known: Vec<ChangeHash> = their_heads
+                        .iter()
+                        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+                        .copied()
+                        .collect();
+                    let changes = doc.get_changes(&known);
+                    if changes.is_empty() {
+                        continue;
+                    }
+                    changes
+                        .iter()
+                        .flat_map(|c| c.raw_bytes().to_vec())
+                        .collect()
+                }
+            };
+            entries.push((id, kind, data));
+        }
+        Ok(encode_bundle(&entries))
+    }
+
+    /// Imports a bundle: every document is merged and schema-checked first, then all are stored
+    /// in one transaction. Importing the same bundle twice changes nothing the second time.
+    pub fn import_changes(&mut self, bundle: &[u8]) -> Result<ImportReport> {
+        let entries = decode_bundle(bundle)?;
+        let mut staged = Vec::with_capacity(entries.len());
+        let mut report = ImportReport::default();
+        for e in entries {
+            let mut s = self.stage_any(&e.id, e.kind)?;
+            if s.before.is_none() {
+                report.new_docs += 1;
+            }
+            s.doc
+                .load_incremental(e.data)
+                .map_err(|err| Error::Decode(format!("document {}: {err}", e.id)))?;
+            if !s.doc.get_missing_deps(&[]).is_empty() {
+                return Err(Error::MissingDependencies(e.id));
+            }
+            if s.before.is_none() && s.doc.get_heads().is_empty() {
+                return Err(Error::Decode(format!("document {}: no changes", e.id)));
+            }
+            staged.push(s);
+        }
+        let ids: Vec<String> = staged.iter().map(|s| s.id.clone()).collect();
+        let before: HashSet<(String, String)> = self
+            .conflicts_of(&ids)?
+            .into_iter()
+            .map(|c| (c.doc_id, c.path))
+            .collect();
+        let now = self.now();
+        report.changed = self.persist(staged, now)?;
+        report.new_conflicts = self
+            .conflicts_of(&report.changed)?
+            .into_iter()
+            .filter(|c| !before.contains(&(c.doc_id.clone(), c.path.clone())))
+            .collect();
+        Ok(report)
+    }
+
+    fn conflicts_of(&self, ids: &[String]) -> Result<Vec<ConflictRow>> {
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.conflicts(Some(id))?);
+        }
+        Ok(out)
+    }
+
+    /// Exports the changes `other` lacks and imports them into it: both directions make two
+    /// replicas equal. A convenience for tests and tools.
+    pub fn exchange_with(&mut self, other: &mut Store) -> Result<(ImportReport, ImportReport)> {
+        let to_other = self.export_changes(&other.state_vector()?)?;
+        let to_self = other.export_changes(&self.state_vector()?)?;
+        Ok((
+            other.import_changes(&to_other)?,
+            self.import_changes(&to_self)?,
+        ))
+    }
+
+    /// How many bytes the store keeps for documents (snapshots and chunks).
+    pub fn document_bytes(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM doc_data",
+            params![],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+}

@@ -1,0 +1,213 @@
+//! Index rows derived from documents. `write` replaces every row of one document, so applying it
+//! after any change (local or merged) gives the same rows as a rebuild from scratch.
+
+use automerge::AutoCommit;
+use rusqlite::{Transaction, params};
+
+use crate::{
+    Result,
+    doc::{self, DocKind},
+    domain::{
+        appeal::{self as ap, Appeal},
+        household::Household,
+        task::{self as tk, HelpTask},
+    },
+};
+
+/// A document read back into its domain type.
+pub(crate) enum Entity {
+    Household(Household),
+    Task(HelpTask),
+    Appeal(Appeal),
+}
+
+impl Entity {
+    /// Reads (and so schema-checks) a document of `kind`.
+    pub fn read(d: &AutoCommit, id: &str, kind: DocKind) -> Result<Entity> {
+        Ok(match kind {
+            DocKind::Household => Entity::Household(doc::household::read(d, id)?),
+            DocKind::Task => Entity::Task(doc::task::read(d, id)?),
+            DocKind::Appeal => Entity::Appeal(doc::appeal::read(d, id)?),
+        })
+    }
+}
+
+fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
+    for sql in [
+        "DELETE FROM households WHERE id = ?1",
+        "DELETE FROM household_tags WHERE household_id = ?1",
+        "DELETE FROM tasks WHERE id = ?1",
+        "DELETE FROM task_lost_claims WHERE task_id = ?1",
+        "DELETE FROM appeals WHERE id = ?1",
+        "DELETE FROM conflicts WHERE doc_id = ?1",
+        "DELETE FROM search WHERE doc_id = ?1",
+    ] {
+        tx.prepare_cached(sql)?.execute([id])?;
+    }
+    Ok(())
+}
+
+/// Replaces the index rows of document `id`.
+pub(crate) fn write(
+    tx: &Transaction<'_>,
+    id: &str,
+    entity: &Entity,
+    d: &mut AutoCommit,
+) -> Result<()> {
+    clear(tx, id)?;
+    let (kind, search) = match entity {
+        Entity::Household(h) => (DocKind::Household, household(tx, h)?),
+        Entity::Task(t) => (DocKind::Task, task(tx, t)?),
+        Entity::Appeal(a) => (DocKind::Appeal, appeal(tx, a)?),
+    };
+    tx.prepare_cached("INSERT INTO search (doc_id, kind, text) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, kind.code(), search])?;
+    for c in doc::conflicts::find(d)? {
+        let detail: Vec<_> = c
+            .values
+            .iter()
+            .map(|v| serde_json::json!({"value": v.value, "by_id": v.by_id, "by_name": v.by_name, "at": v.at, "shown": v.shown}))
+            .collect();
+        tx.prepare_cached(
+            "INSERT INTO conflicts (doc_id, path, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            id,
+            c.path.join("/"),
+            kind.code(),
+            serde_json::Value::Array(detail).to_string()
+        ])?;
+    }
+    Ok(())
+}
+
+/// Phone numbers are searchable with or without separators.
+fn phone_terms(p: &str) -> String {
+    let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+    if digits == p {
+        digits
+    } else {
+        format!("{p} {digits}")
+    }
+}
+
+fn household(tx: &Transaction<'_>, h: &Household) -> Result<String> {
+    let living: Vec<_> = h.residents.iter().filter(|r| !r.moved_out).collect();
+    let tags: std::collections::BTreeSet<_> =
+        living.iter().flat_map(|r| r.tags.iter().copied()).collect();
+    let tag_codes: Vec<&str> = tags.iter().map(|t| t.code()).collect();
+    tx.prepare_cached(
+        "INSERT INTO households (id, grid, grp, building, unit, room, address, sort_key, housing, moved_out, \
+         name, phone, residents, tags, last_visit_at, visits) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        h.id,
+        h.grid,
+        h.liaison_group,
+        h.address.building.trim(),
+        h.address.unit.trim(),
+        h.address.room.trim(),
+        h.address.display(),
+        h.address.sort_key(),
+        h.housing.code(),
+        h.moved_out,
+        h.display_name(),
+        h.contact_phone(),
+        living.len() as i64,
+        tag_codes.join(","),
+        h.last_visit_at(),
+        h.visits.len() as i64,
+    ])?;
+    for t in &tag_codes {
+        tx.prepare_cached("INSERT INTO household_tags (household_id, tag) VALUES (?1, ?2)")?
+            .execute(params![h.id, t])?;
+    }
+    let mut text = h.address.display();
+    for r in &h.residents {
+        text.push(' ');
+        text.push_str(&r.name);
+        if let Some(p) = &r.phone {
+            text.push(' ');
+            text.push_str(&phone_terms(p));
+        }
+    }
+    Ok(text)
+}
+
+fn task(tx: &Transaction<'_>, t: &HelpTask) -> Result<String> {
+    let s = tk::reduce(&t.events);
+    tx.prepare_cached(
+        "INSERT INTO tasks (id, grid, grp, household_id, household_name, address, phone, need, due_by, status, \
+         claimant_id, claimant_name, created_at, done_at, last_event_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        t.id,
+        t.grid,
+        t.liaison_group,
+        t.household.id,
+        t.household.display_name,
+        t.household.address,
+        t.household.phone,
+        t.need,
+        t.due_by,
+        s.status.code(),
+        s.claimant.as_ref().map(|c| &c.id),
+        s.claimant.as_ref().map(|c| &c.name),
+        t.created_at,
+        s.done_at,
+        s.last_event_at.max(t.created_at),
+    ])?;
+    for l in &s.lost_claims {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO task_lost_claims (task_id, person_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![t.id, l.by.id])?;
+    }
+    let mut text = format!(
+        "{} {} {}",
+        t.need, t.household.display_name, t.household.address
+    );
+    if let Some(p) = &t.household.phone {
+        text.push(' ');
+        text.push_str(&phone_terms(p));
+    }
+    Ok(text)
+}
+
+fn appeal(tx: &Transaction<'_>, a: &Appeal) -> Result<String> {
+    let s = ap::reduce(a);
+    tx.prepare_cached(
+        "INSERT INTO appeals (id, grid, household_id, channel, topic, tier, status, summary, asker_name, \
+         responsible_id, responsible_name, department, received_at, clock_start, deadline_at, met_at, \
+         satisfaction, last_event_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    )?
+    .execute(params![
+        a.id,
+        a.grid,
+        a.household_id,
+        a.channel.code(),
+        a.topic.code(),
+        a.tier.code(),
+        s.status.code(),
+        a.summary,
+        a.asker.name,
+        s.responsible.id,
+        s.responsible.name,
+        s.department,
+        a.received_at,
+        s.clock_start,
+        s.deadline(a.tier),
+        s.met_at,
+        s.satisfaction,
+        s.last_event_at,
+    ])?;
+    let mut text = format!("{} {} {}", a.summary, a.asker.name, a.topic.label_zh());
+    if let Some(p) = &a.asker.phone {
+        text.push(' ');
+        text.push_str(&phone_terms(p));
+    }
+    Ok(text)
+}

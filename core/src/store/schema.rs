@@ -1,0 +1,164 @@
+//! The local database's schema and its migrations.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. Each migration runs in the same
+//! transaction as the version bump, so a store is always at exactly one version. Index tables can
+//! be dropped and rebuilt from the documents at any time ([`super::Store::rebuild_indexes`]);
+//! `docs` and `doc_data` are the truth.
+
+use rusqlite::Connection;
+
+use crate::{Error, Result};
+
+/// The migrations, in order. Never edit one that has shipped: add another.
+const MIGRATIONS: &[&str] = &[
+    // 1: documents, index tables, search.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+    -- One row per document: its kind and current heads (32-byte hashes, concatenated), so that a
+    -- replica's state can be told without loading any document.
+    CREATE TABLE docs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        heads BLOB NOT NULL,
+        chunks INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    -- A document's saved bytes: a snapshot and the incremental chunks saved after it, loaded in
+    -- seq order. Compaction replaces them by one snapshot.
+    CREATE TABLE doc_data (
+        doc_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (doc_id, seq)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE households (
+        id TEXT PRIMARY KEY,
+        grid TEXT NOT NULL,
+        grp TEXT,
+        building TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        room TEXT NOT NULL,
+        address TEXT NOT NULL,
+        sort_key TEXT NOT NULL,
+        housing TEXT NOT NULL,
+        moved_out INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        phone TEXT,
+        residents INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        last_visit_at INTEGER,
+        visits INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX households_grid ON households (grid, sort_key);
+    CREATE INDEX households_visit ON households (grid, last_visit_at);
+
+    -- Attention tags of residents still living in the household, for filtering.
+    CREATE TABLE household_tags (
+        household_id TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (household_id, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX household_tags_tag ON household_tags (tag);
+
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        grid TEXT NOT NULL,
+        grp TEXT,
+        household_id TEXT NOT NULL,
+        household_name TEXT NOT NULL,
+        address TEXT NOT NULL,
+        phone TEXT,
+        need TEXT NOT NULL,
+        due_by INTEGER,
+        status TEXT NOT NULL,
+        claimant_id TEXT,
+        claimant_name TEXT,
+        created_at INTEGER NOT NULL,
+        done_at INTEGER,
+        last_event_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX tasks_grid ON tasks (grid, status);
+    CREATE INDEX tasks_grp ON tasks (grp, status);
+
+    -- Claims that lost to a concurrent claim, so that the loser can be told.
+    CREATE TABLE task_lost_claims (
+        task_id TEXT NOT NULL,
+        person_id TEXT NOT NULL,
+        PRIMARY KEY (task_id, person_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE appeals (
+        id TEXT PRIMARY KEY,
+        grid TEXT NOT NULL,
+        household_id TEXT,
+        channel TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        status TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        asker_name TEXT NOT NULL,
+        responsible_id TEXT NOT NULL,
+        responsible_name TEXT NOT NULL,
+        department TEXT,
+        received_at INTEGER NOT NULL,
+        clock_start INTEGER NOT NULL,
+        deadline_at INTEGER NOT NULL,
+        met_at INTEGER,
+        satisfaction INTEGER,
+        last_event_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX appeals_grid ON appeals (grid, status, deadline_at);
+
+    CREATE TABLE conflicts (
+        doc_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (doc_id, path)
+    ) WITHOUT ROWID;
+
+    -- Substring search that works for Chinese ("秀英" finds 王秀英) and phone numbers: the trigram
+    -- tokenizer serves LIKE '%...%' from the index for 3+ characters, and scans for fewer.
+    CREATE VIRTUAL TABLE search USING fts5 (doc_id UNINDEXED, kind UNINDEXED, text, tokenize = 'trigram');
+    "#,
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Sets the connection up (WAL, full sync) and brings the schema to [`VERSION`].
+pub fn prepare(conn: &mut Connection) -> Result<()> {
+    // WAL: readers do not block the writer, and a commit is one append plus an fsync.
+    // synchronous=FULL: a transaction that returned is on disk even if the phone loses power.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > VERSION {
+        return Err(Error::Storage(format!(
+            "the store was written by a newer Doorstep (schema {current}, this build knows {VERSION})"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The index tables, which [`super::Store::rebuild_indexes`] empties and refills.
+pub const INDEX_TABLES: &[&str] = &[
+    "households",
+    "household_tags",
+    "tasks",
+    "task_lost_claims",
+    "appeals",
+    "conflicts",
+    "search",
+];

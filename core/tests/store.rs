@@ -1,0 +1,523 @@
+//! The store's user actions, queries and index, on a real SQLite file.
+
+mod common;
+
+use common::*;
+use doorstep_core::{
+    Error, Store,
+    doc::DocKind,
+    domain::{
+        PersonRef,
+        appeal::{
+            AppealAction, AppealStatus, Asker, Channel, DeadlineState, KnownTopic, NewAppeal, Tier,
+            Topic,
+        },
+        household::{AttentionTag, HouseholdPatch, ResidentPatch},
+        task::{NewHelpTask, TaskAction, TaskStatus},
+        visit::{NewVisit, VisitKind},
+    },
+    store::{
+        AppealQuery, HouseholdQuery, HouseholdSort, TodayOptions, VisitAppeal, VisitFilter,
+        VisitTask,
+    },
+    time::{DAY, HOUR, MINUTE},
+};
+
+fn visit(at: i64) -> NewVisit {
+    NewVisit {
+        at: Some(at),
+        kind: VisitKind::Routine,
+        notes: "身体还好".into(),
+        needs: vec![],
+    }
+}
+
+#[test]
+fn a_day_of_a_grid_worker() {
+    let mut r = replica("gw1", "张网格");
+    let s = &mut r.store;
+    let wang = s
+        .create_household(new_household(
+            "G1",
+            "3",
+            "301",
+            vec![
+                resident(
+                    "王秀英",
+                    "户主",
+                    Some("138-1234-5678"),
+                    &[AttentionTag::ElderlyAlone],
+                ),
+                resident("李强", "子女", None, &[]),
+            ],
+        ))
+        .unwrap();
+    let zhao = s
+        .create_household(new_household(
+            "G1",
+            "10",
+            "101",
+            vec![resident("赵敏", "户主", Some("13900001111"), &[])],
+        ))
+        .unwrap();
+    let _other_grid = s
+        .create_household(new_household(
+            "G2",
+            "1",
+            "101",
+            vec![resident("钱秀英", "户主", None, &[])],
+        ))
+        .unwrap();
+
+    // Search: Chinese substrings of two characters, phones with or without separators.
+    let search = |s: &Store, q: &str| {
+        let q = HouseholdQuery {
+            search: Some(q.into()),
+            ..HouseholdQuery::grid("G1")
+        };
+        s.households(&q, T0)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search(s, "秀英"), vec!["王秀英"]);
+    assert_eq!(search(s, "王秀"), vec!["王秀英"]);
+    assert_eq!(search(s, "1234"), vec!["王秀英"]);
+    assert_eq!(search(s, "13812345678"), vec!["王秀英"]);
+    assert_eq!(search(s, "301"), vec!["王秀英"]);
+    assert_eq!(search(s, "李强"), vec!["王秀英"]);
+    assert!(search(s, "不存在").is_empty());
+    assert_eq!(
+        search(s, "%"),
+        vec!["王秀英", "赵敏"],
+        "wildcards alone match everything, like no search"
+    );
+
+    // Sorted by address with numbers in numeric order.
+    let all = s.households(&HouseholdQuery::grid("G1"), T0).unwrap();
+    assert_eq!(
+        all.iter().map(|h| h.building.as_str()).collect::<Vec<_>>(),
+        vec!["3", "10"]
+    );
+    assert_eq!(all[0].tags, vec![AttentionTag::ElderlyAlone]);
+    assert_eq!(all[0].phone.as_deref(), Some("138-1234-5678"));
+
+    // Tag and building filters.
+    let q = HouseholdQuery {
+        tag: Some(AttentionTag::ElderlyAlone),
+        ..HouseholdQuery::grid("G1")
+    };
+    assert_eq!(s.households(&q, T0).unwrap().len(), 1);
+    let q = HouseholdQuery {
+        building: Some("10".into()),
+        ..HouseholdQuery::grid("G1")
+    };
+    assert_eq!(s.households(&q, T0).unwrap()[0].name, "赵敏");
+
+    // A visit that opens a help task and an appeal in one call.
+    let out = s
+        .record_visit(
+            &wang.id,
+            NewVisit {
+                needs: vec!["买降压药".into()],
+                ..visit(T0 - HOUR)
+            },
+            Some(VisitTask {
+                need: "买降压药".into(),
+                due_by: Some(T0 + DAY),
+            }),
+            Some(VisitAppeal {
+                topic: Topic::Known(KnownTopic::WaterLeak),
+                tier: Tier::BasicLiving,
+                summary: "楼上漏水".into(),
+            }),
+        )
+        .unwrap();
+    let task_id = out.task_id.clone().unwrap();
+    let appeal_id = out.appeal_id.clone().unwrap();
+    let h = s.household(&wang.id).unwrap();
+    assert_eq!(h.visits.len(), 1);
+    assert_eq!(h.visits[0].opened, vec![task_id.clone(), appeal_id.clone()]);
+    let (task, state) = s.task(&task_id).unwrap();
+    assert_eq!(task.household.display_name, "王秀英");
+    assert_eq!(task.household.phone.as_deref(), Some("138-1234-5678"));
+    assert_eq!(task.liaison_group.as_deref(), Some("G1-L1"));
+    assert_eq!(state.status, TaskStatus::Open);
+    let (appeal, astate) = s.appeal(&appeal_id).unwrap();
+    assert_eq!(
+        (appeal.channel, appeal.received_at, astate.status),
+        (Channel::Visit, T0 - HOUR, AppealStatus::Received)
+    );
+    assert_eq!(appeal.first_responsible.id, "gw1");
+
+    // Visit filters and sorting.
+    let q = HouseholdQuery {
+        visit: Some(VisitFilter::NeverVisited),
+        ..HouseholdQuery::grid("G1")
+    };
+    assert_eq!(
+        s.households(&q, T0)
+            .unwrap()
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["赵敏"]
+    );
+    s.record_visit(&zhao.id, visit(T0 - days(40)), None, None)
+        .unwrap();
+    let q = HouseholdQuery {
+        visit: Some(VisitFilter::NotVisitedInDays(30)),
+        ..HouseholdQuery::grid("G1")
+    };
+    assert_eq!(
+        s.households(&q, T0)
+            .unwrap()
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["赵敏"]
+    );
+    let q = HouseholdQuery {
+        sort: HouseholdSort::LastVisitNewest,
+        ..HouseholdQuery::grid("G1")
+    };
+    assert_eq!(s.households(&q, T0).unwrap()[0].name, "王秀英");
+    let q = HouseholdQuery {
+        sort: HouseholdSort::LastVisitOldest,
+        ..HouseholdQuery::grid("G1")
+    };
+    assert_eq!(s.households(&q, T0).unwrap()[0].name, "赵敏");
+
+    // Today, 23 hours later: the basic-living appeal is soon due; a day and a half later, overdue.
+    let t = s
+        .today("G1", T0 + 22 * HOUR, TodayOptions::default())
+        .unwrap();
+    assert_eq!(t.due_soon.len(), 1);
+    assert!(t.overdue.is_empty());
+    assert_eq!(t.open_tasks.len(), 1);
+    assert_eq!(t.unvisited_total, 1);
+    assert_eq!(t.unvisited[0].name, "赵敏");
+    let t = s
+        .today("G1", T0 + 36 * HOUR, TodayOptions::default())
+        .unwrap();
+    assert_eq!(t.overdue.len(), 1);
+    assert_eq!(
+        t.overdue[0].deadline,
+        DeadlineState::Overdue { by: 13 * HOUR }
+    );
+
+    // The liaison lead claims and finishes the task.
+    s.set_user(PersonRef::new("lead1", "刘大妈")).unwrap();
+    let lt = s.lead_tasks("G1-L1", "lead1", T0).unwrap();
+    assert_eq!(lt.open.len(), 1);
+    assert_eq!(
+        s.act_on_task(&task_id, TaskAction::Claim).unwrap().status,
+        TaskStatus::Claimed
+    );
+    let lt = s.lead_tasks("G1-L1", "lead1", T0).unwrap();
+    assert!(lt.open.is_empty());
+    assert_eq!(lt.mine.len(), 1);
+    assert!(matches!(
+        s.act_on_task(&task_id, TaskAction::Claim),
+        Err(Error::NotAllowed(_))
+    ));
+    s.act_on_task(&task_id, TaskAction::Progress("药店关门，明早再去".into()))
+        .unwrap();
+    assert_eq!(
+        s.act_on_task(&task_id, TaskAction::Done("已送到".into()))
+            .unwrap()
+            .status,
+        TaskStatus::Done
+    );
+    let lt = s.lead_tasks("G1-L1", "lead1", T0).unwrap();
+    assert_eq!((lt.mine.len(), lt.done_recently.len()), (0, 1));
+    assert!(
+        s.lead_tasks("G1-L1", "lead1", T0 + 8 * DAY)
+            .unwrap()
+            .done_recently
+            .is_empty()
+    );
+
+    // The appeal is whistled, resolved and given feedback.
+    s.set_user(PersonRef::new("gw1", "张网格")).unwrap();
+    s.act_on_appeal(&appeal_id, AppealAction::Accept).unwrap();
+    let st = s
+        .act_on_appeal(
+            &appeal_id,
+            AppealAction::Whistle {
+                department: "房管所".into(),
+                note: String::new(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        (st.status, st.department.as_deref()),
+        (AppealStatus::Whistled, Some("房管所"))
+    );
+    s.act_on_appeal(&appeal_id, AppealAction::Resolve("已修好".into()))
+        .unwrap();
+    let st = s
+        .act_on_appeal(
+            &appeal_id,
+            AppealAction::Feedback {
+                satisfaction: 5,
+                note: "满意".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        (st.status, st.satisfaction),
+        (AppealStatus::FeedbackGiven, Some(5))
+    );
+    assert!(matches!(
+        s.act_on_appeal(&appeal_id, AppealAction::Escalate(String::new())),
+        Err(Error::NotAllowed(_))
+    ));
+    let ledger = s
+        .appeal_ledger(
+            &AppealQuery {
+                grid: Some("G1".into()),
+                ..Default::default()
+            },
+            T0 + 2 * DAY,
+        )
+        .unwrap();
+    assert_eq!(ledger[0].deadline, DeadlineState::Met);
+
+    // History tells who did what.
+    let hist = s.history(&appeal_id).unwrap();
+    let whats: Vec<_> = hist.iter().map(|h| h.what.as_str()).collect();
+    assert_eq!(
+        whats,
+        vec![
+            "appeal.receive",
+            "appeal.accepted",
+            "appeal.whistled",
+            "appeal.resolved",
+            "appeal.feedback"
+        ]
+    );
+    assert!(hist.iter().all(|h| h.by_name == "张网格" && h.at == T0));
+
+    // The index kept write by write equals one rebuilt from the documents.
+    let before = s.dump_indexes().unwrap();
+    s.rebuild_indexes().unwrap();
+    assert_eq!(before, s.dump_indexes().unwrap());
+}
+
+#[test]
+fn the_ledger_puts_overdue_first() {
+    let mut r = replica("gw1", "张网格");
+    let s = &mut r.store;
+    let mut ids = Vec::new();
+    for (tier, ago) in [
+        (Tier::General, 8 * DAY),
+        (Tier::Urgent, 10 * MINUTE),
+        (Tier::Urgent, 2 * HOUR),
+        (Tier::Complex, DAY),
+    ] {
+        ids.push(
+            s.open_appeal(NewAppeal {
+                grid: "G1".into(),
+                household_id: None,
+                channel: Channel::Hotline,
+                topic: Topic::Other("楼道堆物".into()),
+                tier,
+                summary: "楼道堆物".into(),
+                asker: Asker {
+                    name: "匿名".into(),
+                    phone: Some("12345".into()),
+                },
+                received_at: Some(T0 - ago),
+            })
+            .unwrap(),
+        );
+    }
+    let ledger = s.appeal_ledger(&AppealQuery::default(), T0).unwrap();
+    let order: Vec<_> = ledger.iter().map(|a| a.id.clone()).collect();
+    // Urgent 2 h ago: 90 min over; general 8 d ago: 1 d over; then time left: urgent (20 min), complex (14 d).
+    assert_eq!(
+        order,
+        vec![
+            ids[0].clone(),
+            ids[2].clone(),
+            ids[1].clone(),
+            ids[3].clone()
+        ]
+    );
+    assert_eq!(
+        ledger[1].deadline,
+        DeadlineState::Overdue { by: 90 * MINUTE }
+    );
+    let q = AppealQuery {
+        overdue_only: true,
+        ..Default::default()
+    };
+    assert_eq!(s.appeal_ledger(&q, T0).unwrap().len(), 2);
+    let q = AppealQuery {
+        tier: Some(Tier::Urgent),
+        ..Default::default()
+    };
+    assert_eq!(s.appeal_ledger(&q, T0).unwrap().len(), 2);
+    let q = AppealQuery {
+        topic: Some("楼道堆物".into()),
+        status: Some(AppealStatus::Received),
+        ..Default::default()
+    };
+    assert_eq!(s.appeal_ledger(&q, T0).unwrap().len(), 4);
+    // Correcting a tier moves the deadline.
+    s.set_appeal_tier(&ids[3], Tier::Urgent).unwrap();
+    let q = AppealQuery {
+        overdue_only: true,
+        ..Default::default()
+    };
+    assert_eq!(s.appeal_ledger(&q, T0).unwrap().len(), 3);
+}
+
+#[test]
+fn residents_change_and_move_out_but_are_never_deleted() {
+    let mut r = replica("gw1", "张网格");
+    let s = &mut r.store;
+    let h = s
+        .create_household(new_household(
+            "G1",
+            "3",
+            "301",
+            vec![resident("王秀英", "户主", None, &[])],
+        ))
+        .unwrap();
+    let rid = h.residents[0].id.clone();
+    let kid = s
+        .add_resident(
+            &h.id,
+            resident("王小明", "孙子", None, &[AttentionTag::Disabled]),
+        )
+        .unwrap();
+    s.update_resident(
+        &h.id,
+        &rid,
+        ResidentPatch {
+            phone: Some(Some("13800000000".into())),
+            add_tags: [AttentionTag::ElderlyAlone].into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    s.update_resident(
+        &h.id,
+        &kid,
+        ResidentPatch {
+            moved_out: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let got = s.household(&h.id).unwrap();
+    assert_eq!(got.residents.len(), 2);
+    assert_eq!(
+        got.resident(&rid).unwrap().phone.as_deref(),
+        Some("13800000000")
+    );
+    let row = s.household_row(&h.id).unwrap().unwrap();
+    assert_eq!(
+        (row.residents, row.tags.clone()),
+        (1, vec![AttentionTag::ElderlyAlone])
+    );
+    s.update_household(
+        &h.id,
+        HouseholdPatch {
+            moved_out: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        s.households(&HouseholdQuery::grid("G1"), T0)
+            .unwrap()
+            .is_empty()
+    );
+    let q = HouseholdQuery {
+        include_moved_out: true,
+        ..HouseholdQuery::grid("G1")
+    };
+    assert_eq!(s.households(&q, T0).unwrap().len(), 1);
+    assert!(matches!(
+        s.record_visit(&h.id, visit(T0), None, None),
+        Err(Error::NotAllowed(_))
+    ));
+    assert_eq!(s.count_docs(DocKind::Household).unwrap(), 1);
+}
+
+#[test]
+fn writes_survive_reopening_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.db");
+    let hid;
+    {
+        let mut s = Store::open(&path).unwrap();
+        s.set_user(PersonRef::new("gw1", "张网格")).unwrap();
+        hid = s
+            .create_household(new_household(
+                "G1",
+                "1",
+                "101",
+                vec![resident("王秀英", "户主", None, &[])],
+            ))
+            .unwrap()
+            .id;
+        for i in 0..20 {
+            s.record_visit(
+                &hid,
+                NewVisit {
+                    at: None,
+                    kind: VisitKind::FollowUp,
+                    notes: format!("第{i}次"),
+                    needs: vec![],
+                },
+                None,
+                None,
+            )
+            .unwrap();
+        }
+    }
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.user().unwrap().name, "张网格");
+    assert_eq!(s.household(&hid).unwrap().visits.len(), 20);
+    let before = s.document_bytes().unwrap();
+    s.compact().unwrap();
+    assert!(s.document_bytes().unwrap() <= before);
+    assert_eq!(s.household(&hid).unwrap().visits.len(), 20);
+    let dump = s.dump_indexes().unwrap();
+    s.rebuild_indexes().unwrap();
+    assert_eq!(dump, s.dump_indexes().unwrap());
+}
+
+#[test]
+fn a_task_can_be_opened_on_its_own() {
+    let mut r = replica("gw1", "张网格");
+    let s = &mut r.store;
+    let h = s
+        .create_household(new_household(
+            "G1",
+            "1",
+            "101",
+            vec![resident("王秀英", "户主", None, &[])],
+        ))
+        .unwrap();
+    let id = s
+        .open_task(NewHelpTask {
+            household_id: h.id.clone(),
+            need: "陪同去医院".into(),
+            due_by: None,
+        })
+        .unwrap();
+    assert_eq!(s.grid_tasks("G1", false).unwrap()[0].id, id);
+    s.act_on_task(&id, TaskAction::Cancel("家属已陪同".into()))
+        .unwrap();
+    assert!(s.grid_tasks("G1", false).unwrap().is_empty());
+    assert_eq!(
+        s.grid_tasks("G1", true).unwrap()[0].status,
+        TaskStatus::Cancelled
+    );
+}
