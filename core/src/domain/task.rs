@@ -163,26 +163,23 @@ pub fn reduce(events: &[TaskEvent]) -> TaskState {
     };
     for e in events {
         s.last_event_at = s.last_event_at.max(e.at);
+        let by_claimant = s.claimant.as_ref().map(|c| &c.id) == Some(&e.by.id);
         match (e.kind, s.status) {
             (TaskEventKind::Claimed, TaskStatus::Open) => {
                 s.status = TaskStatus::Claimed;
                 s.claimant = Some(e.by.clone());
                 s.claimed_at = Some(e.at);
             }
-            (TaskEventKind::Claimed, TaskStatus::Claimed) => {
-                if s.claimant.as_ref().map(|c| &c.id) != Some(&e.by.id) {
-                    s.lost_claims.push(LostClaim {
-                        by: e.by.clone(),
-                        event_id: e.id.clone(),
-                    });
-                }
+            (TaskEventKind::Claimed, TaskStatus::Claimed) if !by_claimant => {
+                s.lost_claims.push(LostClaim {
+                    by: e.by.clone(),
+                    event_id: e.id.clone(),
+                });
             }
-            (TaskEventKind::Released, TaskStatus::Claimed) => {
-                if s.claimant.as_ref().map(|c| &c.id) == Some(&e.by.id) {
-                    s.status = TaskStatus::Open;
-                    s.claimant = None;
-                    s.claimed_at = None;
-                }
+            (TaskEventKind::Released, TaskStatus::Claimed) if by_claimant => {
+                s.status = TaskStatus::Open;
+                s.claimant = None;
+                s.claimed_at = None;
             }
             (TaskEventKind::Done, TaskStatus::Open | TaskStatus::Claimed) => {
                 s.status = TaskStatus::Done;
@@ -241,7 +238,10 @@ mod tests {
     #[test]
     fn every_transition() {
         let opened = ev(Opened, "gw", 1);
-        assert_eq!(reduce(&[opened.clone()]).status, TaskStatus::Open);
+        assert_eq!(
+            reduce(std::slice::from_ref(&opened)).status,
+            TaskStatus::Open
+        );
         let s = reduce(&[opened.clone(), ev(Claimed, "a", 2)]);
         assert_eq!(
             (s.status, s.claimant.unwrap().id.as_str()),
