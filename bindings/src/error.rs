@@ -1,0 +1,41 @@
+//! The one error type of the bindings: each core error kind maps to one typed exception.
+
+use doorstep_core::Error as CoreError;
+
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum DoorstepError {
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("{kind} not found: {id}")]
+    NotFound { kind: String, id: String },
+    #[error("not allowed: {reason}")]
+    NotAllowed { reason: String },
+    #[error("document {id} does not follow the schema: {reason}")]
+    Schema { id: String, reason: String },
+    #[error("cannot decode: {reason}")]
+    Decode { reason: String },
+    #[error("document {doc_id}: changes arrived before the changes they depend on")]
+    MissingDependencies { doc_id: String },
+    #[error("no user is signed in on this store")]
+    NoUser,
+    #[error("storage: {reason}")]
+    Storage { reason: String },
+    /// A bug in Doorstep (a panic caught at the boundary). Nothing was written.
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
+}
+
+impl From<CoreError> for DoorstepError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Invalid { field, reason } => DoorstepError::Invalid { field: field.to_string(), reason },
+            CoreError::NotFound { kind, id } => DoorstepError::NotFound { kind: kind.to_string(), id },
+            CoreError::NotAllowed(reason) => DoorstepError::NotAllowed { reason },
+            CoreError::Schema { id, reason } => DoorstepError::Schema { id, reason },
+            CoreError::Decode(reason) => DoorstepError::Decode { reason },
+            CoreError::MissingDependencies(doc_id) => DoorstepError::MissingDependencies { doc_id },
+            CoreError::NoUser => DoorstepError::NoUser,
+            CoreError::Storage(reason) => DoorstepError::Storage { reason },
+        }
+    }
+}
