@@ -124,7 +124,10 @@ pub fn topic_label(code: String, lang: Lang) -> String {
 /// The codes of the known appeal topics, for a picker (any other text is accepted too).
 #[uniffi::export]
 pub fn known_topics() -> Vec<String> {
-    KnownTopic::ALL.iter().map(|t| t.code().to_string()).collect()
+    KnownTopic::ALL
+        .iter()
+        .map(|t| t.code().to_string())
+        .collect()
 }
 
 /// The response window of a tier, in milliseconds.

@@ -28,8 +28,14 @@ pub enum DoorstepError {
 impl From<CoreError> for DoorstepError {
     fn from(e: CoreError) -> Self {
         match e {
-            CoreError::Invalid { field, reason } => DoorstepError::Invalid { field: field.to_string(), reason },
-            CoreError::NotFound { kind, id } => DoorstepError::NotFound { kind: kind.to_string(), id },
+            CoreError::Invalid { field, reason } => DoorstepError::Invalid {
+                field: field.to_string(),
+                reason,
+            },
+            CoreError::NotFound { kind, id } => DoorstepError::NotFound {
+                kind: kind.to_string(),
+                id,
+            },
             CoreError::NotAllowed(reason) => DoorstepError::NotAllowed { reason },
             CoreError::Schema { id, reason } => DoorstepError::Schema { id, reason },
             CoreError::Decode(reason) => DoorstepError::Decode { reason },

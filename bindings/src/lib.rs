@@ -63,8 +63,14 @@ impl DoorstepStore {
     #[uniffi::constructor]
     pub fn open(path: String) -> Res<Arc<Self>> {
         catch_unwind(|| Store::open(&path))
-            .map_err(|_| DoorstepError::Internal { reason: "panic while opening".into() })?
-            .map(|s| Arc::new(DoorstepStore { inner: Mutex::new(s) }))
+            .map_err(|_| DoorstepError::Internal {
+                reason: "panic while opening".into(),
+            })?
+            .map(|s| {
+                Arc::new(DoorstepStore {
+                    inner: Mutex::new(s),
+                })
+            })
             .map_err(Into::into)
     }
 
@@ -108,7 +114,12 @@ impl DoorstepStore {
         self.with(|s| Ok(s.add_resident(&household_id, new.into())?))
     }
 
-    pub fn update_resident(&self, household_id: String, resident_id: String, patch: ResidentPatch) -> Res<()> {
+    pub fn update_resident(
+        &self,
+        household_id: String,
+        resident_id: String,
+        patch: ResidentPatch,
+    ) -> Res<()> {
         self.with(|s| Ok(s.update_resident(&household_id, &resident_id, patch.into())?))
     }
 
@@ -121,20 +132,35 @@ impl DoorstepStore {
         appeal: Option<VisitAppeal>,
     ) -> Res<VisitOutcome> {
         self.with(|s| {
-            let task = task.map(|t| doorstep_core::store::VisitTask { need: t.need, due_by: t.due_by });
+            let task = task.map(|t| doorstep_core::store::VisitTask {
+                need: t.need,
+                due_by: t.due_by,
+            });
             let appeal = appeal.map(|a| doorstep_core::store::VisitAppeal {
                 topic: doorstep_core::domain::appeal::Topic::from_code(&a.topic),
                 tier: a.tier,
                 summary: a.summary,
             });
-            Ok(s.record_visit(&household_id, visit.into(), task, appeal)?.into())
+            Ok(s.record_visit(&household_id, visit.into(), task, appeal)?
+                .into())
         })
     }
 
     // ---- help tasks ----
 
-    pub fn open_task(&self, household_id: String, need: String, due_by: Option<i64>) -> Res<String> {
-        self.with(|s| Ok(s.open_task(doorstep_core::domain::task::NewHelpTask { household_id, need, due_by })?))
+    pub fn open_task(
+        &self,
+        household_id: String,
+        need: String,
+        due_by: Option<i64>,
+    ) -> Res<String> {
+        self.with(|s| {
+            Ok(s.open_task(doorstep_core::domain::task::NewHelpTask {
+                household_id,
+                need,
+                due_by,
+            })?)
+        })
     }
 
     pub fn task(&self, id: String) -> Res<HelpTask> {
@@ -178,14 +204,26 @@ impl DoorstepStore {
     pub fn households(&self, query: HouseholdQuery, now: Option<i64>) -> Res<Vec<HouseholdRow>> {
         self.with(|s| {
             let q = query.try_into()?;
-            Ok(s.households(&q, now_or(now, s))?.into_iter().map(Into::into).collect())
+            Ok(s.households(&q, now_or(now, s))?
+                .into_iter()
+                .map(Into::into)
+                .collect())
         })
     }
 
     /// A grid worker's day: late and soon-due appeals, open tasks, long-unvisited households.
-    pub fn today(&self, grid: String, now: Option<i64>, unvisited_days: u32, limit: u32) -> Res<Today> {
+    pub fn today(
+        &self,
+        grid: String,
+        now: Option<i64>,
+        unvisited_days: u32,
+        limit: u32,
+    ) -> Res<Today> {
         self.with(|s| {
-            let opts = doorstep_core::store::TodayOptions { unvisited_days, limit };
+            let opts = doorstep_core::store::TodayOptions {
+                unvisited_days,
+                limit,
+            };
             Ok(s.today(&grid, now_or(now, s), opts)?.into())
         })
     }
@@ -195,17 +233,32 @@ impl DoorstepStore {
     }
 
     pub fn grid_tasks(&self, grid: String, include_finished: bool) -> Res<Vec<TaskRow>> {
-        self.with(|s| Ok(s.grid_tasks(&grid, include_finished)?.into_iter().map(Into::into).collect()))
+        self.with(|s| {
+            Ok(s.grid_tasks(&grid, include_finished)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
     }
 
     pub fn appeal_ledger(&self, query: AppealQuery, now: Option<i64>) -> Res<Vec<AppealRow>> {
-        self.with(|s| Ok(s.appeal_ledger(&query.into(), now_or(now, s))?.into_iter().map(Into::into).collect()))
+        self.with(|s| {
+            Ok(s.appeal_ledger(&query.into(), now_or(now, s))?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
     }
 
     // ---- conflicts and history ----
 
     pub fn conflicts(&self, doc_id: Option<String>) -> Res<Vec<Conflict>> {
-        self.with(|s| Ok(s.conflicts(doc_id.as_deref())?.into_iter().map(Into::into).collect()))
+        self.with(|s| {
+            Ok(s.conflicts(doc_id.as_deref())?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
     }
 
     /// Settles a conflict by choosing the option at `choice`.

@@ -23,13 +23,19 @@ pub struct Person {
 
 impl From<PersonRef> for Person {
     fn from(p: PersonRef) -> Self {
-        Person { id: p.id, name: p.name }
+        Person {
+            id: p.id,
+            name: p.name,
+        }
     }
 }
 
 impl From<Person> for PersonRef {
     fn from(p: Person) -> Self {
-        PersonRef { id: p.id, name: p.name }
+        PersonRef {
+            id: p.id,
+            name: p.name,
+        }
     }
 }
 
@@ -43,13 +49,23 @@ pub struct Address {
 
 impl From<hh::Address> for Address {
     fn from(a: hh::Address) -> Self {
-        Address { building: a.building, unit: a.unit, room: a.room, text: a.text }
+        Address {
+            building: a.building,
+            unit: a.unit,
+            room: a.room,
+            text: a.text,
+        }
     }
 }
 
 impl From<Address> for hh::Address {
     fn from(a: Address) -> Self {
-        hh::Address { building: a.building, unit: a.unit, room: a.room, text: a.text }
+        hh::Address {
+            building: a.building,
+            unit: a.unit,
+            room: a.room,
+            text: a.text,
+        }
     }
 }
 
@@ -140,8 +156,16 @@ impl From<ResidentPatch> for hh::ResidentPatch {
         hh::ResidentPatch {
             name: p.name,
             gender: p.gender,
-            birth_year: if p.clear_birth_year { Some(None) } else { p.birth_year.map(Some) },
-            phone: if p.clear_phone { Some(None) } else { p.phone.map(Some) },
+            birth_year: if p.clear_birth_year {
+                Some(None)
+            } else {
+                p.birth_year.map(Some)
+            },
+            phone: if p.clear_phone {
+                Some(None)
+            } else {
+                p.phone.map(Some)
+            },
             relation: p.relation,
             add_tags: p.add_tags.into_iter().collect(),
             remove_tags: p.remove_tags.into_iter().collect(),
@@ -164,7 +188,15 @@ pub struct Visit {
 
 impl From<vi::Visit> for Visit {
     fn from(v: vi::Visit) -> Self {
-        Visit { id: v.id, at: v.at, by: v.by.into(), kind: v.kind, notes: v.notes, needs: v.needs, opened: v.opened }
+        Visit {
+            id: v.id,
+            at: v.at,
+            by: v.by.into(),
+            kind: v.kind,
+            notes: v.notes,
+            needs: v.needs,
+            opened: v.opened,
+        }
     }
 }
 
@@ -248,7 +280,11 @@ pub struct HouseholdPatch {
 impl From<HouseholdPatch> for hh::HouseholdPatch {
     fn from(p: HouseholdPatch) -> Self {
         hh::HouseholdPatch {
-            liaison_group: if p.leave_liaison_group { Some(None) } else { p.liaison_group.map(Some) },
+            liaison_group: if p.leave_liaison_group {
+                Some(None)
+            } else {
+                p.liaison_group.map(Some)
+            },
             address: p.address.map(Into::into),
             housing: p.housing,
             moved_out: p.moved_out,
@@ -267,7 +303,12 @@ pub struct NewVisit {
 
 impl From<NewVisit> for vi::NewVisit {
     fn from(v: NewVisit) -> Self {
-        vi::NewVisit { at: v.at, kind: v.kind, notes: v.notes, needs: v.needs }
+        vi::NewVisit {
+            at: v.at,
+            kind: v.kind,
+            notes: v.notes,
+            needs: v.needs,
+        }
     }
 }
 
@@ -296,7 +337,11 @@ pub struct VisitOutcome {
 
 impl From<store::VisitOutcome> for VisitOutcome {
     fn from(o: store::VisitOutcome) -> Self {
-        VisitOutcome { visit_id: o.visit_id, task_id: o.task_id, appeal_id: o.appeal_id }
+        VisitOutcome {
+            visit_id: o.visit_id,
+            task_id: o.task_id,
+            appeal_id: o.appeal_id,
+        }
     }
 }
 
@@ -365,7 +410,13 @@ impl From<(tk::HelpTask, tk::TaskState)> for HelpTask {
             events: t
                 .events
                 .into_iter()
-                .map(|e| TaskEvent { id: e.id, kind: e.kind.code().into(), at: e.at, by: e.by.into(), note: e.note })
+                .map(|e| TaskEvent {
+                    id: e.id,
+                    kind: e.kind.code().into(),
+                    at: e.at,
+                    by: e.by.into(),
+                    note: e.note,
+                })
                 .collect(),
             state: s.into(),
         }
@@ -418,7 +469,10 @@ impl From<NewAppeal> for ap::NewAppeal {
             topic: Topic::from_code(&n.topic),
             tier: n.tier,
             summary: n.summary,
-            asker: ap::Asker { name: n.asker_name, phone: n.asker_phone },
+            asker: ap::Asker {
+                name: n.asker_name,
+                phone: n.asker_phone,
+            },
             received_at: n.received_at,
         }
     }
@@ -767,7 +821,12 @@ pub struct LeadTasks {
 impl From<store::LeadTasks> for LeadTasks {
     fn from(t: store::LeadTasks) -> Self {
         let rows = |v: Vec<store::TaskRow>| v.into_iter().map(Into::into).collect();
-        LeadTasks { open: rows(t.open), mine: rows(t.mine), done_recently: rows(t.done_recently), lost: rows(t.lost) }
+        LeadTasks {
+            open: rows(t.open),
+            mine: rows(t.mine),
+            done_recently: rows(t.done_recently),
+            lost: rows(t.lost),
+        }
     }
 }
 
@@ -834,7 +893,15 @@ impl From<store::ConflictRow> for Conflict {
 }
 
 fn conflict_option(v: ConflictValue) -> ConflictOption {
-    ConflictOption { value: v.value, by: Person { id: v.by_id, name: v.by_name }, at: v.at, shown: v.shown }
+    ConflictOption {
+        value: v.value,
+        by: Person {
+            id: v.by_id,
+            name: v.by_name,
+        },
+        at: v.at,
+        shown: v.shown,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -848,7 +915,16 @@ pub struct HistoryItem {
 
 impl From<HistoryEntry> for HistoryItem {
     fn from(h: HistoryEntry) -> Self {
-        HistoryItem { hash: h.hash, actor: h.actor, at: h.at, by: Person { id: h.by_id, name: h.by_name }, what: h.what }
+        HistoryItem {
+            hash: h.hash,
+            actor: h.actor,
+            at: h.at,
+            by: Person {
+                id: h.by_id,
+                name: h.by_name,
+            },
+            what: h.what,
+        }
     }
 }
 
