@@ -61,7 +61,7 @@ fn build_fixture(path: &Path) -> Vec<String> {
                     } else {
                         Gender::Male
                     }),
-                    birth_year: Some(1935 + (r >> 16) as i32 % 85),
+                    birth_year: Some(1935 + ((r >> 16) % 85) as i32),
                     phone: (j == 0 || r % 3 == 0).then(|| format!("13{:09}", r % 1_000_000_000)),
                     relation: if j == 0 {
                         "户主".into()
@@ -155,6 +155,9 @@ fn benches(c: &mut Criterion) {
     let started = std::time::Instant::now();
     let ids = build_fixture(&path);
     let size = std::fs::metadata(&path).unwrap().len();
+    if let Ok(keep) = std::env::var("DOORSTEP_BENCH_KEEP_FIXTURE") {
+        std::fs::copy(&path, keep).unwrap();
+    }
     {
         let s = Store::open(&path).unwrap();
         eprintln!(

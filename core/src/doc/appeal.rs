@@ -67,10 +67,10 @@ pub fn set_tier(doc: &mut AutoCommit, tier: Tier) -> Result<()> {
 /// Reads an appeal document, checking it against the schema.
 pub fn read(doc: &AutoCommit, id: &str) -> Result<Appeal> {
     let r = Reader { doc, id };
-    r.check_header(DocKind::Appeal)?;
+    let root = r.check_header(DocKind::Appeal)?;
     let unknown = |field: &str, v: &str| Error::schema(id, format!("{field}: unknown value {v:?}"));
     let mut events = Vec::new();
-    for m in r.items(&ROOT, "events")? {
+    for m in r.items(&root, "events")? {
         let kind = r.str(&m, "kind")?;
         let satisfaction = match r.opt_i64(&m, "satisfaction")? {
             Some(s @ 1..=5) => Some(s as u8),
@@ -88,25 +88,25 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Appeal> {
             satisfaction,
         });
     }
-    let channel = r.str(&ROOT, "channel")?;
-    let tier = r.str(&ROOT, "tier")?;
-    let topic = Topic::from_code(&r.str(&ROOT, "topic")?);
+    let channel = r.str(&root, "channel")?;
+    let tier = r.str(&root, "tier")?;
+    let topic = Topic::from_code(&r.str(&root, "topic")?);
     topic.validate().map_err(|e| Error::schema(id, e))?;
-    let asker = r.obj(&ROOT, "asker", ObjType::Map)?;
+    let asker = r.sub(&root, "asker")?;
     Ok(Appeal {
         id: id.to_string(),
-        grid: r.str(&ROOT, "grid")?,
-        household_id: r.opt_str(&ROOT, "household")?,
+        grid: r.str(&root, "grid")?,
+        household_id: r.opt_str(&root, "household")?,
         channel: Channel::from_code(&channel).ok_or_else(|| unknown("channel", &channel))?,
         topic,
         tier: Tier::from_code(&tier).ok_or_else(|| unknown("tier", &tier))?,
-        summary: r.str(&ROOT, "summary")?,
+        summary: r.str(&root, "summary")?,
         asker: Asker {
             name: r.str(&asker, "name")?,
             phone: r.opt_str(&asker, "phone")?,
         },
-        first_responsible: r.person(&ROOT, "first_responsible")?,
-        received_at: r.i64(&ROOT, "received_at")?,
+        first_responsible: r.person(&root, "first_responsible")?,
+        received_at: r.i64(&root, "received_at")?,
         events,
     })
 }

@@ -6,7 +6,8 @@
 //! the choice is an ordinary edit that supersedes both.
 
 use automerge::{
-    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, ValueRef,
+    transaction::Transactable,
 };
 
 use super::ChangeNote;
@@ -36,7 +37,7 @@ pub struct Conflict {
 /// Every conflicting field of a document, in path order.
 pub fn find(doc: &mut AutoCommit) -> Result<Vec<Conflict>> {
     let mut raw = Vec::new();
-    walk(doc, &ROOT, &mut Vec::new(), &mut raw)?;
+    walk(doc, &ROOT, ObjType::Map, &mut Vec::new(), &mut raw)?;
     raw.into_iter()
         .map(|(path, values)| describe(doc, path, values))
         .collect()
@@ -44,36 +45,39 @@ pub fn find(doc: &mut AutoCommit) -> Result<Vec<Conflict>> {
 
 type RawValues = Vec<(String, ObjId, bool)>;
 
+/// One `map_range`/`list_range` pass per object: Automerge flags conflicting keys, so only those
+/// pay for `get_all`. This runs on every write (the conflicts index), so it has to be cheap.
 fn walk(
     doc: &AutoCommit,
     obj: &ObjId,
+    ty: ObjType,
     path: &mut Vec<String>,
     out: &mut Vec<(Vec<String>, RawValues)>,
 ) -> Result<()> {
-    match doc.object_type(obj)? {
+    match ty {
         ObjType::Map | ObjType::Table => {
-            for key in doc.keys(obj) {
-                let all = doc.get_all(obj, key.as_str())?;
-                path.push(key.clone());
-                if all.len() > 1 {
-                    let shown = doc.get(obj, key.as_str())?.map(|(_, id)| id);
-                    let values = all
+            for item in doc.map_range(obj, ..) {
+                path.push(item.key.to_string());
+                if item.conflict {
+                    let shown = item.id();
+                    let values = doc
+                        .get_all(obj, item.key.as_ref())?
                         .iter()
-                        .map(|(v, id)| (display(v), id.clone(), Some(id) == shown.as_ref()))
+                        .map(|(v, id)| (display(v), id.clone(), *id == shown))
                         .collect();
                     out.push((path.clone(), values));
                 }
-                if let Some((Value::Object(_), child)) = doc.get(obj, key.as_str())? {
-                    walk(doc, &child, path, out)?;
+                if let ValueRef::Object(t) = item.value {
+                    walk(doc, &item.id(), t, path, out)?;
                 }
                 path.pop();
             }
         }
         ObjType::List => {
-            for i in 0..doc.length(obj) {
-                if let Some((Value::Object(_), child)) = doc.get(obj, i)? {
-                    path.push(i.to_string());
-                    walk(doc, &child, path, out)?;
+            for item in doc.list_range(obj, ..) {
+                if let ValueRef::Object(t) = item.value {
+                    path.push(item.index.to_string());
+                    walk(doc, &item.id(), t, path, out)?;
                     path.pop();
                 }
             }

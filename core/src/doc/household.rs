@@ -12,9 +12,11 @@
 
 use std::collections::BTreeSet;
 
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, transaction::Transactable};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, transaction::Transactable};
 
-use super::{DocKind, Reader, put_opt_i64, put_opt_str, put_person, put_strs, write_header};
+use super::{
+    DocKind, Reader, obj_at, put_opt_i64, put_opt_str, put_person, put_strs, write_header,
+};
 use crate::{
     Error, Result,
     domain::household::{
@@ -63,11 +65,7 @@ pub fn update(doc: &mut AutoCommit, current: &Household, p: &HouseholdPatch) -> 
     if let Some(a) = &p.address
         && a != &current.address
     {
-        let m = Reader {
-            doc,
-            id: &current.id,
-        }
-        .obj(&ROOT, "address", ObjType::Map)?;
+        let m = obj_at(doc, &ROOT, "address", ObjType::Map)?;
         for (key, new, old) in [
             ("building", &a.building, &current.address.building),
             ("unit", &a.unit, &current.address.unit),
@@ -93,7 +91,7 @@ pub fn update(doc: &mut AutoCommit, current: &Household, p: &HouseholdPatch) -> 
 }
 
 fn residents_map(doc: &AutoCommit) -> Result<ObjId> {
-    Reader { doc, id: "" }.obj(&ROOT, "residents", ObjType::Map)
+    obj_at(doc, &ROOT, "residents", ObjType::Map)
 }
 
 /// Adds a resident.
@@ -120,7 +118,7 @@ pub fn add_resident(doc: &mut AutoCommit, r: &Resident) -> Result<()> {
 /// tag on another merges, and adding and removing the same tag concurrently is a visible conflict.
 pub fn update_resident(doc: &mut AutoCommit, old: &Resident, new: &Resident) -> Result<()> {
     let residents = residents_map(doc)?;
-    let m = Reader { doc, id: "" }.obj(&residents, &old.id, ObjType::Map)?;
+    let m = obj_at(doc, &residents, &old.id, ObjType::Map)?;
     if new.name != old.name {
         doc.put(&m, "name", new.name.as_str())?;
     }
@@ -137,7 +135,7 @@ pub fn update_resident(doc: &mut AutoCommit, old: &Resident, new: &Resident) -> 
         doc.put(&m, "relation", new.relation.as_str())?;
     }
     if new.tags != old.tags {
-        let tags = Reader { doc, id: "" }.obj(&m, "tags", ObjType::Map)?;
+        let tags = obj_at(doc, &m, "tags", ObjType::Map)?;
         for t in new.tags.symmetric_difference(&old.tags) {
             doc.put(&tags, t.code(), new.tags.contains(t))?;
         }
@@ -153,7 +151,7 @@ pub fn update_resident(doc: &mut AutoCommit, old: &Resident, new: &Resident) -> 
 
 /// Appends a visit.
 pub fn add_visit(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
-    let visits = Reader { doc, id: "" }.obj(&ROOT, "visits", ObjType::Map)?;
+    let visits = obj_at(doc, &ROOT, "visits", ObjType::Map)?;
     let m = doc.put_object(&visits, v.id.as_str(), ObjType::Map)?;
     doc.put(&m, "at", v.at)?;
     put_person(doc, &m, "by", &v.by)?;
@@ -167,28 +165,28 @@ pub fn add_visit(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
 /// Reads a household document, checking it against the schema.
 pub fn read(doc: &AutoCommit, id: &str) -> Result<Household> {
     let r = Reader { doc, id };
-    r.check_header(DocKind::Household)?;
+    let root = r.check_header(DocKind::Household)?;
     let code = |field: &str, v: String| Error::schema(id, format!("{field}: unknown value {v:?}"));
-    let a = r.obj(&ROOT, "address", ObjType::Map)?;
+    let a = r.sub(&root, "address")?;
     let address = Address {
         building: r.str(&a, "building")?,
         unit: r.str(&a, "unit")?,
         room: r.str(&a, "room")?,
         text: r.str(&a, "text")?,
     };
-    let housing = r.str(&ROOT, "housing")?;
+    let housing = r.str(&root, "housing")?;
     let housing = HousingStatus::from_code(&housing).ok_or_else(|| code("housing", housing))?;
 
     let mut residents = Vec::new();
-    for (rid, m) in r.entries(&ROOT, "residents")? {
+    for (rid, m) in r.entries(&root, "residents")? {
         let gender = r.str(&m, "gender")?;
-        let tags_obj = r.obj(&m, "tags", ObjType::Map)?;
+        let tag_fields = r.sub(&m, "tags")?;
         let mut tags = BTreeSet::new();
-        for key in doc.keys(&tags_obj) {
+        for key in tag_fields.keys() {
             // Tags this build does not know (from a newer build) are kept in the document and
             // skipped here, not refused.
-            if r.bool(&tags_obj, &key)?
-                && let Some(t) = AttentionTag::from_code(&key)
+            if r.bool(&tag_fields, key)?
+                && let Some(t) = AttentionTag::from_code(key)
             {
                 tags.insert(t);
             }
@@ -211,7 +209,7 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Household> {
     }
 
     let mut visits = Vec::new();
-    for (vid, m) in r.entries(&ROOT, "visits")? {
+    for (vid, m) in r.entries(&root, "visits")? {
         let kind = r.str(&m, "kind")?;
         visits.push(Visit {
             id: vid,
@@ -226,14 +224,14 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Household> {
 
     Ok(Household {
         id: id.to_string(),
-        grid: r.str(&ROOT, "grid")?,
-        liaison_group: r.opt_str(&ROOT, "group")?,
+        grid: r.str(&root, "grid")?,
+        liaison_group: r.opt_str(&root, "group")?,
         address,
         housing,
         residents,
         visits,
-        moved_out: r.bool(&ROOT, "moved_out")?,
-        created_at: r.i64(&ROOT, "created_at")?,
-        created_by: r.person(&ROOT, "created_by")?,
+        moved_out: r.bool(&root, "moved_out")?,
+        created_at: r.i64(&root, "created_at")?,
+        created_by: r.person(&root, "created_by")?,
     })
 }

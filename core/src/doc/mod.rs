@@ -52,8 +52,9 @@ impl DocKind {
 /// The kind a document says it is, checking its schema version.
 pub fn kind_of(doc: &AutoCommit) -> Result<DocKind> {
     let r = Reader { doc, id: "" };
-    let kind = r.str(&ROOT, "type")?;
-    let v = r.i64(&ROOT, "v")?;
+    let root = r.root();
+    let kind = r.str(&root, "type")?;
+    let v = r.i64(&root, "v")?;
     if v != SCHEMA_VERSION {
         return Err(Error::schema(
             "",
@@ -72,6 +73,37 @@ pub(crate) fn write_header(doc: &mut AutoCommit, kind: DocKind, id: &str) -> Res
     Ok(())
 }
 
+/// The object of type `ty` under `key` of `obj`, for writers that need to descend.
+pub(crate) fn obj_at(doc: &AutoCommit, obj: &ObjId, key: &str, ty: ObjType) -> Result<ObjId> {
+    match doc.get(obj, key)? {
+        Some((Value::Object(t), id)) if t == ty => Ok(id),
+        _ => Err(Error::schema("", format!("{key}: expected a {ty:?}"))),
+    }
+}
+
+/// One map object's entries (the values Automerge shows), read in a single pass.
+///
+/// Reading a document field by field with `get` costs a seek per field; one `map_range` per
+/// object is several times cheaper, and readers run on every write (they are the schema check).
+pub(crate) struct Fields {
+    /// Sorted by key, as `map_range` yields them.
+    entries: Vec<(String, Value<'static>, ObjId)>,
+}
+
+impl Fields {
+    fn get(&self, key: &str) -> Option<&(String, Value<'static>, ObjId)> {
+        self.entries
+            .binary_search_by(|(k, _, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _, _)| k.as_str())
+    }
+}
+
 /// Typed reads of a document that turn a missing or mistyped field into a schema error.
 pub(crate) struct Reader<'a> {
     pub doc: &'a AutoCommit,
@@ -84,123 +116,140 @@ impl Reader<'_> {
         Error::schema(self.id, format!("{key}: {what}"))
     }
 
-    fn scalar(&self, obj: &ObjId, key: &str) -> Result<Option<ScalarValue>> {
-        match self.doc.get(obj, key)? {
-            None => Ok(None),
-            Some((Value::Scalar(s), _)) => Ok(Some(s.into_owned())),
-            Some((Value::Object(_), _)) => Err(self.err(key, "expected a value, found an object")),
+    /// Reads one map object.
+    pub fn map(&self, obj: &ObjId) -> Fields {
+        Fields {
+            entries: self
+                .doc
+                .map_range(obj, ..)
+                .map(|i| (i.key.to_string(), i.value.clone().into(), i.id()))
+                .collect(),
         }
     }
 
-    pub fn opt_str(&self, obj: &ObjId, key: &str) -> Result<Option<String>> {
-        match self.scalar(obj, key)? {
+    pub fn root(&self) -> Fields {
+        self.map(&ROOT)
+    }
+
+    fn scalar<'f>(&self, f: &'f Fields, key: &str) -> Result<Option<&'f ScalarValue>> {
+        match f.get(key) {
+            None => Ok(None),
+            Some((_, Value::Scalar(s), _)) => Ok(Some(s.as_ref())),
+            Some((_, Value::Object(_), _)) => {
+                Err(self.err(key, "expected a value, found an object"))
+            }
+        }
+    }
+
+    pub fn opt_str(&self, f: &Fields, key: &str) -> Result<Option<String>> {
+        match self.scalar(f, key)? {
             None | Some(ScalarValue::Null) => Ok(None),
             Some(ScalarValue::Str(s)) => Ok(Some(s.to_string())),
             Some(_) => Err(self.err(key, "expected text")),
         }
     }
 
-    pub fn str(&self, obj: &ObjId, key: &str) -> Result<String> {
-        self.opt_str(obj, key)?
+    pub fn str(&self, f: &Fields, key: &str) -> Result<String> {
+        self.opt_str(f, key)?
             .ok_or_else(|| self.err(key, "missing"))
     }
 
-    pub fn opt_i64(&self, obj: &ObjId, key: &str) -> Result<Option<i64>> {
-        match self.scalar(obj, key)? {
+    pub fn opt_i64(&self, f: &Fields, key: &str) -> Result<Option<i64>> {
+        match self.scalar(f, key)? {
             None | Some(ScalarValue::Null) => Ok(None),
-            Some(ScalarValue::Int(i)) => Ok(Some(i)),
-            Some(ScalarValue::Uint(u)) => i64::try_from(u)
+            Some(ScalarValue::Int(i)) => Ok(Some(*i)),
+            Some(ScalarValue::Uint(u)) => i64::try_from(*u)
                 .map(Some)
                 .map_err(|_| self.err(key, "out of range")),
-            Some(ScalarValue::Timestamp(t)) => Ok(Some(t)),
+            Some(ScalarValue::Timestamp(t)) => Ok(Some(*t)),
             Some(_) => Err(self.err(key, "expected a number")),
         }
     }
 
-    pub fn i64(&self, obj: &ObjId, key: &str) -> Result<i64> {
-        self.opt_i64(obj, key)?
+    pub fn i64(&self, f: &Fields, key: &str) -> Result<i64> {
+        self.opt_i64(f, key)?
             .ok_or_else(|| self.err(key, "missing"))
     }
 
-    pub fn bool(&self, obj: &ObjId, key: &str) -> Result<bool> {
-        match self.scalar(obj, key)? {
+    pub fn bool(&self, f: &Fields, key: &str) -> Result<bool> {
+        match self.scalar(f, key)? {
             None | Some(ScalarValue::Null) => Ok(false),
-            Some(ScalarValue::Boolean(b)) => Ok(b),
+            Some(ScalarValue::Boolean(b)) => Ok(*b),
             Some(_) => Err(self.err(key, "expected true or false")),
         }
     }
 
-    pub fn obj(&self, obj: &ObjId, key: &str, ty: ObjType) -> Result<ObjId> {
-        match self.doc.get(obj, key)? {
-            Some((Value::Object(t), id)) if t == ty => Ok(id),
+    /// The id of the object of type `ty` under `key`.
+    pub fn obj(&self, f: &Fields, key: &str, ty: ObjType) -> Result<ObjId> {
+        match f.get(key) {
+            Some((_, Value::Object(t), id)) if *t == ty => Ok(id.clone()),
             Some(_) => Err(self.err(key, &format!("expected a {ty:?}"))),
             None => Err(self.err(key, "missing")),
         }
     }
 
-    pub fn person(&self, obj: &ObjId, key: &str) -> Result<PersonRef> {
-        let p = self.obj(obj, key, ObjType::Map)?;
+    /// The map under `key`, read.
+    pub fn sub(&self, f: &Fields, key: &str) -> Result<Fields> {
+        Ok(self.map(&self.obj(f, key, ObjType::Map)?))
+    }
+
+    pub fn person(&self, f: &Fields, key: &str) -> Result<PersonRef> {
+        let p = self.sub(f, key)?;
         Ok(PersonRef {
             id: self.str(&p, "id")?,
             name: self.str(&p, "name")?,
         })
     }
 
-    pub fn opt_person(&self, obj: &ObjId, key: &str) -> Result<Option<PersonRef>> {
-        match self.doc.get(obj, key)? {
-            None | Some((Value::Scalar(_), _)) => Ok(None),
-            Some(_) => self.person(obj, key).map(Some),
+    pub fn opt_person(&self, f: &Fields, key: &str) -> Result<Option<PersonRef>> {
+        match f.get(key) {
+            None | Some((_, Value::Scalar(_), _)) => Ok(None),
+            Some(_) => self.person(f, key).map(Some),
         }
     }
 
     /// A list of texts.
-    pub fn strs(&self, obj: &ObjId, key: &str) -> Result<Vec<String>> {
-        let list = self.obj(obj, key, ObjType::List)?;
-        (0..self.doc.length(&list))
-            .map(|i| match self.doc.get(&list, i)? {
-                Some((Value::Scalar(s), _)) => match s.as_ref() {
+    pub fn strs(&self, f: &Fields, key: &str) -> Result<Vec<String>> {
+        let list = self.obj(f, key, ObjType::List)?;
+        self.doc
+            .list_range(&list, ..)
+            .map(|item| match Value::from(item.value) {
+                Value::Scalar(s) => match s.as_ref() {
                     ScalarValue::Str(s) => Ok(s.to_string()),
                     _ => Err(self.err(key, "expected a list of texts")),
                 },
-                _ => Err(self.err(key, "expected a list of texts")),
+                Value::Object(_) => Err(self.err(key, "expected a list of texts")),
             })
             .collect()
     }
 
-    /// The keys and map ids of a map of maps (residents, visits), in key order.
-    pub fn entries(&self, obj: &ObjId, key: &str) -> Result<Vec<(String, ObjId)>> {
-        let map = self.obj(obj, key, ObjType::Map)?;
-        self.doc
-            .keys(&map)
-            .map(|k| match self.doc.get(&map, k.as_str())? {
-                Some((Value::Object(ObjType::Map), id)) => Ok((k, id)),
+    /// The entries of a map of maps (residents, visits), each read, in key order.
+    pub fn entries(&self, f: &Fields, key: &str) -> Result<Vec<(String, Fields)>> {
+        let map = self.sub(f, key)?;
+        map.entries
+            .iter()
+            .map(|(k, v, id)| match v {
+                Value::Object(ObjType::Map) => Ok((k.clone(), self.map(id))),
                 _ => Err(self.err(key, "expected a map of objects")),
             })
             .collect()
     }
 
-    /// The map ids of a list of maps (events), in document order.
-    pub fn items(&self, obj: &ObjId, key: &str) -> Result<Vec<ObjId>> {
-        let list = self.obj(obj, key, ObjType::List)?;
-        (0..self.doc.length(&list))
-            .map(|i| match self.doc.get(&list, i)? {
-                Some((Value::Object(ObjType::Map), id)) => Ok(id),
+    /// The maps of a list of maps (events), each read, in document order.
+    pub fn items(&self, f: &Fields, key: &str) -> Result<Vec<Fields>> {
+        let list = self.obj(f, key, ObjType::List)?;
+        self.doc
+            .list_range(&list, ..)
+            .map(|item| match item.value {
+                automerge::ValueRef::Object(ObjType::Map) => Ok(self.map(&item.id())),
                 _ => Err(self.err(key, "expected a list of objects")),
             })
             .collect()
     }
 
-    /// Checks that the document's id field is the id it is stored under.
-    pub fn check_id(&self) -> Result<()> {
-        let id = self.str(&ROOT, "id")?;
-        if id != self.id {
-            return Err(Error::schema(self.id, format!("document says it is {id}")));
-        }
-        Ok(())
-    }
-
-    /// Checks the header and that the document is of `kind`.
-    pub fn check_header(&self, kind: DocKind) -> Result<()> {
+    /// Checks the header, that the document is of `kind`, and that its id field is the id it is
+    /// stored under; returns the root's fields.
+    pub fn check_header(&self, kind: DocKind) -> Result<Fields> {
         let k = kind_of(self.doc).map_err(|e| match e {
             Error::Schema { reason, .. } => Error::schema(self.id, reason),
             e => e,
@@ -211,7 +260,12 @@ impl Reader<'_> {
                 format!("is a {} document, expected {}", k.code(), kind.code()),
             ));
         }
-        self.check_id()
+        let root = self.root();
+        let id = self.str(&root, "id")?;
+        if id != self.id {
+            return Err(Error::schema(self.id, format!("document says it is {id}")));
+        }
+        Ok(root)
     }
 }
 

@@ -52,10 +52,10 @@ pub fn add_event(doc: &mut AutoCommit, e: &TaskEvent) -> Result<()> {
 /// Reads a task document, checking it against the schema.
 pub fn read(doc: &AutoCommit, id: &str) -> Result<HelpTask> {
     let r = Reader { doc, id };
-    r.check_header(DocKind::Task)?;
-    let h = r.obj(&ROOT, "household", ObjType::Map)?;
+    let root = r.check_header(DocKind::Task)?;
+    let h = r.sub(&root, "household")?;
     let mut events = Vec::new();
-    for m in r.items(&ROOT, "events")? {
+    for m in r.items(&root, "events")? {
         let kind = r.str(&m, "kind")?;
         events.push(TaskEvent {
             id: r.str(&m, "id")?,
@@ -68,18 +68,18 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<HelpTask> {
     }
     Ok(HelpTask {
         id: id.to_string(),
-        grid: r.str(&ROOT, "grid")?,
-        liaison_group: r.opt_str(&ROOT, "group")?,
+        grid: r.str(&root, "grid")?,
+        liaison_group: r.opt_str(&root, "group")?,
         household: HouseholdRef {
             id: r.str(&h, "id")?,
             display_name: r.str(&h, "name")?,
             address: r.str(&h, "address")?,
             phone: r.opt_str(&h, "phone")?,
         },
-        need: r.str(&ROOT, "need")?,
-        due_by: r.opt_i64(&ROOT, "due_by")?,
-        created_at: r.i64(&ROOT, "created_at")?,
-        created_by: r.person(&ROOT, "created_by")?,
+        need: r.str(&root, "need")?,
+        due_by: r.opt_i64(&root, "due_by")?,
+        created_at: r.i64(&root, "created_at")?,
+        created_by: r.person(&root, "created_by")?,
         events,
     })
 }

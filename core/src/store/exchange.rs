@@ -238,7 +238,9 @@ impl Store {
             let heads = decode_heads(&heads)?;
             let data = match theirs.0.get(&id) {
                 Some(h) if *h == heads => continue,
-                None => self.doc(&id)?.save(),
+                // A document the other side lacks goes as its stored snapshot and chunks,
+                // concatenated (Automerge loads them in one call): no need to load it here.
+                None => self.stored_bytes(&id)?,
                 Some(their_heads) => {
                     let doc = self.doc(&id)?;
                     // Heads we do not know are changes we lack: they say nothing about what the
@@ -299,6 +301,18 @@ impl Store {
             .filter(|c| !before.contains(&(c.doc_id.clone(), c.path.clone())))
             .collect();
         Ok(report)
+    }
+
+    fn stored_bytes(&self, id: &str) -> Result<Vec<u8>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT bytes FROM doc_data WHERE doc_id = ?1 ORDER BY seq")?;
+        let chunks = stmt.query_map([id], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for c in chunks {
+            out.extend(c?);
+        }
+        Ok(out)
     }
 
     fn conflicts_of(&self, ids: &[String]) -> Result<Vec<ConflictRow>> {
