@@ -11,7 +11,7 @@
 
 use automerge::{AutoCommit, ObjType, ROOT, transaction::Transactable};
 
-use super::{DocKind, Reader, append_map, put_opt_str, put_person, write_header};
+use super::{DocKind, Reader, append_event, put_opt_str, put_person, write_header};
 use crate::{
     Error, Result,
     domain::appeal::{Appeal, AppealEvent, AppealEventKind, Asker, Channel, Tier, Topic},
@@ -40,12 +40,7 @@ pub fn create(doc: &mut AutoCommit, a: &Appeal) -> Result<()> {
 
 /// Appends an event.
 pub fn add_event(doc: &mut AutoCommit, e: &AppealEvent) -> Result<()> {
-    let m = append_map(doc, &ROOT, "events")?;
-    doc.put(&m, "id", e.id.as_str())?;
-    doc.put(&m, "kind", e.kind.code())?;
-    doc.put(&m, "at", e.at)?;
-    put_person(doc, &m, "by", &e.by)?;
-    doc.put(&m, "note", e.note.as_str())?;
+    let m = append_event(doc, &e.id, e.kind.code(), e.at, &e.by, &e.note)?;
     if let Some(d) = &e.department {
         doc.put(&m, "department", d.as_str())?;
     }

@@ -333,6 +333,25 @@ pub(crate) fn append_map(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result
     Ok(doc.insert_object(&list, n, ObjType::Map)?)
 }
 
+/// Appends an event to the `events` list of the root with the fields every event has (task and
+/// appeal events alike); returns the event's map for kind-specific fields.
+pub(crate) fn append_event(
+    doc: &mut AutoCommit,
+    id: &str,
+    kind: &str,
+    at: Millis,
+    by: &PersonRef,
+    note: &str,
+) -> Result<ObjId> {
+    let m = append_map(doc, &ROOT, "events")?;
+    doc.put(&m, "id", id)?;
+    doc.put(&m, "kind", kind)?;
+    doc.put(&m, "at", at)?;
+    put_person(doc, &m, "by", by)?;
+    doc.put(&m, "note", note)?;
+    Ok(m)
+}
+
 /// What a change did and who did it, kept as the change's message so that a document's history
 /// can be told from its changes alone.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
