@@ -290,6 +290,17 @@ impl DoorstepStore {
         self.with(|s| Ok(s.import_changes(&bundle)?.into()))
     }
 
+    /// How many documents hold changes the server has not acknowledged (the sync bar's
+    /// "changes waiting").
+    pub fn unsynced_docs(&self) -> Res<u64> {
+        self.with(|s| Ok(s.unacknowledged_docs()?))
+    }
+
+    /// How far this replica has pulled in the server's change log (0: never synced).
+    pub fn sync_cursor(&self) -> Res<u64> {
+        self.with(|s| Ok(s.sync_cursor()?))
+    }
+
     // ---- maintenance ----
 
     /// Compacts every document into a snapshot and reclaims space.

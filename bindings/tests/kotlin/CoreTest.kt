@@ -56,6 +56,7 @@ fun main() {
         expect(h.residents.size == 2, "two residents")
         expect(h.displayName == "王秀英", "display name ${h.displayName}")
         expect(h.addressDisplay == "3栋1单元301室", "address ${h.addressDisplay}")
+        expect(gw.unsyncedDocs() == 1UL && gw.syncCursor() == 0UL, "one document waits for its first sync")
         val rows = gw.households(HouseholdQuery(grid = "G1", search = "秀英"), T0)
         expect(rows.map { it.name } == listOf("王秀英"), "search 秀英 finds 王秀英: $rows")
         val byTag = gw.households(HouseholdQuery(grid = "G1", tag = AttentionTag.ELDERLY_ALONE), T0)

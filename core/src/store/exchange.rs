@@ -236,38 +236,61 @@ impl Store {
             let kind = DocKind::from_code(&kind)
                 .ok_or_else(|| Error::schema(&id, "unknown kind in store"))?;
             let heads = decode_heads(&heads)?;
-            let data = match theirs.0.get(&id) {
-                Some(h) if *h == heads => continue,
-                // A document the other side lacks goes as its stored snapshot and chunks,
-                // concatenated (Automerge loads them in one call): no need to load it here.
-                None => self.stored_bytes(&id)?,
-                Some(their_heads) => {
-                    let doc = self.doc(&id)?;
-                    // Heads we do not know are changes we lack: they say nothing about what the
-                    // other side is missing, so leave them out.
-                    let known: Vec<ChangeHash> = their_heads
-                        .iter()
-                        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
-                        .copied()
-                        .collect();
-                    let changes = doc.get_changes(&known);
-                    if changes.is_empty() {
-                        continue;
-                    }
-                    changes
-                        .iter()
-                        .flat_map(|c| c.raw_bytes().to_vec())
-                        .collect()
-                }
-            };
-            entries.push((id, kind, data));
+            if let Some(data) =
+                self.changes_for(&id, &heads, theirs.0.get(&id).map(Vec::as_slice))?
+            {
+                entries.push((id, kind, data));
+            }
         }
         Ok(encode_bundle(&entries))
+    }
+
+    /// The changes of document `id` (at `heads`) that a replica at `theirs` lacks, or `None` if
+    /// it lacks nothing. `theirs` of `None` means the replica lacks the document: it then gets the
+    /// stored snapshot and chunks as they are (Automerge loads them in one call), without loading
+    /// the document here. Heads we do not know are changes we lack: they say nothing about what
+    /// the other side is missing, so they are left out.
+    pub(crate) fn changes_for(
+        &mut self,
+        id: &str,
+        heads: &[ChangeHash],
+        theirs: Option<&[ChangeHash]>,
+    ) -> Result<Option<Vec<u8>>> {
+        let their_heads = match theirs {
+            None => return Ok(Some(self.stored_bytes(id)?)),
+            Some(h) if h == heads => return Ok(None),
+            Some(h) => h,
+        };
+        let doc = self.doc(id)?;
+        let known: Vec<ChangeHash> = their_heads
+            .iter()
+            .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+            .copied()
+            .collect();
+        let changes = doc.get_changes(&known);
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            changes
+                .iter()
+                .flat_map(|c| c.raw_bytes().to_vec())
+                .collect(),
+        ))
     }
 
     /// Imports a bundle: every document is merged and schema-checked first, then all are stored
     /// in one transaction. Importing the same bundle twice changes nothing the second time.
     pub fn import_changes(&mut self, bundle: &[u8]) -> Result<ImportReport> {
+        self.import_with(bundle, |_| Ok(()))
+    }
+
+    /// [`Store::import_changes`], running `extra` in the import's transaction.
+    pub(crate) fn import_with(
+        &mut self,
+        bundle: &[u8],
+        extra: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<ImportReport> {
         let entries = decode_bundle(bundle)?;
         let mut staged = Vec::with_capacity(entries.len());
         let mut report = ImportReport::default();
@@ -294,7 +317,7 @@ impl Store {
             .map(|c| (c.doc_id, c.path))
             .collect();
         let now = self.now();
-        report.changed = self.persist(staged, now)?;
+        report.changed = self.persist_with(staged, now, extra)?;
         report.new_conflicts = self
             .conflicts_of(&report.changed)?
             .into_iter()

@@ -11,6 +11,7 @@ mod exchange;
 mod index;
 mod queries;
 pub mod schema;
+mod sync;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,6 +25,7 @@ pub use queries::{
     AppealQuery, AppealRow, ConflictRow, HouseholdQuery, HouseholdRow, HouseholdSort, LeadTasks,
     TaskRow, Today, TodayOptions, VisitFilter,
 };
+pub use sync::{Outgoing, SyncPage};
 
 use crate::{
     Error, Result,
@@ -202,6 +204,17 @@ impl Store {
     /// Documents whose heads did not move are skipped. On success the documents go back into the
     /// cache; on failure they are dropped, so memory never runs ahead of disk.
     pub(crate) fn persist(&mut self, staged: Vec<Staged>, now: Millis) -> Result<Vec<String>> {
+        self.persist_with(staged, now, |_| Ok(()))
+    }
+
+    /// [`Store::persist`], running `extra` in the same transaction before it commits (the sync
+    /// client stores its cursor and acknowledgements with the changes they came with).
+    pub(crate) fn persist_with(
+        &mut self,
+        staged: Vec<Staged>,
+        now: Millis,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<Vec<String>> {
         let mut changed = Vec::new();
         let mut to_compact = Vec::new();
         let tx = self.conn.transaction()?;
@@ -240,6 +253,7 @@ impl Store {
             changed.push(s.id.clone());
             done.push(s);
         }
+        extra(&tx)?;
         tx.commit()?;
         for s in done {
             self.cache_put(s.id, s.doc);

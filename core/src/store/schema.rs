@@ -126,6 +126,11 @@ const MIGRATIONS: &[&str] = &[
     -- tokenizer serves LIKE '%...%' from the index for 3+ characters, and scans for fewer.
     CREATE VIRTUAL TABLE search USING fts5 (doc_id UNINDEXED, kind UNINDEXED, text, tokenize = 'trigram');
     "#,
+    // 2: sync bookkeeping: the heads the server has acknowledged for each document (empty: the
+    // server has never seen it). The change-log cursor lives in `meta`.
+    r#"
+    ALTER TABLE docs ADD COLUMN acked_heads BLOB NOT NULL DEFAULT x'';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -164,3 +169,46 @@ pub const INDEX_TABLES: &[&str] = &[
     "conflicts",
     "search",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_store_is_migrated_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute("INSERT INTO docs (id, kind, heads, chunks, updated_at) VALUES ('d', 'household', x'01', 1, 0)", [])
+                .unwrap();
+        }
+        let mut conn = Connection::open(&path).unwrap();
+        prepare(&mut conn).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, VERSION);
+        let (heads, acked): (Vec<u8>, Vec<u8>) = conn
+            .query_row(
+                "SELECT heads, acked_heads FROM docs WHERE id = 'd'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((heads, acked), (vec![1], vec![]));
+        // Preparing again is a no-op.
+        prepare(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn a_store_from_a_newer_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("new.db")).unwrap();
+        conn.pragma_update(None, "user_version", VERSION + 1)
+            .unwrap();
+        assert!(matches!(prepare(&mut conn), Err(Error::Storage(_))));
+    }
+}

@@ -1,0 +1,132 @@
+//! The phone's side of sync bookkeeping (DESIGN.md rule 5): which changes the server has
+//! acknowledged, and the cursor in the server's change log up to which this replica has pulled.
+//!
+//! The wire protocol and the server come with the sync issue; what is here is what the phone must
+//! keep whatever the wire looks like:
+//! - [`Store::unacknowledged`]: every change the server has not acknowledged, as one bundle. A
+//!   document the server never acknowledged goes whole (its stored snapshot and chunks).
+//! - [`Store::apply_sync_page`]: one page of the server's answer (changes after the cursor, the
+//!   server's acknowledgements, the new cursor) applied in **one** transaction, so that a cut
+//!   connection or a killed app loses nothing and a retried page repeats nothing harmful.
+
+use automerge::ChangeHash;
+use rusqlite::{OptionalExtension, params};
+
+use super::{ImportReport, Store, decode_heads, encode_heads, meta_set};
+use crate::{Error, Result, doc::DocKind};
+
+/// The changes to push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// An exchange bundle (see [`crate::store::StateVector`] and `export_changes`).
+    pub bundle: Vec<u8>,
+    /// Each document in the bundle with the heads it has locally: what the server will hold for
+    /// it once it has merged the bundle.
+    pub docs: Vec<(String, Vec<ChangeHash>)>,
+}
+
+/// One page of the server's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncPage {
+    /// Changes after the phone's cursor, as an exchange bundle (may be empty of documents).
+    pub bundle: Vec<u8>,
+    /// Heads the server now holds for documents (those pushed, and those in this page).
+    pub acked: Vec<(String, Vec<ChangeHash>)>,
+    /// The position in the server's change log this page reaches.
+    pub cursor: u64,
+}
+
+const CURSOR: &str = "sync_cursor";
+
+impl Store {
+    /// How far in the server's change log this replica has pulled (0: nothing yet).
+    pub fn sync_cursor(&self) -> Result<u64> {
+        let v: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [CURSOR], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match v {
+            None => Ok(0),
+            Some(v) => v
+                .parse()
+                .map_err(|_| Error::Storage(format!("sync cursor {v:?} is not a number"))),
+        }
+    }
+
+    /// How many documents have changes the server has not acknowledged (for the sync bar).
+    pub fn unacknowledged_docs(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM docs WHERE heads <> acked_heads",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Every change the server has not acknowledged, as one bundle.
+    pub fn unacknowledged(&mut self) -> Result<Outgoing> {
+        let rows: Vec<(String, String, Vec<u8>, Vec<u8>)> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id, kind, heads, acked_heads FROM docs WHERE heads <> acked_heads ORDER BY id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut entries = Vec::new();
+        let mut docs = Vec::new();
+        for (id, kind, heads, acked) in rows {
+            let kind = DocKind::from_code(&kind)
+                .ok_or_else(|| Error::schema(&id, "unknown kind in store"))?;
+            let heads = decode_heads(&heads)?;
+            let acked = decode_heads(&acked)?;
+            let theirs = (!acked.is_empty()).then_some(acked.as_slice());
+            if let Some(data) = self.changes_for(&id, &heads, theirs)? {
+                entries.push((id.clone(), kind, data));
+                docs.push((id, heads));
+            }
+        }
+        Ok(Outgoing {
+            bundle: super::exchange::encode_bundle(&entries),
+            docs,
+        })
+    }
+
+    /// Applies one page of the server's answer in one transaction: its changes, the server's
+    /// acknowledgements and the new cursor, or nothing at all. Applying the same page again is
+    /// harmless. The cursor never moves back (a late duplicate page does not rewind it).
+    pub fn apply_sync_page(&mut self, page: &SyncPage) -> Result<ImportReport> {
+        for (id, _) in &page.acked {
+            crate::ids::check_id("acked", id)?;
+        }
+        let current = self.sync_cursor()?;
+        // Sorted as `get_heads` sorts them, so that "acknowledged" is a plain comparison.
+        let acked: Vec<(String, Vec<ChangeHash>)> = page
+            .acked
+            .iter()
+            .map(|(id, h)| {
+                let mut h = h.clone();
+                h.sort_unstable();
+                h.dedup();
+                (id.clone(), h)
+            })
+            .collect();
+        let cursor = page.cursor.max(current);
+        self.import_with(&page.bundle, move |tx| {
+            for (id, heads) in &acked {
+                let n = tx.execute(
+                    "UPDATE docs SET acked_heads = ?2 WHERE id = ?1",
+                    params![id, encode_heads(heads)],
+                )?;
+                if n == 0 {
+                    return Err(Error::invalid(
+                        "acked",
+                        format!("the server acknowledged {id}, which this replica does not hold"),
+                    ));
+                }
+            }
+            meta_set(tx, CURSOR, &cursor.to_string())
+        })
+    }
+}
