@@ -1,0 +1,74 @@
+//! Doorstep's sync server.
+//!
+//! This is the first part of issue 4: the process (`serve --data DIR --listen ADDR`), its
+//! embedded SQLite database in DIR, structured logs, `/healthz` and graceful shutdown. The sync
+//! endpoint, the directory of people and devices, and the read model follow the plan in
+//! `docs/protocol.md`.
+
+pub mod http;
+pub mod storage;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything that can stop the server from starting or serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("data directory {path}: {reason}")]
+    DataDir { path: PathBuf, reason: String },
+    #[error("database: {0}")]
+    Database(String),
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: SocketAddr, reason: String },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<rusqlite::Error> for ServerError {
+    fn from(e: rusqlite::Error) -> Self {
+        ServerError::Database(e.to_string())
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+pub async fn serve(data: PathBuf, listen: SocketAddr) -> Result<(), ServerError> {
+    let store = storage::ServerStore::open(&data)?;
+    let app = http::router(http::AppState::new(store));
+    let listener =
+        tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| ServerError::Listen {
+                addr: listen,
+                reason: e.to_string(),
+            })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data = %data.display(), "listening");
+    // The bound address on stdout, one line, for scripts and tests that ask for port 0.
+    println!("listening on {addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        _ = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
