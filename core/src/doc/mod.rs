@@ -43,10 +43,6 @@ impl DocKind {
     pub fn from_code(code: &str) -> Option<DocKind> {
         DocKind::ALL.into_iter().find(|k| k.code() == code)
     }
-
-    pub fn label(self) -> &'static str {
-        self.code()
-    }
 }
 
 /// The kind a document says it is, checking its schema version.

@@ -69,7 +69,7 @@ impl Store {
     }
 
     fn commit(&self, s: &mut Staged, what: &str, user: &crate::domain::PersonRef) {
-        doc::commit(&mut s.doc, &self.note(user, what), self.now());
+        doc::commit(&mut s.doc, &doc::ChangeNote::new(user, what), self.now());
     }
 
     // ---- households ------------------------------------------------------------------------
@@ -118,7 +118,7 @@ impl Store {
                 format!("{id} is a {}, not a {}", k.code(), kind.code()),
             )),
             None => Err(Error::NotFound {
-                kind: kind.label(),
+                kind: kind.code(),
                 id: id.to_string(),
             }),
         }

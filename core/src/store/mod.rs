@@ -27,12 +27,7 @@ pub use queries::{
 };
 pub use sync::{Outgoing, SyncPage};
 
-use crate::{
-    Error, Result,
-    doc::{ChangeNote, DocKind},
-    domain::PersonRef,
-    time::Millis,
-};
+use crate::{Error, Result, doc::DocKind, domain::PersonRef, time::Millis};
 
 /// Incremental chunks after which a document is compacted into one snapshot.
 const COMPACT_AFTER_CHUNKS: i64 = 8;
@@ -159,7 +154,7 @@ impl Store {
         match found {
             None => {
                 return Err(Error::NotFound {
-                    kind: kind.label(),
+                    kind: kind.code(),
                     id: id.to_string(),
                 });
             }
@@ -352,10 +347,6 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as u64)
-    }
-
-    pub(crate) fn note(&self, user: &PersonRef, what: &str) -> ChangeNote {
-        ChangeNote::new(user, what)
     }
 }
 
