@@ -20,6 +20,16 @@ pub enum DoorstepError {
     NoUser,
     #[error("storage: {reason}")]
     Storage { reason: String },
+    /// No network, or the server could not be reached: every change is kept for later.
+    #[error("offline: {reason}")]
+    Offline { reason: String },
+    /// The server refused the request (`code` is stable: `device_revoked`, `out_of_scope`...).
+    #[error("the server refused ({status} {code}): {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// A bug in Doorstep (a panic caught at the boundary). Nothing was written.
     #[error("internal error: {reason}")]
     Internal { reason: String },
@@ -42,6 +52,16 @@ impl From<CoreError> for DoorstepError {
             CoreError::MissingDependencies(doc_id) => DoorstepError::MissingDependencies { doc_id },
             CoreError::NoUser => DoorstepError::NoUser,
             CoreError::Storage(reason) => DoorstepError::Storage { reason },
+            CoreError::Offline(reason) => DoorstepError::Offline { reason },
+            CoreError::Server {
+                status,
+                code,
+                message,
+            } => DoorstepError::Server {
+                status,
+                code,
+                message,
+            },
         }
     }
 }

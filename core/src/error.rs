@@ -37,6 +37,19 @@ pub enum Error {
     #[error("no user is signed in on this store")]
     NoUser,
 
+    /// The server cannot be reached (no network, a timeout, a cut connection). Nothing was
+    /// lost: every change stays on the phone for the next sync.
+    #[error("offline: {0}")]
+    Offline(String),
+
+    /// The server refused a request; `code` is its stable error code (e.g. `device_revoked`).
+    #[error("the server refused ({status} {code}): {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+
     /// The local database failed (disk full, file locked, corrupt file...).
     #[error("storage: {0}")]
     Storage(String),

@@ -7,13 +7,19 @@
 //! - [`store`]: the local SQLite store: documents saved incrementally, index tables for every
 //!   list and search, exchange of changes between replicas, conflicts and history.
 //!
+//! - [`protocol`]: the sync protocol's messages; [`client`] (feature `client`): the phone's
+//!   side of sync over HTTP.
+//!
 //! The shells (Android, iOS) reach all of this through `doorstep-ffi`; nothing here knows about
 //! FFI.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod doc;
 pub mod domain;
 mod error;
 pub mod ids;
+pub mod protocol;
 pub mod store;
 pub mod time;
 

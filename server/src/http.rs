@@ -1,30 +1,50 @@
 //! The HTTP surface. Errors are JSON bodies with a stable code and a message in Chinese first and
-//! English second, the same shape for every endpoint.
+//! English second, the same shape for every endpoint:
+//! `{"error": {"code", "message_zh", "message", "docs"?}}`.
+//!
+//! The sync endpoints take and give binary, zstd-compressed bodies (`doorstep_core::protocol`);
+//! the rest is JSON. Every sync request is authenticated by its device token, rate-limited per
+//! device, size-bounded, and runs its database work on the blocking pool.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::{
     Json, Router,
-    extract::State,
-    http::StatusCode,
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
-use serde::Serialize;
+use doorstep_core::{
+    Error as CoreError,
+    protocol::{self, SyncRequest},
+};
+use serde::{Deserialize, Serialize};
 
+use crate::directory::{self, AuthFailure, Device};
 use crate::storage::ServerStore;
+use crate::sync::{self, PushError};
 
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub store: ServerStore,
+    limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
     pub fn new(store: ServerStore) -> Self {
-        AppState { store }
+        AppState {
+            store,
+            limiter: Arc::new(RateLimiter::new(20.0, 10.0)),
+        }
     }
 }
 
-/// A JSON error body: `{"error": {"code", "message_zh", "message"}}`.
+/// A JSON error body.
 #[derive(Debug, Serialize)]
 pub struct ApiError {
     #[serde(skip)]
@@ -32,18 +52,148 @@ pub struct ApiError {
     pub code: &'static str,
     pub message_zh: String,
     pub message: String,
+    /// The documents a refusal is about, so that a phone can set them aside and sync the rest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub docs: Vec<String>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            code,
+            message_zh: zh.into(),
+            message: en.into(),
+            docs: Vec::new(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
-        (status, Json(serde_json::json!({ "error": self }))).into_response()
+        let mut r = (status, Json(serde_json::json!({ "error": self }))).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        let msg = e.to_string();
+        match e {
+            CoreError::Decode(m) if m.contains("protocol version") => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_protocol",
+                "协议版本不受支持，请更新应用",
+                m,
+            ),
+            CoreError::Decode(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "请求内容无法解析",
+                msg,
+            ),
+            CoreError::Schema { id, .. } => {
+                let mut e = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "schema",
+                    "文档不符合数据格式",
+                    msg,
+                );
+                e.docs.push(id);
+                e
+            }
+            CoreError::MissingDependencies(id) => {
+                let mut e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "missing_dependencies",
+                    "缺少前序修改，请改用完整同步",
+                    msg,
+                );
+                e.docs.push(id);
+                e
+            }
+            CoreError::NotAllowed(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "无权执行此操作", msg)
+            }
+            CoreError::Invalid { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid", "请求无效", msg)
+            }
+            CoreError::NotFound { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "未找到", msg)
+            }
+            CoreError::Storage(_) | CoreError::NoUser | CoreError::Offline(_) => {
+                tracing::error!(error = %msg, "storage failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage",
+                    "服务器存储故障",
+                    msg,
+                )
+            }
+            CoreError::Server { .. } => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务器内部错误",
+                msg,
+            ),
+        }
+    }
+}
+
+impl From<PushError> for ApiError {
+    fn from(e: PushError) -> Self {
+        match e {
+            PushError::Refused(docs) => {
+                let msg = e_text(&docs);
+                let mut e = ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "out_of_scope",
+                    "有文档超出本设备的权限范围，本次未合并任何修改",
+                    msg,
+                );
+                e.docs = docs.into_iter().map(|(id, _)| id).collect();
+                e
+            }
+            PushError::Core(c) => c.into(),
+        }
+    }
+}
+
+fn e_text(docs: &[(String, String)]) -> String {
+    docs.iter()
+        .map(|(_, why)| why.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<directory::DirectoryError> for ApiError {
+    fn from(e: directory::DirectoryError) -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage",
+            "服务器存储故障",
+            e.to_string(),
+        )
     }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/v1/enroll", post(enroll))
+        .route("/v1/me", get(me))
+        .route("/v1/sync", post(sync_handler))
+        .route("/v1/reconcile", post(reconcile_handler))
         .fallback(not_found)
         .with_state(state)
 }
@@ -52,31 +202,304 @@ pub fn router(state: AppState) -> Router {
 struct Health {
     status: &'static str,
     version: &'static str,
+    protocol: u32,
     server_id: String,
 }
 
 /// Liveness and readiness in one: 200 when the database answers, 503 otherwise.
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    let unavailable = |e: crate::ServerError| ApiError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        code: "database_unavailable",
-        message_zh: "数据库不可用".into(),
-        message: format!("the database does not answer: {e}"),
+    let unavailable = |e: crate::ServerError| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "数据库不可用",
+            format!("the database does not answer: {e}"),
+        )
     };
-    state.store.check().map_err(unavailable)?;
-    let server_id = state.store.server_id().map_err(unavailable)?;
+    let store = state.store.clone();
+    let server_id = blocking(move || {
+        store.check()?;
+        store.server_id()
+    })
+    .await?
+    .map_err(unavailable)?;
     Ok(Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
+        protocol: protocol::VERSION,
         server_id,
     }))
 }
 
 async fn not_found() -> ApiError {
-    ApiError {
-        status: StatusCode::NOT_FOUND,
-        code: "not_found",
-        message_zh: "没有这个地址".into(),
-        message: "no such endpoint".into(),
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "没有这个地址",
+        "no such endpoint",
+    )
+}
+
+/// Runs database work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "handler panicked");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务器内部错误",
+            "internal error",
+        )
+    })
+}
+
+/// A token bucket per device: `burst` requests at once, `per_sec` sustained.
+struct RateLimiter {
+    burst: f64,
+    per_sec: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    fn new(burst: f64, per_sec: f64) -> Self {
+        RateLimiter {
+            burst,
+            per_sec,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
+
+    fn allow(&self, key: &str) -> bool {
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if b.len() > 100_000 {
+            b.clear();
+        }
+        let now = Instant::now();
+        let (tokens, at) = b.entry(key.to_string()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn unauthorized(revoked: bool) -> ApiError {
+    if revoked {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "device_revoked",
+            "本设备已被停用",
+            "this device was revoked",
+        )
+    } else {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "未登记的设备或令牌无效",
+            "missing or unknown device token",
+        )
+    }
+}
+
+/// The device behind the request's bearer token, rate-limited.
+async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 200)
+        .ok_or_else(|| unauthorized(false))?
+        .to_string();
+    let store = state.store.clone();
+    let found = blocking(move || directory::authenticate(store.lock().connection(), &token))
+        .await??;
+    let device = match found {
+        Ok(d) => d,
+        Err(AuthFailure::Revoked) => return Err(unauthorized(true)),
+        Err(AuthFailure::Unknown) => return Err(unauthorized(false)),
+    };
+    if !state.limiter.allow(&device.id) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "请求过于频繁，请稍后再试",
+            "too many requests from this device",
+        ));
+    }
+    Ok(device)
+}
+
+/// Reads a binary sync body, bounded, checking its media type.
+async fn binary_body(req: Request) -> Result<(HeaderMap, Bytes), ApiError> {
+    let (parts, body) = req.into_parts();
+    let ct = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with(protocol::CONTENT_TYPE) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "请求格式不受支持",
+            format!("expected {}", protocol::CONTENT_TYPE),
+        ));
+    }
+    let bytes = axum::body::to_bytes(body, protocol::MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "请求过大",
+                format!(
+                    "the body is over {} bytes (or was cut off)",
+                    protocol::MAX_BODY_BYTES
+                ),
+            )
+        })?;
+    Ok((parts.headers, bytes))
+}
+
+fn binary_response(bytes: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(bytes));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(protocol::CONTENT_TYPE),
+    );
+    r
+}
+
+async fn sync_handler(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (headers, body) = binary_body(req).await?;
+    let device = device_of(&state, &headers).await?;
+    let request = SyncRequest::decode(&body)?;
+    let store = state.store.clone();
+    let device_id = device.id.clone();
+    let started = Instant::now();
+    let (resp, pushed) =
+        blocking(move || sync::sync(&mut store.lock(), &device, &request)).await??;
+    tracing::info!(
+        device = %device_id,
+        pushed_docs = pushed.docs,
+        pushed_changes = pushed.changes,
+        cursor = resp.cursor,
+        more = resp.more,
+        reset = resp.reset,
+        ms = started.elapsed().as_millis() as u64,
+        "sync"
+    );
+    Ok(binary_response(resp.encode()))
+}
+
+async fn reconcile_handler(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (headers, body) = binary_body(req).await?;
+    let device = device_of(&state, &headers).await?;
+    let entries = protocol::decode_reconcile(&body)?;
+    let store = state.store.clone();
+    let replies = blocking(move || sync::reconcile(&mut store.lock(), &device, &entries)).await??;
+    Ok(binary_response(protocol::encode_reconcile(&replies)))
+}
+
+#[derive(Deserialize)]
+struct EnrollRequest {
+    code: String,
+}
+
+/// What a phone learns when it enrolls: its token (shown this once) and who it works for.
+#[derive(Serialize)]
+pub struct EnrollResponse {
+    pub device_id: String,
+    pub token: String,
+    pub server_id: String,
+    #[serde(flatten)]
+    pub me: MeResponse,
+}
+
+#[derive(Serialize)]
+pub struct MeResponse {
+    pub person_id: String,
+    pub person_name: String,
+    pub role: String,
+    pub grids: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+impl MeResponse {
+    fn of(d: &Device) -> Self {
+        MeResponse {
+            person_id: d.person.id.clone(),
+            person_name: d.person.name.clone(),
+            role: d.person.role.code().to_string(),
+            grids: d.scope.grids.iter().cloned().collect(),
+            groups: d.scope.groups.iter().cloned().collect(),
+        }
+    }
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    // Codes are guessed at most this fast, whoever asks.
+    if !state.limiter.allow("enroll") {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "请求过于频繁，请稍后再试",
+            "too many enrollment attempts",
+        ));
+    }
+    let req: EnrollRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            "请求内容无法解析",
+            format!("expected {{\"code\": \"...\"}}: {e}"),
+        )
+    })?;
+    let store = state.store.clone();
+    let result = blocking(move || {
+        let s = store.lock();
+        let r = directory::redeem(s.connection(), &req.code)?;
+        let server_id: String = s
+            .connection()
+            .query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| {
+                r.get(0)
+            })
+            .map_err(crate::ServerError::from)?;
+        Ok::<_, directory::DirectoryError>(r.map(|x| (x, server_id)))
+    })
+    .await??;
+    let Some(((device, token), server_id)) = result else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_enrollment_code",
+            "登记码无效、已使用或已过期",
+            "the enrollment code is unknown, used or expired",
+        ));
+    };
+    tracing::info!(device = %device.id, person = %device.person.id, "enrolled");
+    Ok(Json(EnrollResponse {
+        device_id: device.id.clone(),
+        token,
+        server_id,
+        me: MeResponse::of(&device),
+    }))
+}
+
+async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<MeResponse>, ApiError> {
+    let device = device_of(&state, &headers).await?;
+    Ok(Json(MeResponse::of(&device)))
 }

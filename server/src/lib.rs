@@ -1,12 +1,19 @@
 //! Doorstep's sync server.
 //!
-//! This is the first part of issue 4: the process (`serve --data DIR --listen ADDR`), its
-//! embedded SQLite database in DIR, structured logs, `/healthz` and graceful shutdown. The sync
-//! endpoint, the directory of people and devices, and the read model follow the plan in
-//! `docs/protocol.md`.
+//! - `storage`: the embedded SQLite database (a core store whose index tables are the read
+//!   model, plus the change log and the directory);
+//! - `directory`: units, people, devices, enrollment and tokens;
+//! - `policy`: who may read and change which document;
+//! - `sync`: merging a push and paging the change log (docs/protocol.md);
+//! - `import`: a household roll from CSV;
+//! - `http`: the endpoints; `demo`: the main job's demonstration.
 
+pub mod directory;
 pub mod http;
+pub mod import;
+pub mod policy;
 pub mod storage;
+pub mod sync;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +40,16 @@ impl From<rusqlite::Error> for ServerError {
 /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
 pub async fn serve(data: PathBuf, listen: SocketAddr) -> Result<(), ServerError> {
     let store = storage::ServerStore::open(&data)?;
+    serve_store(store, listen, &data.display().to_string(), |_| {}).await
+}
+
+/// Serves an opened store; `on_listen` is told the bound address before the first request.
+pub async fn serve_store(
+    store: storage::ServerStore,
+    listen: SocketAddr,
+    data: &str,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
     let app = http::router(http::AppState::new(store));
     let listener =
         tokio::net::TcpListener::bind(listen)
@@ -42,9 +59,10 @@ pub async fn serve(data: PathBuf, listen: SocketAddr) -> Result<(), ServerError>
                 reason: e.to_string(),
             })?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data = %data.display(), "listening");
+    tracing::info!(%addr, data = %data, "listening");
     // The bound address on stdout, one line, for scripts and tests that ask for port 0.
     println!("listening on {addr}");
+    on_listen(addr);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use doorstep_server::{
+    directory::{self, Role, UnitKind},
+    import,
+    storage::ServerStore,
+};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +42,94 @@ enum Command {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// The directory and devices / 管理目录与设备 (works on DIR directly, also while serving).
+    Admin {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Print results as JSON (for scripts).
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Admin,
+    },
+    /// A demonstration: a street of 6 grids x 500 households, phones through an offline day and
+    /// their sync, then keeps serving / 演示
+    Demo {
+        /// The data directory (default: a new temporary one).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Households per grid.
+        #[arg(long, default_value_t = 500)]
+        households: usize,
+        /// Stop after the simulated day instead of serving on.
+        #[arg(long)]
+        no_serve: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Add a street, community, grid or liaison group / 添加街道、社区、网格或联户组
+    AddUnit {
+        #[arg(long, value_parser = parse_kind)]
+        kind: UnitKind,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Add a person with a role / 添加人员
+    AddPerson {
+        #[arg(long)]
+        name: String,
+        /// grid-worker, liaison-lead, supervisor or administrator
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The unit(s) the person works in (repeat for several).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+    },
+    /// Enroll a device for a person: prints a one-time code and its QR code / 登记设备
+    Enroll {
+        #[arg(long)]
+        person: String,
+        #[arg(long, default_value = "手机 phone")]
+        label: String,
+        /// The address phones reach this server at, put into the QR code.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server_url: String,
+    },
+    /// List units / 列出单位
+    Units,
+    /// List people / 列出人员
+    People,
+    /// List devices / 列出设备
+    Devices,
+    /// Revoke a device: its token is refused from its next request / 停用设备
+    Revoke {
+        #[arg(long)]
+        device: String,
+    },
+    /// Import a household roll (CSV, UTF-8) into a grid: all rows or none / 导入户籍花名册
+    ImportHouseholds {
+        #[arg(long)]
+        grid: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+fn parse_kind(s: &str) -> Result<UnitKind, String> {
+    UnitKind::from_code(s).ok_or_else(|| "street, community, grid or group".into())
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::from_code(s)
+        .ok_or_else(|| "grid-worker, liaison-lead, supervisor or administrator".into())
 }
 
 fn main() -> ExitCode {
@@ -50,25 +143,183 @@ fn main() -> ExitCode {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("错误 error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let result = match cli.command {
-        Command::Serve { data, listen } => runtime.block_on(doorstep_server::serve(data, listen)),
+        Command::Serve { data, listen } => {
+            runtime().and_then(|rt| rt.block_on(doorstep_server::serve(data, listen)).map_err(|e| e.to_string()))
+        }
+        Command::Admin { data, json, action } => admin(data, json, action),
+        Command::Demo {
+            data,
+            listen,
+            households,
+            no_serve,
+        } => runtime().and_then(|rt| {
+            rt.block_on(doorstep_server::demo::run(data, listen, households, !no_serve))
+                .map_err(|e| e.to_string())
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "cannot serve");
+            tracing::error!(error = %e, "failed");
             eprintln!("错误 error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
+    if !data.join(doorstep_server::storage::DB_FILE).exists() && !matches!(action, Admin::AddUnit { .. }) {
+        return Err(format!(
+            "no Doorstep data in {} (start with admin add-unit, or serve) / 该目录没有数据",
+            data.display()
+        ));
+    }
+    let store = ServerStore::open(&data).map_err(|e| e.to_string())?;
+    let mut s = store.lock();
+    let e = |e: directory::DirectoryError| e.to_string();
+    match action {
+        Admin::AddUnit {
+            kind,
+            id,
+            name,
+            parent,
+        } => {
+            let u = directory::add_unit(s.connection(), kind, &id, &name, parent.as_deref())
+                .map_err(e)?;
+            if json {
+                print_json(&u);
+            } else {
+                println!("已添加{} added {}: {} ({})", kind.label_zh(), kind.code(), u.name, u.id);
+            }
+        }
+        Admin::AddPerson { name, role, units } => {
+            let p = directory::add_person(s.connection(), &name, role, &units).map_err(e)?;
+            if json {
+                print_json(&p);
+            } else {
+                println!(
+                    "已添加{} added {}: {}  id {}",
+                    role.label_zh(),
+                    role.code(),
+                    p.name,
+                    p.id
+                );
+            }
+        }
+        Admin::Enroll {
+            person,
+            label,
+            server_url,
+        } => {
+            let en = directory::enroll(s.connection(), &person, &label).map_err(e)?;
+            let payload = format!("doorstep://enroll?server={server_url}&code={}", en.code);
+            if json {
+                print_json(&serde_json::json!({
+                    "device_id": en.device_id,
+                    "code": en.code,
+                    "expires_at": en.expires_at,
+                    "qr": payload,
+                }));
+            } else {
+                println!("设备登记码 enrollment code: {}", en.code);
+                println!("（仅显示一次，7 天内有效 / shown once, valid for 7 days）");
+                println!("device id: {}", en.device_id);
+                if let Ok(qr) = qrcode::QrCode::new(payload.as_bytes()) {
+                    println!(
+                        "{}",
+                        qr.render::<qrcode::render::unicode::Dense1x2>()
+                            .quiet_zone(true)
+                            .build()
+                    );
+                }
+                println!("{payload}");
+            }
+        }
+        Admin::Units => {
+            let units = directory::units(s.connection()).map_err(e)?;
+            if json {
+                print_json(&units);
+            } else {
+                for u in units {
+                    println!(
+                        "{:<10} {:<24} {:<16} {}",
+                        u.kind.code(),
+                        u.id,
+                        u.name,
+                        u.parent.unwrap_or_default()
+                    );
+                }
+            }
+        }
+        Admin::People => {
+            let people = directory::people(s.connection()).map_err(e)?;
+            if json {
+                print_json(&people);
+            } else {
+                for p in people {
+                    println!(
+                        "{}  {:<14} {:<8} {}",
+                        p.id,
+                        p.role.code(),
+                        p.name,
+                        p.units.join(",")
+                    );
+                }
+            }
+        }
+        Admin::Devices => {
+            let devices = directory::devices(s.connection()).map_err(e)?;
+            if json {
+                print_json(&devices);
+            } else {
+                for d in devices {
+                    let state = match (d.revoked_at, d.enrolled_at) {
+                        (Some(_), _) => "已停用 revoked",
+                        (None, Some(_)) => "在用 active",
+                        (None, None) => "待登记 pending",
+                    };
+                    println!(
+                        "{}  {:<16} {:<8} {:<12} last sync {}",
+                        d.id,
+                        state,
+                        d.person_name,
+                        d.label,
+                        d.last_sync_at
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|| "-".into())
+                    );
+                }
+            }
+        }
+        Admin::Revoke { device } => {
+            directory::revoke(s.connection(), &device).map_err(e)?;
+            if json {
+                print_json(&serde_json::json!({"revoked": device}));
+            } else {
+                println!("已停用 revoked: {device}");
+            }
+        }
+        Admin::ImportHouseholds { grid, file } => {
+            let bytes = std::fs::read(&file).map_err(|err| format!("{}: {err}", file.display()))?;
+            let n = import::import_roll(&mut s, &grid, &bytes).map_err(|err| err.to_string())?;
+            if json {
+                print_json(&serde_json::json!({"imported": n, "grid": grid}));
+            } else {
+                println!("已导入 {n} 户 imported {n} households into {grid}");
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,26 +1,65 @@
 //! The server's embedded database: one SQLite file in the data directory.
 //!
-//! For now it holds only the server's identity; the change log, documents, directory and read
-//! model arrive with the sync endpoint (see `docs/protocol.md`), as further migrations.
+//! The file is a Doorstep core store (`doorstep_core::Store`): the same documents, saved the same
+//! way, with the same index tables, which on the server are the **read model** the supervisors'
+//! views query (DESIGN.md rule 2: derived from the documents, rebuilt from them at will). The
+//! server adds its own tables beside them, in the same file so that a merge, its change-log rows
+//! and its read-model rows commit in one transaction:
+//! - the directory (units, people, devices; `directory.rs`);
+//! - `change_log`: every accepted Automerge change once, content-addressed, numbered by `seq`,
+//!   the cursor phones pull from; each row keeps the document's heads after it (`heads_after`);
+//! - `doc_scope`: each document's grid and liaison group, and the `seq` at which it entered them.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use doorstep_core::{Store, domain::PersonRef};
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::ServerError;
+use crate::{ServerError, directory};
 
-const MIGRATIONS: &[&str] = &[r#"
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-"#];
+/// The server's migrations, applied in order; `meta.server_schema` says how many ran.
+fn migrations() -> Vec<String> {
+    vec![format!(
+        "{}{}",
+        directory::TABLES,
+        r#"
+        CREATE TABLE change_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            doc_id TEXT NOT NULL,
+            hash BLOB NOT NULL UNIQUE,
+            bytes BLOB NOT NULL,
+            heads_after BLOB NOT NULL,
+            device_id TEXT,
+            received_at INTEGER NOT NULL
+        );
+        CREATE INDEX change_log_doc ON change_log (doc_id, seq);
+        CREATE TABLE doc_scope (
+            doc_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            grid TEXT NOT NULL,
+            grp TEXT,
+            scope_seq INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX doc_scope_grid ON doc_scope (grid);
+        CREATE INDEX doc_scope_grp ON doc_scope (grp);
+    "#
+    )]
+}
 
 /// The file name of the database inside the data directory.
 pub const DB_FILE: &str = "doorstep-server.db";
 
-/// The server's database, shared by request handlers.
+/// Who the server writes as when it changes documents itself (a household roll import).
+pub fn server_person() -> PersonRef {
+    PersonRef::new("server", "服务器 Server")
+}
+
+/// The server's database, shared by request handlers. One connection behind a mutex: SQLite
+/// takes one writer at a time anyway, and every handler's work under the lock is short.
 #[derive(Clone)]
 pub struct ServerStore {
-    conn: Arc<Mutex<Connection>>,
+    inner: Arc<Mutex<Store>>,
     pub path: PathBuf,
 }
 
@@ -36,23 +75,13 @@ impl ServerStore {
         }
         std::fs::create_dir_all(data).map_err(|e| dir_err(e.to_string()))?;
         let path = data.join(DB_FILE);
-        let mut conn = Connection::open(&path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if current > MIGRATIONS.len() as i64 {
-            return Err(ServerError::Database(format!(
-                "{} was written by a newer doorstep-server (schema {current})",
-                path.display()
-            )));
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
-        }
+        let mut store = Store::open(&path).map_err(|e| ServerError::Database(e.to_string()))?;
+        store
+            .set_user(server_person())
+            .map_err(|e| ServerError::Database(e.to_string()))?;
+        migrate(store.connection_mut(), &path)?;
+        let conn = store.connection();
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let existing: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| {
                 r.get(0)
@@ -65,25 +94,61 @@ impl ServerStore {
             )?;
         }
         Ok(ServerStore {
-            conn: Arc::new(Mutex::new(conn)),
+            inner: Arc::new(Mutex::new(store)),
             path,
         })
     }
 
+    /// The store, locked. A panic while it was held (a bug) does not poison it for good: every
+    /// write is one SQLite transaction, so the file is consistent whatever happened.
+    pub fn lock(&self) -> MutexGuard<'_, Store> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// This server's id (made when its database was created).
     pub fn server_id(&self) -> Result<String, ServerError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(
-            conn.query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| {
-                r.get(0)
-            })?,
-        )
+        Ok(self.lock().connection().query_row(
+            "SELECT value FROM meta WHERE key = 'server_id'",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Whether the database answers.
     pub fn check(&self) -> Result<(), ServerError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.query_row("SELECT COUNT(*) FROM meta", [], |r| r.get::<_, i64>(0))?;
+        self.lock()
+            .connection()
+            .query_row("SELECT COUNT(*) FROM meta", [], |r| r.get::<_, i64>(0))?;
         Ok(())
     }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), ServerError> {
+    let current: i64 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'server_schema'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .map(|v| v.parse().unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let all = migrations();
+    if current > all.len() as i64 {
+        return Err(ServerError::Database(format!(
+            "{} was written by a newer doorstep-server (schema {current})",
+            path.display()
+        )));
+    }
+    for (i, sql) in all.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('server_schema', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = ?1",
+            [(i + 1).to_string()],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
 }

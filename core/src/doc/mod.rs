@@ -16,7 +16,11 @@ use automerge::{
     AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
 };
 
-use crate::{Error, Result, domain::PersonRef, time::Millis};
+use crate::{
+    Error, Result,
+    domain::{PersonRef, appeal::Appeal, household::Household, task::HelpTask},
+    time::Millis,
+};
 
 /// The version of the document schema this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -42,6 +46,25 @@ impl DocKind {
 
     pub fn from_code(code: &str) -> Option<DocKind> {
         DocKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// A document read back into its domain type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entity {
+    Household(Household),
+    Task(HelpTask),
+    Appeal(Appeal),
+}
+
+impl Entity {
+    /// Reads (and so schema-checks) a document of `kind`.
+    pub fn read(d: &AutoCommit, id: &str, kind: DocKind) -> Result<Entity> {
+        Ok(match kind {
+            DocKind::Household => Entity::Household(household::read(d, id)?),
+            DocKind::Task => Entity::Task(task::read(d, id)?),
+            DocKind::Appeal => Entity::Appeal(appeal::read(d, id)?),
+        })
     }
 }
 

@@ -14,11 +14,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use automerge::{ChangeHash, ReadDoc};
+use automerge::{AutoCommit, ChangeHash, ReadDoc};
 use rusqlite::params;
 
 use super::{ConflictRow, Store, decode_heads, encode_heads};
-use crate::{Error, Result, doc::DocKind, ids::check_id};
+use crate::{
+    Error, Result,
+    doc::{DocKind, Entity},
+    ids::check_id,
+};
 
 const BUNDLE_MAGIC: &[u8; 4] = b"DSX1";
 const STATE_MAGIC: &[u8; 4] = b"DSV1";
@@ -68,6 +72,61 @@ pub struct ImportReport {
     pub new_docs: u32,
     /// Conflicting fields that appeared with this import.
     pub new_conflicts: Vec<ConflictRow>,
+}
+
+/// A document of an incoming bundle after it was merged on a fork, before anything is stored.
+pub struct Incoming<'a> {
+    pub id: &'a str,
+    pub kind: DocKind,
+    /// The document as this store held it; `None` if it is new here.
+    pub before: Option<&'a Entity>,
+    /// The document with the incoming changes merged (it passed the schema check).
+    pub after: &'a Entity,
+}
+
+/// The changes one document gained in an import, in causal order.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub id: String,
+    pub kind: DocKind,
+    pub changes: Vec<MergedChange>,
+    /// The document's heads after the import.
+    pub heads: Vec<ChangeHash>,
+}
+
+/// One change gained in an import, with the document's heads once it was applied: a replica
+/// that has every change up to this one has exactly these heads.
+#[derive(Debug, Clone)]
+pub struct MergedChange {
+    pub hash: ChangeHash,
+    pub bytes: Vec<u8>,
+    pub heads_after: Vec<ChangeHash>,
+}
+
+impl Merged {
+    fn of(id: &str, kind: DocKind, doc: &mut AutoCommit, before: Vec<ChangeHash>) -> Merged {
+        let mut heads: Vec<ChangeHash> = before.clone();
+        let changes = doc
+            .get_changes(&before)
+            .iter()
+            .map(|c| {
+                heads.retain(|h| !c.deps().contains(h));
+                heads.push(c.hash());
+                heads.sort_unstable();
+                MergedChange {
+                    hash: c.hash(),
+                    bytes: c.raw_bytes().to_vec(),
+                    heads_after: heads.clone(),
+                }
+            })
+            .collect();
+        Merged {
+            id: id.to_string(),
+            kind,
+            changes,
+            heads,
+        }
+    }
 }
 
 /// A bounds-checked reader: foreign bytes give a typed error, never a panic.
@@ -135,7 +194,7 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn kind_byte(k: DocKind) -> u8 {
+pub(crate) fn kind_byte(k: DocKind) -> u8 {
     match k {
         DocKind::Household => 1,
         DocKind::Task => 2,
@@ -143,7 +202,7 @@ fn kind_byte(k: DocKind) -> u8 {
     }
 }
 
-fn byte_kind(b: u8) -> Result<DocKind> {
+pub(crate) fn byte_kind(b: u8) -> Result<DocKind> {
     match b {
         1 => Ok(DocKind::Household),
         2 => Ok(DocKind::Task),
@@ -194,7 +253,8 @@ pub(crate) fn decode_bundle(bytes: &[u8]) -> Result<Vec<Entry<'_>>> {
     Ok(out)
 }
 
-pub(crate) fn encode_bundle(entries: &[(String, DocKind, Vec<u8>)]) -> Vec<u8> {
+/// Encodes documents' data (snapshots or changes) as one bundle.
+pub fn encode_bundle(entries: &[(String, DocKind, Vec<u8>)]) -> Vec<u8> {
     let mut out = BUNDLE_MAGIC.to_vec();
     out.extend((entries.len() as u32).to_le_bytes());
     for (id, kind, data) in entries {
@@ -291,23 +351,57 @@ impl Store {
         bundle: &[u8],
         extra: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
     ) -> Result<ImportReport> {
+        Ok(self.ingest(bundle, |_| Ok(()), |tx, _| extra(tx))?.0)
+    }
+
+    /// Imports a bundle the way a server must take one from a device it does not trust: every
+    /// document is merged on a fork and read back (the schema check), then `check` sees it before
+    /// and after the merge and may refuse it; only when every document passes are they all
+    /// stored, with `extra` running in the same transaction and seeing exactly which changes
+    /// each document gained (for a change log). A refusal or any error changes nothing.
+    pub fn ingest(
+        &mut self,
+        bundle: &[u8],
+        mut check: impl FnMut(&Incoming<'_>) -> Result<()>,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>, &[Merged]) -> Result<()>,
+    ) -> Result<(ImportReport, Vec<Merged>)> {
         let entries = decode_bundle(bundle)?;
         let mut staged = Vec::with_capacity(entries.len());
+        let mut merged = Vec::with_capacity(entries.len());
         let mut report = ImportReport::default();
         for e in entries {
             let mut s = self.stage_any(&e.id, e.kind)?;
-            if s.before.is_none() {
-                report.new_docs += 1;
-            }
+            let before = match &s.before {
+                None => None,
+                Some(_) => Some(Entity::read(&s.doc, &s.id, s.kind)?),
+            };
+            let before_heads = s.before.clone().unwrap_or_default();
             s.doc
                 .load_incremental(e.data)
                 .map_err(|err| Error::Decode(format!("document {}: {err}", e.id)))?;
             if !s.doc.get_missing_deps(&[]).is_empty() {
                 return Err(Error::MissingDependencies(e.id));
             }
-            if s.before.is_none() && s.doc.get_heads().is_empty() {
-                return Err(Error::Decode(format!("document {}: no changes", e.id)));
+            let heads = s.doc.get_heads();
+            if heads == before_heads {
+                // Nothing new (a retried push, an echo): nothing to check or store.
+                if s.before.is_none() {
+                    return Err(Error::Decode(format!("document {}: no changes", e.id)));
+                }
+                staged.push(s);
+                continue;
             }
+            if s.before.is_none() {
+                report.new_docs += 1;
+            }
+            let after = Entity::read(&s.doc, &s.id, s.kind)?;
+            check(&Incoming {
+                id: &s.id,
+                kind: s.kind,
+                before: before.as_ref(),
+                after: &after,
+            })?;
+            merged.push(Merged::of(&s.id, s.kind, &mut s.doc, before_heads));
             staged.push(s);
         }
         let ids: Vec<String> = staged.iter().map(|s| s.id.clone()).collect();
@@ -317,16 +411,17 @@ impl Store {
             .map(|c| (c.doc_id, c.path))
             .collect();
         let now = self.now();
-        report.changed = self.persist_with(staged, now, extra)?;
+        report.changed = self.persist_with(staged, now, |tx| extra(tx, &merged))?;
         report.new_conflicts = self
             .conflicts_of(&report.changed)?
             .into_iter()
             .filter(|c| !before.contains(&(c.doc_id.clone(), c.path.clone())))
             .collect();
-        Ok(report)
+        Ok((report, merged))
     }
 
-    fn stored_bytes(&self, id: &str) -> Result<Vec<u8>> {
+    /// A document's stored snapshot and chunks, as they are (one `load` reads them).
+    pub fn stored_bytes(&self, id: &str) -> Result<Vec<u8>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT bytes FROM doc_data WHERE doc_id = ?1 ORDER BY seq")?;

@@ -6,31 +6,13 @@ use rusqlite::{Transaction, params};
 
 use crate::{
     Result,
-    doc::{self, DocKind},
+    doc::{self, DocKind, Entity},
     domain::{
         appeal::{self as ap, Appeal},
         household::Household,
         task::{self as tk, HelpTask},
     },
 };
-
-/// A document read back into its domain type.
-pub(crate) enum Entity {
-    Household(Household),
-    Task(HelpTask),
-    Appeal(Appeal),
-}
-
-impl Entity {
-    /// Reads (and so schema-checks) a document of `kind`.
-    pub fn read(d: &AutoCommit, id: &str, kind: DocKind) -> Result<Entity> {
-        Ok(match kind {
-            DocKind::Household => Entity::Household(doc::household::read(d, id)?),
-            DocKind::Task => Entity::Task(doc::task::read(d, id)?),
-            DocKind::Appeal => Entity::Appeal(doc::appeal::read(d, id)?),
-        })
-    }
-}
 
 fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
     for sql in [

@@ -20,7 +20,9 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use actions::{VisitAppeal, VisitOutcome, VisitTask};
-pub use exchange::{ImportReport, StateVector};
+pub(crate) use exchange::{byte_kind, decode_bundle, kind_byte};
+pub use exchange::encode_bundle;
+pub use exchange::{ImportReport, Incoming, Merged, MergedChange, StateVector};
 pub use queries::{
     AppealQuery, AppealRow, ConflictRow, HouseholdQuery, HouseholdRow, HouseholdSort, LeadTasks,
     TaskRow, Today, TodayOptions, VisitFilter,
@@ -84,6 +86,34 @@ impl Store {
             cache: HashMap::new(),
             clock: None,
         })
+    }
+
+    /// The SQLite connection, for a program that embeds the store and keeps tables of its own
+    /// in the same file (the sync server's change log and directory), so that they commit in the
+    /// same transactions as the documents (see [`Store::ingest`]). Tables of the store itself must
+    /// only be written through the store.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// [`Store::connection`], for the embedding program's own migrations and writes.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// A stored document's heads, read from the `docs` table (`None` if it is not here).
+    pub fn doc_heads(&self, id: &str) -> Result<Option<Vec<ChangeHash>>> {
+        let heads: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT heads FROM docs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        heads.map(|h| decode_heads(&h)).transpose()
+    }
+
+    /// A copy of a stored document (for a reader that must not change the stored one, e.g. the
+    /// server answering Automerge's sync protocol).
+    pub fn doc_copy(&mut self, id: &str) -> Result<AutoCommit> {
+        Ok(self.doc(id)?.clone())
     }
 
     /// This replica's Automerge actor id, hex.
@@ -220,7 +250,7 @@ impl Store {
                 done.push(s);
                 continue;
             }
-            let entity = index::Entity::read(&s.doc, &s.id, s.kind)?;
+            let entity = crate::doc::Entity::read(&s.doc, &s.id, s.kind)?;
             let bytes = match &s.before {
                 Some(before) => s.doc.save_after(before),
                 None => s.doc.save(),
@@ -308,7 +338,7 @@ impl Store {
                 .ok_or_else(|| Error::schema(&id, "unknown kind in store"))?;
             let mut doc =
                 load_doc(&tx, &id)?.ok_or_else(|| Error::schema(&id, "no stored bytes"))?;
-            let entity = index::Entity::read(&doc, &id, kind)?;
+            let entity = crate::doc::Entity::read(&doc, &id, kind)?;
             index::write(&tx, &id, &entity, &mut doc)?;
         }
         tx.commit()?;
@@ -372,13 +402,13 @@ fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>> {
     Ok(doc)
 }
 
-fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
 }
 
-fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
         params![key, value],

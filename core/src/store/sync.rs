@@ -129,4 +129,49 @@ impl Store {
             meta_set(tx, CURSOR, &cursor.to_string())
         })
     }
+
+    /// A setting of the sync client (server address, device token...), kept in the store.
+    pub fn sync_setting(&self, key: &str) -> Result<Option<String>> {
+        super::meta_get(&self.conn, &format!("sync.{key}"))
+    }
+
+    pub fn set_sync_setting(&self, key: &str, value: &str) -> Result<()> {
+        meta_set(&self.conn, &format!("sync.{key}"), value)
+    }
+
+    /// Forgets the cursor: the next sync pulls the whole scope again (after the server was
+    /// restored from an older backup).
+    pub fn reset_sync_cursor(&self) -> Result<()> {
+        meta_set(&self.conn, CURSOR, "0")
+    }
+
+    /// Every document id with its kind, in id order.
+    pub fn doc_ids(&self) -> Result<Vec<(String, DocKind)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, kind FROM docs ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, kind) = row?;
+            let kind = DocKind::from_code(&kind)
+                .ok_or_else(|| Error::schema(&id, "unknown kind in store"))?;
+            out.push((id, kind));
+        }
+        Ok(out)
+    }
+
+    /// Records that the server holds document `id` exactly as this replica does (after the two
+    /// reconciled with Automerge's sync protocol).
+    pub fn mark_in_sync(&mut self, id: &str) -> Result<()> {
+        let heads = self
+            .doc_heads(id)?
+            .ok_or_else(|| Error::NotFound {
+                kind: "document",
+                id: id.to_string(),
+            })?;
+        self.conn.execute(
+            "UPDATE docs SET acked_heads = ?2 WHERE id = ?1",
+            params![id, encode_heads(&heads)],
+        )?;
+        Ok(())
+    }
 }

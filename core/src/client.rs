@@ -1,0 +1,453 @@
+//! The phone's sync client (docs/protocol.md): enrollment, and one call that syncs.
+//!
+//! [`sync`] takes the store behind a mutex and holds the lock only while it reads or writes the
+//! store, never during network I/O, so the screens stay responsive while a sync runs. Each page
+//! is applied with its cursor in one transaction (`Store::apply_sync_page`): a cut connection or a
+//! killed app loses nothing, and the next sync continues from the last page applied.
+//!
+//! Without a network every call fails fast with [`Error::Offline`]; nothing is lost, every
+//! change stays unacknowledged until a sync succeeds.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use automerge::sync::{Message, State, SyncDoc};
+
+use crate::{
+    Error, Result, Store,
+    domain::PersonRef,
+    protocol::{
+        self, CONTENT_TYPE, DEFAULT_PAGE_BYTES, ReconcileEntry, SyncRequest, SyncResponse,
+    },
+    store::{ConflictRow, SyncPage, decode_bundle, encode_bundle},
+};
+
+/// Who this phone is on its server, as told at enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Enrollment {
+    pub server_url: String,
+    pub device_id: String,
+    pub person_id: String,
+    pub person_name: String,
+    /// `grid_worker`, `liaison_lead`, `supervisor` or `administrator`.
+    pub role: String,
+    pub grids: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+/// A document the server refused (out of scope, bad schema); it stays on the phone, unsynced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedDoc {
+    pub doc_id: String,
+    pub code: String,
+    pub reason: String,
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncReport {
+    /// Documents whose changes the server took.
+    pub pushed_docs: u32,
+    /// Documents that gained changes from the server.
+    pub pulled_docs: u32,
+    /// Of those, documents new to this phone.
+    pub new_docs: u32,
+    /// Conflicting fields that appeared with what was pulled.
+    pub new_conflicts: Vec<ConflictRow>,
+    /// Documents the server refused; the rest synced.
+    pub failed: Vec<FailedDoc>,
+    /// Documents brought into agreement with Automerge's sync protocol (the fallback).
+    pub reconciled_docs: u32,
+    pub round_trips: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Where this phone now is in the server's change log.
+    pub cursor: u64,
+}
+
+const KEY_SERVER: &str = "server_url";
+const KEY_TOKEN: &str = "device_token";
+const KEY_ENROLLMENT: &str = "enrollment";
+
+/// Rounds of the fallback protocol before giving up on a document for this sync.
+const MAX_RECONCILE_ROUNDS: usize = 6;
+/// Pages in one sync before it stops (the rest comes next time): a bound, not a limit in use.
+const MAX_PAGES: usize = 10_000;
+
+fn http() -> Result<&'static reqwest::blocking::Client> {
+    static CLIENT: OnceLock<std::result::Result<reqwest::blocking::Client, String>> =
+        OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::blocking::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(60))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("doorstep/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| Error::Storage(format!("cannot start the HTTP client: {e}")))
+}
+
+fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn check_url(url: &str) -> Result<String> {
+    let u = url.trim().trim_end_matches('/');
+    if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 200 {
+        return Err(Error::invalid(
+            "server_url",
+            format!("{url:?} is not an http(s) address"),
+        ));
+    }
+    Ok(u.to_string())
+}
+
+/// Turns a transport failure into [`Error::Offline`] and a refusal into [`Error::Server`].
+fn send(req: reqwest::blocking::RequestBuilder) -> Result<(u16, Vec<u8>)> {
+    let resp = req.send().map_err(|e| Error::Offline(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .bytes()
+        .map_err(|e| Error::Offline(format!("the answer was cut off: {e}")))?
+        .to_vec();
+    Ok((status, body))
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    error: ErrorFields,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorFields {
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    message_zh: String,
+    #[serde(default)]
+    docs: Vec<String>,
+}
+
+/// A non-2xx answer as a typed error, and the documents it names.
+fn refusal(status: u16, body: &[u8]) -> (Error, Vec<String>) {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => (
+            Error::Server {
+                status,
+                code: b.error.code,
+                message: format!("{} / {}", b.error.message_zh, b.error.message),
+            },
+            b.error.docs,
+        ),
+        Err(_) => (
+            Error::Server {
+                status,
+                code: "http".into(),
+                message: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+            },
+            Vec::new(),
+        ),
+    }
+}
+
+/// Enrolls this phone with a server using a one-time code; keeps the device token in the store
+/// and signs the phone's person in.
+pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enrollment> {
+    let base = check_url(server_url)?;
+    let body = serde_json::json!({ "code": code }).to_string();
+    let (status, bytes) = send(
+        http()?
+            .post(format!("{base}/v1/enroll"))
+            .header("content-type", "application/json")
+            .body(body),
+    )?;
+    if status != 200 {
+        return Err(refusal(status, &bytes).0);
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        device_id: String,
+        token: String,
+        person_id: String,
+        person_name: String,
+        role: String,
+        grids: Vec<String>,
+        groups: Vec<String>,
+    }
+    let a: Answer = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Decode(format!("enrollment answer: {e}")))?;
+    let enrollment = Enrollment {
+        server_url: base.clone(),
+        device_id: a.device_id,
+        person_id: a.person_id,
+        person_name: a.person_name,
+        role: a.role,
+        grids: a.grids,
+        groups: a.groups,
+    };
+    let mut s = lock(store);
+    s.set_user(PersonRef::new(
+        &enrollment.person_id,
+        &enrollment.person_name,
+    ))?;
+    s.set_sync_setting(KEY_SERVER, &base)?;
+    s.set_sync_setting(KEY_TOKEN, &a.token)?;
+    s.set_sync_setting(
+        KEY_ENROLLMENT,
+        &serde_json::to_string(&enrollment).unwrap_or_default(),
+    )?;
+    Ok(enrollment)
+}
+
+/// This phone's enrollment, if it has one.
+pub fn enrollment(store: &Store) -> Result<Option<Enrollment>> {
+    match store.sync_setting(KEY_ENROLLMENT)? {
+        None => Ok(None),
+        Some(j) => serde_json::from_str(&j)
+            .map(Some)
+            .map_err(|e| Error::Storage(format!("enrollment: {e}"))),
+    }
+}
+
+struct Session<'a> {
+    store: &'a Mutex<Store>,
+    base: String,
+    token: String,
+    report: SyncReport,
+}
+
+impl Session<'_> {
+    fn post(&mut self, path: &str, body: Vec<u8>) -> Result<std::result::Result<Vec<u8>, (Error, Vec<String>)>> {
+        self.report.round_trips += 1;
+        self.report.bytes_sent += body.len() as u64;
+        let (status, bytes) = send(
+            http()?
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .header("content-type", CONTENT_TYPE)
+                .body(body),
+        )?;
+        self.report.bytes_received += bytes.len() as u64;
+        if status == 200 {
+            Ok(Ok(bytes))
+        } else {
+            Ok(Err(refusal(status, &bytes)))
+        }
+    }
+
+    /// Brings documents into agreement with the server through Automerge's sync protocol, a
+    /// batch of per-document messages per round trip.
+    fn reconcile(&mut self, ids: &[(String, crate::doc::DocKind)]) -> Result<()> {
+        let mut states: HashMap<String, State> =
+            ids.iter().map(|(id, _)| (id.clone(), State::new())).collect();
+        let mut pending: Vec<(String, crate::doc::DocKind)> = ids.to_vec();
+        for _ in 0..MAX_RECONCILE_ROUNDS {
+            if pending.is_empty() {
+                break;
+            }
+            let mut out = Vec::new();
+            {
+                let mut s = lock(self.store);
+                for (id, kind) in &pending {
+                    let mut doc = s.doc_copy(id)?;
+                    let state = states.get_mut(id).expect("state per id");
+                    if let Some(m) = doc.sync().generate_sync_message(state) {
+                        out.push(ReconcileEntry {
+                            id: id.clone(),
+                            kind: *kind,
+                            message: m.encode(),
+                        });
+                    }
+                }
+            }
+            if out.is_empty() {
+                break;
+            }
+            let sent: HashSet<String> = out.iter().map(|e| e.id.clone()).collect();
+            let replies = match self.post("/v1/reconcile", protocol::encode_reconcile(&out))? {
+                Ok(b) => protocol::decode_reconcile(&b)?,
+                Err((e, _)) => return Err(e),
+            };
+            let mut s = lock(self.store);
+            let mut answered = HashSet::new();
+            for r in replies {
+                if !sent.contains(&r.id) {
+                    continue;
+                }
+                let mut msg = Message::decode(&r.message)
+                    .map_err(|e| Error::Decode(format!("sync message for {}: {e}", r.id)))?;
+                let data: Vec<u8> = msg.changes.iter().flat_map(|c| c.to_vec()).collect();
+                msg.changes = Vec::<Vec<u8>>::new().into();
+                if !data.is_empty() {
+                    let rep = s.import_changes(&encode_bundle(&[(r.id.clone(), r.kind, data)]))?;
+                    self.note_import(&rep);
+                }
+                let mut doc = s.doc_copy(&r.id)?;
+                let state = states.get_mut(&r.id).expect("state per id");
+                doc.sync().receive_sync_message(state, msg)?;
+                answered.insert(r.id);
+            }
+            // A document the server did not answer for agrees with it.
+            for id in sent.difference(&answered) {
+                s.mark_in_sync(id)?;
+                self.report.reconciled_docs += 1;
+            }
+            pending.retain(|(id, _)| answered.contains(id));
+        }
+        Ok(())
+    }
+
+    fn note_import(&mut self, rep: &crate::store::ImportReport) {
+        self.report.pulled_docs += rep.changed.len() as u32;
+        self.report.new_docs += rep.new_docs;
+        self.report.new_conflicts.extend(rep.new_conflicts.iter().cloned());
+    }
+}
+
+/// Syncs with the server this phone is enrolled with: pushes every unacknowledged change and
+/// pulls every change in its scope, in as few round trips as the data allows (one, usually).
+pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
+    let (base, token, lost_cursor) = {
+        let s = lock(store);
+        let base = s.sync_setting(KEY_SERVER)?;
+        let token = s.sync_setting(KEY_TOKEN)?;
+        let (Some(base), Some(token)) = (base, token) else {
+            return Err(Error::NotAllowed(
+                "this phone is not enrolled with a server / 本机尚未登记".into(),
+            ));
+        };
+        let lost = s.sync_cursor()? == 0 && !s.doc_ids()?.is_empty();
+        (base, token, lost)
+    };
+    let mut session = Session {
+        store,
+        base,
+        token,
+        report: SyncReport::default(),
+    };
+    if lost_cursor {
+        // A phone that holds documents but no cursor (restored from a backup, or data kept from
+        // before enrollment): its acknowledgements cannot be trusted either.
+        let ids = lock(store).doc_ids()?;
+        session.reconcile(&ids)?;
+    }
+    let mut excluded: HashSet<String> = HashSet::new();
+    let mut push_pending = true;
+    let mut retries = 0;
+    let mut pages = 0;
+    loop {
+        let (request, pushed_heads) = {
+            let mut s = lock(store);
+            let (push, heads) = if push_pending {
+                let out = s.unacknowledged()?;
+                if excluded.is_empty() {
+                    (out.bundle, out.docs)
+                } else {
+                    let entries: Vec<_> = decode_bundle(&out.bundle)?
+                        .into_iter()
+                        .filter(|e| !excluded.contains(&e.id))
+                        .map(|e| (e.id, e.kind, e.data.to_vec()))
+                        .collect();
+                    let heads = out
+                        .docs
+                        .into_iter()
+                        .filter(|(id, _)| !excluded.contains(id))
+                        .collect();
+                    (encode_bundle(&entries), heads)
+                }
+            } else {
+                (encode_bundle(&[]), Vec::new())
+            };
+            (
+                SyncRequest {
+                    cursor: s.sync_cursor()?,
+                    page_bytes: DEFAULT_PAGE_BYTES,
+                    push,
+                },
+                heads,
+            )
+        };
+        let pushed_count = pushed_heads.len() as u32;
+        let body = match session.post("/v1/sync", request.encode())? {
+            Ok(b) => b,
+            Err((Error::Server { status, code, message }, docs))
+                if push_pending && !docs.is_empty() && retries < 3 && (status == 403 || status == 422) =>
+            {
+                // Set the refused documents aside and sync the rest.
+                retries += 1;
+                for d in docs {
+                    if excluded.insert(d.clone()) {
+                        session.report.failed.push(FailedDoc {
+                            doc_id: d,
+                            code: code.clone(),
+                            reason: message.clone(),
+                        });
+                    }
+                }
+                continue;
+            }
+            Err((Error::Server { status: 409, .. }, docs)) if !docs.is_empty() && retries < 3 => {
+                // The server lacks what these changes build on: reconcile them instead.
+                retries += 1;
+                let ids: Vec<_> = {
+                    let s = lock(store);
+                    docs.iter()
+                        .filter_map(|d| s.doc_kind(d).ok().flatten().map(|k| (d.clone(), k)))
+                        .collect()
+                };
+                session.reconcile(&ids)?;
+                continue;
+            }
+            Err((e, _)) => return Err(e),
+        };
+        let resp = SyncResponse::decode(&body)?;
+        if resp.reset {
+            if retries >= 3 {
+                return Err(Error::Decode("the server keeps asking to start over".into()));
+            }
+            retries += 1;
+            let ids = lock(store).doc_ids()?;
+            session.reconcile(&ids)?;
+            lock(store).reset_sync_cursor()?;
+            push_pending = true;
+            continue;
+        }
+        if push_pending {
+            session.report.pushed_docs += pushed_count;
+        }
+        let mut acked = pushed_heads;
+        acked.extend(resp.acked);
+        let page = SyncPage {
+            bundle: resp.page,
+            acked,
+            cursor: resp.cursor,
+        };
+        let applied = lock(store).apply_sync_page(&page);
+        match applied {
+            Ok(rep) => session.note_import(&rep),
+            Err(Error::MissingDependencies(id)) if retries < 3 => {
+                retries += 1;
+                let kind = lock(store).doc_kind(&id)?;
+                if let Some(k) = kind {
+                    session.reconcile(&[(id, k)])?;
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        push_pending = false;
+        pages += 1;
+        if !resp.more || pages >= MAX_PAGES {
+            break;
+        }
+    }
+    session.report.cursor = lock(store).sync_cursor()?;
+    Ok(session.report)
+}

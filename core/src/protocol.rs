@@ -1,0 +1,362 @@
+//! The sync protocol's messages, version 1 (docs/protocol.md): pure encoding and decoding, no
+//! I/O, shared by the phone's client and the server so that the two cannot drift apart.
+//!
+//! Every body is a zstd frame around one of these (integers little-endian):
+//! ```text
+//! request   "DSQ1" u64:cursor u32:page_bytes  bundle            (push + where the phone is)
+//! response  "DSA1" u64:cursor u8:more u8:reset u32:n {id heads}*n  bundle
+//! reconcile "DSC1" u32:n { u8:kind id u32:len automerge-sync-message }*n
+//! ```
+//! `id` is `u16:len utf-8`, `heads` is `u16:n hash*n` (32 bytes each), `bundle` is the exchange
+//! bundle of `store::exchange` (DSX1) and runs to the end of the body.
+//!
+//! Decoding never trusts a length: every read is bounds-checked, decompression stops at
+//! [`MAX_PLAIN_BYTES`], and every failure is a typed [`Error::Decode`].
+
+use std::io::Read;
+
+use automerge::ChangeHash;
+
+use crate::{Error, Result, doc::DocKind, ids::check_id};
+
+/// The protocol version this build speaks (also in the URL path: `/v1/...`).
+pub const VERSION: u32 = 1;
+/// The media type of every body.
+pub const CONTENT_TYPE: &str = "application/vnd.doorstep.sync+zstd";
+/// No body may be larger than this on the wire.
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// Nor larger than this once decompressed.
+pub const MAX_PLAIN_BYTES: usize = 48 << 20;
+/// The page size a phone asks for unless told otherwise, and the most a server gives.
+pub const DEFAULT_PAGE_BYTES: u32 = 1 << 20;
+pub const MAX_PAGE_BYTES: u32 = 4 << 20;
+
+const REQUEST_MAGIC: &[u8; 4] = b"DSQ1";
+const RESPONSE_MAGIC: &[u8; 4] = b"DSA1";
+const RECONCILE_MAGIC: &[u8; 4] = b"DSC1";
+
+/// What a phone sends: its unacknowledged changes and where it is in the server's change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRequest {
+    pub cursor: u64,
+    pub page_bytes: u32,
+    /// An exchange bundle (may hold no documents).
+    pub push: Vec<u8>,
+}
+
+/// What the server answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncResponse {
+    /// Where this page reaches in the change log.
+    pub cursor: u64,
+    /// More changes remain after this page: ask again with `cursor`.
+    pub more: bool,
+    /// The server cannot vouch for the phone's cursor (it is ahead of the log: a restored
+    /// server). The phone must reconcile its documents with Automerge's sync protocol and pull
+    /// again from 0.
+    pub reset: bool,
+    /// The server's heads of every pushed document and of every document in the page.
+    pub acked: Vec<(String, Vec<ChangeHash>)>,
+    /// Changes after the cursor in the phone's scope, as an exchange bundle.
+    pub page: Vec<u8>,
+}
+
+/// One document's Automerge sync message, for the fallback path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileEntry {
+    pub id: String,
+    pub kind: DocKind,
+    pub message: Vec<u8>,
+}
+
+impl SyncRequest {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = REQUEST_MAGIC.to_vec();
+        out.extend(self.cursor.to_le_bytes());
+        out.extend(self.page_bytes.to_le_bytes());
+        out.extend(&self.push);
+        compress(&out)
+    }
+
+    pub fn decode(body: &[u8]) -> Result<SyncRequest> {
+        let plain = decompress(body)?;
+        let mut r = Reader::new(&plain);
+        r.magic(REQUEST_MAGIC)?;
+        let cursor = r.u64()?;
+        let page_bytes = r.u32()?;
+        Ok(SyncRequest {
+            cursor,
+            page_bytes,
+            push: r.rest().to_vec(),
+        })
+    }
+}
+
+impl SyncResponse {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = RESPONSE_MAGIC.to_vec();
+        out.extend(self.cursor.to_le_bytes());
+        out.push(self.more as u8);
+        out.push(self.reset as u8);
+        out.extend((self.acked.len() as u32).to_le_bytes());
+        for (id, heads) in &self.acked {
+            put_id(&mut out, id);
+            out.extend((heads.len() as u16).to_le_bytes());
+            for h in heads {
+                out.extend(h.0);
+            }
+        }
+        out.extend(&self.page);
+        compress(&out)
+    }
+
+    pub fn decode(body: &[u8]) -> Result<SyncResponse> {
+        let plain = decompress(body)?;
+        let mut r = Reader::new(&plain);
+        r.magic(RESPONSE_MAGIC)?;
+        let cursor = r.u64()?;
+        let more = r.flag()?;
+        let reset = r.flag()?;
+        let n = r.count(4)?;
+        let mut acked = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = r.id()?;
+            let k = r.u16()? as usize;
+            let mut heads = Vec::with_capacity(k);
+            for _ in 0..k {
+                heads.push(
+                    ChangeHash::try_from(r.take(32)?)
+                        .map_err(|e| Error::Decode(e.to_string()))?,
+                );
+            }
+            acked.push((id, heads));
+        }
+        Ok(SyncResponse {
+            cursor,
+            more,
+            reset,
+            acked,
+            page: r.rest().to_vec(),
+        })
+    }
+}
+
+/// Encodes a batch of per-document Automerge sync messages.
+pub fn encode_reconcile(entries: &[ReconcileEntry]) -> Vec<u8> {
+    let mut out = RECONCILE_MAGIC.to_vec();
+    out.extend((entries.len() as u32).to_le_bytes());
+    for e in entries {
+        out.push(crate::store::kind_byte(e.kind));
+        put_id(&mut out, &e.id);
+        out.extend((e.message.len() as u32).to_le_bytes());
+        out.extend(&e.message);
+    }
+    compress(&out)
+}
+
+pub fn decode_reconcile(body: &[u8]) -> Result<Vec<ReconcileEntry>> {
+    let plain = decompress(body)?;
+    let mut r = Reader::new(&plain);
+    r.magic(RECONCILE_MAGIC)?;
+    let n = r.count(7)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let kind = crate::store::byte_kind(r.take(1)?[0])?;
+        let id = r.id()?;
+        let len = r.u32()? as usize;
+        out.push(ReconcileEntry {
+            id,
+            kind,
+            message: r.take(len)?.to_vec(),
+        });
+    }
+    if !r.rest().is_empty() {
+        return Err(Error::Decode("trailing bytes after reconcile entries".into()));
+    }
+    Ok(out)
+}
+
+fn put_id(out: &mut Vec<u8>, id: &str) {
+    out.extend((id.len() as u16).to_le_bytes());
+    out.extend(id.as_bytes());
+}
+
+/// zstd at a level that costs little CPU on a phone: the bodies are small and mostly Automerge's
+/// already column-compressed changes.
+pub fn compress(plain: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(plain, 3).unwrap_or_else(|_| {
+        // Compressing an in-memory buffer fails only on allocation: fall back to a raw block
+        // frame, which every decoder reads.
+        zstd::stream::encode_all(plain, 0).unwrap_or_default()
+    })
+}
+
+/// Decompresses one body, refusing anything that grows past [`MAX_PLAIN_BYTES`].
+pub fn decompress(body: &[u8]) -> Result<Vec<u8>> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::Decode(format!(
+            "body of {} bytes, at most {MAX_BODY_BYTES}",
+            body.len()
+        )));
+    }
+    let decoder = zstd::stream::read::Decoder::new(body)
+        .map_err(|e| Error::Decode(format!("not a zstd body: {e}")))?;
+    let mut out = Vec::new();
+    decoder
+        .take(MAX_PLAIN_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Decode(format!("not a zstd body: {e}")))?;
+    if out.len() > MAX_PLAIN_BYTES {
+        return Err(Error::Decode(format!(
+            "body decompresses past {MAX_PLAIN_BYTES} bytes"
+        )));
+    }
+    Ok(out)
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, pos: 0 }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or_else(|| Error::Decode(format!("truncated at byte {}", self.pos)))?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn magic(&mut self, m: &[u8; 4]) -> Result<()> {
+        let got = self.take(4)?;
+        if got != m {
+            // Same family, other version: say so, so that an old phone is told to update.
+            if got[..3] == m[..3] {
+                return Err(Error::Decode(format!(
+                    "protocol version {}, this server speaks {}",
+                    got[3] as char, m[3] as char
+                )));
+            }
+            return Err(Error::Decode("not a Doorstep sync message".into()));
+        }
+        Ok(())
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2")))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4")))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8")))
+    }
+
+    fn flag(&mut self) -> Result<bool> {
+        match self.take(1)?[0] {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => Err(Error::Decode(format!("flag byte {b}"))),
+        }
+    }
+
+    /// A count of items of at least `min` bytes each, refused if the rest cannot hold them.
+    fn count(&mut self, min: usize) -> Result<usize> {
+        let n = self.u32()? as usize;
+        if n > (self.bytes.len() - self.pos) / min {
+            return Err(Error::Decode(format!("{n} items cannot fit in the body")));
+        }
+        Ok(n)
+    }
+
+    fn id(&mut self) -> Result<String> {
+        let n = self.u16()? as usize;
+        let id = std::str::from_utf8(self.take(n)?)
+            .map_err(|_| Error::Decode("id is not UTF-8".into()))?;
+        check_id("id", id).map_err(|e| Error::Decode(e.to_string()))?;
+        Ok(id.to_string())
+    }
+
+    fn rest(&mut self) -> &'a [u8] {
+        let s = &self.bytes[self.pos..];
+        self.pos = self.bytes.len();
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> String {
+        crate::ids::new_id()
+    }
+
+    #[test]
+    fn request_and_response_round_trip() {
+        let req = SyncRequest {
+            cursor: 42,
+            page_bytes: 1000,
+            push: b"DSX1\0\0\0\0".to_vec(),
+        };
+        assert_eq!(SyncRequest::decode(&req.encode()).unwrap(), req);
+        let resp = SyncResponse {
+            cursor: 7,
+            more: true,
+            reset: false,
+            acked: vec![(id(), vec![ChangeHash([3; 32])]), (id(), vec![])],
+            page: vec![1, 2, 3],
+        };
+        assert_eq!(SyncResponse::decode(&resp.encode()).unwrap(), resp);
+        let rec = vec![ReconcileEntry {
+            id: id(),
+            kind: DocKind::Task,
+            message: vec![0x42, 1],
+        }];
+        assert_eq!(decode_reconcile(&encode_reconcile(&rec)).unwrap(), rec);
+    }
+
+    #[test]
+    fn bad_bodies_are_typed_errors() {
+        let good = SyncResponse {
+            cursor: 1,
+            more: false,
+            reset: false,
+            acked: vec![(id(), vec![ChangeHash([1; 32])])],
+            page: vec![],
+        };
+        let plain = decompress(&good.encode()).unwrap();
+        for cut in 0..plain.len() - 1 {
+            let r = SyncResponse::decode(&compress(&plain[..cut]));
+            assert!(matches!(r, Err(Error::Decode(_))), "cut at {cut}: {r:?}");
+        }
+        assert!(matches!(
+            SyncRequest::decode(b"not zstd at all"),
+            Err(Error::Decode(_))
+        ));
+        let mut v2 = b"DSQ2".to_vec();
+        v2.extend([0; 12]);
+        let err = SyncRequest::decode(&compress(&v2)).unwrap_err().to_string();
+        assert!(err.contains("protocol version 2"), "{err}");
+        // A small body that inflates past the bound.
+        let bomb = compress(&vec![0u8; MAX_PLAIN_BYTES + 10]);
+        assert!(bomb.len() < 1 << 20);
+        assert!(matches!(SyncRequest::decode(&bomb), Err(Error::Decode(_))));
+        let mut huge_count = b"DSC1".to_vec();
+        huge_count.extend(u32::MAX.to_le_bytes());
+        assert!(matches!(
+            decode_reconcile(&compress(&huge_count)),
+            Err(Error::Decode(_))
+        ));
+    }
+}

@@ -1,0 +1,659 @@
+//! The directory: streets, communities, grids and liaison groups (units), the people who work in
+//! them with a role, and their enrolled devices.
+//!
+//! A device is enrolled in two steps so that no long-lived secret is ever shown on a screen that
+//! someone else can photograph: an administrator creates a short one-time enrollment code (also
+//! shown as a QR code), and the phone exchanges it once for a device token. Both are random and
+//! stored only as SHA-256 hashes (they carry 60 and 256 bits of entropy, so a slow password hash
+//! would add nothing); a revoked device's token is refused at its next request.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::ServerError;
+
+/// What a person does, and so what their devices may see and change (DESIGN.md, "Roles and
+/// scopes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    GridWorker,
+    LiaisonLead,
+    Supervisor,
+    Administrator,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::GridWorker,
+        Role::LiaisonLead,
+        Role::Supervisor,
+        Role::Administrator,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::GridWorker => "grid_worker",
+            Role::LiaisonLead => "liaison_lead",
+            Role::Supervisor => "supervisor",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::GridWorker => "网格员",
+            Role::LiaisonLead => "联户长",
+            Role::Supervisor => "社区/街道管理员",
+            Role::Administrator => "系统管理员",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Role> {
+        let s = s.replace('-', "_");
+        Role::ALL.into_iter().find(|r| r.code() == s)
+    }
+
+    /// The kind of unit a person of this role belongs to.
+    pub fn unit_kinds(self) -> &'static [UnitKind] {
+        match self {
+            Role::GridWorker => &[UnitKind::Grid],
+            Role::LiaisonLead => &[UnitKind::Group],
+            Role::Supervisor => &[UnitKind::Community, UnitKind::Street],
+            Role::Administrator => &[UnitKind::Street, UnitKind::Community],
+        }
+    }
+}
+
+/// A level of the organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Street,
+    Community,
+    Grid,
+    Group,
+}
+
+impl UnitKind {
+    pub const ALL: [UnitKind; 4] = [
+        UnitKind::Street,
+        UnitKind::Community,
+        UnitKind::Grid,
+        UnitKind::Group,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            UnitKind::Street => "street",
+            UnitKind::Community => "community",
+            UnitKind::Grid => "grid",
+            UnitKind::Group => "group",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            UnitKind::Street => "街道",
+            UnitKind::Community => "社区",
+            UnitKind::Grid => "网格",
+            UnitKind::Group => "联户组",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<UnitKind> {
+        UnitKind::ALL.into_iter().find(|k| k.code() == s)
+    }
+
+    /// The kind a unit of this kind hangs under (`None`: the top).
+    pub fn parent(self) -> Option<UnitKind> {
+        match self {
+            UnitKind::Street => None,
+            UnitKind::Community => Some(UnitKind::Street),
+            UnitKind::Grid => Some(UnitKind::Community),
+            UnitKind::Group => Some(UnitKind::Grid),
+        }
+    }
+}
+
+/// A refusal of a directory operation, with what to say to the administrator.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{kind} not found: {id}")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{0}")]
+    Server(#[from] ServerError),
+}
+
+impl From<rusqlite::Error> for DirectoryError {
+    fn from(e: rusqlite::Error) -> Self {
+        DirectoryError::Server(e.into())
+    }
+}
+
+type DResult<T> = Result<T, DirectoryError>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub id: String,
+    pub kind: UnitKind,
+    pub name: String,
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub units: Vec<String>,
+}
+
+/// A device as the directory lists it (never with its token).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceRow {
+    pub id: String,
+    pub person_id: String,
+    pub person_name: String,
+    pub label: String,
+    pub created_at: i64,
+    pub enrolled_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_sync_at: Option<i64>,
+    pub last_cursor: Option<i64>,
+}
+
+/// A one-time enrollment code, shown once.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    pub device_id: String,
+    pub code: String,
+    pub expires_at: i64,
+}
+
+/// What a device may see and change, derived from its person's role and units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub role: Role,
+    /// Grids whose documents the device reads (all kinds, or tasks only for a liaison lead).
+    pub grids: BTreeSet<String>,
+    /// Liaison groups whose help tasks a liaison lead reads and works on.
+    pub groups: BTreeSet<String>,
+    /// For a liaison lead: the grid each of their groups belongs to.
+    pub group_grid: BTreeMap<String, String>,
+}
+
+impl Scope {
+    /// A stable text of the scope: when it changes, the device's cursor no longer says what it
+    /// holds.
+    pub fn signature(&self) -> String {
+        let grids: Vec<&str> = self.grids.iter().map(String::as_str).collect();
+        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
+        format!(
+            "{}|{}|{}",
+            self.role.code(),
+            grids.join(","),
+            groups.join(",")
+        )
+    }
+}
+
+/// An authenticated device.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub id: String,
+    pub person: Person,
+    pub scope: Scope,
+    pub scope_sig: Option<String>,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    Unknown,
+    Revoked,
+}
+
+pub fn now_ms() -> i64 {
+    doorstep_core::time::now()
+}
+
+fn hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], ServerError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| ServerError::Database(format!("no randomness: {e}")))?;
+    Ok(b)
+}
+
+/// Crockford's base32 without I, L, O, U: easy to read aloud and type on a phone.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Normalises a typed enrollment code: case, spaces and dashes do not matter.
+pub fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn check_text(field: &str, v: &str, max: usize) -> DResult<()> {
+    if v.trim().is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(DirectoryError::Invalid(format!(
+            "{field}: 1 to {max} characters, no control characters / {field} 须为 1 至 {max} 个字符"
+        )));
+    }
+    Ok(())
+}
+
+pub fn unit(conn: &Connection, id: &str) -> DResult<Option<Unit>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, kind, name, parent FROM units WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                ))
+            },
+        )
+        .optional()?
+        .map(|(id, kind, name, parent)| Unit {
+            id,
+            kind: UnitKind::from_code(&kind).unwrap_or(UnitKind::Grid),
+            name,
+            parent,
+        }))
+}
+
+pub fn units(conn: &Connection) -> DResult<Vec<Unit>> {
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM units ORDER BY kind, id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    ids.iter()
+        .map(|id| unit(conn, id).map(|u| u.expect("listed")))
+        .collect()
+}
+
+/// Adds a unit under `parent` (which must be of the kind above it).
+pub fn add_unit(
+    conn: &Connection,
+    kind: UnitKind,
+    id: &str,
+    name: &str,
+    parent: Option<&str>,
+) -> DResult<Unit> {
+    check_text("id", id, 64)?;
+    if id.chars().any(|c| c.is_whitespace() || c == ',' || c == '|') {
+        return Err(DirectoryError::Invalid(format!(
+            "id {id:?}: no spaces, commas or bars / 编号不能含空格、逗号或竖线"
+        )));
+    }
+    check_text("name", name, 64)?;
+    match (kind.parent(), parent) {
+        (None, None) => {}
+        (None, Some(_)) => {
+            return Err(DirectoryError::Invalid(
+                "a street has no parent / 街道没有上级".into(),
+            ));
+        }
+        (Some(pk), None) => {
+            return Err(DirectoryError::Invalid(format!(
+                "a {} needs a parent {} / {}须指定所属{}",
+                kind.code(),
+                pk.code(),
+                kind.label_zh(),
+                pk.label_zh()
+            )));
+        }
+        (Some(pk), Some(p)) => match unit(conn, p)? {
+            Some(u) if u.kind == pk => {}
+            Some(u) => {
+                return Err(DirectoryError::Invalid(format!(
+                    "{p} is a {}, a {} hangs under a {}",
+                    u.kind.code(),
+                    kind.code(),
+                    pk.code()
+                )));
+            }
+            None => {
+                return Err(DirectoryError::NotFound {
+                    kind: pk.code(),
+                    id: p.to_string(),
+                });
+            }
+        },
+    }
+    if unit(conn, id)?.is_some() {
+        return Err(DirectoryError::Invalid(format!(
+            "unit {id} exists already / 编号 {id} 已存在"
+        )));
+    }
+    conn.execute(
+        "INSERT INTO units (id, kind, name, parent, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, kind.code(), name.trim(), parent, now_ms()],
+    )?;
+    Ok(Unit {
+        id: id.to_string(),
+        kind,
+        name: name.trim().to_string(),
+        parent: parent.map(str::to_string),
+    })
+}
+
+/// Adds a person with a role in one or more units of the kind that role works in.
+pub fn add_person(conn: &Connection, name: &str, role: Role, units: &[String]) -> DResult<Person> {
+    check_text("name", name, 64)?;
+    if units.is_empty() && role != Role::Administrator {
+        return Err(DirectoryError::Invalid(format!(
+            "a {} needs at least one unit / {}须指定所属单位",
+            role.code(),
+            role.label_zh()
+        )));
+    }
+    for u in units {
+        match unit(conn, u)? {
+            Some(found) if role.unit_kinds().contains(&found.kind) => {}
+            Some(found) => {
+                return Err(DirectoryError::Invalid(format!(
+                    "a {} cannot belong to {} ({}) / {}不能属于{}",
+                    role.code(),
+                    u,
+                    found.kind.code(),
+                    role.label_zh(),
+                    found.kind.label_zh()
+                )));
+            }
+            None => {
+                return Err(DirectoryError::NotFound {
+                    kind: "unit",
+                    id: u.clone(),
+                });
+            }
+        }
+    }
+    let id = doorstep_core::ids::new_id();
+    conn.execute(
+        "INSERT INTO people (id, name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, name.trim(), role.code(), now_ms()],
+    )?;
+    for u in units {
+        conn.execute(
+            "INSERT OR IGNORE INTO person_units (person_id, unit_id) VALUES (?1, ?2)",
+            params![id, u],
+        )?;
+    }
+    Ok(Person {
+        id,
+        name: name.trim().to_string(),
+        role,
+        units: units.to_vec(),
+    })
+}
+
+pub fn person(conn: &Connection, id: &str) -> DResult<Option<Person>> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT name, role FROM people WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((name, role)) = row else {
+        return Ok(None);
+    };
+    let units = conn
+        .prepare_cached("SELECT unit_id FROM person_units WHERE person_id = ?1 ORDER BY unit_id")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(Person {
+        id: id.to_string(),
+        name,
+        role: Role::from_code(&role)
+            .ok_or_else(|| ServerError::Database(format!("unknown role {role:?}")))?,
+        units,
+    }))
+}
+
+pub fn people(conn: &Connection) -> DResult<Vec<Person>> {
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM people ORDER BY role, name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    ids.iter()
+        .map(|id| person(conn, id).map(|p| p.expect("listed")))
+        .collect()
+}
+
+/// Units below `id` (itself included), all levels down.
+fn descendants(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
+    let mut out = Vec::new();
+    let mut todo = vec![id.to_string()];
+    while let Some(u) = todo.pop() {
+        if let Some(found) = unit(conn, &u)? {
+            let kids: Vec<String> = conn
+                .prepare_cached("SELECT id FROM units WHERE parent = ?1")?
+                .query_map([&u], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            todo.extend(kids);
+            out.push(found);
+        }
+    }
+    Ok(out)
+}
+
+/// The scope of a person (DESIGN.md, "Roles and scopes").
+pub fn scope_of(conn: &Connection, p: &Person) -> DResult<Scope> {
+    let mut s = Scope {
+        role: p.role,
+        grids: BTreeSet::new(),
+        groups: BTreeSet::new(),
+        group_grid: BTreeMap::new(),
+    };
+    match p.role {
+        Role::GridWorker => s.grids.extend(p.units.iter().cloned()),
+        Role::LiaisonLead => {
+            for g in &p.units {
+                if let Some(Unit {
+                    parent: Some(grid), ..
+                }) = unit(conn, g)?
+                {
+                    s.groups.insert(g.clone());
+                    s.group_grid.insert(g.clone(), grid);
+                }
+            }
+        }
+        Role::Supervisor => {
+            for u in &p.units {
+                for d in descendants(conn, u)? {
+                    if d.kind == UnitKind::Grid {
+                        s.grids.insert(d.id);
+                    }
+                }
+            }
+        }
+        Role::Administrator => {}
+    }
+    Ok(s)
+}
+
+/// Creates a device for a person and its one-time enrollment code (valid for 7 days).
+pub fn enroll(conn: &Connection, person_id: &str, label: &str) -> DResult<Enrollment> {
+    if person(conn, person_id)?.is_none() {
+        return Err(DirectoryError::NotFound {
+            kind: "person",
+            id: person_id.to_string(),
+        });
+    }
+    check_text("label", label, 64)?;
+    let raw = random_bytes::<12>()?;
+    let code: String = raw
+        .iter()
+        .map(|b| CODE_ALPHABET[(*b & 31) as usize] as char)
+        .collect();
+    let id = doorstep_core::ids::new_id();
+    let now = now_ms();
+    let expires_at = now + 7 * 24 * 3600 * 1000;
+    conn.execute(
+        "INSERT INTO devices (id, person_id, label, enroll_hash, enroll_expires, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, person_id, label.trim(), hash(&code), expires_at, now],
+    )?;
+    Ok(Enrollment {
+        device_id: id,
+        code: format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..]),
+        expires_at,
+    })
+}
+
+/// Exchanges an enrollment code for a device token (shown once). `None`: no such code, or it
+/// was used, revoked or expired.
+pub fn redeem(conn: &Connection, code: &str) -> DResult<Option<(Device, String)>> {
+    let code = normalize_code(code);
+    if code.len() != 12 {
+        return Ok(None);
+    }
+    let row: Option<(String, i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT id, enroll_expires, revoked_at FROM devices WHERE enroll_hash = ?1",
+            [hash(&code)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((device_id, expires, revoked)) = row else {
+        return Ok(None);
+    };
+    if revoked.is_some() || expires < now_ms() {
+        return Ok(None);
+    }
+    let token = format!("dst_{}", hex(&random_bytes::<32>()?));
+    conn.execute(
+        "UPDATE devices SET token_hash = ?2, enroll_hash = NULL, enroll_expires = NULL, \
+         enrolled_at = ?3 WHERE id = ?1",
+        params![device_id, hash(&token), now_ms()],
+    )?;
+    match authenticate(conn, &token)? {
+        Ok(d) => Ok(Some((d, token))),
+        Err(_) => Ok(None),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The device a bearer token belongs to, with its current scope.
+pub fn authenticate(conn: &Connection, token: &str) -> DResult<Result<Device, AuthFailure>> {
+    let row: Option<(String, String, Option<i64>, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT id, person_id, revoked_at, scope_sig FROM devices WHERE token_hash = ?1",
+        )?
+        .query_row([hash(token)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    let Some((id, person_id, revoked, scope_sig)) = row else {
+        return Ok(Err(AuthFailure::Unknown));
+    };
+    if revoked.is_some() {
+        return Ok(Err(AuthFailure::Revoked));
+    }
+    let person = person(conn, &person_id)?.ok_or(DirectoryError::NotFound {
+        kind: "person",
+        id: person_id,
+    })?;
+    let scope = scope_of(conn, &person)?;
+    Ok(Ok(Device {
+        id,
+        person,
+        scope,
+        scope_sig,
+    }))
+}
+
+/// Revokes a device: its token (and any unused enrollment code) stops working at once.
+pub fn revoke(conn: &Connection, device_id: &str) -> DResult<()> {
+    let n = conn.execute(
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+        params![device_id, now_ms()],
+    )?;
+    if n == 0 {
+        return Err(DirectoryError::NotFound {
+            kind: "device",
+            id: device_id.to_string(),
+        });
+    }
+    Ok(())
+}
+
+pub fn devices(conn: &Connection) -> DResult<Vec<DeviceRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT d.id, d.person_id, p.name, d.label, d.created_at, d.enrolled_at, d.revoked_at, \
+         d.last_sync_at, d.last_cursor FROM devices d JOIN people p ON p.id = d.person_id \
+         ORDER BY d.created_at",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(DeviceRow {
+                id: r.get(0)?,
+                person_id: r.get(1)?,
+                person_name: r.get(2)?,
+                label: r.get(3)?,
+                created_at: r.get(4)?,
+                enrolled_at: r.get(5)?,
+                revoked_at: r.get(6)?,
+                last_sync_at: r.get(7)?,
+                last_cursor: r.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// The server's own tables, created by the migrations in `storage.rs`.
+pub const TABLES: &str = r#"
+    CREATE TABLE units (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('street', 'community', 'grid', 'group')),
+        name TEXT NOT NULL,
+        parent TEXT REFERENCES units (id),
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX units_parent ON units (parent);
+    CREATE TABLE people (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE person_units (
+        person_id TEXT NOT NULL REFERENCES people (id),
+        unit_id TEXT NOT NULL REFERENCES units (id),
+        PRIMARY KEY (person_id, unit_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES people (id),
+        label TEXT NOT NULL,
+        token_hash BLOB UNIQUE,
+        enroll_hash BLOB UNIQUE,
+        enroll_expires INTEGER,
+        created_at INTEGER NOT NULL,
+        enrolled_at INTEGER,
+        revoked_at INTEGER,
+        last_sync_at INTEGER,
+        last_cursor INTEGER,
+        scope_sig TEXT
+    );
+"#;

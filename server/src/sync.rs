@@ -1,0 +1,387 @@
+//! One sync, on the server's side (docs/protocol.md): merge the push, then answer with a page of
+//! the change log in the device's scope.
+//!
+//! The push is all-or-nothing: every document is decoded, merged on a fork, schema-checked by the
+//! core and checked against the device's scope (`policy.rs`) before one transaction stores the
+//! documents, their new change-log rows and their read-model rows. A retried push finds its changes
+//! already there and adds nothing.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use automerge::{ChangeHash, sync::SyncDoc};
+use doorstep_core::{
+    Error, Store,
+    doc::DocKind,
+    protocol::{ReconcileEntry, SyncRequest, SyncResponse},
+    store::Merged,
+};
+use rusqlite::{OptionalExtension, params};
+
+use crate::directory::{Device, now_ms};
+use crate::policy;
+
+/// What a merge did, for the logs.
+#[derive(Debug, Default)]
+pub struct PushOutcome {
+    pub docs: usize,
+    pub changes: usize,
+}
+
+/// Why a push was refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// Documents outside the device's scope or changed beyond its role: nothing was merged.
+    #[error("{} document(s) refused: {}", .0.len(), .0.iter().map(|(id, why)| format!("{id}: {why}")).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<(String, String)>),
+    #[error(transparent)]
+    Core(#[from] Error),
+}
+
+/// Merges a pushed bundle from `device` (or from the server itself when `device` is `None`).
+/// Every refused document is named, and then nothing at all is stored.
+pub fn push(
+    store: &mut Store,
+    device: Option<&Device>,
+    bundle: &[u8],
+) -> Result<PushOutcome, PushError> {
+    let placements: RefCell<BTreeMap<String, (DocKind, String, Option<String>)>> =
+        RefCell::default();
+    let refused: RefCell<Vec<(String, String)>> = RefCell::default();
+    let device_id = device.map(|d| d.id.clone());
+    let result = store.ingest(
+        bundle,
+        |inc| {
+            if let Some(d) = device
+                && let Err(e) = policy::check_push(d, inc)
+            {
+                refused.borrow_mut().push((inc.id.to_string(), e.to_string()));
+                return Ok(());
+            }
+            let (kind, grid, group) = policy::placement(inc.after);
+            placements.borrow_mut().insert(
+                inc.id.to_string(),
+                (kind, grid.to_string(), group.map(str::to_string)),
+            );
+            Ok(())
+        },
+        |tx, merged| {
+            if !refused.borrow().is_empty() {
+                // Rolls the whole transaction back.
+                return Err(Error::NotAllowed("refused".into()));
+            }
+            append_log(tx, merged, &placements.borrow(), device_id.as_deref())
+                .map_err(|e| Error::Storage(e.to_string()))
+        },
+    );
+    let refused = refused.into_inner();
+    if !refused.is_empty() {
+        return Err(PushError::Refused(refused));
+    }
+    let (_, merged) = result?;
+    Ok(PushOutcome {
+        docs: merged.len(),
+        changes: merged.iter().map(|m| m.changes.len()).sum(),
+    })
+}
+
+fn encode_heads(h: &[ChangeHash]) -> Vec<u8> {
+    h.iter().flat_map(|x| x.0).collect()
+}
+
+fn decode_heads(b: &[u8]) -> Vec<ChangeHash> {
+    b.chunks_exact(32)
+        .filter_map(|c| ChangeHash::try_from(c).ok())
+        .collect()
+}
+
+fn append_log(
+    tx: &rusqlite::Transaction<'_>,
+    merged: &[Merged],
+    placements: &BTreeMap<String, (DocKind, String, Option<String>)>,
+    device_id: Option<&str>,
+) -> rusqlite::Result<()> {
+    let now = now_ms();
+    for m in merged {
+        let mut first_seq = None;
+        for c in &m.changes {
+            let n = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO change_log \
+                     (doc_id, hash, bytes, heads_after, device_id, received_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    m.id,
+                    &c.hash.0[..],
+                    c.bytes,
+                    encode_heads(&c.heads_after),
+                    device_id,
+                    now
+                ])?;
+            if n == 1 && first_seq.is_none() {
+                first_seq = Some(tx.last_insert_rowid());
+            }
+        }
+        let Some((kind, grid, group)) = placements.get(&m.id) else {
+            continue;
+        };
+        let current: Option<(String, Option<String>)> = tx
+            .prepare_cached("SELECT grid, grp FROM doc_scope WHERE doc_id = ?1")?
+            .query_row([&m.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let moved = current.as_ref() != Some(&(grid.clone(), group.clone()));
+        if moved && let Some(seq) = first_seq {
+            tx.prepare_cached(
+                "INSERT INTO doc_scope (doc_id, kind, grid, grp, scope_seq) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (doc_id) DO UPDATE \
+                 SET grid = ?3, grp = ?4, scope_seq = ?5",
+            )?
+            .execute(params![m.id, kind.code(), grid, group, seq])?;
+        }
+    }
+    Ok(())
+}
+
+/// The highest `seq` in the change log (0 when empty).
+pub fn max_seq(store: &Store) -> rusqlite::Result<u64> {
+    store
+        .connection()
+        .query_row("SELECT COALESCE(MAX(seq), 0) FROM change_log", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n as u64)
+}
+
+/// Builds the page of changes after `cursor` in the device's scope, at most about `budget`
+/// bytes (at least one document when any remain).
+pub fn page(
+    store: &mut Store,
+    device: &Device,
+    cursor: u64,
+    budget: usize,
+) -> Result<SyncResponse, Error> {
+    struct Row {
+        seq: i64,
+        doc_id: String,
+        bytes: Vec<u8>,
+        heads_after: Vec<u8>,
+        own: bool,
+        kind: String,
+        grid: String,
+        grp: Option<String>,
+        scope_seq: i64,
+    }
+    // Documents in the page, in order of first appearance, with their rows.
+    let mut docs: Vec<(String, DocKind, bool, Vec<Row>)> = Vec::new();
+    let mut used = 0usize;
+    let mut reached = cursor as i64;
+    let mut more = false;
+    let batch: i64 = 512;
+    'outer: loop {
+        let rows: Vec<Row> = {
+            let mut stmt = store.connection().prepare_cached(
+                "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?2, \
+                 s.kind, s.grid, s.grp, s.scope_seq \
+                 FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
+                 WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?3",
+            )?;
+            stmt.query_map(params![reached, device.id, batch], |r| {
+                Ok(Row {
+                    seq: r.get(0)?,
+                    doc_id: r.get(1)?,
+                    bytes: r.get(2)?,
+                    heads_after: r.get(3)?,
+                    own: r.get(4)?,
+                    kind: r.get(5)?,
+                    grid: r.get(6)?,
+                    grp: r.get(7)?,
+                    scope_seq: r.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        let n = rows.len();
+        for row in rows {
+            let kind = DocKind::from_code(&row.kind)
+                .ok_or_else(|| Error::Storage(format!("unknown kind {:?}", row.kind)))?;
+            if !policy::may_read(&device.scope, kind, &row.grid, row.grp.as_deref()) {
+                reached = row.seq;
+                continue;
+            }
+            if used >= budget && !docs.iter().any(|d| d.0 == row.doc_id) {
+                more = true;
+                break 'outer;
+            }
+            used += row.bytes.len();
+            reached = row.seq;
+            match docs.iter_mut().find(|d| d.0 == row.doc_id) {
+                Some(d) => d.3.push(row),
+                None => {
+                    // New to this device: it entered the scope after the cursor.
+                    let fresh = row.scope_seq > cursor as i64;
+                    docs.push((row.doc_id.clone(), kind, fresh, vec![row]));
+                }
+            }
+        }
+        if (n as i64) < batch {
+            break;
+        }
+    }
+    let mut entries = Vec::new();
+    let mut acked = Vec::new();
+    for (id, kind, fresh, rows) in docs {
+        let all_own = rows.iter().all(|r| r.own);
+        let last_heads = rows.last().map(|r| decode_heads(&r.heads_after));
+        if all_own {
+            // The device sent every one of these changes itself: nothing to send back.
+            acked.push((id, last_heads.unwrap_or_default()));
+            continue;
+        }
+        if fresh {
+            // A compact snapshot rather than the history; it is the document as it is now, so
+            // its heads are the current ones.
+            let data = store.stored_bytes(&id)?;
+            let heads = store.doc_heads(&id)?.unwrap_or_default();
+            entries.push((id.clone(), kind, data));
+            acked.push((id, heads));
+        } else {
+            let data: Vec<u8> = rows
+                .iter()
+                .filter(|r| !r.own)
+                .flat_map(|r| r.bytes.iter().copied())
+                .collect();
+            entries.push((id.clone(), kind, data));
+            acked.push((id, last_heads.unwrap_or_default()));
+        }
+    }
+    Ok(SyncResponse {
+        cursor: reached.max(0) as u64,
+        more,
+        reset: false,
+        acked,
+        page: doorstep_core::store::encode_bundle(&entries),
+    })
+}
+
+/// One sync: the push merged, then the first page. The device's bookkeeping (last sync, cursor,
+/// scope) is updated with it.
+pub fn sync(
+    store: &mut Store,
+    device: &Device,
+    req: &SyncRequest,
+) -> Result<(SyncResponse, PushOutcome), PushError> {
+    let pushed = push(store, Some(device), &req.push)?;
+    let max = max_seq(store).map_err(Error::from)?;
+    let sig = device.scope.signature();
+    let scope_changed = device.scope_sig.as_deref().is_some_and(|s| s != sig);
+    if req.cursor > max {
+        // The cursor is ahead of the log: this server was restored from an older backup.
+        return Ok((
+            SyncResponse {
+                cursor: 0,
+                more: false,
+                reset: true,
+                acked: Vec::new(),
+                page: doorstep_core::store::encode_bundle(&[]),
+            },
+            pushed,
+        ));
+    }
+    // A device whose scope changed may lack documents from before its cursor: start it over.
+    let cursor = if scope_changed { 0 } else { req.cursor };
+    let budget = req
+        .page_bytes
+        .clamp(16 << 10, doorstep_core::protocol::MAX_PAGE_BYTES) as usize;
+    let resp = page(store, device, cursor, budget)?;
+    store
+        .connection()
+        .execute(
+        "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3, scope_sig = ?4 WHERE id = ?1",
+        params![device.id, now_ms(), resp.cursor as i64, sig],
+    )
+        .map_err(Error::from)?;
+    Ok((resp, pushed))
+}
+
+/// The fallback (docs/protocol.md): one round of Automerge's sync protocol for each document the
+/// phone names. Changes a message carries go through the same checked merge as a push; the answer
+/// is generated from a fresh sync state, which is all the server needs since the phone's message
+/// says what it has.
+pub fn reconcile(
+    store: &mut Store,
+    device: &Device,
+    entries: &[ReconcileEntry],
+) -> Result<Vec<ReconcileEntry>, PushError> {
+    use automerge::sync::{Message, State};
+    let mut incoming = Vec::new();
+    let mut messages = Vec::new();
+    for e in entries {
+        let mut msg = Message::decode(&e.message)
+            .map_err(|err| Error::Decode(format!("sync message for {}: {err}", e.id)))?;
+        let data: Vec<u8> = msg.changes.iter().flat_map(|c| c.to_vec()).collect();
+        msg.changes = Vec::<Vec<u8>>::new().into();
+        if !data.is_empty() {
+            incoming.push((e.id.clone(), e.kind, data));
+        }
+        messages.push((e, msg));
+    }
+    if !incoming.is_empty() {
+        push(
+            store,
+            Some(device),
+            &doorstep_core::store::encode_bundle(&incoming),
+        )?;
+    }
+    let mut out = Vec::new();
+    for (e, msg) in messages {
+        let Some(kind) = store.doc_kind(&e.id)? else {
+            // The server lacks it: an empty document's message asks for everything.
+            let mut empty = automerge::AutoCommit::new();
+            let mut state = State::new();
+            empty
+                .sync()
+                .receive_sync_message(&mut state, msg)
+                .map_err(Error::from)?;
+            if let Some(reply) = empty.sync().generate_sync_message(&mut state) {
+                out.push(ReconcileEntry {
+                    id: e.id.clone(),
+                    kind: e.kind,
+                    message: reply.encode(),
+                });
+            }
+            continue;
+        };
+        let placement: Option<(String, Option<String>)> = store
+            .connection()
+            .query_row(
+                "SELECT grid, grp FROM doc_scope WHERE doc_id = ?1",
+                [&e.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(Error::from)?;
+        let readable = placement
+            .as_ref()
+            .is_some_and(|(g, gr)| policy::may_read(&device.scope, kind, g, gr.as_deref()));
+        if !readable {
+            return Err(PushError::Refused(vec![(
+                e.id.clone(),
+                "outside the device's scope / 超出权限范围".into(),
+            )]));
+        }
+        let mut doc = store.doc_copy(&e.id)?;
+        let mut state = State::new();
+        doc.sync()
+            .receive_sync_message(&mut state, msg)
+            .map_err(Error::from)?;
+        if let Some(reply) = doc.sync().generate_sync_message(&mut state) {
+            out.push(ReconcileEntry {
+                id: e.id.clone(),
+                kind,
+                message: reply.encode(),
+            });
+        }
+    }
+    Ok(out)
+}
