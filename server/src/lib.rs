@@ -8,6 +8,7 @@
 //! - `import`: a household roll from CSV;
 //! - `http`: the endpoints; `demo`: the main job's demonstration.
 
+pub mod demo;
 pub mod directory;
 pub mod http;
 pub mod import;

@@ -234,8 +234,9 @@ pub fn page(
         let all_own = rows.iter().all(|r| r.own);
         let last_heads = rows.last().map(|r| decode_heads(&r.heads_after));
         if all_own {
-            // The device sent every one of these changes itself: nothing to send back.
-            acked.push((id, last_heads.unwrap_or_default()));
+            // The device sent every one of these changes itself, in this request or in one whose
+            // answer it never applied (and then it sends them again now): it already counts them
+            // as acknowledged, so neither the changes nor their heads go back.
             continue;
         }
         if fresh {

@@ -1,0 +1,469 @@
+//! The main job's demonstration (`doorstep-server demo`): a street of two communities and six
+//! grids of households with generated, realistic names and addresses; phones for the grid
+//! workers and liaison leads that enroll, pull their grid, work through an offline day and sync;
+//! then a summary, the addresses and credentials, and the server keeps serving.
+//!
+//! The phones are real core stores (SQLite files under `DIR/phones/`) talking to the server over
+//! real HTTP on the listening address.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use doorstep_core::{
+    Store, client,
+    domain::{
+        appeal::{KnownTopic, Tier, Topic},
+        household::{Address, AttentionTag, Gender, HousingStatus, NewHousehold, NewResident},
+        task::TaskAction,
+        visit::{NewVisit, VisitKind},
+    },
+    store::{HouseholdQuery, VisitAppeal, VisitTask},
+};
+
+use crate::{
+    ServerError,
+    directory::{self, Role, UnitKind},
+    import,
+    storage::ServerStore,
+    sync,
+};
+
+/// A small deterministic generator (xorshift64*): the same demo every run, no dependency.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len())]
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林",
+    "何", "郭", "马", "罗", "梁", "宋", "郑", "谢", "韩", "唐", "冯", "于", "董", "萧",
+];
+const GIVEN: &[&str] = &[
+    "秀英", "桂英", "建国", "建华", "志强", "海燕", "丽娟", "伟", "芳", "娜", "敏", "静", "磊",
+    "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂兰", "淑珍",
+    "玉兰", "德福", "国庆", "红梅", "文斌", "晓东", "春生", "宝山", "秀珍", "凤英",
+];
+const COMPOUNDS: &[&str] = &[
+    "东湖小区", "春晖园", "新华里", "枫林苑", "金桥花园", "南苑北里", "光明西里", "和平里",
+];
+const NEEDS: &[&str] = &[
+    "买降压药",
+    "陪同去医院复查",
+    "代缴水电费",
+    "帮忙修理水龙头",
+    "代取快递",
+    "陪同办理社保认证",
+];
+const NOTES: &[&str] = &[
+    "身体尚好，家中整洁",
+    "老人独居，子女每周来一次",
+    "反映楼道灯不亮",
+    "家中无人，电话联系",
+    "询问养老补贴政策",
+    "情绪稳定，已宣传防诈骗知识",
+];
+
+/// A grid's household roll: `n` households with a head each, some with attention tags.
+pub fn generate_roll(grid: &str, groups: &[String], n: usize, seed: u64) -> Vec<NewHousehold> {
+    let mut rng = Rng::new(seed);
+    let compound = *rng.pick(COMPOUNDS);
+    (0..n)
+        .map(|i| {
+            let building = 1 + i / 36;
+            let unit = 1 + (i / 12) % 3;
+            let room = 101 + 100 * ((i % 12) / 2) + (i % 2);
+            let name = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
+            let mut tags = std::collections::BTreeSet::new();
+            if rng.chance(6) {
+                tags.insert(AttentionTag::ElderlyAlone);
+            }
+            if rng.chance(3) {
+                tags.insert(AttentionTag::Disabled);
+            }
+            if rng.chance(3) {
+                tags.insert(AttentionTag::MinimumAllowance);
+            }
+            if rng.chance(5) {
+                tags.insert(AttentionTag::FloatingPopulation);
+            }
+            let phone = format!("13{}{:08}", rng.below(10), rng.next() % 100_000_000);
+            NewHousehold {
+                grid: grid.to_string(),
+                liaison_group: (!groups.is_empty()).then(|| groups[i % groups.len()].clone()),
+                address: Address {
+                    building: format!("{building}号楼"),
+                    unit: format!("{unit}单元"),
+                    room: room.to_string(),
+                    text: compound.to_string(),
+                },
+                housing: if rng.chance(15) {
+                    HousingStatus::Rented
+                } else {
+                    HousingStatus::OwnerOccupied
+                },
+                residents: vec![NewResident {
+                    name,
+                    gender: Some(if rng.chance(50) {
+                        Gender::Female
+                    } else {
+                        Gender::Male
+                    }),
+                    birth_year: Some(1935 + rng.below(70) as i32),
+                    phone: Some(phone),
+                    relation: "户主".into(),
+                    tags,
+                    notes: String::new(),
+                }],
+            }
+        })
+        .collect()
+}
+
+/// One simulated phone.
+pub struct Phone {
+    pub name: String,
+    pub role: Role,
+    pub store: Mutex<Store>,
+    pub enrollment: client::Enrollment,
+}
+
+/// Creates a phone's store under `dir` and enrolls it for `person_id` over HTTP.
+pub fn enroll_phone(
+    server: &ServerStore,
+    base_url: &str,
+    dir: &std::path::Path,
+    person_id: &str,
+) -> Result<Phone, String> {
+    let code = {
+        let s = server.lock();
+        directory::enroll(s.connection(), person_id, "模拟手机 simulated phone")
+            .map_err(|e| e.to_string())?
+            .code
+    };
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let store = Mutex::new(
+        Store::open(dir.join(format!("{person_id}.db"))).map_err(|e| e.to_string())?,
+    );
+    let enrollment = client::enroll(&store, base_url, &code).map_err(|e| e.to_string())?;
+    Ok(Phone {
+        name: enrollment.person_name.clone(),
+        role: Role::from_code(&enrollment.role).unwrap_or(Role::GridWorker),
+        store,
+        enrollment,
+    })
+}
+
+/// A street to demonstrate with.
+pub struct DemoStreet {
+    pub grid_workers: Vec<String>,
+    pub leads: Vec<String>,
+    pub supervisors: Vec<String>,
+    pub grids: Vec<String>,
+}
+
+/// Builds the demo street in the directory and imports `households` per grid.
+pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStreet, String> {
+    let mut s = server.lock();
+    let e = |e: directory::DirectoryError| e.to_string();
+    let conn = s.connection();
+    directory::add_unit(conn, UnitKind::Street, "dh", "东湖街道", None).map_err(e)?;
+    let mut street = DemoStreet {
+        grid_workers: Vec::new(),
+        leads: Vec::new(),
+        supervisors: Vec::new(),
+        grids: Vec::new(),
+    };
+    let mut rolls = Vec::new();
+    let mut rng = Rng::new(7);
+    for (c, cname) in [("dh-xf", "幸福里社区"), ("dh-hp", "和平社区")] {
+        let conn = s.connection();
+        directory::add_unit(conn, UnitKind::Community, c, cname, Some("dh")).map_err(e)?;
+        let secretary = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
+        street.supervisors.push(
+            directory::add_person(conn, &secretary, Role::Supervisor, &[c.to_string()])
+                .map_err(e)?
+                .id,
+        );
+        for g in 1..=3 {
+            let grid = format!("{c}-{g:02}");
+            directory::add_unit(
+                conn,
+                UnitKind::Grid,
+                &grid,
+                &format!("{cname}第{g}网格"),
+                Some(c),
+            )
+            .map_err(e)?;
+            let worker = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
+            street.grid_workers.push(
+                directory::add_person(conn, &worker, Role::GridWorker, &[grid.clone()])
+                    .map_err(e)?
+                    .id,
+            );
+            let mut groups = Vec::new();
+            for k in 1..=2 {
+                let group = format!("{grid}-l{k}");
+                directory::add_unit(
+                    conn,
+                    UnitKind::Group,
+                    &group,
+                    &format!("第{k}联户组"),
+                    Some(&grid),
+                )
+                .map_err(e)?;
+                let lead = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
+                street.leads.push(
+                    directory::add_person(conn, &lead, Role::LiaisonLead, &[group.clone()])
+                        .map_err(e)?
+                        .id,
+                );
+                groups.push(group);
+            }
+            rolls.push((grid.clone(), groups));
+            street.grids.push(grid);
+        }
+    }
+    let conn = s.connection();
+    directory::add_person(conn, "系统管理员", Role::Administrator, &["dh".to_string()])
+        .map_err(e)?;
+    for (i, (grid, groups)) in rolls.into_iter().enumerate() {
+        let bundle = import::build_bundle(generate_roll(&grid, &groups, households, i as u64))
+            .map_err(|e| e.to_string())?;
+        sync::push(&mut s, None, &bundle).map_err(|e| e.to_string())?;
+    }
+    Ok(street)
+}
+
+/// A grid worker's offline day: visits (some opening a help task or an appeal), and a phone
+/// number corrected.
+pub fn offline_day(phone: &Phone, visits: usize, seed: u64) -> Result<(), String> {
+    let mut rng = Rng::new(seed);
+    let mut s = phone.store.lock().unwrap_or_else(|p| p.into_inner());
+    let grid = phone.enrollment.grids.first().cloned().unwrap_or_default();
+    let mut q = HouseholdQuery::grid(&grid);
+    q.limit = 1000;
+    let households = s.households(&q, s.now()).map_err(|e| e.to_string())?;
+    if households.is_empty() {
+        return Ok(());
+    }
+    for i in 0..visits {
+        let h = &households[rng.below(households.len())];
+        let task = (i % 7 == 3).then(|| VisitTask {
+            need: rng.pick(NEEDS).to_string(),
+            due_by: None,
+        });
+        let appeal = (i % 11 == 5).then(|| VisitAppeal {
+            topic: Topic::Known(*rng.pick(&[
+                KnownTopic::Parking,
+                KnownTopic::Elevator,
+                KnownTopic::WaterLeak,
+                KnownTopic::Garbage,
+            ])),
+            tier: *rng.pick(&[Tier::BasicLiving, Tier::General, Tier::Complex]),
+            summary: "走访中居民反映的问题".into(),
+        });
+        s.record_visit(
+            &h.id,
+            NewVisit {
+                at: None,
+                kind: VisitKind::Routine,
+                notes: rng.pick(NOTES).to_string(),
+                needs: task.iter().map(|t| t.need.clone()).collect(),
+            },
+            task,
+            appeal,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// A liaison lead claims the open tasks of their group and finishes some.
+pub fn lead_day(phone: &Phone) -> Result<usize, String> {
+    let mut s = phone.store.lock().unwrap_or_else(|p| p.into_inner());
+    let mut n = 0;
+    for group in phone.enrollment.groups.clone() {
+        let tasks = s
+            .lead_tasks(&group, &phone.enrollment.person_id, s.now())
+            .map_err(|e| e.to_string())?;
+        for t in tasks.open {
+            s.act_on_task(&t.id, TaskAction::Claim)
+                .map_err(|e| e.to_string())?;
+            if n % 2 == 0 {
+                s.act_on_task(&t.id, TaskAction::Done("已办好".into()))
+                    .map_err(|e| e.to_string())?;
+            }
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn line(report: &client::SyncReport) -> String {
+    format!(
+        "推送 pushed {:>3} docs, 拉取 pulled {:>4} docs, {} round trip(s), ↑{} B ↓{} B",
+        report.pushed_docs,
+        report.pulled_docs,
+        report.round_trips,
+        report.bytes_sent,
+        report.bytes_received
+    )
+}
+
+/// Runs the demonstration.
+pub async fn run(
+    data: Option<PathBuf>,
+    listen: SocketAddr,
+    households: usize,
+    keep_serving: bool,
+) -> Result<(), ServerError> {
+    let data = data.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("doorstep-demo-{}", doorstep_core::ids::new_id()))
+    });
+    if data.join(crate::storage::DB_FILE).exists() {
+        return Err(ServerError::DataDir {
+            path: data,
+            reason: "already holds data; the demo needs an empty directory".into(),
+        });
+    }
+    let store = ServerStore::open(&data)?;
+    println!("到家 Doorstep 演示 demo — data in {}", data.display());
+    let started = std::time::Instant::now();
+    let street = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || build_street(&store, households))
+            .await
+            .map_err(|e| ServerError::Database(e.to_string()))?
+            .map_err(ServerError::Database)?
+    };
+    println!(
+        "街道 street 东湖街道: 2 个社区 communities, {} 个网格 grids x {households} 户 households ({:.1} s)",
+        street.grids.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let server = {
+        let store = store.clone();
+        let data_text = data.display().to_string();
+        tokio::spawn(async move {
+            crate::serve_store(store, listen, &data_text, move |a| {
+                let _ = tx.send(a);
+            })
+            .await
+        })
+    };
+    let addr = rx
+        .await
+        .map_err(|_| ServerError::Database("the server did not start".into()))?;
+    let base = format!("http://{addr}");
+    let sim = {
+        let store = store.clone();
+        let base = base.clone();
+        let phones_dir = data.join("phones");
+        tokio::task::spawn_blocking(move || simulate(&store, &base, &phones_dir, &street))
+            .await
+            .map_err(|e| ServerError::Database(e.to_string()))?
+            .map_err(ServerError::Database)?
+    };
+    println!("{sim}");
+    println!("服务地址 server: {base}   健康检查 health: {base}/healthz");
+    println!(
+        "新手机登记 enroll another phone: doorstep-server admin --data {} enroll --person <id>",
+        data.display()
+    );
+    println!(
+        "人员名单 people: doorstep-server admin --data {} people",
+        data.display()
+    );
+    if keep_serving {
+        println!("服务中，按 Ctrl-C 退出 / serving, Ctrl-C to stop");
+        return server
+            .await
+            .map_err(|e| ServerError::Database(e.to_string()))?;
+    }
+    server.abort();
+    Ok(())
+}
+
+/// The simulated day; returns what to print.
+fn simulate(
+    server: &ServerStore,
+    base: &str,
+    dir: &std::path::Path,
+    street: &DemoStreet,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let mut workers = Vec::new();
+    for p in &street.grid_workers {
+        let phone = enroll_phone(server, base, dir, p)?;
+        let r = client::sync(&phone.store).map_err(|e| e.to_string())?;
+        out += &format!(
+            "网格员 grid worker {} ({}) 首次同步 first sync: {}\n",
+            phone.name,
+            phone.enrollment.grids.join(","),
+            line(&r)
+        );
+        workers.push(phone);
+    }
+    for (i, phone) in workers.iter().enumerate() {
+        offline_day(phone, 40, 100 + i as u64)?;
+        let r = client::sync(&phone.store).map_err(|e| e.to_string())?;
+        out += &format!(
+            "网格员 {} 离线走访 40 次后同步 after 40 offline visits: {}\n",
+            phone.name,
+            line(&r)
+        );
+    }
+    let mut claimed = 0;
+    for p in &street.leads {
+        let phone = enroll_phone(server, base, dir, p)?;
+        client::sync(&phone.store).map_err(|e| e.to_string())?;
+        claimed += lead_day(&phone)?;
+        client::sync(&phone.store).map_err(|e| e.to_string())?;
+    }
+    out += &format!(
+        "联户长 {} 人 liaison leads claimed {claimed} help tasks (搭把手) and synced\n",
+        street.leads.len()
+    );
+    for phone in &workers {
+        client::sync(&phone.store).map_err(|e| e.to_string())?;
+    }
+    let s = server.lock();
+    let count = |sql: &str| -> i64 {
+        s.connection()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or(-1)
+    };
+    out += &format!(
+        "服务器 server: {} 户 households, {} 次走访 visits, {} 项搭把手 help tasks, {} 件诉求 appeals, {} changes in the log\n",
+        count("SELECT COUNT(*) FROM households"),
+        count("SELECT COALESCE(SUM(visits), 0) FROM households"),
+        count("SELECT COUNT(*) FROM tasks"),
+        count("SELECT COUNT(*) FROM appeals"),
+        count("SELECT COUNT(*) FROM change_log"),
+    );
+    Ok(out)
+}

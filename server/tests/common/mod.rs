@@ -1,0 +1,254 @@
+//! Helpers for tests that run the real server process on 127.0.0.1 and real phone stores
+//! talking to it over HTTP.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+
+use doorstep_core::{Store, client};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_doorstep-server");
+
+/// A running server process; killed when dropped.
+pub struct ServerProc {
+    pub child: Child,
+    pub addr: String,
+    pub data: PathBuf,
+}
+
+impl ServerProc {
+    pub fn start(data: &Path) -> ServerProc {
+        Self::start_on(data, "127.0.0.1:0")
+    }
+
+    pub fn start_on(data: &Path, listen: &str) -> ServerProc {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", listen, "--data"])
+            .arg(data)
+            .env("DOORSTEP_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected: {line:?}"))
+            .to_string();
+        ServerProc {
+            child,
+            addr,
+            data: data.to_path_buf(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait: a graceful stop.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `doorstep-server admin --data DIR --json ARGS...`; its JSON output.
+pub fn admin(data: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .args(["--log-format", "text", "admin", "--json", "--data"])
+        .arg(data)
+        .args(args)
+        .env("DOORSTEP_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "admin {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "admin {args:?}: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Like [`admin`], expecting failure; its stderr.
+pub fn admin_fails(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["--log-format", "text", "admin", "--json", "--data"])
+        .arg(data)
+        .args(args)
+        .env("DOORSTEP_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "admin {args:?} should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Adds a person; their id.
+pub fn person(data: &Path, name: &str, role: &str, units: &[&str]) -> String {
+    let mut args = vec!["add-person", "--name", name, "--role", role];
+    for u in units {
+        args.push("--unit");
+        args.push(u);
+    }
+    admin(data, &args)["id"].as_str().unwrap().to_string()
+}
+
+/// A phone: a real store file, enrolled with the server.
+pub struct Phone {
+    pub name: String,
+    pub store: Mutex<Store>,
+    pub enrollment: client::Enrollment,
+    pub device_id: String,
+}
+
+impl Phone {
+    pub fn enroll(data: &Path, url: &str, dir: &Path, person_id: &str, name: &str) -> Phone {
+        let en = admin(data, &["enroll", "--person", person_id]);
+        let code = en["code"].as_str().unwrap();
+        let store = Mutex::new(Store::open(dir.join(format!("{name}.db"))).unwrap());
+        let enrollment = client::enroll(&store, url, code).unwrap();
+        Phone {
+            name: name.to_string(),
+            store,
+            device_id: enrollment.device_id.clone(),
+            enrollment,
+        }
+    }
+
+    pub fn s(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap()
+    }
+
+    pub fn sync(&self) -> doorstep_core::Result<client::SyncReport> {
+        client::sync(&self.store)
+    }
+
+    /// Points the phone at another address (a proxy, a restarted server).
+    pub fn set_server(&self, url: &str) {
+        self.s().set_sync_setting("server_url", url).unwrap();
+    }
+
+    pub fn token(&self) -> String {
+        self.s().sync_setting("device_token").unwrap().unwrap()
+    }
+
+    /// Document id -> heads (hex), from the store's docs table.
+    pub fn heads(&self) -> BTreeMap<String, String> {
+        let s = self.s();
+        s.doc_ids()
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| {
+                let h = s.doc_heads(&id).unwrap().unwrap();
+                let mut hex: Vec<String> = h.iter().map(|x| x.to_string()).collect();
+                hex.sort();
+                (id, hex.join(","))
+            })
+            .collect()
+    }
+}
+
+/// The server's documents' heads, read from its database file (WAL: safe beside the server).
+pub fn server_heads(data: &Path) -> BTreeMap<String, String> {
+    let conn = rusqlite::Connection::open_with_flags(
+        data.join("doorstep-server.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut stmt = conn.prepare("SELECT id, heads FROM docs").unwrap();
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .unwrap()
+        .map(|r| {
+            let (id, heads) = r.unwrap();
+            let mut hex: Vec<String> = heads
+                .chunks(32)
+                .map(|c| c.iter().map(|b| format!("{b:02x}")).collect())
+                .collect();
+            hex.sort();
+            (id, hex.join(","))
+        })
+        .collect()
+}
+
+/// One number from the server's database.
+pub fn server_count(data: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open_with_flags(
+        data.join("doorstep-server.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// A street with one community, grids A and B, a liaison group in each, and a roll of `n`
+/// households imported from CSV into each grid.
+pub fn small_street(data: &Path, n: usize) {
+    admin(data, &["add-unit", "--kind", "street", "--id", "s", "--name", "东湖街道"]);
+    admin(
+        data,
+        &["add-unit", "--kind", "community", "--id", "c", "--name", "幸福里社区", "--parent", "s"],
+    );
+    for g in ["A", "B"] {
+        admin(
+            data,
+            &["add-unit", "--kind", "grid", "--id", g, "--name", &format!("网格{g}"), "--parent", "c"],
+        );
+        admin(
+            data,
+            &[
+                "add-unit", "--kind", "group", "--id", &format!("{g}-l1"), "--name", "第一联户组",
+                "--parent", g,
+            ],
+        );
+        let mut csv = String::from("\u{feff}楼栋,单元,室,户主,电话,性别,出生年份,联户组,标签\n");
+        for i in 0..n {
+            csv += &format!(
+                "{},{},{},{}{},139{:08},{},{},{}-l1,{}\n",
+                1 + i / 12,
+                1 + (i / 4) % 3,
+                101 + i % 4,
+                ["王", "李", "张", "刘"][i % 4],
+                ["秀英", "建国", "桂兰", "志强", "海燕"][i % 5],
+                i,
+                if i % 2 == 0 { "女" } else { "男" },
+                1940 + (i % 50),
+                g,
+                if i % 7 == 0 { "独居老人" } else { "" }
+            );
+        }
+        let file = data.join(format!("roll-{g}.csv"));
+        std::fs::write(&file, csv).unwrap();
+        let out = admin(
+            data,
+            &["import-households", "--grid", g, "--file", file.to_str().unwrap()],
+        );
+        assert_eq!(out["imported"], n);
+    }
+}
