@@ -17,9 +17,7 @@ use automerge::sync::{Message, State, SyncDoc};
 use crate::{
     Error, Result, Store,
     domain::PersonRef,
-    protocol::{
-        self, CONTENT_TYPE, DEFAULT_PAGE_BYTES, ReconcileEntry, SyncRequest, SyncResponse,
-    },
+    protocol::{self, CONTENT_TYPE, DEFAULT_PAGE_BYTES, ReconcileEntry, SyncRequest, SyncResponse},
     store::{ConflictRow, SyncPage, decode_bundle, encode_bundle},
 };
 
@@ -216,6 +214,9 @@ pub fn enrollment(store: &Store) -> Result<Option<Enrollment>> {
     }
 }
 
+/// A request's outcome: the body of a 200, or the server's refusal and the documents it names.
+type Answer = std::result::Result<Vec<u8>, (Error, Vec<String>)>;
+
 struct Session<'a> {
     store: &'a Mutex<Store>,
     base: String,
@@ -224,7 +225,7 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    fn post(&mut self, path: &str, body: Vec<u8>) -> Result<std::result::Result<Vec<u8>, (Error, Vec<String>)>> {
+    fn post(&mut self, path: &str, body: Vec<u8>) -> Result<Answer> {
         self.report.round_trips += 1;
         self.report.bytes_sent += body.len() as u64;
         let (status, bytes) = send(
@@ -245,8 +246,10 @@ impl Session<'_> {
     /// Brings documents into agreement with the server through Automerge's sync protocol, a
     /// batch of per-document messages per round trip.
     fn reconcile(&mut self, ids: &[(String, crate::doc::DocKind)]) -> Result<()> {
-        let mut states: HashMap<String, State> =
-            ids.iter().map(|(id, _)| (id.clone(), State::new())).collect();
+        let mut states: HashMap<String, State> = ids
+            .iter()
+            .map(|(id, _)| (id.clone(), State::new()))
+            .collect();
         let mut pending: Vec<(String, crate::doc::DocKind)> = ids.to_vec();
         for _ in 0..MAX_RECONCILE_ROUNDS {
             if pending.is_empty() {
@@ -294,12 +297,23 @@ impl Session<'_> {
                 doc.sync().receive_sync_message(state, msg)?;
                 answered.insert(r.id);
             }
-            // A document the server did not answer for agrees with it.
-            for id in sent.difference(&answered) {
+            // A document the server did not answer for has nothing more to say.
+            pending.retain(|(id, _)| answered.contains(id));
+        }
+        // Where the server's last word was our own heads, the two agree: that is an
+        // acknowledgement the cheap path can trust again.
+        let mut s = lock(self.store);
+        for (id, _) in ids {
+            let ours = s.doc_heads(id)?.unwrap_or_default();
+            let mut theirs = states
+                .get(id)
+                .and_then(|st| st.their_heads.clone())
+                .unwrap_or_default();
+            theirs.sort_unstable();
+            if !ours.is_empty() && theirs == ours {
                 s.mark_in_sync(id)?;
                 self.report.reconciled_docs += 1;
             }
-            pending.retain(|(id, _)| answered.contains(id));
         }
         Ok(())
     }
@@ -307,7 +321,9 @@ impl Session<'_> {
     fn note_import(&mut self, rep: &crate::store::ImportReport) {
         self.report.pulled_docs += rep.changed.len() as u32;
         self.report.new_docs += rep.new_docs;
-        self.report.new_conflicts.extend(rep.new_conflicts.iter().cloned());
+        self.report
+            .new_conflicts
+            .extend(rep.new_conflicts.iter().cloned());
     }
 }
 
@@ -377,8 +393,17 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
         let pushed_count = pushed_heads.len() as u32;
         let body = match session.post("/v1/sync", request.encode())? {
             Ok(b) => b,
-            Err((Error::Server { status, code, message }, docs))
-                if push_pending && !docs.is_empty() && retries < 3 && (status == 403 || status == 422) =>
+            Err((
+                Error::Server {
+                    status,
+                    code,
+                    message,
+                },
+                docs,
+            )) if push_pending
+                && !docs.is_empty()
+                && retries < 3
+                && (status == 403 || status == 422) =>
             {
                 // Set the refused documents aside and sync the rest.
                 retries += 1;
@@ -410,7 +435,9 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
         let resp = SyncResponse::decode(&body)?;
         if resp.reset {
             if retries >= 3 {
-                return Err(Error::Decode("the server keeps asking to start over".into()));
+                return Err(Error::Decode(
+                    "the server keeps asking to start over".into(),
+                ));
             }
             retries += 1;
             let ids = lock(store).doc_ids()?;

@@ -125,8 +125,7 @@ impl SyncResponse {
             let mut heads = Vec::with_capacity(k);
             for _ in 0..k {
                 heads.push(
-                    ChangeHash::try_from(r.take(32)?)
-                        .map_err(|e| Error::Decode(e.to_string()))?,
+                    ChangeHash::try_from(r.take(32)?).map_err(|e| Error::Decode(e.to_string()))?,
                 );
             }
             acked.push((id, heads));
@@ -171,7 +170,9 @@ pub fn decode_reconcile(body: &[u8]) -> Result<Vec<ReconcileEntry>> {
         });
     }
     if !r.rest().is_empty() {
-        return Err(Error::Decode("trailing bytes after reconcile entries".into()));
+        return Err(Error::Decode(
+            "trailing bytes after reconcile entries".into(),
+        ));
     }
     Ok(out)
 }

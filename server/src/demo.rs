@@ -37,7 +37,7 @@ impl Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -45,7 +45,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 
     pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
@@ -53,7 +53,7 @@ impl Rng {
     }
 
     pub fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+        self.next_u64() % 100 < percent
     }
 }
 
@@ -67,7 +67,14 @@ const GIVEN: &[&str] = &[
     "玉兰", "德福", "国庆", "红梅", "文斌", "晓东", "春生", "宝山", "秀珍", "凤英",
 ];
 const COMPOUNDS: &[&str] = &[
-    "东湖小区", "春晖园", "新华里", "枫林苑", "金桥花园", "南苑北里", "光明西里", "和平里",
+    "东湖小区",
+    "春晖园",
+    "新华里",
+    "枫林苑",
+    "金桥花园",
+    "南苑北里",
+    "光明西里",
+    "和平里",
 ];
 const NEEDS: &[&str] = &[
     "买降压药",
@@ -109,7 +116,7 @@ pub fn generate_roll(grid: &str, groups: &[String], n: usize, seed: u64) -> Vec<
             if rng.chance(5) {
                 tags.insert(AttentionTag::FloatingPopulation);
             }
-            let phone = format!("13{}{:08}", rng.below(10), rng.next() % 100_000_000);
+            let phone = format!("13{}{:08}", rng.below(10), rng.next_u64() % 100_000_000);
             NewHousehold {
                 grid: grid.to_string(),
                 liaison_group: (!groups.is_empty()).then(|| groups[i % groups.len()].clone()),
@@ -164,9 +171,8 @@ pub fn enroll_phone(
             .code
     };
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let store = Mutex::new(
-        Store::open(dir.join(format!("{person_id}.db"))).map_err(|e| e.to_string())?,
-    );
+    let store =
+        Mutex::new(Store::open(dir.join(format!("{person_id}.db"))).map_err(|e| e.to_string())?);
     let enrollment = client::enroll(&store, base_url, &code).map_err(|e| e.to_string())?;
     Ok(Phone {
         name: enrollment.person_name.clone(),
@@ -219,7 +225,7 @@ pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStree
             .map_err(e)?;
             let worker = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
             street.grid_workers.push(
-                directory::add_person(conn, &worker, Role::GridWorker, &[grid.clone()])
+                directory::add_person(conn, &worker, Role::GridWorker, std::slice::from_ref(&grid))
                     .map_err(e)?
                     .id,
             );
@@ -236,9 +242,14 @@ pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStree
                 .map_err(e)?;
                 let lead = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
                 street.leads.push(
-                    directory::add_person(conn, &lead, Role::LiaisonLead, &[group.clone()])
-                        .map_err(e)?
-                        .id,
+                    directory::add_person(
+                        conn,
+                        &lead,
+                        Role::LiaisonLead,
+                        std::slice::from_ref(&group),
+                    )
+                    .map_err(e)?
+                    .id,
                 );
                 groups.push(group);
             }

@@ -295,7 +295,10 @@ pub fn add_unit(
     parent: Option<&str>,
 ) -> DResult<Unit> {
     check_text("id", id, 64)?;
-    if id.chars().any(|c| c.is_whitespace() || c == ',' || c == '|') {
+    if id
+        .chars()
+        .any(|c| c.is_whitespace() || c == ',' || c == '|')
+    {
         return Err(DirectoryError::Invalid(format!(
             "id {id:?}: no spaces, commas or bars / 编号不能含空格、逗号或竖线"
         )));
@@ -404,11 +407,9 @@ pub fn add_person(conn: &Connection, name: &str, role: Role, units: &[String]) -
 
 pub fn person(conn: &Connection, id: &str) -> DResult<Option<Person>> {
     let row: Option<(String, String)> = conn
-        .query_row(
-            "SELECT name, role FROM people WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT name, role FROM people WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let Some((name, role)) = row else {
         return Ok(None);

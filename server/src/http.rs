@@ -96,12 +96,9 @@ impl From<CoreError> for ApiError {
                 "协议版本不受支持，请更新应用",
                 m,
             ),
-            CoreError::Decode(_) => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_body",
-                "请求内容无法解析",
-                msg,
-            ),
+            CoreError::Decode(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "请求内容无法解析", msg)
+            }
             CoreError::Schema { id, .. } => {
                 let mut e = ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -241,7 +238,9 @@ async fn not_found() -> ApiError {
 }
 
 /// Runs database work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         tracing::error!(error = %e, "handler panicked");
         ApiError::new(
@@ -316,8 +315,8 @@ async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiE
         .ok_or_else(|| unauthorized(false))?
         .to_string();
     let store = state.store.clone();
-    let found = blocking(move || directory::authenticate(store.lock().connection(), &token))
-        .await??;
+    let found =
+        blocking(move || directory::authenticate(store.lock().connection(), &token)).await??;
     let device = match found {
         Ok(d) => d,
         Err(AuthFailure::Revoked) => return Err(unauthorized(true)),

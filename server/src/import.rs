@@ -146,7 +146,10 @@ pub fn parse_roll(csv_text: &[u8], grid: &str) -> Result<Vec<NewHousehold>, Impo
         };
         let mut bad = |m: String| errors.push(LineError { line, message: m });
         let Some(g) = gender(&get("gender")) else {
-            bad(format!("gender {:?}: 男 or 女 / 性别应为男或女", get("gender")));
+            bad(format!(
+                "gender {:?}: 男 or 女 / 性别应为男或女",
+                get("gender")
+            ));
             continue;
         };
         let Some(housing) = housing(&get("housing")) else {
@@ -237,7 +240,9 @@ pub fn import_roll(store: &mut Store, grid: &str, csv_text: &[u8]) -> Result<usi
                 Some(u) if u.kind == UnitKind::Group && u.parent.as_deref() == Some(grid) => {}
                 _ => errors.push(LineError {
                     line: i + 2,
-                    message: format!("no liaison group {g} in grid {grid} / 该网格下没有联户组 {g}"),
+                    message: format!(
+                        "no liaison group {g} in grid {grid} / 该网格下没有联户组 {g}"
+                    ),
                 }),
             }
         }
@@ -289,8 +294,13 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            parse_roll("户主\n张三\n".as_bytes(), "g1"),
+            parse_roll("room,head\n101,张三\n".as_bytes(), "g1"),
             Ok(v) if v.len() == 1
+        ));
+        // A household needs some address.
+        assert!(matches!(
+            parse_roll("户主\n张三\n".as_bytes(), "g1"),
+            Err(ImportError::Lines(e)) if e[0].line == 2
         ));
         assert!(matches!(
             parse_roll("姓名x,电话\n".as_bytes(), "g1"),

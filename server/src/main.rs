@@ -144,9 +144,10 @@ fn main() -> ExitCode {
         LogFormat::Text => logs.init(),
     }
     let result = match cli.command {
-        Command::Serve { data, listen } => {
-            runtime().and_then(|rt| rt.block_on(doorstep_server::serve(data, listen)).map_err(|e| e.to_string()))
-        }
+        Command::Serve { data, listen } => runtime().and_then(|rt| {
+            rt.block_on(doorstep_server::serve(data, listen))
+                .map_err(|e| e.to_string())
+        }),
         Command::Admin { data, json, action } => admin(data, json, action),
         Command::Demo {
             data,
@@ -154,8 +155,10 @@ fn main() -> ExitCode {
             households,
             no_serve,
         } => runtime().and_then(|rt| {
-            rt.block_on(doorstep_server::demo::run(data, listen, households, !no_serve))
-                .map_err(|e| e.to_string())
+            rt.block_on(doorstep_server::demo::run(
+                data, listen, households, !no_serve,
+            ))
+            .map_err(|e| e.to_string())
         }),
     };
     match result {
@@ -180,7 +183,9 @@ fn print_json(v: &impl serde::Serialize) {
 }
 
 fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
-    if !data.join(doorstep_server::storage::DB_FILE).exists() && !matches!(action, Admin::AddUnit { .. }) {
+    if !data.join(doorstep_server::storage::DB_FILE).exists()
+        && !matches!(action, Admin::AddUnit { .. })
+    {
         return Err(format!(
             "no Doorstep data in {} (start with admin add-unit, or serve) / 该目录没有数据",
             data.display()
@@ -201,7 +206,13 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
             if json {
                 print_json(&u);
             } else {
-                println!("已添加{} added {}: {} ({})", kind.label_zh(), kind.code(), u.name, u.id);
+                println!(
+                    "已添加{} added {}: {} ({})",
+                    kind.label_zh(),
+                    kind.code(),
+                    u.name,
+                    u.id
+                );
             }
         }
         Admin::AddPerson { name, role, units } => {

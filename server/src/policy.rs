@@ -78,7 +78,10 @@ pub fn check_push(device: &Device, inc: &Incoming<'_>) -> Result<(), Error> {
         }
         Role::LiaisonLead => {
             let Entity::Task(after) = inc.after else {
-                return Err(refuse(inc.id, "a liaison lead only works on help tasks".into()));
+                return Err(refuse(
+                    inc.id,
+                    "a liaison lead only works on help tasks".into(),
+                ));
             };
             match inc.before {
                 None => {
@@ -118,10 +121,7 @@ pub fn check_push(device: &Device, inc: &Incoming<'_>) -> Result<(), Error> {
                         &me.id,
                     )?;
                     for (_, kind) in new {
-                        if !matches!(
-                            kind.as_str(),
-                            "claimed" | "released" | "progress" | "done"
-                        ) {
+                        if !matches!(kind.as_str(), "claimed" | "released" | "progress" | "done") {
                             return Err(refuse(
                                 inc.id,
                                 format!("a liaison lead may not record {kind:?} on a task"),

@@ -38,6 +38,9 @@ pub enum PushError {
     Core(#[from] Error),
 }
 
+/// Each merged document's kind, grid and liaison group.
+type Placements = BTreeMap<String, (DocKind, String, Option<String>)>;
+
 /// Merges a pushed bundle from `device` (or from the server itself when `device` is `None`).
 /// Every refused document is named, and then nothing at all is stored.
 pub fn push(
@@ -45,8 +48,7 @@ pub fn push(
     device: Option<&Device>,
     bundle: &[u8],
 ) -> Result<PushOutcome, PushError> {
-    let placements: RefCell<BTreeMap<String, (DocKind, String, Option<String>)>> =
-        RefCell::default();
+    let placements: RefCell<Placements> = RefCell::default();
     let refused: RefCell<Vec<(String, String)>> = RefCell::default();
     let device_id = device.map(|d| d.id.clone());
     let result = store.ingest(
@@ -55,7 +57,9 @@ pub fn push(
             if let Some(d) = device
                 && let Err(e) = policy::check_push(d, inc)
             {
-                refused.borrow_mut().push((inc.id.to_string(), e.to_string()));
+                refused
+                    .borrow_mut()
+                    .push((inc.id.to_string(), e.to_string()));
                 return Ok(());
             }
             let (kind, grid, group) = policy::placement(inc.after);
@@ -98,7 +102,7 @@ fn decode_heads(b: &[u8]) -> Vec<ChangeHash> {
 fn append_log(
     tx: &rusqlite::Transaction<'_>,
     merged: &[Merged],
-    placements: &BTreeMap<String, (DocKind, String, Option<String>)>,
+    placements: &Placements,
     device_id: Option<&str>,
 ) -> rusqlite::Result<()> {
     let now = now_ms();
@@ -298,9 +302,9 @@ pub fn sync(
     store
         .connection()
         .execute(
-        "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3, scope_sig = ?4 WHERE id = ?1",
-        params![device.id, now_ms(), resp.cursor as i64, sig],
-    )
+            "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3, scope_sig = ?4 WHERE id = ?1",
+            params![device.id, now_ms(), resp.cursor as i64, sig],
+        )
         .map_err(Error::from)?;
     Ok((resp, pushed))
 }

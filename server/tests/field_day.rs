@@ -81,8 +81,15 @@ fn field_day_converges_and_loses_nothing() {
     }
     assert_eq!(w1.s().doc_ids().unwrap().len(), 24);
     assert_eq!(w3.s().doc_ids().unwrap().len(), 24);
-    assert_eq!(sup.s().doc_ids().unwrap().len(), 48, "a supervisor reads both grids");
-    assert!(l1.s().doc_ids().unwrap().is_empty(), "no household reaches a lead");
+    assert_eq!(
+        sup.s().doc_ids().unwrap().len(),
+        48,
+        "a supervisor reads both grids"
+    );
+    assert!(
+        l1.s().doc_ids().unwrap().is_empty(),
+        "no household reaches a lead"
+    );
 
     let a = grid_households(&w1, "A");
     let b = grid_households(&w3, "B");
@@ -114,7 +121,10 @@ fn field_day_converges_and_loses_nothing() {
         p.sync().unwrap();
     }
     assert!(l1.s().task(&task_id).is_ok(), "the task reached the lead");
-    assert!(sup.s().appeal(&appeal_id).is_ok(), "the appeal reached the supervisor");
+    assert!(
+        sup.s().appeal(&appeal_id).is_ok(),
+        "the appeal reached the supervisor"
+    );
 
     // Offline, concurrently.
     let resident = w1.s().household(&a[1]).unwrap().residents[0].id.clone();
@@ -146,10 +156,20 @@ fn field_day_converges_and_loses_nothing() {
         .unwrap();
     for (i, h) in a.iter().enumerate().skip(2).take(10) {
         let p = if i % 2 == 0 { &w1 } else { &w2 };
-        visits.insert(p.s().record_visit(h, visit("例行走访"), None, None).unwrap().visit_id);
+        visits.insert(
+            p.s()
+                .record_visit(h, visit("例行走访"), None, None)
+                .unwrap()
+                .visit_id,
+        );
     }
     for h in b.iter().take(6) {
-        visits.insert(w3.s().record_visit(h, visit("例行走访"), None, None).unwrap().visit_id);
+        visits.insert(
+            w3.s()
+                .record_visit(h, visit("例行走访"), None, None)
+                .unwrap()
+                .visit_id,
+        );
     }
 
     // Sync in a random order, repeatedly, with more offline work in between.
@@ -172,7 +192,12 @@ fn field_day_converges_and_loses_nothing() {
     for p in phones {
         let r = p.sync().unwrap();
         assert_eq!(r.pulled_docs, 0, "{} is up to date", p.name);
-        assert_eq!(p.s().unacknowledged_docs().unwrap(), 0, "{} has nothing unsent", p.name);
+        assert_eq!(
+            p.s().unacknowledged_docs().unwrap(),
+            0,
+            "{} has nothing unsent",
+            p.name
+        );
     }
 
     // Every replica agrees with the server on every document it holds.
@@ -187,7 +212,11 @@ fn field_day_converges_and_loses_nothing() {
             );
         }
     }
-    assert_eq!(w1.heads(), w2.heads(), "two workers of one grid hold the same");
+    assert_eq!(
+        w1.heads(),
+        w2.heads(),
+        "two workers of one grid hold the same"
+    );
     assert!(w3.heads().keys().all(|id| !w1.heads().contains_key(id)));
     for p in [&l1, &l2] {
         let s = p.s();
@@ -204,12 +233,24 @@ fn field_day_converges_and_loses_nothing() {
     let (_, st1) = l1.s().task(&task_id).unwrap();
     let (_, st2) = l2.s().task(&task_id).unwrap();
     assert_eq!(st1, st2);
-    assert_eq!(st1.lost_claims.len(), 1, "the losing claim is kept and told");
+    assert_eq!(
+        st1.lost_claims.len(),
+        1,
+        "the losing claim is kept and told"
+    );
     let (task, _) = l1.s().task(&task_id).unwrap();
-    assert_eq!(task.events.len(), 4, "opened, two claims, progress: {:?}", task.events);
+    assert_eq!(
+        task.events.len(),
+        4,
+        "opened, two claims, progress: {:?}",
+        task.events
+    );
     let (appeal, st) = w1.s().appeal(&appeal_id).unwrap();
     let kinds: Vec<&str> = appeal.events.iter().map(|e| e.kind.code()).collect();
-    assert!(kinds.contains(&"escalated") && kinds.contains(&"feedback"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"escalated") && kinds.contains(&"feedback"),
+        "{kinds:?}"
+    );
     assert_eq!(st, sup.s().appeal(&appeal_id).unwrap().1);
 
     // Stop the server and read its store: the read model agrees with every phone, no visit is
@@ -224,7 +265,12 @@ fn field_day_converges_and_loses_nothing() {
         let server_rows = srv.households(&q, now).unwrap();
         for p in [&w1, &w2, &w3] {
             if p.enrollment.grids[0] == grid {
-                assert_eq!(p.s().households(&q, now).unwrap(), server_rows, "{}", p.name);
+                assert_eq!(
+                    p.s().households(&q, now).unwrap(),
+                    server_rows,
+                    "{}",
+                    p.name
+                );
                 assert_eq!(
                     p.s().grid_tasks(grid, true).unwrap(),
                     srv.grid_tasks(grid, true).unwrap()
@@ -247,13 +293,20 @@ fn field_day_converges_and_loses_nothing() {
     }
     for p in [&l1, &l2] {
         assert_eq!(
-            p.s().lead_tasks("A-l1", &p.enrollment.person_id, now).unwrap(),
-            srv.lead_tasks("A-l1", &p.enrollment.person_id, now).unwrap()
+            p.s()
+                .lead_tasks("A-l1", &p.enrollment.person_id, now)
+                .unwrap(),
+            srv.lead_tasks("A-l1", &p.enrollment.person_id, now)
+                .unwrap()
         );
     }
     let missing: Vec<_> = visits.difference(&seen).collect();
     assert!(missing.is_empty(), "visits lost: {missing:?}");
     let before = srv.dump_indexes().unwrap();
     srv.rebuild_indexes().unwrap();
-    assert_eq!(srv.dump_indexes().unwrap(), before, "read model = rebuilt read model");
+    assert_eq!(
+        srv.dump_indexes().unwrap(),
+        before,
+        "read model = rebuilt read model"
+    );
 }

@@ -20,9 +20,9 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use actions::{VisitAppeal, VisitOutcome, VisitTask};
-pub(crate) use exchange::{byte_kind, decode_bundle, kind_byte};
 pub use exchange::encode_bundle;
 pub use exchange::{ImportReport, Incoming, Merged, MergedChange, StateVector};
+pub(crate) use exchange::{byte_kind, decode_bundle, kind_byte};
 pub use queries::{
     AppealQuery, AppealRow, ConflictRow, HouseholdQuery, HouseholdRow, HouseholdSort, LeadTasks,
     TaskRow, Today, TodayOptions, VisitFilter,

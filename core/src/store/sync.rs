@@ -147,7 +147,9 @@ impl Store {
 
     /// Every document id with its kind, in id order.
     pub fn doc_ids(&self) -> Result<Vec<(String, DocKind)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT id, kind FROM docs ORDER BY id")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, kind FROM docs ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
@@ -162,12 +164,10 @@ impl Store {
     /// Records that the server holds document `id` exactly as this replica does (after the two
     /// reconciled with Automerge's sync protocol).
     pub fn mark_in_sync(&mut self, id: &str) -> Result<()> {
-        let heads = self
-            .doc_heads(id)?
-            .ok_or_else(|| Error::NotFound {
-                kind: "document",
-                id: id.to_string(),
-            })?;
+        let heads = self.doc_heads(id)?.ok_or_else(|| Error::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        })?;
         self.conn.execute(
             "UPDATE docs SET acked_heads = ?2 WHERE id = ?1",
             params![id, encode_heads(&heads)],

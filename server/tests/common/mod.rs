@@ -183,18 +183,20 @@ pub fn server_heads(data: &Path) -> BTreeMap<String, String> {
     )
     .unwrap();
     let mut stmt = conn.prepare("SELECT id, heads FROM docs").unwrap();
-    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
-        .unwrap()
-        .map(|r| {
-            let (id, heads) = r.unwrap();
-            let mut hex: Vec<String> = heads
-                .chunks(32)
-                .map(|c| c.iter().map(|b| format!("{b:02x}")).collect())
-                .collect();
-            hex.sort();
-            (id, hex.join(","))
-        })
-        .collect()
+    stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })
+    .unwrap()
+    .map(|r| {
+        let (id, heads) = r.unwrap();
+        let mut hex: Vec<String> = heads
+            .chunks(32)
+            .map(|c| c.iter().map(|b| format!("{b:02x}")).collect())
+            .collect();
+        hex.sort();
+        (id, hex.join(","))
+    })
+    .collect()
 }
 
 /// One number from the server's database.
@@ -210,21 +212,59 @@ pub fn server_count(data: &Path, sql: &str) -> i64 {
 /// A street with one community, grids A and B, a liaison group in each, and a roll of `n`
 /// households imported from CSV into each grid.
 pub fn small_street(data: &Path, n: usize) {
-    admin(data, &["add-unit", "--kind", "street", "--id", "s", "--name", "东湖街道"]);
     admin(
         data,
-        &["add-unit", "--kind", "community", "--id", "c", "--name", "幸福里社区", "--parent", "s"],
+        &[
+            "add-unit",
+            "--kind",
+            "street",
+            "--id",
+            "s",
+            "--name",
+            "东湖街道",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "add-unit",
+            "--kind",
+            "community",
+            "--id",
+            "c",
+            "--name",
+            "幸福里社区",
+            "--parent",
+            "s",
+        ],
     );
     for g in ["A", "B"] {
         admin(
             data,
-            &["add-unit", "--kind", "grid", "--id", g, "--name", &format!("网格{g}"), "--parent", "c"],
+            &[
+                "add-unit",
+                "--kind",
+                "grid",
+                "--id",
+                g,
+                "--name",
+                &format!("网格{g}"),
+                "--parent",
+                "c",
+            ],
         );
         admin(
             data,
             &[
-                "add-unit", "--kind", "group", "--id", &format!("{g}-l1"), "--name", "第一联户组",
-                "--parent", g,
+                "add-unit",
+                "--kind",
+                "group",
+                "--id",
+                &format!("{g}-l1"),
+                "--name",
+                "第一联户组",
+                "--parent",
+                g,
             ],
         );
         let mut csv = String::from("\u{feff}楼栋,单元,室,户主,电话,性别,出生年份,联户组,标签\n");
@@ -247,7 +287,13 @@ pub fn small_street(data: &Path, n: usize) {
         std::fs::write(&file, csv).unwrap();
         let out = admin(
             data,
-            &["import-households", "--grid", g, "--file", file.to_str().unwrap()],
+            &[
+                "import-households",
+                "--grid",
+                g,
+                "--file",
+                file.to_str().unwrap(),
+            ],
         );
         assert_eq!(out["imported"], n);
     }
