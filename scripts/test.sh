@@ -41,10 +41,28 @@ done
 grep -q "public func openTask\|func openTask" "$BUILD/swift/DoorstepCore.swift" || { echo "Swift bindings lack the store API"; exit 1; }
 echo "Swift bindings generated: $(ls "$BUILD/swift" | tr '\n' ' ')"
 
-step "Kotlin bindings on the JVM"
+step "Kotlin bindings on the JVM, syncing with a real server on 127.0.0.1"
+SRV=target/debug/doorstep-server
+KTDATA=$(mktemp -d)
+admin() { "$SRV" --log-format text admin --json --data "$KTDATA" "$@"; }
+admin add-unit --kind street --id kts --name 测试街道 >/dev/null
+admin add-unit --kind community --id ktc --name 测试社区 --parent kts >/dev/null
+admin add-unit --kind grid --id KT --name 测试网格 --parent ktc >/dev/null
+printf '楼栋,单元,室,户主,电话\n1,1,101,王秀英,13800000001\n1,1,102,李建国,\n1,1,201,张桂兰,\n1,1,202,刘志强,\n1,2,101,陈海燕,\n' > "$KTDATA/roll.csv"
+admin import-households --grid KT --file "$KTDATA/roll.csv" >/dev/null
+P1=$(admin add-person --name 王网格 --role grid-worker --unit KT | sed -n 's/.*"id": "\(.*\)".*/\1/p')
+P2=$(admin add-person --name 李网格 --role grid-worker --unit KT | sed -n 's/.*"id": "\(.*\)".*/\1/p')
+"$SRV" serve --data "$KTDATA" --listen 127.0.0.1:0 > "$KTDATA/serve.out" 2> "$KTDATA/serve.log" &
+SRV_PID=$!
+trap 'kill $SRV_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q "listening on" "$KTDATA/serve.out" && break; sleep 0.1; done
+export DOORSTEP_TEST_SERVER="http://$(sed -n 's/^listening on //p' "$KTDATA/serve.out")"
+export DOORSTEP_TEST_LINK1=$(admin enroll --person "$P1" --server-url "$DOORSTEP_TEST_SERVER" | sed -n 's/.*"qr": "\(.*\)".*/\1/p')
+export DOORSTEP_TEST_CODE2=$(admin enroll --person "$P2" | sed -n 's/.*"code": "\(.*\)".*/\1/p')
 CP=/usr/share/java/jna.jar:$KC/lib/kotlinx-coroutines-core-jvm.jar
-"$KC/bin/kotlinc" -nowarn "$BUILD"/kotlin/app/doorstep/core/*.kt bindings/tests/kotlin/CoreTest.kt \
+"$KC/bin/kotlinc" -nowarn "$BUILD"/kotlin/app/doorstep/core/*.kt bindings/tests/kotlin/*.kt \
     -cp "$CP" -d "$BUILD/core-test.jar"
 java -Djna.library.path="$ROOT/target/debug" -cp "$BUILD/core-test.jar:$CP:$KC/lib/kotlin-stdlib.jar" CoreTestKt
+kill $SRV_PID 2>/dev/null || true
 
 step "all tests passed"

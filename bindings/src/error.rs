@@ -24,11 +24,12 @@ pub enum DoorstepError {
     #[error("offline: {reason}")]
     Offline { reason: String },
     /// The server refused the request (`code` is stable: `device_revoked`, `out_of_scope`...).
-    #[error("the server refused ({status} {code}): {message}")]
+    /// (`detail`, not `message`: Kotlin exceptions have a `message` of their own.)
+    #[error("the server refused ({status} {code}): {detail}")]
     Server {
         status: u16,
         code: String,
-        message: String,
+        detail: String,
     },
     /// A bug in Doorstep (a panic caught at the boundary). Nothing was written.
     #[error("internal error: {reason}")]
@@ -60,7 +61,7 @@ impl From<CoreError> for DoorstepError {
             } => DoorstepError::Server {
                 status,
                 code,
-                message,
+                detail: message,
             },
         }
     }

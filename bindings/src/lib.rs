@@ -53,6 +53,25 @@ impl DoorstepStore {
     }
 }
 
+/// Runs `f` with panics turned into `Internal` (for calls that take the lock themselves).
+fn guarded<T>(f: impl FnOnce() -> Res<T>) -> Res<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(DoorstepError::Internal {
+            reason: "panic".into(),
+        }),
+    }
+}
+
+/// Reads an enrollment QR code (`doorstep://enroll?server=...&code=...`).
+#[uniffi::export]
+pub fn parse_enrollment_link(text: String) -> Res<EnrollmentLink> {
+    guarded(|| {
+        let (server_url, code) = doorstep_core::client::parse_enrollment_link(&text)?;
+        Ok(EnrollmentLink { server_url, code })
+    })
+}
+
 fn now_or(now: Option<i64>, s: &Store) -> i64 {
     now.unwrap_or_else(|| s.now())
 }
@@ -299,6 +318,26 @@ impl DoorstepStore {
     /// How far this replica has pulled in the server's change log (0: never synced).
     pub fn sync_cursor(&self) -> Res<u64> {
         self.with(|s| Ok(s.sync_cursor()?))
+    }
+
+    // ---- sync with the server ----
+
+    /// Enrolls this phone with a server, using the one-time code an administrator printed (or
+    /// its QR code, through `parse_enrollment_link`); signs in the phone's person.
+    pub fn enroll(&self, server_url: String, code: String) -> Res<Enrollment> {
+        guarded(|| Ok(doorstep_core::client::enroll(&self.inner, &server_url, &code)?.into()))
+    }
+
+    /// This phone's enrollment, if it has one.
+    pub fn enrollment(&self) -> Res<Option<Enrollment>> {
+        self.with(|s| Ok(doorstep_core::client::enrollment(s)?.map(Into::into)))
+    }
+
+    /// Pushes every change the server lacks and pulls every change in this phone's scope, in
+    /// one round trip in the common case. Without a network it fails fast with `Offline` and
+    /// keeps every change. The store stays usable by other calls while the network works.
+    pub fn sync(&self) -> Res<SyncReport> {
+        guarded(|| Ok(doorstep_core::client::sync(&self.inner)?.into()))
     }
 
     // ---- maintenance ----

@@ -944,3 +944,86 @@ impl From<store::ImportReport> for ImportReport {
         }
     }
 }
+
+/// Who this phone is on its server, as told at enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Enrollment {
+    pub server_url: String,
+    pub device_id: String,
+    pub person: Person,
+    /// `grid_worker`, `liaison_lead`, `supervisor` or `administrator`.
+    pub role: String,
+    pub grids: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+impl From<doorstep_core::client::Enrollment> for Enrollment {
+    fn from(e: doorstep_core::client::Enrollment) -> Self {
+        Enrollment {
+            server_url: e.server_url,
+            device_id: e.device_id,
+            person: Person {
+                id: e.person_id,
+                name: e.person_name,
+            },
+            role: e.role,
+            grids: e.grids,
+            groups: e.groups,
+        }
+    }
+}
+
+/// An enrollment QR code's content.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EnrollmentLink {
+    pub server_url: String,
+    pub code: String,
+}
+
+/// A document the server refused; it stays on the phone, unsynced.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FailedDoc {
+    pub doc_id: String,
+    pub code: String,
+    pub reason: String,
+}
+
+/// What one sync did (for the sync bar and its details).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    pub pushed_docs: u32,
+    pub pulled_docs: u32,
+    pub new_docs: u32,
+    pub new_conflicts: Vec<Conflict>,
+    pub failed: Vec<FailedDoc>,
+    pub reconciled_docs: u32,
+    pub round_trips: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub cursor: u64,
+}
+
+impl From<doorstep_core::client::SyncReport> for SyncReport {
+    fn from(r: doorstep_core::client::SyncReport) -> Self {
+        SyncReport {
+            pushed_docs: r.pushed_docs,
+            pulled_docs: r.pulled_docs,
+            new_docs: r.new_docs,
+            new_conflicts: r.new_conflicts.into_iter().map(Into::into).collect(),
+            failed: r
+                .failed
+                .into_iter()
+                .map(|f| FailedDoc {
+                    doc_id: f.doc_id,
+                    code: f.code,
+                    reason: f.reason,
+                })
+                .collect(),
+            reconciled_docs: r.reconciled_docs,
+            round_trips: r.round_trips,
+            bytes_sent: r.bytes_sent,
+            bytes_received: r.bytes_received,
+            cursor: r.cursor,
+        }
+    }
+}

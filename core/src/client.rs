@@ -117,6 +117,29 @@ fn send(req: reqwest::blocking::RequestBuilder) -> Result<(u16, Vec<u8>)> {
     Ok((status, body))
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn enrollment_links() {
+        let (s, c) = super::parse_enrollment_link(
+            "doorstep://enroll?server=http://10.0.0.2:8080/&code=AB12-CD34-EF56",
+        )
+        .unwrap();
+        assert_eq!(
+            (s.as_str(), c.as_str()),
+            ("http://10.0.0.2:8080", "AB12-CD34-EF56")
+        );
+        for bad in [
+            "",
+            "http://x",
+            "doorstep://enroll?code=1",
+            "doorstep://enroll?server=ftp://x&code=1",
+        ] {
+            assert!(super::parse_enrollment_link(bad).is_err(), "{bad}");
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct ErrorBody {
     error: ErrorFields,
@@ -202,6 +225,31 @@ pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enro
         &serde_json::to_string(&enrollment).unwrap_or_default(),
     )?;
     Ok(enrollment)
+}
+
+/// What an enrollment QR code (`doorstep://enroll?server=URL&code=CODE`, printed by
+/// `doorstep-server admin enroll`) holds: the server's address and the one-time code.
+pub fn parse_enrollment_link(text: &str) -> Result<(String, String)> {
+    let bad = || {
+        Error::invalid(
+            "enrollment_link",
+            "not a Doorstep enrollment code / 不是到家登记码",
+        )
+    };
+    let query = text
+        .trim()
+        .strip_prefix("doorstep://enroll?")
+        .ok_or_else(bad)?;
+    let mut server = None;
+    let mut code = None;
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("server", v)) => server = Some(check_url(v)?),
+            Some(("code", v)) if !v.is_empty() && v.len() <= 32 => code = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    Ok((server.ok_or_else(bad)?, code.ok_or_else(bad)?))
 }
 
 /// This phone's enrollment, if it has one.

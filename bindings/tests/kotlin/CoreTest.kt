@@ -149,6 +149,7 @@ fun main() {
     }
 
     gw.close()
+    syncChecks()
     println("$passed passed, $failed failed")
     if (failed > 0) kotlin.system.exitProcess(1)
 }

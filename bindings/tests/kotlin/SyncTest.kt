@@ -1,0 +1,61 @@
+// Sync through the generated Kotlin bindings against a real doorstep-server on 127.0.0.1
+// (started by scripts/test.sh, which passes its address and two enrollment codes).
+
+import app.doorstep.core.*
+import java.nio.file.Files
+
+fun phone(): DoorstepStore {
+    val dir = Files.createTempDirectory("doorstep-kt-phone")
+    return DoorstepStore.open(dir.resolve("phone.db").toString())
+}
+
+fun syncChecks() {
+    val server = System.getenv("DOORSTEP_TEST_SERVER") ?: throw AssertionError("DOORSTEP_TEST_SERVER not set")
+    val link1 = System.getenv("DOORSTEP_TEST_LINK1") ?: throw AssertionError("DOORSTEP_TEST_LINK1 not set")
+    val code2 = System.getenv("DOORSTEP_TEST_CODE2") ?: throw AssertionError("DOORSTEP_TEST_CODE2 not set")
+    val p1 = phone()
+    val p2 = phone()
+
+    check("enroll from a QR code and pull the grid in one round trip") {
+        val link = parseEnrollmentLink(link1)
+        expect(link.serverUrl == server, "server ${link.serverUrl}")
+        val e = p1.enroll(link.serverUrl, link.code)
+        expect(e.role == "grid_worker" && e.grids == listOf("KT"), "enrollment $e")
+        expect(p1.user()?.id == e.person.id, "the person is signed in")
+        val r = p1.sync()
+        expect(r.roundTrips == 1u && r.newDocs == 5u, "report $r")
+        expect(p1.households(HouseholdQuery(grid = "KT"), null).size == 5, "five households")
+        expect(p1.enrollment()?.deviceId == e.deviceId, "enrollment kept")
+    }
+
+    check("a visit recorded on one phone reaches another") {
+        val h = p1.households(HouseholdQuery(grid = "KT"), null).first()
+        p1.recordVisit(h.id, NewVisit(null, VisitKind.ROUTINE, "从 Kotlin 记录", emptyList()), null, null)
+        expect(p1.unsyncedDocs() == 1UL, "one document waits")
+        val r = p1.sync()
+        expect(r.pushedDocs == 1u && r.roundTrips == 1u, "report $r")
+        expect(p1.unsyncedDocs() == 0UL, "acknowledged")
+        p2.enroll(server, code2)
+        p2.sync()
+        expect(p2.household(h.id).visits.any { it.notes == "从 Kotlin 记录" }, "the visit arrived")
+    }
+
+    check("typed errors: a used code, no network") {
+        try {
+            phone().enroll(server, code2)
+            throw AssertionError("a used code was accepted")
+        } catch (e: DoorstepException.Server) {
+            expect(e.status == 401.toUShort() && e.code == "bad_enrollment_code", "code ${e.code}")
+        }
+        try {
+            phone().enroll("http://127.0.0.1:9", "ABCD-EFGH-JKMN")
+            throw AssertionError("no server, yet enrolled")
+        } catch (e: DoorstepException.Offline) {}
+        try {
+            parseEnrollmentLink("https://example.com")
+            throw AssertionError("a foreign link was accepted")
+        } catch (e: DoorstepException.Invalid) {}
+    }
+    p1.close()
+    p2.close()
+}
