@@ -18,7 +18,7 @@ use crate::{
     Error, Result, Store,
     domain::PersonRef,
     protocol::{self, CONTENT_TYPE, DEFAULT_PAGE_BYTES, ReconcileEntry, SyncRequest, SyncResponse},
-    store::{ConflictRow, SyncPage, decode_bundle, encode_bundle},
+    store::{ConflictRow, SyncPage, decode_bundle, encode_bundle, encode_bundle_implying},
 };
 
 /// Who this phone is on its server, as told at enrollment.
@@ -83,7 +83,7 @@ fn http() -> Result<&'static reqwest::blocking::Client> {
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(Duration::from_secs(60))
                 .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("doorstep/", env!("CARGO_PKG_VERSION")))
+                .user_agent("doorstep")
                 .build()
                 .map_err(|e| e.to_string())
         })
@@ -403,6 +403,8 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
         session.reconcile(&ids)?;
     }
     let mut excluded: HashSet<String> = HashSet::new();
+    // Ids are left implied in the push unless the server cannot resolve them.
+    let mut explicit_ids = false;
     let mut push_pending = true;
     let mut retries = 0;
     let mut pages = 0;
@@ -411,21 +413,22 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
             let mut s = lock(store);
             let (push, heads) = if push_pending {
                 let out = s.unacknowledged()?;
-                if excluded.is_empty() {
-                    (out.bundle, out.docs)
+                let entries: Vec<_> = decode_bundle(&out.bundle)?
+                    .into_iter()
+                    .filter(|e| !excluded.contains(&e.id))
+                    .map(|e| (e.id, e.kind, e.data.to_vec()))
+                    .collect();
+                let heads = out
+                    .docs
+                    .into_iter()
+                    .filter(|(id, _)| !excluded.contains(id))
+                    .collect();
+                let implied: HashSet<String> = if explicit_ids {
+                    HashSet::new()
                 } else {
-                    let entries: Vec<_> = decode_bundle(&out.bundle)?
-                        .into_iter()
-                        .filter(|e| !excluded.contains(&e.id))
-                        .map(|e| (e.id, e.kind, e.data.to_vec()))
-                        .collect();
-                    let heads = out
-                        .docs
-                        .into_iter()
-                        .filter(|(id, _)| !excluded.contains(id))
-                        .collect();
-                    (encode_bundle(&entries), heads)
-                }
+                    out.based.into_iter().collect()
+                };
+                (encode_bundle_implying(&entries, &implied), heads)
             } else {
                 (encode_bundle(&[]), Vec::new())
             };
@@ -464,6 +467,15 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
                         });
                     }
                 }
+                continue;
+            }
+            Err((
+                Error::Server {
+                    status: 409, code, ..
+                },
+                _,
+            )) if code == "unknown_base" && !explicit_ids => {
+                explicit_ids = true;
                 continue;
             }
             Err((Error::Server { status: 409, .. }, docs)) if !docs.is_empty() && retries < 3 => {

@@ -261,13 +261,13 @@ fn foreign_bytes_change_nothing() {
     let before = b.store.dump_indexes().unwrap();
     let mut bad_cases: Vec<Vec<u8>> = vec![
         vec![],
-        b"DSX1".to_vec(),
+        b"DSX2".to_vec(),
         b"hello world, not a bundle".to_vec(),
         good[..good.len() - 1].to_vec(),
         [good.as_slice(), b"x"].concat(),
         {
             // A huge count in a tiny input.
-            let mut v = b"DSX1".to_vec();
+            let mut v = b"DSX2".to_vec();
             v.extend(u32::MAX.to_le_bytes());
             v
         },
@@ -289,8 +289,8 @@ fn foreign_bytes_change_nothing() {
     ];
     // A household document under another id.
     let mut other_id = good.clone();
-    let id_at = 8 + 1 + 2;
-    other_id[id_at] = if other_id[id_at] == b'0' { b'1' } else { b'0' };
+    let id_at = 8 + 1 + 1;
+    other_id[id_at] ^= 0x01;
     bad_cases.push(other_id);
     for (i, bad) in bad_cases.iter().enumerate() {
         let err = b.store.import_changes(bad).unwrap_err();

@@ -173,7 +173,17 @@ pub fn enroll_phone(
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let store =
         Mutex::new(Store::open(dir.join(format!("{person_id}.db"))).map_err(|e| e.to_string())?);
-    let enrollment = client::enroll(&store, base_url, &code).map_err(|e| e.to_string())?;
+    // Enrollment is rate-limited server-wide: wait and retry when many phones enroll at once.
+    let mut tries = 0;
+    let enrollment = loop {
+        match client::enroll(&store, base_url, &code) {
+            Err(doorstep_core::Error::Server { status: 429, .. }) if tries < 30 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            other => break other.map_err(|e| e.to_string())?,
+        }
+    };
     Ok(Phone {
         name: enrollment.person_name.clone(),
         role: Role::from_code(&enrollment.role).unwrap_or(Role::GridWorker),

@@ -538,7 +538,8 @@ pub fn redeem(conn: &Connection, code: &str) -> DResult<Option<(Device, String)>
     if revoked.is_some() || expires < now_ms() {
         return Ok(None);
     }
-    let token = format!("dst_{}", hex(&random_bytes::<32>()?));
+    // 192 random bits: far beyond guessing, and short, since it travels with every sync.
+    let token = format!("dst_{}", hex(&random_bytes::<24>()?));
     conn.execute(
         "UPDATE devices SET token_hash = ?2, enroll_hash = NULL, enroll_expires = NULL, \
          enrolled_at = ?3 WHERE id = ?1",

@@ -149,19 +149,28 @@ impl From<CoreError> for ApiError {
 
 impl From<PushError> for ApiError {
     fn from(e: PushError) -> Self {
-        match e {
+        match &e {
             PushError::Refused(docs) => {
-                let msg = e_text(&docs);
+                let msg = e_text(docs);
                 let mut e = ApiError::new(
                     StatusCode::FORBIDDEN,
                     "out_of_scope",
                     "有文档超出本设备的权限范围，本次未合并任何修改",
                     msg,
                 );
-                e.docs = docs.into_iter().map(|(id, _)| id).collect();
+                e.docs = docs.iter().map(|(id, _)| id.clone()).collect();
                 e
             }
-            PushError::Core(c) => c.into(),
+            PushError::UnknownBase => ApiError::new(
+                StatusCode::CONFLICT,
+                "unknown_base",
+                "服务器缺少这些修改的前序记录，请附上文档编号重试",
+                e.to_string(),
+            ),
+            PushError::Core(_) => match e {
+                PushError::Core(c) => c.into(),
+                _ => unreachable!("matched above"),
+            },
         }
     }
 }

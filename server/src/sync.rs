@@ -34,8 +34,46 @@ pub enum PushError {
     /// Documents outside the device's scope or changed beyond its role: nothing was merged.
     #[error("{} document(s) refused: {}", .0.len(), .0.iter().map(|(id, why)| format!("{id}: {why}")).collect::<Vec<_>>().join("; "))]
     Refused(Vec<(String, String)>),
+    /// A push left a document's id implied, but its changes build on nothing this server
+    /// holds (a server restored from an older backup): the phone sends the ids and reconciles.
+    #[error("document entry builds on changes this server does not hold")]
+    UnknownBase,
     #[error(transparent)]
     Core(#[from] Error),
+}
+
+/// Gives every entry of a pushed bundle whose id is implied its id, found from the change log
+/// by the hashes its changes depend on.
+pub fn resolve_ids(store: &Store, bundle: &[u8]) -> Result<Vec<u8>, PushError> {
+    let mut unknown = false;
+    let entries = doorstep_core::store::decode_bundle_resolving(bundle, |data| {
+        let mut probe = automerge::AutoCommit::new();
+        probe
+            .load_incremental(data)
+            .map_err(|e| Error::Decode(format!("document entry: {e}")))?;
+        for h in probe.get_missing_deps(&[]) {
+            let id: Option<String> = store
+                .connection()
+                .prepare_cached("SELECT doc_id FROM change_log WHERE hash = ?1")?
+                .query_row([&h.0[..]], |r| r.get(0))
+                .optional()?;
+            if let Some(id) = id {
+                return Ok(id);
+            }
+        }
+        unknown = true;
+        Err(Error::Decode("unknown base".into()))
+    });
+    match entries {
+        Ok(entries) => Ok(doorstep_core::store::encode_bundle(
+            &entries
+                .into_iter()
+                .map(|e| (e.id, e.kind, e.data.to_vec()))
+                .collect::<Vec<_>>(),
+        )),
+        Err(_) if unknown => Err(PushError::UnknownBase),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Each merged document's kind, grid and liaison group.
@@ -276,7 +314,8 @@ pub fn sync(
     device: &Device,
     req: &SyncRequest,
 ) -> Result<(SyncResponse, PushOutcome), PushError> {
-    let pushed = push(store, Some(device), &req.push)?;
+    let bundle = resolve_ids(store, &req.push)?;
+    let pushed = push(store, Some(device), &bundle)?;
     let max = max_seq(store).map_err(Error::from)?;
     let sig = device.scope.signature();
     let scope_changed = device.scope_sig.as_deref().is_some_and(|s| s != sig);

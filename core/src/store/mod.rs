@@ -20,7 +20,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use actions::{VisitAppeal, VisitOutcome, VisitTask};
-pub use exchange::encode_bundle;
+pub use exchange::{Entry, decode_bundle_resolving, encode_bundle, encode_bundle_implying};
 pub use exchange::{ImportReport, Incoming, Merged, MergedChange, StateVector};
 pub(crate) use exchange::{byte_kind, decode_bundle, kind_byte};
 pub use queries::{

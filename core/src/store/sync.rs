@@ -23,6 +23,9 @@ pub struct Outgoing {
     /// Each document in the bundle with the heads it has locally: what the server will hold for
     /// it once it has merged the bundle.
     pub docs: Vec<(String, Vec<ChangeHash>)>,
+    /// Documents whose changes in the bundle build on changes the server acknowledged (the
+    /// rest go whole): their ids may be left implied on the wire.
+    pub based: Vec<String>,
 }
 
 /// One page of the server's answer.
@@ -76,6 +79,7 @@ impl Store {
         };
         let mut entries = Vec::new();
         let mut docs = Vec::new();
+        let mut based = Vec::new();
         for (id, kind, heads, acked) in rows {
             let kind = DocKind::from_code(&kind)
                 .ok_or_else(|| Error::schema(&id, "unknown kind in store"))?;
@@ -83,6 +87,9 @@ impl Store {
             let acked = decode_heads(&acked)?;
             let theirs = (!acked.is_empty()).then_some(acked.as_slice());
             if let Some(data) = self.changes_for(&id, &heads, theirs)? {
+                if theirs.is_some() {
+                    based.push(id.clone());
+                }
                 entries.push((id.clone(), kind, data));
                 docs.push((id, heads));
             }
@@ -90,6 +97,7 @@ impl Store {
         Ok(Outgoing {
             bundle: super::exchange::encode_bundle(&entries),
             docs,
+            based,
         })
     }
 
