@@ -432,3 +432,29 @@ fn admin_refuses_bad_directory_input() {
         "nothing imported"
     );
 }
+
+#[test]
+fn requests_are_rate_limited_per_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 1);
+    let w = person(&data, "王网格", "grid-worker", &["A"]);
+    let v = person(&data, "李网格", "grid-worker", &["A"]);
+    let server = ServerProc::start(&data);
+    let url = server.url();
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let p = Phone::enroll(&data, &url, &phones, &w, "p");
+    let q = Phone::enroll(&data, &url, &phones, &v, "q");
+    let body = request(encode_bundle(&[]));
+    let codes: Vec<(u16, String)> = (0..40)
+        .map(|_| post(&url, Some(&p.token()), protocol::CONTENT_TYPE, body.clone()))
+        .collect();
+    assert!(
+        codes.iter().any(|(s, c)| *s == 429 && c == "rate_limited"),
+        "40 requests at once were all served"
+    );
+    assert_eq!(codes[0].0, 200);
+    // Another device is not slowed by the first one's burst.
+    assert!(q.sync().is_ok());
+}
