@@ -509,6 +509,25 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
         if push_pending {
             session.report.pushed_docs += pushed_count;
         }
+        if resp.repull {
+            if retries >= 3 {
+                return Err(Error::Decode(
+                    "the server keeps asking to pull again".into(),
+                ));
+            }
+            retries += 1;
+            // The push was taken: record it, then pull everything in the new scope.
+            let page = SyncPage {
+                bundle: encode_bundle(&[]),
+                acked: pushed_heads,
+                cursor: 0,
+            };
+            let mut s = lock(store);
+            s.apply_sync_page(&page)?;
+            s.reset_sync_cursor()?;
+            push_pending = false;
+            continue;
+        }
         let mut acked = pushed_heads;
         acked.extend(resp.acked);
         let page = SyncPage {

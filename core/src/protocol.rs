@@ -4,7 +4,8 @@
 //! Every body is a zstd frame around one of these (integers little-endian):
 //! ```text
 //! request   "DSQ1" u64:cursor u32:page_bytes  bundle            (push + where the phone is)
-//! response  "DSA1" u64:cursor u8:more u8:reset u32:n {id heads}*n  bundle
+//! response  "DSA1" u64:cursor u8:more u8:restart u32:n {id heads}*n  bundle
+//!           (restart: 0 none, 1 reset: reconcile then pull from 0, 2 repull: pull from 0)
 //! reconcile "DSC1" u32:n { u8:kind id u32:len automerge-sync-message }*n
 //! ```
 //! `id` is `u16:len utf-8`, `heads` is `u16:n hash*n` (32 bytes each), `bundle` is the exchange
@@ -57,6 +58,9 @@ pub struct SyncResponse {
     /// server). The phone must reconcile its documents with Automerge's sync protocol and pull
     /// again from 0.
     pub reset: bool,
+    /// The device's scope changed (a grid was added): pull again from cursor 0. Nothing needs
+    /// reconciling.
+    pub repull: bool,
     /// The server's heads of every pushed document and of every document in the page.
     pub acked: Vec<(String, Vec<ChangeHash>)>,
     /// Changes after the cursor in the phone's scope, as an exchange bundle.
@@ -99,7 +103,13 @@ impl SyncResponse {
         let mut out = RESPONSE_MAGIC.to_vec();
         out.extend(self.cursor.to_le_bytes());
         out.push(self.more as u8);
-        out.push(self.reset as u8);
+        out.push(if self.reset {
+            1
+        } else if self.repull {
+            2
+        } else {
+            0
+        });
         out.extend((self.acked.len() as u32).to_le_bytes());
         for (id, heads) in &self.acked {
             put_id(&mut out, id);
@@ -118,7 +128,12 @@ impl SyncResponse {
         r.magic(RESPONSE_MAGIC)?;
         let cursor = r.u64()?;
         let more = r.flag()?;
-        let reset = r.flag()?;
+        let (reset, repull) = match r.take(1)?[0] {
+            0 => (false, false),
+            1 => (true, false),
+            2 => (false, true),
+            b => return Err(Error::Decode(format!("restart byte {b}"))),
+        };
         let n = r.count(4)?;
         let mut acked = Vec::with_capacity(n);
         for _ in 0..n {
@@ -136,6 +151,7 @@ impl SyncResponse {
             cursor,
             more,
             reset,
+            repull,
             acked,
             page: r.rest().to_vec(),
         })
@@ -318,6 +334,7 @@ mod tests {
             cursor: 7,
             more: true,
             reset: false,
+            repull: true,
             acked: vec![(id(), vec![ChangeHash([3; 32])]), (id(), vec![])],
             page: vec![1, 2, 3],
         };
@@ -336,6 +353,7 @@ mod tests {
             cursor: 1,
             more: false,
             reset: false,
+            repull: false,
             acked: vec![(id(), vec![ChangeHash([1; 32])])],
             page: vec![],
         };

@@ -411,6 +411,46 @@ pub async fn run(
     };
     println!("{sim}");
     println!("服务地址 server: {base}   健康检查 health: {base}/healthz");
+    {
+        let s = store.lock();
+        let people =
+            directory::people(s.connection()).map_err(|e| ServerError::Database(e.to_string()))?;
+        println!("人员 people ({}):", people.len());
+        for p in people.iter().filter(|p| p.role != Role::LiaisonLead) {
+            println!(
+                "  {:<8} {:<16} {:<24} {}",
+                p.name,
+                p.role.label_zh(),
+                p.units.join(","),
+                p.id
+            );
+        }
+        println!(
+            "  … {} 名联户长 liaison leads (admin people 列出全部 lists all)",
+            people
+                .iter()
+                .filter(|p| p.role == Role::LiaisonLead)
+                .count()
+        );
+        if let Some(w) = people.iter().find(|p| p.role == Role::GridWorker) {
+            let en = directory::enroll(s.connection(), &w.id, "演示新手机 demo phone")
+                .map_err(|e| ServerError::Database(e.to_string()))?;
+            let link = format!("doorstep://enroll?server={base}&code={}", en.code);
+            println!(
+                "为 {} 再登记一部手机 enroll another phone for {}: 登记码 code {}",
+                w.name, w.name, en.code
+            );
+            if let Ok(qr) = qrcode::QrCode::new(link.as_bytes()) {
+                println!(
+                    "{}",
+                    qr.render::<qrcode::render::unicode::Dense1x2>()
+                        .quiet_zone(true)
+                        .build()
+                );
+            }
+            println!("{link}");
+        }
+    }
     println!(
         "新手机登记 enroll another phone: doorstep-server admin --data {} enroll --person <id>",
         data.display()

@@ -18,7 +18,7 @@ use doorstep_core::{
 };
 use rusqlite::{OptionalExtension, params};
 
-use crate::directory::{Device, now_ms};
+use crate::directory::{Device, Role, now_ms};
 use crate::policy;
 
 /// What a merge did, for the logs.
@@ -86,6 +86,23 @@ pub fn push(
     device: Option<&Device>,
     bundle: &[u8],
 ) -> Result<PushOutcome, PushError> {
+    push_noting(store, device, bundle, None)
+}
+
+/// What the server notes about a device with its push, in the same transaction (one fsync per
+/// sync): the cursor it reported (what it has applied) and, once it pulls from 0 under a new
+/// scope, that scope.
+pub struct Note {
+    pub cursor: u64,
+    pub scope_sig: Option<String>,
+}
+
+fn push_noting(
+    store: &mut Store,
+    device: Option<&Device>,
+    bundle: &[u8],
+    note: Option<Note>,
+) -> Result<PushOutcome, PushError> {
     let placements: RefCell<Placements> = RefCell::default();
     let refused: RefCell<Vec<(String, String)>> = RefCell::default();
     let device_id = device.map(|d| d.id.clone());
@@ -113,7 +130,16 @@ pub fn push(
                 return Err(Error::NotAllowed("refused".into()));
             }
             append_log(tx, merged, &placements.borrow(), device_id.as_deref())
-                .map_err(|e| Error::Storage(e.to_string()))
+                .map_err(|e| Error::Storage(e.to_string()))?;
+            if let (Some(id), Some(n)) = (&device_id, &note) {
+                tx.execute(
+                    "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3, \
+                     scope_sig = COALESCE(?4, scope_sig) WHERE id = ?1",
+                    params![id, now_ms(), n.cursor as i64, n.scope_sig],
+                )
+                .map_err(|e| Error::Storage(e.to_string()))?;
+            }
+            Ok(())
         },
     );
     let refused = refused.into_inner();
@@ -210,25 +236,40 @@ pub fn page(
         heads_after: Vec<u8>,
         own: bool,
         kind: String,
-        grid: String,
-        grp: Option<String>,
         scope_seq: i64,
     }
+    // The scope as SQL: only rows of readable documents are read at all.
+    let (filter, units): (&str, Vec<&String>) = match device.scope.role {
+        Role::GridWorker | Role::Supervisor => ("s.grid", device.scope.grids.iter().collect()),
+        Role::LiaisonLead => (
+            "s.kind = 'task' AND s.grp",
+            device.scope.groups.iter().collect(),
+        ),
+        Role::Administrator => ("s.grid", Vec::new()),
+    };
+    let placeholders = vec!["?"; units.len()].join(", ");
+    let sql = format!(
+        "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?, s.kind, s.scope_seq \
+         FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
+         WHERE c.seq > ? AND {filter} IN ({placeholders}) ORDER BY c.seq LIMIT ?"
+    );
     // Documents in the page, in order of first appearance, with their rows.
     let mut docs: Vec<(String, DocKind, bool, Vec<Row>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut used = 0usize;
+    // Read before the rows, in the same lock: rows up to here are all looked at unless the page
+    // fills up.
+    let max = max_seq(store)? as i64;
     let mut reached = cursor as i64;
     let mut more = false;
     let batch: i64 = 512;
     'outer: loop {
         let rows: Vec<Row> = {
-            let mut stmt = store.connection().prepare_cached(
-                "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?2, \
-                 s.kind, s.grid, s.grp, s.scope_seq \
-                 FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
-                 WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?3",
-            )?;
-            stmt.query_map(params![reached, device.id, batch], |r| {
+            let mut stmt = store.connection().prepare_cached(&sql)?;
+            let mut args: Vec<&dyn rusqlite::ToSql> = vec![&device.id, &reached];
+            args.extend(units.iter().map(|u| *u as &dyn rusqlite::ToSql));
+            args.push(&batch);
+            stmt.query_map(args.as_slice(), |r| {
                 Ok(Row {
                     seq: r.get(0)?,
                     doc_id: r.get(1)?,
@@ -236,9 +277,7 @@ pub fn page(
                     heads_after: r.get(3)?,
                     own: r.get(4)?,
                     kind: r.get(5)?,
-                    grid: r.get(6)?,
-                    grp: r.get(7)?,
-                    scope_seq: r.get(8)?,
+                    scope_seq: r.get(6)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?
@@ -247,21 +286,19 @@ pub fn page(
         for row in rows {
             let kind = DocKind::from_code(&row.kind)
                 .ok_or_else(|| Error::Storage(format!("unknown kind {:?}", row.kind)))?;
-            if !policy::may_read(&device.scope, kind, &row.grid, row.grp.as_deref()) {
-                reached = row.seq;
-                continue;
-            }
-            if used >= budget && !docs.iter().any(|d| d.0 == row.doc_id) {
+            let known = index.get(&row.doc_id).copied();
+            if used >= budget && known.is_none() {
                 more = true;
                 break 'outer;
             }
             used += row.bytes.len();
             reached = row.seq;
-            match docs.iter_mut().find(|d| d.0 == row.doc_id) {
-                Some(d) => d.3.push(row),
+            match known {
+                Some(i) => docs[i].3.push(row),
                 None => {
                     // New to this device: it entered the scope after the cursor.
                     let fresh = row.scope_seq > cursor as i64;
+                    index.insert(row.doc_id.clone(), docs.len());
                     docs.push((row.doc_id.clone(), kind, fresh, vec![row]));
                 }
             }
@@ -269,6 +306,9 @@ pub fn page(
         if (n as i64) < batch {
             break;
         }
+    }
+    if !more {
+        reached = reached.max(max);
     }
     let mut entries = Vec::new();
     let mut acked = Vec::new();
@@ -302,6 +342,7 @@ pub fn page(
         cursor: reached.max(0) as u64,
         more,
         reset: false,
+        repull: false,
         acked,
         page: doorstep_core::store::encode_bundle(&entries),
     })
@@ -314,37 +355,37 @@ pub fn sync(
     device: &Device,
     req: &SyncRequest,
 ) -> Result<(SyncResponse, PushOutcome), PushError> {
-    let bundle = resolve_ids(store, &req.push)?;
-    let pushed = push(store, Some(device), &bundle)?;
-    let max = max_seq(store).map_err(Error::from)?;
     let sig = device.scope.signature();
+    // A device whose scope changed (a grid added) may lack documents from before its cursor. It
+    // is told to pull again from 0, and the new scope is noted only once it does: if that answer
+    // is lost, the next request still comes with the old cursor and is told again.
     let scope_changed = device.scope_sig.as_deref().is_some_and(|s| s != sig);
+    let note = Note {
+        cursor: req.cursor,
+        scope_sig: (device.scope_sig.is_none() || req.cursor == 0).then(|| sig.clone()),
+    };
+    let bundle = resolve_ids(store, &req.push)?;
+    let pushed = push_noting(store, Some(device), &bundle, Some(note))?;
+    let max = max_seq(store).map_err(Error::from)?;
+    let restart = |reset: bool, repull: bool| SyncResponse {
+        cursor: 0,
+        more: false,
+        reset,
+        repull,
+        acked: Vec::new(),
+        page: doorstep_core::store::encode_bundle(&[]),
+    };
     if req.cursor > max {
         // The cursor is ahead of the log: this server was restored from an older backup.
-        return Ok((
-            SyncResponse {
-                cursor: 0,
-                more: false,
-                reset: true,
-                acked: Vec::new(),
-                page: doorstep_core::store::encode_bundle(&[]),
-            },
-            pushed,
-        ));
+        return Ok((restart(true, false), pushed));
     }
-    // A device whose scope changed may lack documents from before its cursor: start it over.
-    let cursor = if scope_changed { 0 } else { req.cursor };
+    if scope_changed && req.cursor != 0 {
+        return Ok((restart(false, true), pushed));
+    }
     let budget = req
         .page_bytes
         .clamp(16 << 10, doorstep_core::protocol::MAX_PAGE_BYTES) as usize;
-    let resp = page(store, device, cursor, budget)?;
-    store
-        .connection()
-        .execute(
-            "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3, scope_sig = ?4 WHERE id = ?1",
-            params![device.id, now_ms(), resp.cursor as i64, sig],
-        )
-        .map_err(Error::from)?;
+    let resp = page(store, device, req.cursor, budget)?;
     Ok((resp, pushed))
 }
 

@@ -458,3 +458,50 @@ fn requests_are_rate_limited_per_device() {
     // Another device is not slowed by the first one's burst.
     assert!(q.sync().is_ok());
 }
+
+#[test]
+fn a_grown_scope_is_pulled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 3);
+    let sup = person(&data, "孙书记", "supervisor", &["c"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let p = Phone::enroll(&data, &server.url(), &phones, &sup, "sup");
+    p.sync().unwrap();
+    assert_eq!(p.s().doc_ids().unwrap().len(), 6);
+    // A new grid with its roll under the supervisor's community: the scope grows.
+    admin(
+        &data,
+        &[
+            "add-unit", "--kind", "grid", "--id", "C", "--name", "网格C", "--parent", "c",
+        ],
+    );
+    let roll = data.join("roll-C.csv");
+    std::fs::write(&roll, "楼栋,室,户主\n7,101,周芳\n7,102,吴磊\n").unwrap();
+    admin(
+        &data,
+        &[
+            "import-households",
+            "--grid",
+            "C",
+            "--file",
+            roll.to_str().unwrap(),
+        ],
+    );
+    let r = p.sync().unwrap();
+    assert!(r.round_trips >= 2, "told to pull again: {r:?}");
+    assert_eq!(p.s().doc_ids().unwrap().len(), 8);
+    let r = p.sync().unwrap();
+    assert_eq!(
+        (r.round_trips, r.pulled_docs),
+        (1, 0),
+        "then back to one round trip"
+    );
+    assert_eq!(p.heads().len(), 8);
+    let server = server_heads(&data);
+    for (id, h) in p.heads() {
+        assert_eq!(server.get(&id), Some(&h));
+    }
+}
