@@ -324,6 +324,28 @@ impl Session<'_> {
             let sent: HashSet<String> = out.iter().map(|e| e.id.clone()).collect();
             let replies = match self.post("/v1/reconcile", protocol::encode_reconcile(&out))? {
                 Ok(b) => protocol::decode_reconcile(&b)?,
+                Err((
+                    Error::Server {
+                        status,
+                        code,
+                        message,
+                    },
+                    docs,
+                )) if !docs.is_empty() && (status == 403 || status == 422) => {
+                    // Documents the server refuses (out of scope, bad schema) are set aside and
+                    // reported; the others go on.
+                    for d in &docs {
+                        if !self.report.failed.iter().any(|f| &f.doc_id == d) {
+                            self.report.failed.push(FailedDoc {
+                                doc_id: d.clone(),
+                                code: code.clone(),
+                                reason: message.clone(),
+                            });
+                        }
+                    }
+                    pending.retain(|(id, _)| !docs.contains(id));
+                    continue;
+                }
                 Err((e, _)) => return Err(e),
             };
             let mut s = lock(self.store);
@@ -402,7 +424,13 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
         let ids = lock(store).doc_ids()?;
         session.reconcile(&ids)?;
     }
-    let mut excluded: HashSet<String> = HashSet::new();
+    // Documents the server refused in the fallback are not pushed again in this sync.
+    let mut excluded: HashSet<String> = session
+        .report
+        .failed
+        .iter()
+        .map(|f| f.doc_id.clone())
+        .collect();
     // Ids are left implied in the push unless the server cannot resolve them.
     let mut explicit_ids = false;
     let mut push_pending = true;
@@ -459,7 +487,9 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
                 // Set the refused documents aside and sync the rest.
                 retries += 1;
                 for d in docs {
-                    if excluded.insert(d.clone()) {
+                    if excluded.insert(d.clone())
+                        && !session.report.failed.iter().any(|f| f.doc_id == d)
+                    {
                         session.report.failed.push(FailedDoc {
                             doc_id: d,
                             code: code.clone(),

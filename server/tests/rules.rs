@@ -166,6 +166,14 @@ fn scopes_revocation_and_bad_input() {
         "the stray stays on the phone"
     );
     assert_eq!(docs(&data), docs0);
+    // The same with a lost cursor (the fallback reconciles every document): the stray is set
+    // aside there too and the rest agrees.
+    pb.s().reset_sync_cursor().unwrap();
+    let r = pb.sync().unwrap();
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert_eq!(r.failed[0].doc_id, stray.id);
+    assert!(r.reconciled_docs >= 6, "{r:?}");
+    assert_eq!(docs(&data), docs0);
 
     // The same push twice: the second adds nothing.
     let own = foreign_household(dir.path(), "B", (&w_b, "张网格"));
