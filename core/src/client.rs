@@ -334,15 +334,7 @@ impl Session<'_> {
                 )) if !docs.is_empty() && (status == 403 || status == 422) => {
                     // Documents the server refuses (out of scope, bad schema) are set aside and
                     // reported; the others go on.
-                    for d in &docs {
-                        if !self.report.failed.iter().any(|f| &f.doc_id == d) {
-                            self.report.failed.push(FailedDoc {
-                                doc_id: d.clone(),
-                                code: code.clone(),
-                                reason: message.clone(),
-                            });
-                        }
-                    }
+                    self.set_aside(&docs, &code, &message);
                     pending.retain(|(id, _)| !docs.contains(id));
                     continue;
                 }
@@ -386,6 +378,19 @@ impl Session<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Reports documents the server refused, once each.
+    fn set_aside(&mut self, docs: &[String], code: &str, reason: &str) {
+        for d in docs {
+            if !self.report.failed.iter().any(|f| &f.doc_id == d) {
+                self.report.failed.push(FailedDoc {
+                    doc_id: d.clone(),
+                    code: code.to_string(),
+                    reason: reason.to_string(),
+                });
+            }
+        }
     }
 
     fn note_import(&mut self, rep: &crate::store::ImportReport) {
@@ -486,17 +491,8 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
             {
                 // Set the refused documents aside and sync the rest.
                 retries += 1;
-                for d in docs {
-                    if excluded.insert(d.clone())
-                        && !session.report.failed.iter().any(|f| f.doc_id == d)
-                    {
-                        session.report.failed.push(FailedDoc {
-                            doc_id: d,
-                            code: code.clone(),
-                            reason: message.clone(),
-                        });
-                    }
-                }
+                session.set_aside(&docs, &code, &message);
+                excluded.extend(docs);
                 continue;
             }
             Err((

@@ -141,18 +141,7 @@ fn assert_acknowledged_present(p: &Phone, data: &std::path::Path) {
 
 #[test]
 fn cut_connections_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    small_street(&data, 30);
-    let w1 = person(&data, "王网格", "grid-worker", &["A"]);
-    let w2 = person(&data, "李网格", "grid-worker", &["A"]);
-    let server = ServerProc::start(&data);
-    let phones = dir.path().join("phones");
-    std::fs::create_dir_all(&phones).unwrap();
-    let p1 = Phone::enroll(&data, &server.url(), &phones, &w1, "p1");
-    let p2 = Phone::enroll(&data, &server.url(), &phones, &w2, "p2");
-    p1.sync().unwrap();
-    p2.sync().unwrap();
+    let (_dir, data, server, p1, p2) = two_phones(30);
     let proxy = Proxy::start(server.addr.clone());
     p1.set_server(&proxy.url());
     let mut recorded = BTreeSet::new();
@@ -200,30 +189,13 @@ fn server_visits_live(data: &std::path::Path) -> BTreeSet<String> {
         .parent()
         .unwrap()
         .join(format!("copy-{}", doorstep_core::ids::new_id()));
-    std::fs::create_dir_all(&copy).unwrap();
-    let conn = rusqlite::Connection::open(data.join("doorstep-server.db")).unwrap();
-    conn.execute(
-        "VACUUM INTO ?1",
-        [copy.join("doorstep-server.db").to_str().unwrap()],
-    )
-    .unwrap();
+    copy_db(data, &copy);
     server_visits(&copy)
 }
 
 #[test]
 fn sigkill_during_sync_and_restored_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    small_street(&data, 40);
-    let w1 = person(&data, "王网格", "grid-worker", &["A"]);
-    let w2 = person(&data, "李网格", "grid-worker", &["A"]);
-    let mut server = ServerProc::start(&data);
-    let phones = dir.path().join("phones");
-    std::fs::create_dir_all(&phones).unwrap();
-    let p1 = Phone::enroll(&data, &server.url(), &phones, &w1, "p1");
-    let p2 = Phone::enroll(&data, &server.url(), &phones, &w2, "p2");
-    p1.sync().unwrap();
-    p2.sync().unwrap();
+    let (dir, data, mut server, p1, p2) = two_phones(40);
     let mut recorded = BTreeSet::new();
     for round in 0..6u64 {
         recorded.extend(record_visits(&p1, "A", 60, &format!("round {round}")));
@@ -249,15 +221,7 @@ fn sigkill_during_sync_and_restored_server() {
 
     // Restore the server from a backup taken now, then let phones move on past it.
     let backup = dir.path().join("backup");
-    std::fs::create_dir_all(&backup).unwrap();
-    {
-        let conn = rusqlite::Connection::open(data.join("doorstep-server.db")).unwrap();
-        conn.execute(
-            "VACUUM INTO ?1",
-            [backup.join("doorstep-server.db").to_str().unwrap()],
-        )
-        .unwrap();
-    }
+    copy_db(&data, &backup);
     let late = record_visits(&p1, "A", 10, "after the backup");
     p1.sync().unwrap();
     p2.sync().unwrap();

@@ -2,35 +2,13 @@
 //! JSON, stops cleanly on SIGTERM, keeps its identity across restarts, and refuses a data path
 //! that is not a directory.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use common::ServerProc;
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-fn start(data: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected: {line:?}"))
-        .to_string();
-    Server { child, addr }
-}
+use std::process::Command;
+use std::time::Duration;
 
 /// A plain HTTP/1.1 GET: (status, body).
 fn get(addr: &str, path: &str) -> (u16, String) {
@@ -52,30 +30,11 @@ fn get(addr: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-fn stop(mut server: Server) -> std::process::ExitStatus {
-    let ok = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let started = Instant::now();
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the server did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn serves_health_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start(&data);
+    let server = ServerProc::start(&data);
     let (status, body) = get(&server.addr, "/healthz");
     assert_eq!(status, 200, "{body}");
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -88,15 +47,15 @@ fn serves_health_and_stops_cleanly() {
     assert_eq!(err["error"]["code"], "not_found");
     assert!(!err["error"]["message_zh"].as_str().unwrap().is_empty());
 
-    assert!(stop(server).success(), "graceful shutdown exits 0");
+    assert!(server.stop().success(), "graceful shutdown exits 0");
     assert!(data.join("doorstep-server.db").exists());
 
     // Restarted on the same data, it is the same server.
-    let server = start(&data);
+    let server = ServerProc::start(&data);
     let (_, body) = get(&server.addr, "/healthz");
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["server_id"], id.as_str());
-    assert!(stop(server).success());
+    assert!(server.stop().success());
 }
 
 #[test]

@@ -59,12 +59,24 @@ impl ServerProc {
         let _ = self.child.wait();
     }
 
-    /// SIGTERM and wait: a graceful stop.
-    pub fn stop(mut self) {
-        let _ = Command::new("kill")
+    /// SIGTERM and wait (at most 10 s): a graceful stop; how the process ended.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let ok = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
@@ -197,6 +209,35 @@ pub fn server_heads(data: &Path) -> BTreeMap<String, String> {
         (id, hex.join(","))
     })
     .collect()
+}
+
+/// A consistent copy of the server's database into `dir` (also while it runs).
+pub fn copy_db(data: &Path, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let conn = rusqlite::Connection::open(data.join("doorstep-server.db")).unwrap();
+    conn.execute(
+        "VACUUM INTO ?1",
+        [dir.join("doorstep-server.db").to_str().unwrap()],
+    )
+    .unwrap();
+}
+
+/// A street with grids A and B of `n` households, two grid workers of A, the server running,
+/// and the two workers' phones enrolled and synced.
+pub fn two_phones(n: usize) -> (tempfile::TempDir, PathBuf, ServerProc, Phone, Phone) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, n);
+    let w1 = person(&data, "王网格", "grid-worker", &["A"]);
+    let w2 = person(&data, "李网格", "grid-worker", &["A"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let p1 = Phone::enroll(&data, &server.url(), &phones, &w1, "p1");
+    let p2 = Phone::enroll(&data, &server.url(), &phones, &w2, "p2");
+    p1.sync().unwrap();
+    p2.sync().unwrap();
+    (dir, data, server, p1, p2)
 }
 
 /// One number from the server's database.
