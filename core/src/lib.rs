@@ -22,6 +22,7 @@ pub mod ids;
 pub mod protocol;
 pub mod store;
 pub mod time;
+mod wire;
 
 pub use error::{Error, Result};
 

@@ -18,7 +18,7 @@ use std::io::Read;
 
 use automerge::ChangeHash;
 
-use crate::{Error, Result, doc::DocKind, ids::check_id};
+use crate::{Error, Result, doc::DocKind, wire::WireReader};
 
 /// The protocol version this build speaks (also in the URL path: `/v1/...`).
 pub const VERSION: u32 = 1;
@@ -86,7 +86,7 @@ impl SyncRequest {
 
     pub fn decode(body: &[u8]) -> Result<SyncRequest> {
         let plain = decompress(body)?;
-        let mut r = Reader::new(&plain);
+        let mut r = WireReader::new(&plain);
         r.magic(REQUEST_MAGIC)?;
         let cursor = r.u64()?;
         let page_bytes = r.u32()?;
@@ -124,7 +124,7 @@ impl SyncResponse {
 
     pub fn decode(body: &[u8]) -> Result<SyncResponse> {
         let plain = decompress(body)?;
-        let mut r = Reader::new(&plain);
+        let mut r = WireReader::new(&plain);
         r.magic(RESPONSE_MAGIC)?;
         let cursor = r.u64()?;
         let more = r.flag()?;
@@ -173,7 +173,7 @@ pub fn encode_reconcile(entries: &[ReconcileEntry]) -> Vec<u8> {
 
 pub fn decode_reconcile(body: &[u8]) -> Result<Vec<ReconcileEntry>> {
     let plain = decompress(body)?;
-    let mut r = Reader::new(&plain);
+    let mut r = WireReader::new(&plain);
     r.magic(RECONCILE_MAGIC)?;
     let n = r.count(7)?;
     let mut out = Vec::with_capacity(n);
@@ -232,86 +232,6 @@ pub fn decompress(body: &[u8]) -> Result<Vec<u8>> {
         )));
     }
     Ok(out)
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, pos: 0 }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.bytes.len())
-            .ok_or_else(|| Error::Decode(format!("truncated at byte {}", self.pos)))?;
-        let s = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn magic(&mut self, m: &[u8; 4]) -> Result<()> {
-        let got = self.take(4)?;
-        if got != m {
-            // Same family, other version: say so, so that an old phone is told to update.
-            if got[..3] == m[..3] {
-                return Err(Error::Decode(format!(
-                    "protocol version {}, this server speaks {}",
-                    got[3] as char, m[3] as char
-                )));
-            }
-            return Err(Error::Decode("not a Doorstep sync message".into()));
-        }
-        Ok(())
-    }
-
-    fn u16(&mut self) -> Result<u16> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2")))
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4")))
-    }
-
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8")))
-    }
-
-    fn flag(&mut self) -> Result<bool> {
-        match self.take(1)?[0] {
-            0 => Ok(false),
-            1 => Ok(true),
-            b => Err(Error::Decode(format!("flag byte {b}"))),
-        }
-    }
-
-    /// A count of items of at least `min` bytes each, refused if the rest cannot hold them.
-    fn count(&mut self, min: usize) -> Result<usize> {
-        let n = self.u32()? as usize;
-        if n > (self.bytes.len() - self.pos) / min {
-            return Err(Error::Decode(format!("{n} items cannot fit in the body")));
-        }
-        Ok(n)
-    }
-
-    fn id(&mut self) -> Result<String> {
-        let n = self.u16()? as usize;
-        let id = std::str::from_utf8(self.take(n)?)
-            .map_err(|_| Error::Decode("id is not UTF-8".into()))?;
-        check_id("id", id).map_err(|e| Error::Decode(e.to_string()))?;
-        Ok(id.to_string())
-    }
-
-    fn rest(&mut self) -> &'a [u8] {
-        let s = &self.bytes[self.pos..];
-        self.pos = self.bytes.len();
-        s
-    }
 }
 
 #[cfg(test)]

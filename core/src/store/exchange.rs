@@ -31,7 +31,7 @@ use super::{ConflictRow, Store, decode_heads, encode_heads};
 use crate::{
     Error, Result,
     doc::{DocKind, Entity},
-    ids::check_id,
+    wire::WireReader,
 };
 
 const BUNDLE_MAGIC: &[u8; 4] = b"DSX2";
@@ -58,7 +58,7 @@ impl StateVector {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<StateVector> {
-        let mut r = Cursor { bytes, pos: 0 };
+        let mut r = WireReader::new(bytes);
         r.magic(STATE_MAGIC)?;
         let n = r.u32()?;
         let mut map = BTreeMap::new();
@@ -139,81 +139,16 @@ impl Merged {
     }
 }
 
-/// A bounds-checked reader: foreign bytes give a typed error, never a panic.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.bytes.len())
-            .ok_or_else(|| {
-                Error::Decode(format!(
-                    "truncated: wanted {n} bytes at offset {}, have {}",
-                    self.pos,
-                    self.bytes.len()
-                ))
-            })?;
-        let s = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn magic(&mut self, m: &[u8; 4]) -> Result<()> {
-        if self.take(4)? != m {
-            return Err(Error::Decode(format!(
-                "not a Doorstep {} (wrong magic)",
-                String::from_utf8_lossy(m)
-            )));
+/// An id in a bundle: 16 bytes of UUID, or text; `None` when implied.
+fn bundle_id(r: &mut WireReader<'_>) -> Result<Option<String>> {
+    match r.take(1)?[0] {
+        0 => r.id().map(Some),
+        1 => {
+            let b: [u8; 16] = r.take(16)?.try_into().expect("16 bytes");
+            Ok(Some(uuid::Uuid::from_bytes(b).hyphenated().to_string()))
         }
-        Ok(())
-    }
-
-    fn u16(&mut self) -> Result<u16> {
-        Ok(u16::from_le_bytes(
-            self.take(2)?.try_into().expect("2 bytes"),
-        ))
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-
-    fn id(&mut self) -> Result<String> {
-        let n = self.u16()? as usize;
-        let id = std::str::from_utf8(self.take(n)?)
-            .map_err(|_| Error::Decode("id is not UTF-8".into()))?;
-        check_id("id", id).map_err(|e| Error::Decode(e.to_string()))?;
-        Ok(id.to_string())
-    }
-
-    /// An id in a bundle: 16 bytes of UUID, or text; `None` when implied.
-    fn bundle_id(&mut self) -> Result<Option<String>> {
-        match self.take(1)?[0] {
-            0 => self.id().map(Some),
-            1 => {
-                let b: [u8; 16] = self.take(16)?.try_into().expect("16 bytes");
-                Ok(Some(uuid::Uuid::from_bytes(b).hyphenated().to_string()))
-            }
-            2 => Ok(None),
-            f => Err(Error::Decode(format!("unknown id form {f}"))),
-        }
-    }
-
-    fn end(&self) -> Result<()> {
-        if self.pos != self.bytes.len() {
-            return Err(Error::Decode(format!(
-                "{} trailing bytes",
-                self.bytes.len() - self.pos
-            )));
-        }
-        Ok(())
+        2 => Ok(None),
+        f => Err(Error::Decode(format!("unknown id form {f}"))),
     }
 }
 
@@ -255,7 +190,7 @@ pub fn decode_bundle_resolving(
     bytes: &[u8],
     mut resolve: impl FnMut(&[u8]) -> Result<String>,
 ) -> Result<Vec<Entry<'_>>> {
-    let mut r = Cursor { bytes, pos: 0 };
+    let mut r = WireReader::new(bytes);
     r.magic(BUNDLE_MAGIC)?;
     let n = r.u32()? as usize;
     // Each entry takes at least 7 bytes: refuse counts the input cannot hold before allocating.
@@ -269,7 +204,7 @@ pub fn decode_bundle_resolving(
     let mut seen = HashSet::new();
     for _ in 0..n {
         let kind = byte_kind(r.take(1)?[0])?;
-        let id = r.bundle_id()?;
+        let id = bundle_id(&mut r)?;
         let len = r.u32()? as usize;
         if len > MAX_DOC_BYTES {
             return Err(Error::Decode(format!(
