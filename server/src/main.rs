@@ -114,6 +114,8 @@ enum Admin {
         #[arg(long)]
         device: String,
     },
+    /// Drop the read model and derive it again from the documents / 由文档重建查询表
+    RebuildReadModel,
     /// Import a household roll (CSV, UTF-8) into a grid: all rows or none / 导入户籍花名册
     ImportHouseholds {
         #[arg(long)]
@@ -325,6 +327,22 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
                 print_json(&serde_json::json!({"revoked": device}));
             } else {
                 println!("已停用 revoked: {device}");
+            }
+        }
+        Admin::RebuildReadModel => {
+            let started = std::time::Instant::now();
+            s.rebuild_indexes().map_err(|err| err.to_string())?;
+            let docs: i64 = s
+                .connection()
+                .query_row("SELECT COUNT(*) FROM docs", [], |r| r.get(0))
+                .map_err(|err| err.to_string())?;
+            let ms = started.elapsed().as_millis() as u64;
+            if json {
+                print_json(&serde_json::json!({"rebuilt": docs, "ms": ms}));
+            } else {
+                println!(
+                    "已由 {docs} 份文档重建查询表 rebuilt the read model from {docs} documents in {ms} ms"
+                );
             }
         }
         Admin::ImportHouseholds { grid, file } => {

@@ -95,6 +95,20 @@ fn scopes_revocation_and_bad_input() {
         p.sync().unwrap();
     }
 
+    // Who am I.
+    let me: serde_json::Value = serde_json::from_slice(
+        &http()
+            .get(format!("{url}/v1/me"))
+            .bearer_auth(pl.token())
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(me["role"], "liaison_lead");
+    assert_eq!(me["groups"][0], "A-l1");
+
     // Pull scope: grid B's worker holds grid B only; the lead holds no household.
     {
         let s = pb.s();
@@ -358,6 +372,8 @@ fn scopes_revocation_and_bad_input() {
 
     // Offline: fails fast with a typed error, keeps everything.
     drop(server);
+    let rebuilt = admin(&data, &["rebuild-read-model"]);
+    assert_eq!(rebuilt["rebuilt"], docs(&data));
     match pb.sync() {
         Err(doorstep_core::Error::Offline(_)) => {}
         other => panic!("expected offline, got {other:?}"),
