@@ -88,7 +88,8 @@ pub struct ImportReport {
 pub struct Incoming<'a> {
     pub id: &'a str,
     pub kind: DocKind,
-    /// The document as this store held it; `None` if it is new here.
+    /// The document as this store held it; `None` if it is new here (or the import does not
+    /// check it: only `Store::ingest` reads it).
     pub before: Option<&'a Entity>,
     /// The document with the incoming changes merged (it passed the schema check).
     pub after: &'a Entity,
@@ -347,7 +348,9 @@ impl Store {
         bundle: &[u8],
         extra: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
     ) -> Result<ImportReport> {
-        Ok(self.ingest(bundle, |_| Ok(()), |tx, _| extra(tx))?.0)
+        Ok(self
+            .ingest_inner(bundle, false, |_| Ok(()), |tx, _| extra(tx))?
+            .0)
     }
 
     /// Imports a bundle the way a server must take one from a device it does not trust: every
@@ -358,6 +361,18 @@ impl Store {
     pub fn ingest(
         &mut self,
         bundle: &[u8],
+        check: impl FnMut(&Incoming<'_>) -> Result<()>,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>, &[Merged]) -> Result<()>,
+    ) -> Result<(ImportReport, Vec<Merged>)> {
+        self.ingest_inner(bundle, true, check, extra)
+    }
+
+    /// [`Store::ingest`]; `read_before` says whether `check` needs the documents as they were
+    /// (a plain import does not, and skips reading them).
+    fn ingest_inner(
+        &mut self,
+        bundle: &[u8],
+        read_before: bool,
         mut check: impl FnMut(&Incoming<'_>) -> Result<()>,
         extra: impl FnOnce(&rusqlite::Transaction<'_>, &[Merged]) -> Result<()>,
     ) -> Result<(ImportReport, Vec<Merged>)> {
@@ -368,8 +383,8 @@ impl Store {
         for e in entries {
             let mut s = self.stage_any(&e.id, e.kind)?;
             let before = match &s.before {
-                None => None,
-                Some(_) => Some(Entity::read(&s.doc, &s.id, s.kind)?),
+                Some(_) if read_before => Some(Entity::read(&s.doc, &s.id, s.kind)?),
+                _ => None,
             };
             let before_heads = s.before.clone().unwrap_or_default();
             s.doc
@@ -398,6 +413,7 @@ impl Store {
                 after: &after,
             })?;
             merged.push(Merged::of(&s.id, s.kind, &mut s.doc, before_heads));
+            s.read = Some(after);
             staged.push(s);
         }
         let ids: Vec<String> = staged.iter().map(|s| s.id.clone()).collect();

@@ -54,6 +54,9 @@ pub(crate) struct Staged {
     pub doc: AutoCommit,
     /// Heads before the write; `None` for a document new to this store.
     pub before: Option<Vec<ChangeHash>>,
+    /// The document read back after the change, when the caller already did (an import reads
+    /// every document to check it): `persist` then does not read it again.
+    pub read: Option<crate::doc::Entity>,
 }
 
 impl Store {
@@ -204,6 +207,7 @@ impl Store {
             kind,
             doc,
             before,
+            read: None,
         })
     }
 
@@ -214,6 +218,7 @@ impl Store {
             kind,
             doc: AutoCommit::new().with_actor(self.actor.clone()),
             before: None,
+            read: None,
         }
     }
 
@@ -250,7 +255,10 @@ impl Store {
                 done.push(s);
                 continue;
             }
-            let entity = crate::doc::Entity::read(&s.doc, &s.id, s.kind)?;
+            let entity = match s.read.take() {
+                Some(e) => e,
+                None => crate::doc::Entity::read(&s.doc, &s.id, s.kind)?,
+            };
             let bytes = match &s.before {
                 Some(before) => s.doc.save_after(before),
                 None => s.doc.save(),
