@@ -79,6 +79,9 @@ impl ServerStore {
         store
             .set_user(server_person())
             .map_err(|e| ServerError::Database(e.to_string()))?;
+        // Documents of every grid pass through the server: keep a day's working set loaded
+        // (a household document with a year of visits is tens of kilobytes in memory).
+        store.set_cache_size(4096);
         migrate(store.connection_mut(), &path)?;
         let conn = store.connection();
         conn.busy_timeout(std::time::Duration::from_secs(10))?;

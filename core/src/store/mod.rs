@@ -34,7 +34,8 @@ use crate::{Error, Result, doc::DocKind, domain::PersonRef, time::Millis};
 /// Incremental chunks after which a document is compacted into one snapshot.
 const COMPACT_AFTER_CHUNKS: i64 = 8;
 
-/// How many documents stay loaded in memory between calls.
+/// How many documents stay loaded in memory between calls, unless set otherwise: a phone's
+/// working set (a grid of ~500 households is touched a few dozen at a time).
 const CACHE_DOCS: usize = 256;
 
 /// A replica's local store. Not thread-safe: the bindings hold it behind a mutex.
@@ -43,6 +44,7 @@ pub struct Store {
     actor: ActorId,
     user: Option<PersonRef>,
     cache: HashMap<String, AutoCommit>,
+    cache_docs: usize,
     clock: Option<Millis>,
 }
 
@@ -87,6 +89,7 @@ impl Store {
             actor,
             user,
             cache: HashMap::new(),
+            cache_docs: CACHE_DOCS,
             clock: None,
         })
     }
@@ -102,6 +105,12 @@ impl Store {
     /// [`Store::connection`], for the embedding program's own migrations and writes.
     pub fn connection_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// How many documents to keep loaded (a server that serves many grids wants more than a
+    /// phone's default of 256).
+    pub fn set_cache_size(&mut self, docs: usize) {
+        self.cache_docs = docs.max(2);
     }
 
     /// A stored document's heads, read from the `docs` table (`None` if it is not here).
@@ -170,10 +179,15 @@ impl Store {
     }
 
     fn cache_put(&mut self, id: String, doc: AutoCommit) {
-        if self.cache.len() >= CACHE_DOCS && !self.cache.contains_key(&id) {
+        if self.cache.len() >= self.cache_docs && !self.cache.contains_key(&id) {
             // Cheap eviction: drop an arbitrary half. Documents reload from disk in well under a
             // millisecond; a real LRU is not worth its bookkeeping here.
-            let drop: Vec<String> = self.cache.keys().take(CACHE_DOCS / 2).cloned().collect();
+            let drop: Vec<String> = self
+                .cache
+                .keys()
+                .take(self.cache_docs / 2)
+                .cloned()
+                .collect();
             for k in drop {
                 self.cache.remove(&k);
             }
