@@ -7,13 +7,13 @@
 //! snapshot once enough chunks pile up.
 
 mod actions;
+mod cache;
 mod exchange;
 mod index;
 mod queries;
 pub mod schema;
 mod sync;
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
@@ -43,8 +43,7 @@ pub struct Store {
     conn: Connection,
     actor: ActorId,
     user: Option<PersonRef>,
-    cache: HashMap<String, AutoCommit>,
-    cache_docs: usize,
+    cache: cache::DocCache,
     clock: Option<Millis>,
 }
 
@@ -88,8 +87,7 @@ impl Store {
             conn,
             actor,
             user,
-            cache: HashMap::new(),
-            cache_docs: CACHE_DOCS,
+            cache: cache::DocCache::new(CACHE_DOCS),
             clock: None,
         })
     }
@@ -110,7 +108,7 @@ impl Store {
     /// How many documents to keep loaded (a server that serves many grids wants more than a
     /// phone's default of 256).
     pub fn set_cache_size(&mut self, docs: usize) {
-        self.cache_docs = docs.max(2);
+        self.cache.set_capacity(docs);
     }
 
     /// A stored document's heads, read from the `docs` table (`None` if it is not here).
@@ -164,7 +162,7 @@ impl Store {
 
     /// Loads a document (from the cache, or from disk into the cache).
     pub(crate) fn doc(&mut self, id: &str) -> Result<&mut AutoCommit> {
-        if !self.cache.contains_key(id) {
+        if !self.cache.contains(id) {
             let doc = self.load(id)?.ok_or_else(|| Error::NotFound {
                 kind: "document",
                 id: id.to_string(),
@@ -179,19 +177,6 @@ impl Store {
     }
 
     fn cache_put(&mut self, id: String, doc: AutoCommit) {
-        if self.cache.len() >= self.cache_docs && !self.cache.contains_key(&id) {
-            // Cheap eviction: drop an arbitrary half. Documents reload from disk in well under a
-            // millisecond; a real LRU is not worth its bookkeeping here.
-            let drop: Vec<String> = self
-                .cache
-                .keys()
-                .take(self.cache_docs / 2)
-                .cloned()
-                .collect();
-            for k in drop {
-                self.cache.remove(&k);
-            }
-        }
         self.cache.insert(id, doc);
     }
 
