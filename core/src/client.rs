@@ -178,6 +178,12 @@ fn refusal(status: u16, body: &[u8]) -> (Error, Vec<String>) {
     }
 }
 
+/// Whether an answer refuses named documents (out of scope, bad schema): those are set aside and
+/// the rest syncs.
+fn refuses_docs(status: u16, docs: &[String]) -> bool {
+    !docs.is_empty() && (status == 403 || status == 422)
+}
+
 /// Enrolls this phone with a server using a one-time code; keeps the device token in the store
 /// and signs the phone's person in.
 pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enrollment> {
@@ -331,7 +337,7 @@ impl Session<'_> {
                         message,
                     },
                     docs,
-                )) if !docs.is_empty() && (status == 403 || status == 422) => {
+                )) if refuses_docs(status, &docs) => {
                     // Documents the server refuses (out of scope, bad schema) are set aside and
                     // reported; the others go on.
                     self.set_aside(&docs, &code, &message);
@@ -484,11 +490,7 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
                     message,
                 },
                 docs,
-            )) if push_pending
-                && !docs.is_empty()
-                && retries < 3
-                && (status == 403 || status == 422) =>
-            {
+            )) if push_pending && retries < 3 && refuses_docs(status, &docs) => {
                 // Set the refused documents aside and sync the rest.
                 retries += 1;
                 session.set_aside(&docs, &code, &message);

@@ -72,6 +72,12 @@ impl ApiError {
             docs: Vec::new(),
         }
     }
+
+    /// Names the documents the error is about.
+    fn about(mut self, docs: impl IntoIterator<Item = String>) -> Self {
+        self.docs.extend(docs);
+        self
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -99,26 +105,20 @@ impl From<CoreError> for ApiError {
             CoreError::Decode(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "请求内容无法解析", msg)
             }
-            CoreError::Schema { id, .. } => {
-                let mut e = ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "schema",
-                    "文档不符合数据格式",
-                    msg,
-                );
-                e.docs.push(id);
-                e
-            }
-            CoreError::MissingDependencies(id) => {
-                let mut e = ApiError::new(
-                    StatusCode::CONFLICT,
-                    "missing_dependencies",
-                    "缺少前序修改，请改用完整同步",
-                    msg,
-                );
-                e.docs.push(id);
-                e
-            }
+            CoreError::Schema { id, .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "schema",
+                "文档不符合数据格式",
+                msg,
+            )
+            .about([id]),
+            CoreError::MissingDependencies(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "missing_dependencies",
+                "缺少前序修改，请改用完整同步",
+                msg,
+            )
+            .about([id]),
             CoreError::NotAllowed(_) => {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", "无权执行此操作", msg)
             }
@@ -150,17 +150,13 @@ impl From<CoreError> for ApiError {
 impl From<PushError> for ApiError {
     fn from(e: PushError) -> Self {
         match &e {
-            PushError::Refused(docs) => {
-                let msg = e_text(docs);
-                let mut e = ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "out_of_scope",
-                    "有文档超出本设备的权限范围，本次未合并任何修改",
-                    msg,
-                );
-                e.docs = docs.iter().map(|(id, _)| id.clone()).collect();
-                e
-            }
+            PushError::Refused(docs) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "out_of_scope",
+                "有文档超出本设备的权限范围，本次未合并任何修改",
+                e_text(docs),
+            )
+            .about(docs.iter().map(|(id, _)| id.clone())),
             PushError::UnknownBase => ApiError::new(
                 StatusCode::CONFLICT,
                 "unknown_base",
@@ -476,15 +472,9 @@ async fn enroll(
     })?;
     let store = state.store.clone();
     let result = blocking(move || {
-        let s = store.lock();
-        let r = directory::redeem(s.connection(), &req.code)?;
-        let server_id: String = s
-            .connection()
-            .query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| {
-                r.get(0)
-            })
-            .map_err(crate::ServerError::from)?;
-        Ok::<_, directory::DirectoryError>(r.map(|x| (x, server_id)))
+        let redeemed = directory::redeem(store.lock().connection(), &req.code)?;
+        let server_id = store.server_id()?;
+        Ok::<_, directory::DirectoryError>(redeemed.map(|x| (x, server_id)))
     })
     .await??;
     let Some(((device, token), server_id)) = result else {

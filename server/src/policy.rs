@@ -113,7 +113,7 @@ pub fn check_push(device: &Device, inc: &Incoming<'_>) -> Result<(), Error> {
                     Ok(())
                 }
                 Some(Entity::Task(before)) => {
-                    same_but_events_task(inc.id, before, after)?;
+                    same_but_events(inc.id, before, after, |t: &mut HelpTask| &mut t.events)?;
                     let new = new_events_by_me(
                         inc.id,
                         &task_events(before),
@@ -141,7 +141,7 @@ pub fn check_push(device: &Device, inc: &Incoming<'_>) -> Result<(), Error> {
                     "a supervisor only triages existing appeals".into(),
                 ));
             };
-            same_but_events_appeal(inc.id, before, after)?;
+            same_but_events(inc.id, before, after, |a: &mut Appeal| &mut a.events)?;
             let new = new_events_by_me(
                 inc.id,
                 &appeal_events(before),
@@ -216,26 +216,18 @@ fn new_events_by_me(
     Ok(new)
 }
 
-fn same_but_events_task(id: &str, before: &HelpTask, after: &HelpTask) -> Result<(), Error> {
-    let mut a = after.clone();
-    a.events = before.events.clone();
-    if &a != before {
-        return Err(refuse(
-            id,
-            "only events may be added to this task / 只能追加事件".into(),
-        ));
-    }
-    Ok(())
-}
-
-fn same_but_events_appeal(id: &str, before: &Appeal, after: &Appeal) -> Result<(), Error> {
-    let mut a = after.clone();
-    a.events = before.events.clone();
-    if &a != before {
-        return Err(refuse(
-            id,
-            "only events may be added to this appeal / 只能追加事件".into(),
-        ));
+/// Whether `after` differs from `before` only in its events (which `events` reaches).
+fn same_but_events<T: Clone + PartialEq, E>(
+    id: &str,
+    before: &T,
+    after: &T,
+    events: fn(&mut T) -> &mut Vec<E>,
+) -> Result<(), Error> {
+    let (mut b, mut a) = (before.clone(), after.clone());
+    events(&mut b).clear();
+    events(&mut a).clear();
+    if a != b {
+        return Err(refuse(id, "only events may be added / 只能追加事件".into()));
     }
     Ok(())
 }

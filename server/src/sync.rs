@@ -9,12 +9,12 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use automerge::{ChangeHash, sync::SyncDoc};
+use automerge::sync::SyncDoc;
 use doorstep_core::{
     Error, Store,
     doc::DocKind,
     protocol::{ReconcileEntry, SyncRequest, SyncResponse},
-    store::Merged,
+    store::{Entry, Merged, decode_bundle_resolving, decode_heads, encode_heads},
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -42,11 +42,11 @@ pub enum PushError {
     Core(#[from] Error),
 }
 
-/// Gives every entry of a pushed bundle whose id is implied its id, found from the change log
-/// by the hashes its changes depend on.
-pub fn resolve_ids(store: &Store, bundle: &[u8]) -> Result<Vec<u8>, PushError> {
+/// Decodes a pushed bundle, giving every entry whose id is implied its id, found from the change
+/// log by the hashes its changes depend on.
+pub fn decode_push<'a>(store: &Store, bundle: &'a [u8]) -> Result<Vec<Entry<'a>>, PushError> {
     let mut unknown = false;
-    let entries = doorstep_core::store::decode_bundle_resolving(bundle, |data| {
+    let entries = decode_bundle_resolving(bundle, |data| {
         let mut probe = automerge::AutoCommit::new();
         probe
             .load_incremental(data)
@@ -65,12 +65,7 @@ pub fn resolve_ids(store: &Store, bundle: &[u8]) -> Result<Vec<u8>, PushError> {
         Err(Error::Decode("unknown base".into()))
     });
     match entries {
-        Ok(entries) => Ok(doorstep_core::store::encode_bundle(
-            &entries
-                .into_iter()
-                .map(|e| (e.id, e.kind, e.data.to_vec()))
-                .collect::<Vec<_>>(),
-        )),
+        Ok(entries) => Ok(entries),
         Err(_) if unknown => Err(PushError::UnknownBase),
         Err(e) => Err(e.into()),
     }
@@ -86,7 +81,8 @@ pub fn push(
     device: Option<&Device>,
     bundle: &[u8],
 ) -> Result<PushOutcome, PushError> {
-    push_noting(store, device, bundle, None)
+    let entries = decode_push(store, bundle)?;
+    push_noting(store, device, entries, None)
 }
 
 /// What the server notes about a device with its push, in the same transaction (one fsync per
@@ -100,14 +96,14 @@ pub struct Note {
 fn push_noting(
     store: &mut Store,
     device: Option<&Device>,
-    bundle: &[u8],
+    entries: Vec<Entry<'_>>,
     note: Option<Note>,
 ) -> Result<PushOutcome, PushError> {
     let placements: RefCell<Placements> = RefCell::default();
     let refused: RefCell<Vec<(String, String)>> = RefCell::default();
     let device_id = device.map(|d| d.id.clone());
     let result = store.ingest(
-        bundle,
+        entries,
         |inc| {
             if let Some(d) = device
                 && let Err(e) = policy::check_push(d, inc)
@@ -151,16 +147,6 @@ fn push_noting(
         docs: merged.len(),
         changes: merged.iter().map(|m| m.changes.len()).sum(),
     })
-}
-
-fn encode_heads(h: &[ChangeHash]) -> Vec<u8> {
-    h.iter().flat_map(|x| x.0).collect()
-}
-
-fn decode_heads(b: &[u8]) -> Vec<ChangeHash> {
-    b.chunks_exact(32)
-        .filter_map(|c| ChangeHash::try_from(c).ok())
-        .collect()
 }
 
 fn append_log(
@@ -314,7 +300,6 @@ pub fn page(
     let mut acked = Vec::new();
     for (id, kind, fresh, rows) in docs {
         let all_own = rows.iter().all(|r| r.own);
-        let last_heads = rows.last().map(|r| decode_heads(&r.heads_after));
         if all_own {
             // The device sent every one of these changes itself, in this request or in one whose
             // answer it never applied (and then it sends them again now): it already counts them
@@ -335,7 +320,8 @@ pub fn page(
                 .flat_map(|r| r.bytes.iter().copied())
                 .collect();
             entries.push((id.clone(), kind, data));
-            acked.push((id, last_heads.unwrap_or_default()));
+            let last = rows.last().map(|r| decode_heads(&r.heads_after));
+            acked.push((id, last.transpose()?.unwrap_or_default()));
         }
     }
     Ok(SyncResponse {
@@ -364,8 +350,8 @@ pub fn sync(
         cursor: req.cursor,
         scope_sig: (device.scope_sig.is_none() || req.cursor == 0).then(|| sig.clone()),
     };
-    let bundle = resolve_ids(store, &req.push)?;
-    let pushed = push_noting(store, Some(device), &bundle, Some(note))?;
+    let entries = decode_push(store, &req.push)?;
+    let pushed = push_noting(store, Some(device), entries, Some(note))?;
     let max = max_seq(store).map_err(Error::from)?;
     let restart = |reset: bool, repull: bool| SyncResponse {
         cursor: 0,

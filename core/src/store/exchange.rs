@@ -101,8 +101,6 @@ pub struct Merged {
     pub id: String,
     pub kind: DocKind,
     pub changes: Vec<MergedChange>,
-    /// The document's heads after the import.
-    pub heads: Vec<ChangeHash>,
 }
 
 /// One change gained in an import, with the document's heads once it was applied: a replica
@@ -116,7 +114,7 @@ pub struct MergedChange {
 
 impl Merged {
     fn of(id: &str, kind: DocKind, doc: &mut AutoCommit, before: Vec<ChangeHash>) -> Merged {
-        let mut heads: Vec<ChangeHash> = before.clone();
+        let mut heads = before.clone();
         let changes = doc
             .get_changes(&before)
             .iter()
@@ -135,7 +133,6 @@ impl Merged {
             id: id.to_string(),
             kind,
             changes,
-            heads,
         }
     }
 }
@@ -349,7 +346,7 @@ impl Store {
         extra: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
     ) -> Result<ImportReport> {
         Ok(self
-            .ingest_inner(bundle, false, |_| Ok(()), |tx, _| extra(tx))?
+            .ingest_inner(decode_bundle(bundle)?, false, |_| Ok(()), |tx, _| extra(tx))?
             .0)
     }
 
@@ -358,25 +355,27 @@ impl Store {
     /// and after the merge and may refuse it; only when every document passes are they all
     /// stored, with `extra` running in the same transaction and seeing exactly which changes
     /// each document gained (for a change log). A refusal or any error changes nothing.
+    ///
+    /// It takes the bundle decoded (`decode_bundle_resolving`), so that a receiver that resolves
+    /// implied ids decodes it once.
     pub fn ingest(
         &mut self,
-        bundle: &[u8],
+        entries: Vec<Entry<'_>>,
         check: impl FnMut(&Incoming<'_>) -> Result<()>,
         extra: impl FnOnce(&rusqlite::Transaction<'_>, &[Merged]) -> Result<()>,
     ) -> Result<(ImportReport, Vec<Merged>)> {
-        self.ingest_inner(bundle, true, check, extra)
+        self.ingest_inner(entries, true, check, extra)
     }
 
     /// [`Store::ingest`]; `read_before` says whether `check` needs the documents as they were
     /// (a plain import does not, and skips reading them).
     fn ingest_inner(
         &mut self,
-        bundle: &[u8],
+        entries: Vec<Entry<'_>>,
         read_before: bool,
         mut check: impl FnMut(&Incoming<'_>) -> Result<()>,
         extra: impl FnOnce(&rusqlite::Transaction<'_>, &[Merged]) -> Result<()>,
     ) -> Result<(ImportReport, Vec<Merged>)> {
-        let entries = decode_bundle(bundle)?;
         let mut staged = Vec::with_capacity(entries.len());
         let mut merged = Vec::with_capacity(entries.len());
         let mut report = ImportReport::default();

@@ -423,11 +423,12 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
     Ok(())
 }
 
-pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+/// Heads as stored and sent: 32 bytes each, concatenated.
+pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     heads.iter().flat_map(|h| h.0).collect()
 }
 
-pub(crate) fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
+pub fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
     if !bytes.len().is_multiple_of(32) {
         return Err(Error::Decode("heads are not a multiple of 32 bytes".into()));
     }
