@@ -121,8 +121,8 @@ pub fn generate_roll(grid: &str, groups: &[String], n: usize, seed: u64) -> Vec<
                 grid: grid.to_string(),
                 liaison_group: (!groups.is_empty()).then(|| groups[i % groups.len()].clone()),
                 address: Address {
-                    building: format!("{building}号楼"),
-                    unit: format!("{unit}单元"),
+                    building: building.to_string(),
+                    unit: unit.to_string(),
                     room: room.to_string(),
                     text: compound.to_string(),
                 },
@@ -192,8 +192,13 @@ pub fn enroll_phone(
     })
 }
 
+/// The password of every demo login (a demonstration, not a deployment).
+pub const DEMO_PASSWORD: &str = "daojia-demo";
+
 /// A street to demonstrate with.
 pub struct DemoStreet {
+    /// Dashboard logins, all with [`DEMO_PASSWORD`].
+    pub logins: Vec<String>,
     pub grid_workers: Vec<String>,
     pub leads: Vec<String>,
     pub supervisors: Vec<String>,
@@ -207,6 +212,7 @@ pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStree
     let conn = s.connection();
     directory::add_unit(conn, UnitKind::Street, "dh", "东湖街道", None).map_err(e)?;
     let mut street = DemoStreet {
+        logins: Vec::new(),
         grid_workers: Vec::new(),
         leads: Vec::new(),
         supervisors: Vec::new(),
@@ -268,8 +274,25 @@ pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStree
         }
     }
     let conn = s.connection();
-    directory::add_person(conn, "系统管理员", Role::Administrator, &["dh".to_string()])
+    let admin = directory::add_person(conn, "系统管理员", Role::Administrator, &["dh".to_string()])
         .map_err(e)?;
+    let chief = directory::add_person(
+        conn,
+        "东湖街道网格长",
+        Role::Supervisor,
+        &["dh".to_string()],
+    )
+    .map_err(e)?;
+    // Dashboard logins: the street, each community's secretary, the administrator.
+    let mut logins = vec![(chief.id.clone(), "dh-jiedao")];
+    logins.push((street.supervisors[0].clone(), "xf-shuji"));
+    logins.push((street.supervisors[1].clone(), "hp-shuji"));
+    logins.push((admin.id.clone(), "admin"));
+    for (person, login) in &logins {
+        crate::accounts::set_password(conn, person, login, DEMO_PASSWORD).map_err(e)?;
+        street.logins.push(login.to_string());
+    }
+    street.supervisors.push(chief.id);
     for (i, (grid, groups)) in rolls.into_iter().enumerate() {
         let bundle = import::build_bundle(generate_roll(&grid, &groups, households, i as u64))
             .map_err(|e| e.to_string())?;
@@ -321,6 +344,114 @@ pub fn offline_day(phone: &Phone, visits: usize, seed: u64) -> Result<(), String
     }
     Ok(())
 }
+
+/// The weeks before today on a grid worker's phone, as if it had been in use for `weeks` weeks:
+/// visits spread over each week, some opening appeals, most of which were resolved and given
+/// feedback (with the resident's satisfaction), some whistled to a department, and some left
+/// open past their deadline. The phone's clock is set to each moment, so every record carries
+/// the time it would have had.
+pub fn past_weeks(phone: &Phone, weeks: i64, per_week: usize, seed: u64) -> Result<(), String> {
+    use doorstep_core::domain::appeal::AppealAction;
+    use doorstep_core::time::{DAY, HOUR};
+    let mut rng = Rng::new(seed);
+    let mut s = phone.store.lock().unwrap_or_else(|p| p.into_inner());
+    let e = |e: doorstep_core::Error| e.to_string();
+    let grid = phone.enrollment.grids.first().cloned().unwrap_or_default();
+    let mut q = HouseholdQuery::grid(&grid);
+    q.limit = 1000;
+    let now = s.now();
+    let households = s.households(&q, now).map_err(e)?;
+    if households.is_empty() {
+        return Ok(());
+    }
+    let start = now - weeks * 7 * DAY;
+    for w in 0..weeks {
+        // Fewer visits in the older weeks: the grid worker got going with the app.
+        let n = per_week * (weeks as usize + w as usize) / (2 * weeks as usize);
+        for i in 0..n {
+            let at = start + w * 7 * DAY + (rng.below(6 * 24) as i64) * HOUR + 9 * HOUR;
+            s.set_clock(Some(at));
+            let h = &households[rng.below(households.len())];
+            let appeal = (i % 6 == 2).then(|| {
+                let (summary, topic) = *rng.pick(APPEALS);
+                VisitAppeal {
+                    topic: Topic::Known(topic),
+                    tier: *rng.pick(&[
+                        Tier::BasicLiving,
+                        Tier::General,
+                        Tier::General,
+                        Tier::Complex,
+                    ]),
+                    summary: summary.to_string(),
+                }
+            });
+            let out = s
+                .record_visit(
+                    &h.id,
+                    NewVisit {
+                        at: None,
+                        kind: *rng.pick(&[
+                            VisitKind::Routine,
+                            VisitKind::Routine,
+                            VisitKind::FollowUp,
+                        ]),
+                        notes: rng.pick(NOTES).to_string(),
+                        needs: Vec::new(),
+                    },
+                    None,
+                    appeal,
+                )
+                .map_err(e)?;
+            let Some(id) = out.appeal_id else { continue };
+            // What became of it: mostly settled in a few days, sometimes late, sometimes not.
+            let fate = rng.below(10);
+            let later = |hours: i64| (at + hours * HOUR).min(now - HOUR);
+            if fate < 6 {
+                s.set_clock(Some(later(4 + rng.below(60) as i64)));
+                s.act_on_appeal(&id, AppealAction::Accept).map_err(e)?;
+                s.act_on_appeal(&id, AppealAction::Resolve("已协调解决".into()))
+                    .map_err(e)?;
+                s.set_clock(Some(later(80 + rng.below(48) as i64)));
+                let sat = [5, 5, 4, 4, 4, 3, 5, 2][rng.below(8)];
+                s.act_on_appeal(
+                    &id,
+                    AppealAction::Feedback {
+                        satisfaction: sat,
+                        note: "上门回访".into(),
+                    },
+                )
+                .map_err(e)?;
+            } else if fate < 8 {
+                s.set_clock(Some(later(2 + rng.below(20) as i64)));
+                s.act_on_appeal(
+                    &id,
+                    AppealAction::Whistle {
+                        department: rng.pick(&["城管执法队", "房管所", "环卫所"]).to_string(),
+                        note: "需部门协同处置".into(),
+                    },
+                )
+                .map_err(e)?;
+            }
+            // Otherwise it stays in hand: past its deadline by now unless it is recent.
+        }
+    }
+    s.set_clock(None);
+    Ok(())
+}
+
+/// What residents raise, with the topic each belongs to.
+const APPEALS: &[(&str, KnownTopic)] = &[
+    ("楼道堆放杂物，影响通行", KnownTopic::Property),
+    ("地下车库漏水", KnownTopic::WaterLeak),
+    ("小区停车位不足，夜间乱停车", KnownTopic::Parking),
+    ("垃圾分类投放点异味大", KnownTopic::Garbage),
+    ("希望加装电梯，老人上下楼困难", KnownTopic::Elevator),
+    ("楼上装修噪音扰民", KnownTopic::ConstructionNoise),
+    ("电动自行车在楼道充电，存在隐患", KnownTopic::EbikeCharging),
+    ("邻里因漏水产生纠纷", KnownTopic::Neighbours),
+    ("物业维修不及时", KnownTopic::Property),
+    ("老旧小区电路跳闸", KnownTopic::Breaker),
+];
 
 /// A liaison lead claims the open tasks of their group and finishes some.
 pub fn lead_day(phone: &Phone) -> Result<usize, String> {
@@ -400,6 +531,7 @@ pub async fn run(
         .await
         .map_err(|_| ServerError::Database("the server did not start".into()))?;
     let base = format!("http://{addr}");
+    let logins = street.logins.clone();
     let sim = {
         let store = store.clone();
         let base = base.clone();
@@ -411,6 +543,10 @@ pub async fn run(
     };
     println!("{sim}");
     println!("服务地址 server: {base}   健康检查 health: {base}/healthz");
+    println!(
+        "督导台 dashboard: {base}/login   登录名 logins: {}   密码 password: {DEMO_PASSWORD}",
+        logins.join(", ")
+    );
     {
         let s = store.lock();
         let people =
@@ -478,7 +614,9 @@ fn simulate(
 ) -> Result<String, String> {
     let mut out = String::new();
     let mut workers = Vec::new();
-    for p in &street.grid_workers {
+    // The last grid's worker has no phone yet: the dashboard shows that grid as never synced.
+    let with_phone = street.grid_workers.len().saturating_sub(1).max(1);
+    for p in street.grid_workers.iter().take(with_phone) {
         let phone = enroll_phone(server, base, dir, p)?;
         let r = client::sync(&phone.store).map_err(|e| e.to_string())?;
         out += &format!(
@@ -490,10 +628,11 @@ fn simulate(
         workers.push(phone);
     }
     for (i, phone) in workers.iter().enumerate() {
+        past_weeks(phone, 12, 30, 200 + i as u64)?;
         offline_day(phone, 40, 100 + i as u64)?;
         let r = client::sync(&phone.store).map_err(|e| e.to_string())?;
         out += &format!(
-            "网格员 {} 离线走访 40 次后同步 after 40 offline visits: {}\n",
+            "网格员 {} 12 周记录与离线走访 40 次后同步 after 12 weeks of records and 40 offline visits: {}\n",
             phone.name,
             line(&r)
         );

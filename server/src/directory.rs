@@ -437,21 +437,67 @@ pub fn people(conn: &Connection) -> DResult<Vec<Person>> {
         .collect()
 }
 
-/// Units below `id` (itself included), all levels down.
-fn descendants(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
+/// Every unit below `id` (itself included) in one query, parents before children.
+pub fn units_under(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
+    let mut stmt = conn.prepare_cached(
+        "WITH RECURSIVE d (id, depth) AS (SELECT ?1, 0 UNION ALL \
+         SELECT u.id, d.depth + 1 FROM units u JOIN d ON u.parent = d.id) \
+         SELECT u.id, u.kind, u.name, u.parent FROM d JOIN units u ON u.id = d.id \
+         ORDER BY d.depth, u.id",
+    )?;
+    let rows = stmt
+        .query_map([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, name, parent)| Unit {
+            id,
+            kind: UnitKind::from_code(&kind).unwrap_or(UnitKind::Grid),
+            name,
+            parent,
+        })
+        .collect())
+}
+
+/// The grids below `id` (itself, if it is a grid).
+pub fn grids_under(conn: &Connection, id: &str) -> DResult<Vec<String>> {
+    Ok(units_under(conn, id)?
+        .into_iter()
+        .filter(|u| u.kind == UnitKind::Grid)
+        .map(|u| u.id)
+        .collect())
+}
+
+/// The units from the top down to `id` (itself last).
+pub fn path_to(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
     let mut out = Vec::new();
-    let mut todo = vec![id.to_string()];
-    while let Some(u) = todo.pop() {
+    let mut next = Some(id.to_string());
+    while let Some(u) = next.take() {
+        if out.len() > 8 {
+            break;
+        }
         if let Some(found) = unit(conn, &u)? {
-            let kids: Vec<String> = conn
-                .prepare_cached("SELECT id FROM units WHERE parent = ?1")?
-                .query_map([&u], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            todo.extend(kids);
+            next = found.parent.clone();
             out.push(found);
         }
     }
+    out.reverse();
     Ok(out)
+}
+
+/// The units directly under `id`.
+pub fn children(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
+    Ok(units_under(conn, id)?
+        .into_iter()
+        .filter(|u| u.parent.as_deref() == Some(id))
+        .collect())
 }
 
 /// The scope of a person (DESIGN.md, "Roles and scopes").
@@ -477,7 +523,7 @@ pub fn scope_of(conn: &Connection, p: &Person) -> DResult<Scope> {
         }
         Role::Supervisor => {
             for u in &p.units {
-                for d in descendants(conn, u)? {
+                for d in units_under(conn, u)? {
                     if d.kind == UnitKind::Grid {
                         s.grids.insert(d.id);
                     }

@@ -33,6 +33,7 @@ use crate::sync::{self, PushError};
 pub struct AppState {
     pub store: ServerStore,
     limiter: Arc<RateLimiter>,
+    logins: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -40,7 +41,14 @@ impl AppState {
         AppState {
             store,
             limiter: Arc::new(RateLimiter::new(20.0, 10.0)),
+            // Password guesses: 10 at once per login name, then one every 6 seconds.
+            logins: Arc::new(RateLimiter::new(10.0, 1.0 / 6.0)),
         }
+    }
+
+    /// Whether another login attempt under `key` is allowed now.
+    pub fn allow(&self, key: &str) -> bool {
+        self.logins.allow(key)
     }
 }
 
@@ -196,6 +204,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me", get(me))
         .route("/v1/sync", post(sync_handler))
         .route("/v1/reconcile", post(reconcile_handler))
+        .merge(crate::web::routes())
         .fallback(not_found)
         .with_state(state)
 }

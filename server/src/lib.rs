@@ -6,8 +6,11 @@
 //! - `policy`: who may read and change which document;
 //! - `sync`: merging a push and paging the change log (docs/protocol.md);
 //! - `import`: a household roll from CSV;
-//! - `http`: the endpoints; `demo`: the main job's demonstration.
+//! - `http`: the endpoints; `demo`: the main job's demonstration;
+//! - `accounts`: supervisors' and administrators' logins; `web`: their dashboard;
+//!   `triage`: their actions on appeals, written as document changes.
 
+pub mod accounts;
 pub mod demo;
 pub mod directory;
 pub mod http;
@@ -15,6 +18,8 @@ pub mod import;
 pub mod policy;
 pub mod storage;
 pub mod sync;
+pub mod triage;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

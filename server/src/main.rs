@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use doorstep_server::{
+    accounts,
     directory::{self, Role, UnitKind},
     import,
     storage::ServerStore,
@@ -116,6 +117,16 @@ enum Admin {
     },
     /// Drop the read model and derive it again from the documents / 由文档重建查询表
     RebuildReadModel,
+    /// Set the dashboard login and password of a supervisor or administrator / 设置管理台登录账户
+    ///
+    /// The password is read from standard input (one line), so that it stays out of the shell's
+    /// history and the process list.
+    SetPassword {
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        login: String,
+    },
     /// Import a household roll (CSV, UTF-8) into a grid: all rows or none / 导入户籍花名册
     ImportHouseholds {
         #[arg(long)]
@@ -343,6 +354,19 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
                 println!(
                     "已由 {docs} 份文档重建查询表 rebuilt the read model from {docs} documents in {ms} ms"
                 );
+            }
+        }
+        Admin::SetPassword { person, login } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|err| format!("reading the password from stdin: {err}"))?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            accounts::set_password(s.connection(), &person, &login, password).map_err(e)?;
+            if json {
+                print_json(&serde_json::json!({"person": person, "login": login}));
+            } else {
+                println!("已设置登录账户 login set: {login}");
             }
         }
         Admin::ImportHouseholds { grid, file } => {

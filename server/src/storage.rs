@@ -20,10 +20,11 @@ use crate::{ServerError, directory};
 
 /// The server's migrations, applied in order; `meta.server_schema` says how many ran.
 fn migrations() -> Vec<String> {
-    vec![format!(
-        "{}{}",
-        directory::TABLES,
-        r#"
+    vec![
+        format!(
+            "{}{}",
+            directory::TABLES,
+            r#"
         CREATE TABLE change_log (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             doc_id TEXT NOT NULL,
@@ -44,7 +45,23 @@ fn migrations() -> Vec<String> {
         CREATE INDEX doc_scope_grid ON doc_scope (grid);
         CREATE INDEX doc_scope_grp ON doc_scope (grp);
     "#
-    )]
+        ),
+        // 2: web accounts and sessions of the dashboard, and the documents the server refused
+        // from each device (which the phone keeps unsynced: the devices page shows them).
+        format!(
+            "{}{}",
+            crate::accounts::TABLES,
+            r#"
+        CREATE TABLE device_refused (
+            device_id TEXT NOT NULL,
+            doc_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (device_id, doc_id)
+        ) WITHOUT ROWID;
+    "#
+        ),
+    ]
 }
 
 /// The file name of the database inside the data directory.

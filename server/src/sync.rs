@@ -127,6 +127,15 @@ fn push_noting(
             }
             append_log(tx, merged, &placements.borrow(), device_id.as_deref())
                 .map_err(|e| Error::Storage(e.to_string()))?;
+            if let Some(id) = &device_id {
+                for m in merged {
+                    tx.prepare_cached(
+                        "DELETE FROM device_refused WHERE device_id = ?1 AND doc_id = ?2",
+                    )
+                    .and_then(|mut st| st.execute(params![id, m.id]))
+                    .map_err(|e| Error::Storage(e.to_string()))?;
+                }
+            }
             if let (Some(id), Some(n)) = (&device_id, &note) {
                 tx.execute(
                     "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3, \
@@ -140,6 +149,9 @@ fn push_noting(
     );
     let refused = refused.into_inner();
     if !refused.is_empty() {
+        if let Some(id) = &device_id {
+            note_refused(store, id, &refused).map_err(Error::from)?;
+        }
         return Err(PushError::Refused(refused));
     }
     let (_, merged) = result?;
@@ -147,6 +159,26 @@ fn push_noting(
         docs: merged.len(),
         changes: merged.iter().map(|m| m.changes.len()).sum(),
     })
+}
+
+/// Remembers the documents refused from a device: the phone keeps them unsynced (it sets them
+/// aside and sends the rest), and the devices page shows them until they are accepted.
+fn note_refused(
+    store: &Store,
+    device_id: &str,
+    refused: &[(String, String)],
+) -> rusqlite::Result<()> {
+    let now = now_ms();
+    for (doc, why) in refused {
+        store
+            .connection()
+            .prepare_cached(
+                "INSERT INTO device_refused (device_id, doc_id, reason, at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (device_id, doc_id) DO UPDATE SET reason = ?3, at = ?4",
+            )?
+            .execute(params![device_id, doc, why, now])?;
+    }
+    Ok(())
 }
 
 fn append_log(

@@ -18,6 +18,7 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
     for sql in [
         "DELETE FROM households WHERE id = ?1",
         "DELETE FROM household_tags WHERE household_id = ?1",
+        "DELETE FROM visits WHERE household_id = ?1",
         "DELETE FROM tasks WHERE id = ?1",
         "DELETE FROM task_lost_claims WHERE task_id = ?1",
         "DELETE FROM appeals WHERE id = ?1",
@@ -104,6 +105,13 @@ fn household(tx: &Transaction<'_>, h: &Household) -> Result<String> {
     for t in &tag_codes {
         tx.prepare_cached("INSERT INTO household_tags (household_id, tag) VALUES (?1, ?2)")?
             .execute(params![h.id, t])?;
+    }
+    for v in &h.visits {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO visits (household_id, visit_id, grid, at, by_id, kind) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![h.id, v.id, h.grid, v.at, v.by.id, v.kind.code()])?;
     }
     let mut text = h.address.display();
     for r in &h.residents {

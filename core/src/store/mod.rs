@@ -29,6 +29,16 @@ pub use queries::{
 };
 pub use sync::{Outgoing, SyncPage};
 
+/// The index tables' column lists and row readers, for a program that keeps these tables as its
+/// read model and queries them across many grids at once (the sync server's dashboard), so that
+/// a row means the same there as in the phone's lists.
+pub mod read_model {
+    pub use super::queries::{
+        APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, household_row,
+        ledger_order, task_row,
+    };
+}
+
 use crate::{Error, Result, doc::DocKind, domain::PersonRef, time::Millis};
 
 /// Incremental chunks after which a document is compacted into one snapshot.
@@ -83,13 +93,21 @@ impl Store {
             }
             None => None,
         };
-        Ok(Store {
+        let mut store = Store {
             conn,
             actor,
             user,
             cache: cache::DocCache::new(CACHE_DOCS),
             clock: None,
-        })
+        };
+        if meta_get(&store.conn, "indexes_stale")?.is_some() {
+            // A migration added an index table: derive it (and the rest) from the documents.
+            store.rebuild_indexes()?;
+            store
+                .conn
+                .execute("DELETE FROM meta WHERE key = 'indexes_stale'", [])?;
+        }
+        Ok(store)
     }
 
     /// The SQLite connection, for a program that embeds the store and keeps tables of its own

@@ -189,9 +189,9 @@ pub struct ConflictRow {
     pub values: Vec<ConflictValue>,
 }
 
-const HOUSEHOLD_COLS: &str = "h.id, h.grid, h.grp, h.address, h.building, h.name, h.phone, h.residents, h.tags, h.housing, h.last_visit_at, h.visits, h.moved_out";
+pub const HOUSEHOLD_COLS: &str = "h.id, h.grid, h.grp, h.address, h.building, h.name, h.phone, h.residents, h.tags, h.housing, h.last_visit_at, h.visits, h.moved_out";
 
-fn household_row(r: &Row<'_>) -> rusqlite::Result<HouseholdRow> {
+pub fn household_row(r: &Row<'_>) -> rusqlite::Result<HouseholdRow> {
     let tags: String = r.get(8)?;
     let housing: String = r.get(9)?;
     Ok(HouseholdRow {
@@ -214,10 +214,10 @@ fn household_row(r: &Row<'_>) -> rusqlite::Result<HouseholdRow> {
     })
 }
 
-const TASK_COLS: &str = "t.id, t.grid, t.grp, t.household_id, t.household_name, t.address, t.phone, t.need, \
+pub const TASK_COLS: &str = "t.id, t.grid, t.grp, t.household_id, t.household_name, t.address, t.phone, t.need, \
                          t.due_by, t.status, t.claimant_id, t.claimant_name, t.created_at, t.done_at";
 
-fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
+pub fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
     let status: String = r.get(9)?;
     Ok(TaskRow {
         id: r.get(0)?,
@@ -237,11 +237,11 @@ fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
     })
 }
 
-const APPEAL_COLS: &str = "a.id, a.grid, a.household_id, a.channel, a.topic, a.tier, a.status, a.summary, \
+pub const APPEAL_COLS: &str = "a.id, a.grid, a.household_id, a.channel, a.topic, a.tier, a.status, a.summary, \
                            a.asker_name, a.responsible_id, a.responsible_name, a.department, a.received_at, \
                            a.clock_start, a.met_at, a.satisfaction";
 
-fn appeal_row(r: &Row<'_>, now: Millis) -> rusqlite::Result<AppealRow> {
+pub fn appeal_row(r: &Row<'_>, now: Millis) -> rusqlite::Result<AppealRow> {
     let channel: String = r.get(3)?;
     let tier: String = r.get(5)?;
     let status: String = r.get(6)?;
@@ -276,7 +276,7 @@ fn appeal_row(r: &Row<'_>, now: Millis) -> rusqlite::Result<AppealRow> {
 }
 
 /// Overdue first (furthest over first), then open ones by time left, then the rest newest first.
-fn ledger_order(a: &AppealRow, b: &AppealRow) -> std::cmp::Ordering {
+pub fn ledger_order(a: &AppealRow, b: &AppealRow) -> std::cmp::Ordering {
     let rank = |r: &AppealRow| match r.deadline {
         DeadlineState::Overdue { by } => (0, -by),
         DeadlineState::DueSoon { left } | DeadlineState::OnTime { left } => (1, left),
@@ -294,7 +294,7 @@ fn search_terms(q: &str) -> Vec<String> {
         .collect()
 }
 
-const OPEN_STATUSES: &str = "('received', 'accepted', 'whistled', 'escalated')";
+pub const OPEN_STATUSES: &str = "('received', 'accepted', 'whistled', 'escalated')";
 
 impl Store {
     /// Households of a grid, filtered, searched, sorted and paged.

@@ -131,6 +131,23 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE docs ADD COLUMN acked_heads BLOB NOT NULL DEFAULT x'';
     "#,
+    // 3: one index row per visit, for counts and trends by week (the supervisors' dashboard, and
+    // a phone's own week). The rows of documents already stored are derived at the next open
+    // (`indexes_stale`), since a migration cannot read documents.
+    r#"
+    CREATE TABLE visits (
+        household_id TEXT NOT NULL,
+        visit_id TEXT NOT NULL,
+        grid TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        by_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (household_id, visit_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX visits_grid_at ON visits (grid, at);
+    INSERT INTO meta (key, value) VALUES ('indexes_stale', '1')
+        ON CONFLICT (key) DO UPDATE SET value = '1';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -163,6 +180,7 @@ pub fn prepare(conn: &mut Connection) -> Result<()> {
 pub const INDEX_TABLES: &[&str] = &[
     "households",
     "household_tags",
+    "visits",
     "tasks",
     "task_lost_claims",
     "appeals",
@@ -201,6 +219,15 @@ mod tests {
         assert_eq!((heads, acked), (vec![1], vec![]));
         // Preparing again is a no-op.
         prepare(&mut conn).unwrap();
+        // Index tables added by a migration are filled from the documents at the next open.
+        let stale: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'indexes_stale'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stale, "1");
     }
 
     #[test]

@@ -1,0 +1,213 @@
+//! Web accounts of supervisors and administrators: a login name and a password (argon2id), and
+//! the sessions a browser holds after logging in.
+//!
+//! Phones never use these: they hold device tokens (`directory.rs`). A password is a low-entropy
+//! secret chosen by a person, so it is stored as an argon2id hash with its own salt (unlike the
+//! random device tokens, where SHA-256 suffices). A session id is 256 random bits kept only as its
+//! SHA-256 hash, so a copy of the database does not let anyone in; each session has its own CSRF
+//! token that every form of the dashboard carries back.
+
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::directory::{self, DirectoryError, Person, Role, now_ms};
+
+/// How long a session lasts without being used again.
+pub const SESSION_IDLE_MS: i64 = 12 * 3600 * 1000;
+
+/// The server's tables for accounts and sessions (migration 2 in `storage.rs`).
+pub const TABLES: &str = r#"
+    CREATE TABLE accounts (
+        person_id TEXT PRIMARY KEY REFERENCES people (id),
+        login TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE sessions (
+        id_hash BLOB PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES people (id),
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_person ON sessions (person_id);
+"#;
+
+/// A logged-in browser.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub person: Person,
+    pub csrf: String,
+}
+
+fn sha(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// `n` random bytes as lowercase hex.
+pub fn random_hex(n: usize) -> Result<String, DirectoryError> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b)
+        .map_err(|e| DirectoryError::Invalid(format!("no randomness available: {e}")))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// Sets (or replaces) the login and password of a supervisor or administrator. Replacing a
+/// password ends every session of that person.
+pub fn set_password(
+    conn: &Connection,
+    person_id: &str,
+    login: &str,
+    password: &str,
+) -> Result<(), DirectoryError> {
+    let person = directory::person(conn, person_id)?.ok_or(DirectoryError::NotFound {
+        kind: "person",
+        id: person_id.to_string(),
+    })?;
+    if !matches!(person.role, Role::Supervisor | Role::Administrator) {
+        return Err(DirectoryError::Invalid(format!(
+            "only supervisors and administrators log in to the dashboard, not a {} / 只有督导和管理员可以登录管理台",
+            person.role.code()
+        )));
+    }
+    let login = login.trim();
+    if login.is_empty()
+        || login.chars().count() > 64
+        || login.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(DirectoryError::Invalid(
+            "login: 1 to 64 characters, no spaces / 登录名须为 1 至 64 个字符，不含空格".into(),
+        ));
+    }
+    if password.chars().count() < 8 || password.len() > 256 {
+        return Err(DirectoryError::Invalid(
+            "password: at least 8 characters / 密码至少 8 个字符".into(),
+        ));
+    }
+    let taken: Option<String> = conn
+        .query_row(
+            "SELECT person_id FROM accounts WHERE login = ?1",
+            [login],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if taken.as_deref().is_some_and(|p| p != person_id) {
+        return Err(DirectoryError::Invalid(format!(
+            "login {login} is taken / 登录名 {login} 已被使用"
+        )));
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| DirectoryError::Invalid(format!("password hashing: {e}")))?
+        .to_string();
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO accounts (person_id, login, password_hash, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (person_id) DO UPDATE \
+         SET login = ?2, password_hash = ?3, updated_at = ?4",
+        params![person_id, login, hash, now],
+    )?;
+    conn.execute("DELETE FROM sessions WHERE person_id = ?1", [person_id])?;
+    Ok(())
+}
+
+/// The person whose login and password these are, if they are.
+///
+/// An unknown login costs the same hashing as a wrong password, so that timing does not tell
+/// which logins exist.
+pub fn check_password(
+    conn: &Connection,
+    login: &str,
+    password: &str,
+) -> Result<Option<Person>, DirectoryError> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT person_id, password_hash FROM accounts WHERE login = ?1",
+            [login.trim()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    // A fixed hash of a random password, for unknown logins.
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qpbx0Zl3bG0o6dKp2Y6Ld1Hf0m8q4n8C2nWw3gQ1y3E";
+    let (person_id, stored) = row.unwrap_or_else(|| (String::new(), DUMMY.to_string()));
+    let ok = PasswordHash::new(&stored)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    if !ok || person_id.is_empty() {
+        return Ok(None);
+    }
+    directory::person(conn, &person_id)
+}
+
+/// Starts a session for `person`; returns the id to put in the cookie (shown this once).
+pub fn start_session(conn: &Connection, person_id: &str) -> Result<String, DirectoryError> {
+    let id = random_hex(32)?;
+    let csrf = random_hex(32)?;
+    let now = now_ms();
+    conn.execute("DELETE FROM sessions WHERE expires_at < ?1", params![now])?;
+    conn.execute(
+        "INSERT INTO sessions (id_hash, person_id, csrf, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![sha(&id), person_id, csrf, now, now + SESSION_IDLE_MS],
+    )?;
+    Ok(id)
+}
+
+/// The session a cookie names, if it is current; its expiry moves on with each use.
+pub fn session(conn: &Connection, id: &str) -> Result<Option<Session>, DirectoryError> {
+    if id.len() != 64 {
+        return Ok(None);
+    }
+    let now = now_ms();
+    let row: Option<(String, String)> = conn
+        .prepare_cached(
+            "SELECT person_id, csrf FROM sessions WHERE id_hash = ?1 AND expires_at >= ?2",
+        )?
+        .query_row(params![sha(id), now], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((person_id, csrf)) = row else {
+        return Ok(None);
+    };
+    conn.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE id_hash = ?1")?
+        .execute(params![sha(id), now + SESSION_IDLE_MS])?;
+    let Some(person) = directory::person(conn, &person_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(Session { person, csrf }))
+}
+
+/// Ends a session (logout).
+pub fn end_session(conn: &Connection, id: &str) -> Result<(), DirectoryError> {
+    conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [sha(id)])?;
+    Ok(())
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The login of a person, if they have an account.
+pub fn login_of(conn: &Connection, person_id: &str) -> Result<Option<String>, DirectoryError> {
+    Ok(conn
+        .query_row(
+            "SELECT login FROM accounts WHERE person_id = ?1",
+            [person_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}

@@ -1,0 +1,357 @@
+//! Administrators' pages: the directory (units, people), devices (enroll a phone and show its QR
+//! code, revoke one) and the import of a household roll, on the same site as the dashboard.
+//! Administrators see no residents' data (DESIGN.md, "Roles and scopes").
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{Multipart, State},
+    http::HeaderMap,
+    response::Response,
+};
+use serde::Deserialize;
+
+use super::{
+    Chrome, Link, WebError, format,
+    pages::{DeviceView, Opt, device_views},
+    render,
+    session::{Viewer, run, viewer},
+};
+use crate::directory::{self, Role, UnitKind};
+use crate::http::AppState;
+use crate::{accounts, import};
+
+pub struct UnitView {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub parent: String,
+    pub depth: usize,
+}
+
+pub struct PersonView {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub units: String,
+    pub login: String,
+}
+
+/// What an enrollment or an import just did, shown at the top of the page.
+#[derive(Default)]
+pub struct Outcome {
+    pub code: Option<(String, String, String, String)>,
+    pub message: Option<String>,
+    pub errors: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    c: Chrome,
+    units: Vec<UnitView>,
+    people: Vec<PersonView>,
+    /// The devices (named `rows` for the shared device table).
+    rows: Vec<DeviceView>,
+    enrollable: Vec<Opt>,
+    grids: Vec<Opt>,
+    outcome: Outcome,
+}
+
+fn admin_only(v: &Viewer) -> Result<(), WebError> {
+    if v.is_admin() {
+        Ok(())
+    } else {
+        Err(WebError::forbidden(v.lang))
+    }
+}
+
+fn build(s: &doorstep_core::Store, v: &Viewer, outcome: Outcome) -> Result<Response, WebError> {
+    let lang = v.lang;
+    let t = lang.tr();
+    let ie = |e: directory::DirectoryError| WebError::internal(lang, e.to_string());
+    let conn = s.connection();
+    let all = directory::units(conn).map_err(ie)?;
+    let mut units = Vec::new();
+    for u in all.iter().filter(|u| v.units.contains(&u.id)) {
+        let depth = directory::path_to(conn, &u.id)
+            .map_err(ie)?
+            .len()
+            .saturating_sub(1);
+        units.push(UnitView {
+            id: u.id.clone(),
+            kind: lang
+                .pick(
+                    u.kind.label_zh(),
+                    match u.kind {
+                        UnitKind::Street => "street",
+                        UnitKind::Community => "community",
+                        UnitKind::Grid => "grid",
+                        UnitKind::Group => "liaison group",
+                    },
+                )
+                .to_string(),
+            name: u.name.clone(),
+            parent: u.parent.clone().unwrap_or_default(),
+            depth,
+        });
+    }
+    // Tree order: each unit under its parent.
+    let mut ordered = Vec::new();
+    fn walk(all: &[UnitView], parent: &str, out: &mut Vec<usize>) {
+        for (i, u) in all.iter().enumerate() {
+            if u.parent == parent {
+                out.push(i);
+                walk(all, &u.id, out);
+            }
+        }
+    }
+    let roots: Vec<String> = units
+        .iter()
+        .filter(|u| !units.iter().any(|p| p.id == u.parent))
+        .map(|u| u.parent.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for r in roots {
+        walk(&units, &r, &mut ordered);
+    }
+    let mut taken: Vec<Option<UnitView>> = units.into_iter().map(Some).collect();
+    let units: Vec<UnitView> = ordered
+        .into_iter()
+        .filter_map(|i| taken[i].take())
+        .collect();
+
+    let mut people = Vec::new();
+    let mut enrollable = Vec::new();
+    for p in directory::people(conn).map_err(ie)? {
+        if !p.units.is_empty() && !p.units.iter().any(|u| v.units.contains(u)) {
+            continue;
+        }
+        if matches!(p.role, Role::GridWorker | Role::LiaisonLead) {
+            enrollable.push(Opt {
+                value: p.id.clone(),
+                label: format!(
+                    "{} · {} · {}",
+                    p.name,
+                    lang.pick(p.role.label_zh(), p.role.code()),
+                    p.units.join(",")
+                ),
+                selected: false,
+            });
+        }
+        people.push(PersonView {
+            login: accounts::login_of(conn, &p.id)
+                .map_err(ie)?
+                .unwrap_or_default(),
+            id: p.id,
+            name: p.name,
+            role: lang.pick(p.role.label_zh(), p.role.code()).to_string(),
+            units: p.units.join(", "),
+        });
+    }
+    let grid_ids: Vec<String> = v.grids.iter().cloned().collect();
+    let rows = device_views(s, lang, &grid_ids, true)?;
+    let grids = all
+        .iter()
+        .filter(|u| u.kind == UnitKind::Grid && v.units.contains(&u.id))
+        .map(|u| Opt {
+            value: u.id.clone(),
+            label: format!("{} ({})", u.name, u.id),
+            selected: false,
+        })
+        .collect();
+    let mut c = v.chrome(t.admin, "/admin");
+    c.nav = vec![Link {
+        href: "/admin".into(),
+        label: t.admin.into(),
+        current: true,
+    }];
+    render(&AdminPage {
+        c,
+        units,
+        people,
+        rows,
+        enrollable,
+        grids,
+        outcome,
+    })
+}
+
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers, "/admin").await?;
+    admin_only(&v)?;
+    let store = state.store.clone();
+    run(v.lang, move || build(&store.lock(), &v, Outcome::default())).await?
+}
+
+#[derive(Deserialize)]
+pub struct EnrollForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    person: String,
+}
+
+/// The address phones reach this server at, for the QR code: as the browser reached it.
+fn server_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.len() < 256 && !h.contains(['/', '"', '<', '>', ' ']))
+        .unwrap_or("127.0.0.1:8080");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+pub async fn enroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<EnrollForm>,
+) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers, "/admin").await?;
+    admin_only(&v)?;
+    v.check_csrf(&f.csrf)?;
+    let url = server_url(&headers);
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let s = store.lock();
+        let lang = v.lang;
+        let conn = s.connection();
+        let p = directory::person(conn, &f.person)
+            .map_err(|e| WebError::internal(lang, e.to_string()))?
+            .ok_or_else(|| WebError::bad(lang, lang.tr().not_found))?;
+        if !p.units.iter().any(|u| v.units.contains(u))
+            || !matches!(p.role, Role::GridWorker | Role::LiaisonLead)
+        {
+            return Err(WebError::forbidden(lang));
+        }
+        let en = directory::enroll(conn, &p.id, "手机 phone")
+            .map_err(|e| WebError::bad(lang, e.to_string()))?;
+        let link = format!("doorstep://enroll?server={url}&code={}", en.code);
+        let svg = qrcode::QrCode::new(link.as_bytes())
+            .map(|q| {
+                q.render::<qrcode::render::svg::Color>()
+                    .min_dimensions(220, 220)
+                    .build()
+            })
+            .unwrap_or_default();
+        tracing::info!(person = %p.id, device = %en.device_id, "enrollment code made on the dashboard");
+        let outcome = Outcome {
+            code: Some((
+                format!("{} · {}", p.name, p.units.join(",")),
+                en.code,
+                format::date_time(en.expires_at),
+                svg,
+            )),
+            ..Default::default()
+        };
+        build(&s, &v, outcome)
+    })
+    .await?
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    device: String,
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<RevokeForm>,
+) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers, "/admin").await?;
+    admin_only(&v)?;
+    v.check_csrf(&f.csrf)?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let s = store.lock();
+        let lang = v.lang;
+        let grids: Vec<String> = v.grids.iter().cloned().collect();
+        if !device_views(&s, lang, &grids, true)?
+            .iter()
+            .any(|d| d.id == f.device)
+        {
+            return Err(WebError::not_found(lang));
+        }
+        directory::revoke(s.connection(), &f.device)
+            .map_err(|e| WebError::bad(lang, e.to_string()))?;
+        tracing::info!(device = %f.device, by = %v.person.id, "device revoked on the dashboard");
+        build(
+            &s,
+            &v,
+            Outcome {
+                message: Some(format!("{} {}", lang.tr().revoked, f.device)),
+                ..Default::default()
+            },
+        )
+    })
+    .await?
+}
+
+/// A household roll is small; anything larger than this is not one.
+const MAX_ROLL_BYTES: usize = 8 << 20;
+
+pub async fn import(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers, "/admin").await?;
+    admin_only(&v)?;
+    let lang = v.lang;
+    let bad = |e: &dyn std::fmt::Display| WebError::bad(lang, e.to_string());
+    let (mut csrf, mut grid, mut file) = (String::new(), String::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(|e| bad(&e))? {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.map_err(|e| bad(&e))?,
+            "grid" => grid = field.text().await.map_err(|e| bad(&e))?,
+            "file" => {
+                let b = field.bytes().await.map_err(|e| bad(&e))?;
+                if b.len() > MAX_ROLL_BYTES {
+                    return Err(WebError::bad(lang, "file too large / 文件过大"));
+                }
+                file = b.to_vec();
+            }
+            _ => {}
+        }
+    }
+    v.check_csrf(&csrf)?;
+    if !v.units.contains(&grid) {
+        return Err(WebError::forbidden(lang));
+    }
+    let store = state.store.clone();
+    run(lang, move || {
+        let mut s = store.lock();
+        let t = lang.tr();
+        let outcome = match import::import_roll(&mut s, &grid, &file) {
+            Ok(n) => Outcome {
+                message: Some(format!("{} {n}", t.import_done)),
+                ..Default::default()
+            },
+            Err(import::ImportError::Lines(lines)) => Outcome {
+                message: Some(t.import_failed.to_string()),
+                errors: lines
+                    .iter()
+                    .map(|l| format!("{} {}: {}", lang.pick("第", "line"), l.line, l.message))
+                    .collect(),
+                ..Default::default()
+            },
+            Err(e) => Outcome {
+                message: Some(t.import_failed.to_string()),
+                errors: vec![e.to_string()],
+                ..Default::default()
+            },
+        };
+        build(&s, &v, outcome)
+    })
+    .await?
+}

@@ -1,0 +1,1673 @@
+//! The dashboard's pages: a unit's overview (street, community or grid), its households, appeal
+//! ledger, help tasks and devices; a household; an appeal with its triage.
+//!
+//! Handlers check the viewer's scope first, then read the read model under the store's lock on
+//! the blocking pool, and build plain view rows (already translated) for the templates.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{Path, Query, RawQuery, State},
+    http::HeaderMap,
+    response::{IntoResponse, Redirect, Response},
+};
+use doorstep_core::{
+    Store,
+    domain::{
+        PersonRef,
+        appeal::{AppealAction, AppealStatus, Channel, DeadlineState, Tier, Topic},
+        household::AttentionTag,
+    },
+    store::{AppealRow, HouseholdRow, TaskRow},
+    time::{DAY, Millis},
+};
+use serde::Deserialize;
+
+use super::{
+    Chrome, Link, WebError, WebErrorKind, charts, format,
+    i18n::Lang,
+    render,
+    session::{Viewer, run, viewer},
+    stats::{
+        self, AppealFilter, AppealSort, HouseholdFilter, HouseholdOrder, TaskFilter, VisitState,
+    },
+};
+use crate::directory::{self, Role, Unit, UnitKind};
+use crate::http::AppState;
+use crate::triage;
+
+/// Rows per page of a list.
+const PAGE: u32 = 50;
+/// A grid whose phones have not synced for longer than this stands out.
+pub const STALE_AFTER: Millis = 2 * DAY;
+/// Weeks the trend charts show.
+const TREND_WEEKS: usize = 12;
+/// At most this many rows go into one CSV export.
+const CSV_MAX: u32 = 20_000;
+
+fn now() -> Millis {
+    doorstep_core::time::now()
+}
+
+fn here(path: &str, raw: &Option<String>) -> String {
+    match raw {
+        Some(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_string(),
+    }
+}
+
+/// `/`: where the viewer starts.
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers, "/").await?;
+    Ok(Redirect::to(&v.home).into_response())
+}
+
+fn unit_label(lang: Lang, k: UnitKind) -> &'static str {
+    lang.pick(
+        k.label_zh(),
+        match k {
+            UnitKind::Street => "Street",
+            UnitKind::Community => "Community",
+            UnitKind::Grid => "Grid",
+            UnitKind::Group => "Liaison group",
+        },
+    )
+}
+
+/// The unit a page is about, its grids, and the chrome with breadcrumbs and the unit's tabs.
+struct UnitCtx {
+    unit: Unit,
+    grids: Vec<String>,
+    grid_names: BTreeMap<String, String>,
+    chrome: Chrome,
+}
+
+fn unit_ctx(s: &Store, v: &Viewer, id: &str, tab: usize, here: &str) -> Result<UnitCtx, WebError> {
+    let lang = v.lang;
+    let ie = |e: directory::DirectoryError| WebError::internal(lang, e.to_string());
+    let conn = s.connection();
+    let unit = directory::unit(conn, id)
+        .map_err(ie)?
+        .ok_or_else(|| WebError::not_found(lang))?;
+    if !v.sees_unit(&unit.id) || unit.kind == UnitKind::Group {
+        return Err(WebError::forbidden(lang));
+    }
+    let below = directory::units_under(conn, &unit.id).map_err(ie)?;
+    let grid_names: BTreeMap<String, String> = below
+        .iter()
+        .filter(|u| u.kind == UnitKind::Grid)
+        .map(|u| (u.id.clone(), u.name.clone()))
+        .collect();
+    let grids: Vec<String> = grid_names.keys().cloned().collect();
+    let t = lang.tr();
+    let mut chrome = v.chrome(unit.name.clone(), here);
+    for u in directory::path_to(conn, &unit.id).map_err(ie)? {
+        if v.sees_unit(&u.id) {
+            chrome
+                .crumbs
+                .push(Link::new(format!("/u/{}", format::enc(&u.id)), u.name));
+        }
+    }
+    let base = format!("/u/{}", format::enc(&unit.id));
+    chrome.nav = vec![
+        Link::new(base.clone(), t.overview),
+        Link::new(format!("{base}/households"), t.households),
+        Link::new(format!("{base}/appeals"), t.appeals),
+        Link::new(format!("{base}/tasks"), t.tasks),
+        Link::new(format!("{base}/devices"), t.devices),
+    ];
+    chrome.nav[tab].current = true;
+    Ok(UnitCtx {
+        unit,
+        grids,
+        grid_names,
+        chrome,
+    })
+}
+
+// ---- the overview ------------------------------------------------------------------------
+
+/// A count with a label and a link, for the overview's small tables.
+pub struct Count {
+    pub label: String,
+    pub n: u32,
+    pub href: String,
+}
+
+/// A row of the units-below table.
+pub struct ChildRow {
+    pub href: String,
+    pub name: String,
+    pub kind: String,
+    pub households: u32,
+    pub pct_30: u32,
+    pub never: u32,
+    pub attention: u32,
+    pub open_tasks: u32,
+    pub open_appeals: u32,
+    pub overdue: u32,
+    pub last_sync: String,
+    pub stale: bool,
+}
+
+/// A row of the ledger as pages show it.
+pub struct AppealView {
+    pub href: String,
+    pub received: String,
+    pub grid: String,
+    pub topic: String,
+    pub tier: String,
+    pub status: String,
+    pub summary: String,
+    pub asker: String,
+    pub responsible: String,
+    pub department: String,
+    pub deadline: String,
+    pub state: String,
+    pub overdue: bool,
+}
+
+fn appeal_view(lang: Lang, r: &AppealRow, grids: &BTreeMap<String, String>) -> AppealView {
+    let t = lang.tr();
+    let (state, overdue) = match r.deadline {
+        DeadlineState::Overdue { by } => (
+            format!("{} {}", t.over_by, format::duration(lang, by)),
+            true,
+        ),
+        DeadlineState::DueSoon { left } | DeadlineState::OnTime { left } => (
+            format!("{} {}", t.time_left, format::duration(lang, left)),
+            false,
+        ),
+        DeadlineState::Met => (t.met.to_string(), false),
+        DeadlineState::MetLate { by } => (
+            format!("{} ({})", t.met_late, format::duration(lang, by)),
+            false,
+        ),
+    };
+    AppealView {
+        href: format!("/a/{}", format::enc(&r.id)),
+        received: format::date_time(r.received_at),
+        grid: grids
+            .get(&r.grid)
+            .cloned()
+            .unwrap_or_else(|| r.grid.clone()),
+        topic: lang
+            .pick(r.topic.label_zh(), r.topic.label_en())
+            .to_string(),
+        tier: lang.pick(r.tier.label_zh(), r.tier.label_en()).to_string(),
+        status: lang
+            .pick(r.status.label_zh(), r.status.label_en())
+            .to_string(),
+        summary: r.summary.clone(),
+        asker: r.asker_name.clone(),
+        responsible: r.responsible_name.clone(),
+        department: r.department.clone().unwrap_or_default(),
+        deadline: format::date_time(r.deadline_at),
+        state,
+        overdue,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "unit.html")]
+struct UnitPage {
+    c: Chrome,
+    kind: String,
+    base: String,
+    coverage: stats::Coverage,
+    attention: Vec<Count>,
+    sees_lists: bool,
+    tasks: stats::TaskFigures,
+    oldest: String,
+    appeals: stats::AppealFigures,
+    by_status: Vec<Count>,
+    by_tier: Vec<Count>,
+    by_topic: Vec<Count>,
+    by_channel: Vec<Count>,
+    satisfaction: String,
+    overdue: Vec<AppealView>,
+    due_next: Vec<AppealView>,
+    chart_visits: String,
+    chart_topics: String,
+    chart_overdue: String,
+    children: Vec<ChildRow>,
+    stale_grids: u32,
+}
+
+/// When each grid's grid-worker phones last synced: the latest of its enrolled, unrevoked
+/// devices (`None`: no phone ever synced).
+fn grid_last_sync(s: &Store) -> rusqlite::Result<BTreeMap<String, Option<Millis>>> {
+    let mut stmt = s.connection().prepare_cached(
+        "SELECT pu.unit_id, MAX(d.last_sync_at) FROM devices d \
+         JOIN people p ON p.id = d.person_id JOIN person_units pu ON pu.person_id = p.id \
+         WHERE p.role = 'grid_worker' AND d.revoked_at IS NULL GROUP BY pu.unit_id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+fn sync_text(lang: Lang, last: Option<Millis>, now: Millis) -> (String, bool) {
+    match last {
+        None => (lang.tr().never_synced.to_string(), true),
+        Some(at) => (format::ago(lang, at, now), now - at > STALE_AFTER),
+    }
+}
+
+pub async fn unit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let path = format!("/u/{}", format::enc(&id));
+    let v = viewer(&state, &headers, &path).await?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let s = store.lock();
+        let lang = v.lang;
+        let t = lang.tr();
+        let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
+        let ctx = unit_ctx(&s, &v, &id, 0, &path)?;
+        let now = now();
+        let base = path.clone();
+        let figures = stats::grid_figures(&s, &ctx.grids, now).map_err(ie)?;
+        let mut total = stats::GridFigures::default();
+        figures.values().for_each(|f| total.add(f));
+        let attention = stats::attention_counts(&s, &ctx.grids)
+            .map_err(ie)?
+            .into_iter()
+            .map(|(tag, n)| Count {
+                label: lang.pick(tag.label_zh(), tag.label_en()).to_string(),
+                n,
+                href: format::link(&format!("{base}/households"), &[("tag", tag.code())]),
+            })
+            .collect();
+        let tasks = stats::task_figures(&s, &ctx.grids, now).map_err(ie)?;
+        let oldest = tasks
+            .oldest_open
+            .as_ref()
+            .map(|o| {
+                format!(
+                    "{} · {} · {}",
+                    o.need,
+                    o.household_name,
+                    format::ago(lang, o.created_at, now)
+                )
+            })
+            .unwrap_or_else(|| t.none.to_string());
+        let rows = stats::appeals(&s, &ctx.grids, &AppealFilter::default(), now).map_err(ie)?;
+        let appeals = stats::appeal_figures(&rows);
+        let ledger = format!("{base}/appeals");
+        let count = |label: &str, n: u32, key: &str, code: &str| Count {
+            label: label.to_string(),
+            n,
+            href: format::link(&ledger, &[(key, code)]),
+        };
+        let by_status = appeals
+            .by_status
+            .iter()
+            .map(|(x, n)| {
+                count(
+                    lang.pick(x.label_zh(), x.label_en()),
+                    *n,
+                    "status",
+                    x.code(),
+                )
+            })
+            .collect();
+        let by_tier = appeals
+            .by_tier
+            .iter()
+            .map(|(x, n)| count(lang.pick(x.label_zh(), x.label_en()), *n, "tier", x.code()))
+            .collect();
+        let by_topic = appeals
+            .by_topic
+            .iter()
+            .map(|(x, n)| count(lang.pick(x.label_zh(), x.label_en()), *n, "topic", x.code()))
+            .collect();
+        let by_channel = appeals
+            .by_channel
+            .iter()
+            .map(|(x, n)| {
+                count(
+                    lang.pick(x.label_zh(), x.label_en()),
+                    *n,
+                    "channel",
+                    x.code(),
+                )
+            })
+            .collect();
+        let satisfaction = match appeals.satisfaction_mean() {
+            Some(m) => format!(
+                "{m:.1} / 5 ({} {})",
+                appeals.satisfaction.iter().sum::<u32>(),
+                lang.pick("次回访", "feedbacks")
+            ),
+            None => t.satisfaction_none.to_string(),
+        };
+        let overdue = rows
+            .iter()
+            .filter(|r| r.deadline.is_overdue())
+            .take(10)
+            .map(|r| appeal_view(lang, r, &ctx.grid_names))
+            .collect();
+        let due_next = rows
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.deadline,
+                    DeadlineState::DueSoon { .. } | DeadlineState::OnTime { .. }
+                ) && r.status.is_open()
+            })
+            .take(5)
+            .map(|r| appeal_view(lang, r, &ctx.grid_names))
+            .collect();
+        let tr = stats::trends(&s, &ctx.grids, now, TREND_WEEKS).map_err(ie)?;
+        let labels: Vec<String> = tr.weeks.iter().map(|w| format::month_day(*w)).collect();
+        let chart_visits = charts::columns(t.visits_per_week, &labels, &tr.visits, "visits");
+        let chart_overdue = charts::columns(t.overdue_per_week, &labels, &tr.overdue, "overdue");
+        let topic_items: Vec<(String, u32)> = tr
+            .topics
+            .iter()
+            .take(10)
+            .map(|(x, n)| (lang.pick(x.label_zh(), x.label_en()).to_string(), *n))
+            .collect();
+        let chart_topics = charts::bars(t.appeals_per_topic, &topic_items);
+        let last_sync = grid_last_sync(&s).map_err(|e| WebError::internal(lang, e.to_string()))?;
+        let mut children = Vec::new();
+        let mut stale_grids = 0;
+        for (g, _) in &ctx.grid_names {
+            if sync_text(lang, last_sync.get(g).copied().flatten(), now).1 {
+                stale_grids += 1;
+            }
+        }
+        if ctx.unit.kind != UnitKind::Grid {
+            let kids = directory::children(s.connection(), &ctx.unit.id)
+                .map_err(|e| WebError::internal(lang, e.to_string()))?;
+            for k in kids.into_iter().filter(|k| k.kind != UnitKind::Group) {
+                let grids = directory::grids_under(s.connection(), &k.id)
+                    .map_err(|e| WebError::internal(lang, e.to_string()))?;
+                let mut f = stats::GridFigures::default();
+                // The stalest grid speaks for the unit: one grid without sync is what matters.
+                let mut worst: Option<Option<Millis>> = None;
+                for g in &grids {
+                    if let Some(x) = figures.get(g) {
+                        f.add(x);
+                    }
+                    let ls = last_sync.get(g).copied().flatten();
+                    worst = Some(match worst {
+                        None => ls,
+                        Some(w) => match (w, ls) {
+                            (None, _) | (_, None) => None,
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                        },
+                    });
+                }
+                let (last, stale) = match worst {
+                    Some(w) => sync_text(lang, w, now),
+                    None => (t.no_device.to_string(), false),
+                };
+                children.push(ChildRow {
+                    href: format!("/u/{}", format::enc(&k.id)),
+                    name: k.name.clone(),
+                    kind: unit_label(lang, k.kind).to_string(),
+                    households: f.coverage.households,
+                    pct_30: f.coverage.pct_30(),
+                    never: f.coverage.never,
+                    attention: f.attention,
+                    open_tasks: f.open_tasks,
+                    open_appeals: f.open_appeals,
+                    overdue: f.overdue_appeals,
+                    last_sync: last,
+                    stale,
+                });
+            }
+        }
+        let page = UnitPage {
+            kind: unit_label(lang, ctx.unit.kind).to_string(),
+            c: ctx.chrome,
+            base,
+            coverage: total.coverage,
+            attention,
+            sees_lists: v.is_supervisor(),
+            tasks,
+            oldest,
+            appeals,
+            by_status,
+            by_tier,
+            by_topic,
+            by_channel,
+            satisfaction,
+            overdue,
+            due_next,
+            chart_visits,
+            chart_topics,
+            chart_overdue,
+            children,
+            stale_grids,
+        };
+        render(&page)
+    })
+    .await?
+}
+
+// ---- lists -------------------------------------------------------------------------------
+
+/// A value of a select box.
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn opts<T: Copy>(
+    lang: Lang,
+    all: &[T],
+    current: &str,
+    code: impl Fn(T) -> &'static str,
+    zh: impl Fn(T) -> &'static str,
+    en: impl Fn(T) -> &'static str,
+) -> Vec<Opt> {
+    all.iter()
+        .map(|x| Opt {
+            value: code(*x).to_string(),
+            label: lang.pick(zh(*x), en(*x)).to_string(),
+            selected: code(*x) == current,
+        })
+        .collect()
+}
+
+fn plain_opts(items: &[(&str, &str)], current: &str) -> Vec<Opt> {
+    items
+        .iter()
+        .map(|(v, l)| Opt {
+            value: v.to_string(),
+            label: l.to_string(),
+            selected: *v == current,
+        })
+        .collect()
+}
+
+/// Previous and next page links, keeping the filters.
+pub struct Pager {
+    pub page: u32,
+    pub pages: u32,
+    pub total: u32,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub csv: String,
+}
+
+fn pager(path: &str, params: &[(&str, &str)], page: u32, total: u32) -> Pager {
+    let pages = total.div_ceil(PAGE).max(1);
+    let page = page.clamp(1, pages);
+    let with = |p: u32| {
+        let ps = p.to_string();
+        let mut v: Vec<(&str, &str)> = params.to_vec();
+        v.push(("page", &ps));
+        format::link(path, &v)
+    };
+    let mut csv: Vec<(&str, &str)> = params.to_vec();
+    csv.push(("format", "csv"));
+    Pager {
+        page,
+        pages,
+        total,
+        prev: (page > 1).then(|| with(page - 1)),
+        next: (page < pages).then(|| with(page + 1)),
+        csv: format::link(path, &csv),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct HouseholdParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    visit: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    format: String,
+}
+
+pub struct HouseholdView {
+    pub href: String,
+    pub address: String,
+    pub name: String,
+    pub phone: String,
+    pub residents: u32,
+    pub tags: String,
+    pub last_visit: String,
+    pub never: bool,
+    pub visits: u32,
+    pub grid: String,
+}
+
+fn household_view(
+    lang: Lang,
+    h: &HouseholdRow,
+    grids: &BTreeMap<String, String>,
+    now: Millis,
+) -> HouseholdView {
+    HouseholdView {
+        href: format!("/h/{}", format::enc(&h.id)),
+        address: h.address.clone(),
+        name: h.name.clone(),
+        phone: h.phone.clone().unwrap_or_default(),
+        residents: h.residents,
+        tags: h
+            .tags
+            .iter()
+            .map(|t| lang.pick(t.label_zh(), t.label_en()))
+            .collect::<Vec<_>>()
+            .join(lang.pick("、", ", ")),
+        last_visit: h
+            .last_visit_at
+            .map(|at| format::ago(lang, at, now))
+            .unwrap_or_else(|| lang.tr().never_visited.to_string()),
+        never: h.last_visit_at.is_none(),
+        visits: h.visits,
+        grid: grids
+            .get(&h.grid)
+            .cloned()
+            .unwrap_or_else(|| h.grid.clone()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "households.html")]
+struct HouseholdsPage {
+    c: Chrome,
+    q: String,
+    tags: Vec<Opt>,
+    visits: Vec<Opt>,
+    sorts: Vec<Opt>,
+    rows: Vec<HouseholdView>,
+    pager: Pager,
+    tag_note: bool,
+}
+
+pub async fn households(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    Query(p): Query<HouseholdParams>,
+) -> Result<Response, WebError> {
+    let path = format!("/u/{}/households", format::enc(&id));
+    let v = viewer(&state, &headers, &here(&path, &raw)).await?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let s = store.lock();
+        let lang = v.lang;
+        let t = lang.tr();
+        let ctx = unit_ctx(&s, &v, &id, 1, &here(&path, &raw))?;
+        let now = now();
+        let f = HouseholdFilter {
+            tag: AttentionTag::from_code(&p.tag),
+            visit: VisitState::from_code(&p.visit),
+            search: Some(p.q.trim().to_string()).filter(|q| !q.is_empty()),
+            order: HouseholdOrder::from_code(&p.sort).unwrap_or_default(),
+        };
+        let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
+        if p.format == "csv" {
+            let (rows, _) = stats::households(&s, &ctx.grids, &f, now, CSV_MAX, 0).map_err(ie)?;
+            let head = [
+                t.grid,
+                t.address,
+                t.head,
+                t.phone,
+                t.residents,
+                t.tags,
+                t.last_visit,
+                t.visits,
+            ];
+            let body = rows.iter().map(|h| {
+                let hv = household_view(lang, h, &ctx.grid_names, now);
+                vec![
+                    hv.grid,
+                    hv.address,
+                    hv.name,
+                    hv.phone,
+                    hv.residents.to_string(),
+                    hv.tags,
+                    h.last_visit_at.map(format::date_time).unwrap_or_default(),
+                    hv.visits.to_string(),
+                ]
+            });
+            return csv_response(
+                lang,
+                &format!("{}-{}", ctx.unit.name, t.households),
+                &head,
+                body,
+            );
+        }
+        let page = p.page.unwrap_or(1).max(1);
+        let (rows, total) = stats::households(
+            &s,
+            &ctx.grids,
+            &f,
+            now,
+            PAGE,
+            (page - 1).saturating_mul(PAGE),
+        )
+        .map_err(ie)?;
+        let params = [
+            ("q", p.q.as_str()),
+            ("tag", p.tag.as_str()),
+            ("visit", p.visit.as_str()),
+            ("sort", p.sort.as_str()),
+        ];
+        let page = HouseholdsPage {
+            q: p.q.clone(),
+            tags: opts(
+                lang,
+                AttentionTag::ALL,
+                &p.tag,
+                AttentionTag::code,
+                AttentionTag::label_zh,
+                AttentionTag::label_en,
+            ),
+            visits: plain_opts(
+                &[
+                    ("30", t.not_30),
+                    ("90", t.not_90),
+                    ("never", t.never_visited),
+                ],
+                &p.visit,
+            ),
+            sorts: plain_opts(
+                &[
+                    ("address", t.sort_address),
+                    ("last_visit", t.sort_last_visit),
+                    ("name", t.sort_name),
+                ],
+                &p.sort,
+            ),
+            rows: rows
+                .iter()
+                .map(|h| household_view(lang, h, &ctx.grid_names, now))
+                .collect(),
+            pager: pager(&path, &params, page, total),
+            tag_note: f.tag.is_some(),
+            c: ctx.chrome,
+        };
+        render(&page)
+    })
+    .await?
+}
+
+#[derive(Deserialize, Default)]
+pub struct AppealParams {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    tier: String,
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    overdue: String,
+    #[serde(default)]
+    open: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    format: String,
+}
+
+#[derive(Template)]
+#[template(path = "appeals.html")]
+struct AppealsPage {
+    c: Chrome,
+    statuses: Vec<Opt>,
+    tiers: Vec<Opt>,
+    topics: Vec<Opt>,
+    channels: Vec<Opt>,
+    sorts: Vec<Opt>,
+    overdue: bool,
+    open: bool,
+    rows: Vec<AppealView>,
+    pager: Pager,
+}
+
+pub async fn appeals(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    Query(p): Query<AppealParams>,
+) -> Result<Response, WebError> {
+    let path = format!("/u/{}/appeals", format::enc(&id));
+    let v = viewer(&state, &headers, &here(&path, &raw)).await?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let s = store.lock();
+        let lang = v.lang;
+        let t = lang.tr();
+        let ctx = unit_ctx(&s, &v, &id, 2, &here(&path, &raw))?;
+        let now = now();
+        let f = AppealFilter {
+            status: AppealStatus::from_code(&p.status),
+            open_only: p.open == "1",
+            overdue_only: p.overdue == "1",
+            tier: Tier::from_code(&p.tier),
+            topic: Some(p.topic.clone()).filter(|x| !x.is_empty() && x.chars().count() <= 32),
+            channel: Channel::from_code(&p.channel),
+            sort: AppealSort::from_code(&p.sort).unwrap_or_default(),
+        };
+        let rows = stats::appeals(&s, &ctx.grids, &f, now)
+            .map_err(|e| WebError::internal(lang, e.to_string()))?;
+        if p.format == "csv" {
+            let head = [
+                t.received,
+                t.grid,
+                t.topic,
+                t.tier,
+                t.channel,
+                t.status,
+                t.summary,
+                t.asker,
+                t.responsible,
+                t.department,
+                t.deadline,
+                t.time_left,
+            ];
+            let body = rows.iter().take(CSV_MAX as usize).map(|r| {
+                let a = appeal_view(lang, r, &ctx.grid_names);
+                vec![
+                    a.received,
+                    a.grid,
+                    a.topic,
+                    a.tier,
+                    lang.pick(r.channel.label_zh(), r.channel.label_en())
+                        .to_string(),
+                    a.status,
+                    a.summary,
+                    a.asker,
+                    a.responsible,
+                    a.department,
+                    a.deadline,
+                    a.state,
+                ]
+            });
+            return csv_response(
+                lang,
+                &format!("{}-{}", ctx.unit.name, t.appeals),
+                &head,
+                body,
+            );
+        }
+        let total = rows.len() as u32;
+        let page = p.page.unwrap_or(1).max(1).min(total.div_ceil(PAGE).max(1));
+        let shown = rows
+            .iter()
+            .skip(((page - 1) * PAGE) as usize)
+            .take(PAGE as usize)
+            .map(|r| appeal_view(lang, r, &ctx.grid_names))
+            .collect();
+        let mut topic_opts: Vec<Opt> = doorstep_core::domain::appeal::KnownTopic::ALL
+            .iter()
+            .map(|k| Opt {
+                value: k.code().to_string(),
+                label: lang.pick(k.label_zh(), k.label_en()).to_string(),
+                selected: k.code() == p.topic,
+            })
+            .collect();
+        if let Some(other) = f
+            .topic
+            .as_ref()
+            .filter(|x| matches!(Topic::from_code(x), Topic::Other(_)))
+        {
+            topic_opts.push(Opt {
+                value: other.clone(),
+                label: other.clone(),
+                selected: true,
+            });
+        }
+        let params = [
+            ("status", p.status.as_str()),
+            ("tier", p.tier.as_str()),
+            ("topic", p.topic.as_str()),
+            ("channel", p.channel.as_str()),
+            ("overdue", p.overdue.as_str()),
+            ("open", p.open.as_str()),
+            ("sort", p.sort.as_str()),
+        ];
+        let page = AppealsPage {
+            statuses: opts(
+                lang,
+                AppealStatus::ALL,
+                &p.status,
+                AppealStatus::code,
+                AppealStatus::label_zh,
+                AppealStatus::label_en,
+            ),
+            tiers: opts(
+                lang,
+                Tier::ALL,
+                &p.tier,
+                Tier::code,
+                Tier::label_zh,
+                Tier::label_en,
+            ),
+            topics: topic_opts,
+            channels: opts(
+                lang,
+                Channel::ALL,
+                &p.channel,
+                Channel::code,
+                Channel::label_zh,
+                Channel::label_en,
+            ),
+            sorts: plain_opts(
+                &[
+                    ("urgency", t.sort_urgency),
+                    ("newest", t.sort_newest),
+                    ("oldest", t.sort_oldest),
+                ],
+                &p.sort,
+            ),
+            overdue: f.overdue_only,
+            open: f.open_only,
+            rows: shown,
+            pager: pager(&path, &params, page, total),
+            c: ctx.chrome,
+        };
+        render(&page)
+    })
+    .await?
+}
+
+#[derive(Deserialize, Default)]
+pub struct TaskParams {
+    #[serde(default)]
+    all: String,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    format: String,
+}
+
+pub struct TaskView {
+    pub need: String,
+    pub household: String,
+    pub href: String,
+    pub address: String,
+    pub grid: String,
+    pub status: String,
+    pub claimant: String,
+    pub created: String,
+    pub due: String,
+    pub done: String,
+    pub open: bool,
+}
+
+fn task_view(lang: Lang, r: &TaskRow, grids: &BTreeMap<String, String>) -> TaskView {
+    TaskView {
+        need: r.need.clone(),
+        household: r.household_name.clone(),
+        href: format!("/h/{}", format::enc(&r.household_id)),
+        address: r.address.clone(),
+        grid: grids
+            .get(&r.grid)
+            .cloned()
+            .unwrap_or_else(|| r.grid.clone()),
+        status: lang
+            .pick(r.status.label_zh(), r.status.label_en())
+            .to_string(),
+        claimant: r.claimant_name.clone().unwrap_or_default(),
+        created: format::date_time(r.created_at),
+        due: r.due_by.map(format::date_time).unwrap_or_default(),
+        done: r.done_at.map(format::date_time).unwrap_or_default(),
+        open: r.status == doorstep_core::domain::task::TaskStatus::Open,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+struct TasksPage {
+    c: Chrome,
+    all: bool,
+    figures: stats::TaskFigures,
+    rows: Vec<TaskView>,
+    pager: Pager,
+}
+
+pub async fn tasks(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    Query(p): Query<TaskParams>,
+) -> Result<Response, WebError> {
+    let path = format!("/u/{}/tasks", format::enc(&id));
+    let v = viewer(&state, &headers, &here(&path, &raw)).await?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let s = store.lock();
+        let lang = v.lang;
+        let t = lang.tr();
+        let ctx = unit_ctx(&s, &v, &id, 3, &here(&path, &raw))?;
+        let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
+        let filter = if p.all == "1" {
+            TaskFilter::All
+        } else {
+            TaskFilter::NotDone
+        };
+        let rows = stats::tasks(&s, &ctx.grids, filter).map_err(ie)?;
+        if p.format == "csv" {
+            let head = [
+                t.need,
+                t.household,
+                t.address,
+                t.grid,
+                t.status,
+                t.claimant,
+                t.created,
+                t.due_by,
+                t.done_at,
+            ];
+            let body = rows.iter().map(|r| {
+                let x = task_view(lang, r, &ctx.grid_names);
+                vec![
+                    x.need,
+                    x.household,
+                    x.address,
+                    x.grid,
+                    x.status,
+                    x.claimant,
+                    x.created,
+                    x.due,
+                    x.done,
+                ]
+            });
+            return csv_response(lang, &format!("{}-{}", ctx.unit.name, t.tasks), &head, body);
+        }
+        let figures = stats::task_figures(&s, &ctx.grids, now()).map_err(ie)?;
+        let total = rows.len() as u32;
+        let page = p.page.unwrap_or(1).max(1).min(total.div_ceil(PAGE).max(1));
+        let page = TasksPage {
+            all: filter == TaskFilter::All,
+            figures,
+            rows: rows
+                .iter()
+                .skip(((page - 1) * PAGE) as usize)
+                .take(PAGE as usize)
+                .map(|r| task_view(lang, r, &ctx.grid_names))
+                .collect(),
+            pager: pager(&path, &[("all", p.all.as_str())], page, total),
+            c: ctx.chrome,
+        };
+        render(&page)
+    })
+    .await?
+}
+
+// ---- devices -----------------------------------------------------------------------------
+
+pub struct DeviceView {
+    pub id: String,
+    pub person: String,
+    pub role: String,
+    pub units: String,
+    pub label: String,
+    pub enrolled: String,
+    pub last_sync: String,
+    pub stale: bool,
+    pub pending: u32,
+    pub refused: u32,
+    pub revoked: bool,
+}
+
+/// Devices whose person works in one of `grids` (grid workers and the liaison leads of their
+/// groups), with what the server knows they still lack or hold unsynced.
+pub fn device_views(
+    s: &Store,
+    lang: Lang,
+    grids: &[String],
+    include_revoked: bool,
+) -> Result<Vec<DeviceView>, WebError> {
+    let ie = |e: &dyn std::fmt::Display| WebError::internal(lang, e.to_string());
+    let conn = s.connection();
+    let now = now();
+    let mut out = Vec::new();
+    for d in directory::devices(conn).map_err(|e| ie(&e))? {
+        if d.revoked_at.is_some() && !include_revoked {
+            continue;
+        }
+        let Some(person) = directory::person(conn, &d.person_id).map_err(|e| ie(&e))? else {
+            continue;
+        };
+        let scope = directory::scope_of(conn, &person).map_err(|e| ie(&e))?;
+        let reach: Vec<&String> = scope
+            .grids
+            .iter()
+            .chain(scope.group_grid.values())
+            .collect();
+        if !reach.iter().any(|g| grids.contains(g)) {
+            continue;
+        }
+        let cursor = d.last_cursor.unwrap_or(0);
+        let pending: u32 = match person.role {
+            Role::LiaisonLead => {
+                let groups: Vec<String> = scope.groups.iter().cloned().collect();
+                count_pending(
+                    conn,
+                    "s.grp",
+                    &groups,
+                    " AND s.kind = 'task'",
+                    cursor,
+                    &d.id,
+                )
+            }
+            _ => {
+                let gs: Vec<String> = scope.grids.iter().cloned().collect();
+                count_pending(conn, "s.grid", &gs, "", cursor, &d.id)
+            }
+        }
+        .map_err(|e| ie(&e))?;
+        let refused: u32 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM device_refused WHERE device_id = ?1",
+                [&d.id],
+                |r| r.get(0),
+            )
+            .map_err(|e| ie(&e))?;
+        let (last_sync, stale) = match (d.enrolled_at, d.last_sync_at) {
+            (None, _) => (lang.tr().not_enrolled.to_string(), false),
+            (Some(_), last) => sync_text(lang, last, now),
+        };
+        out.push(DeviceView {
+            id: d.id.clone(),
+            person: d.person_name.clone(),
+            role: lang
+                .pick(person.role.label_zh(), person.role.code())
+                .to_string(),
+            units: person.units.join(", "),
+            label: d.label.clone(),
+            enrolled: d.enrolled_at.map(format::date_time).unwrap_or_default(),
+            last_sync,
+            stale: stale && d.revoked_at.is_none(),
+            pending,
+            refused,
+            revoked: d.revoked_at.is_some(),
+        });
+    }
+    out.sort_by(|a, b| b.stale.cmp(&a.stale).then(a.units.cmp(&b.units)));
+    Ok(out)
+}
+
+fn count_pending(
+    conn: &rusqlite::Connection,
+    col: &str,
+    values: &[String],
+    extra: &str,
+    cursor: i64,
+    device: &str,
+) -> rusqlite::Result<u32> {
+    if values.is_empty() {
+        return Ok(0);
+    }
+    let marks = vec!["?"; values.len()].join(", ");
+    let sql = format!(
+        "SELECT COUNT(*) FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
+         WHERE c.seq > ? AND (c.device_id IS NULL OR c.device_id <> ?) AND {col} IN ({marks}){extra}"
+    );
+    let mut args: Vec<rusqlite::types::Value> = vec![cursor.into(), device.to_string().into()];
+    args.extend(values.iter().map(|v| v.clone().into()));
+    conn.prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))
+}
+
+#[derive(Template)]
+#[template(path = "devices.html")]
+struct DevicesPage {
+    c: Chrome,
+    rows: Vec<DeviceView>,
+}
+
+pub async fn devices(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let path = format!("/u/{}/devices", format::enc(&id));
+    let v = viewer(&state, &headers, &path).await?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let s = store.lock();
+        let ctx = unit_ctx(&s, &v, &id, 4, &path)?;
+        let rows = device_views(&s, v.lang, &ctx.grids, false)?;
+        render(&DevicesPage {
+            c: ctx.chrome,
+            rows,
+        })
+    })
+    .await?
+}
+
+// ---- a household -------------------------------------------------------------------------
+
+pub struct ResidentView {
+    pub name: String,
+    pub relation: String,
+    pub gender: String,
+    pub birth_year: String,
+    pub phone: String,
+    pub tags: String,
+    pub notes: String,
+    pub moved_out: bool,
+}
+
+pub struct VisitView {
+    pub at: String,
+    pub by: String,
+    pub kind: String,
+    pub notes: String,
+    pub needs: String,
+}
+
+pub struct HistoryView {
+    pub at: String,
+    pub by: String,
+    pub what: String,
+}
+
+/// What a change did, in words (the codes are the core's `ChangeNote::what`).
+fn what_label(lang: Lang, what: &str) -> String {
+    let known: &[(&str, &str, &str)] = &[
+        ("household.create", "登记住户", "Household registered"),
+        ("household.update", "修改住户信息", "Household updated"),
+        ("resident.add", "添加居民", "Resident added"),
+        ("resident.update", "修改居民信息", "Resident updated"),
+        ("visit.record", "记录走访", "Visit recorded"),
+        ("task.open", "发起搭把手", "Help task opened"),
+        ("appeal.receive", "受理诉求", "Appeal received"),
+        ("appeal.tier", "调整响应等级", "Tier changed"),
+        ("conflict.settle", "解决冲突", "Conflict settled"),
+    ];
+    if let Some((_, zh, en)) = known.iter().find(|(c, _, _)| *c == what) {
+        return lang.pick(zh, en).to_string();
+    }
+    for (prefix, domain_zh, domain_en) in
+        [("appeal.", "诉求", "Appeal"), ("task.", "搭把手", "Task")]
+    {
+        if let Some(code) = what.strip_prefix(prefix) {
+            let label = if prefix == "appeal." {
+                doorstep_core::domain::appeal::AppealEventKind::from_code(code)
+                    .map(|k| lang.pick(k.label_zh(), k.label_en()))
+            } else {
+                doorstep_core::domain::task::TaskEventKind::from_code(code)
+                    .map(|k| lang.pick(k.label_zh(), k.label_en()))
+            };
+            if let Some(l) = label {
+                return format!(
+                    "{}{}{l}",
+                    lang.pick(domain_zh, domain_en),
+                    lang.pick("：", ": ")
+                );
+            }
+        }
+    }
+    what.to_string()
+}
+
+fn history_views(s: &mut Store, lang: Lang, id: &str) -> Result<Vec<HistoryView>, WebError> {
+    let mut h = s
+        .history(id)
+        .map_err(|e| WebError::internal(lang, e.to_string()))?;
+    h.reverse();
+    Ok(h.into_iter()
+        .map(|e| HistoryView {
+            at: format::date_time(e.at),
+            by: if e.by_name.is_empty() {
+                e.by_id
+            } else {
+                e.by_name
+            },
+            what: what_label(lang, &e.what),
+        })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "household.html")]
+struct HouseholdPage {
+    c: Chrome,
+    grid: String,
+    housing: String,
+    moved_out: bool,
+    residents: Vec<ResidentView>,
+    visits: Vec<VisitView>,
+    tasks: Vec<TaskView>,
+    appeals: Vec<AppealView>,
+    history: Vec<HistoryView>,
+}
+
+/// The chrome of a page about one document of grid `grid`: breadcrumbs down to the grid.
+fn doc_chrome(
+    s: &Store,
+    v: &Viewer,
+    grid: &str,
+    title: String,
+    here: &str,
+) -> Result<Chrome, WebError> {
+    let mut c = v.chrome(title, here);
+    for u in directory::path_to(s.connection(), grid)
+        .map_err(|e| WebError::internal(v.lang, e.to_string()))?
+    {
+        if v.sees_unit(&u.id) {
+            c.crumbs
+                .push(Link::new(format!("/u/{}", format::enc(&u.id)), u.name));
+        }
+    }
+    Ok(c)
+}
+
+pub async fn household(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let path = format!("/h/{}", format::enc(&id));
+    let v = viewer(&state, &headers, &path).await?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let mut s = store.lock();
+        let lang = v.lang;
+        if doorstep_core::ids::check_id("household", &id).is_err() {
+            return Err(WebError::not_found(lang));
+        }
+        let Some(row) = s
+            .household_row(&id)
+            .map_err(|e| WebError::internal(lang, e.to_string()))?
+        else {
+            return Err(WebError::not_found(lang));
+        };
+        if !v.sees_grid(&row.grid) {
+            return Err(WebError::forbidden(lang));
+        }
+        let h = s
+            .household(&id)
+            .map_err(|e| WebError::new(lang, e.into()))?;
+        let now = now();
+        let grid_name = directory::unit(s.connection(), &h.grid)
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_else(|| h.grid.clone());
+        let grids: BTreeMap<String, String> = [(h.grid.clone(), grid_name.clone())].into();
+        let residents = h
+            .residents
+            .iter()
+            .map(|r| ResidentView {
+                name: r.name.clone(),
+                relation: r.relation.clone(),
+                gender: lang
+                    .pick(r.gender.label_zh(), r.gender.label_en())
+                    .to_string(),
+                birth_year: r.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+                phone: r.phone.clone().unwrap_or_default(),
+                tags: r
+                    .tags
+                    .iter()
+                    .map(|t| lang.pick(t.label_zh(), t.label_en()))
+                    .collect::<Vec<_>>()
+                    .join(lang.pick("、", ", ")),
+                notes: r.notes.clone(),
+                moved_out: r.moved_out,
+            })
+            .collect();
+        let mut visits: Vec<VisitView> = h
+            .visits
+            .iter()
+            .map(|x| VisitView {
+                at: format::date_time(x.at),
+                by: x.by.name.clone(),
+                kind: lang.pick(x.kind.label_zh(), x.kind.label_en()).to_string(),
+                notes: x.notes.clone(),
+                needs: x.needs.join(lang.pick("；", "; ")),
+            })
+            .collect();
+        visits.reverse();
+        let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
+        let tasks = stats::household_tasks(&s, &id)
+            .map_err(ie)?
+            .iter()
+            .map(|r| task_view(lang, r, &grids))
+            .collect();
+        let appeals = stats::household_appeals(&s, &id, now)
+            .map_err(ie)?
+            .iter()
+            .map(|r| appeal_view(lang, r, &grids))
+            .collect();
+        let history = history_views(&mut s, lang, &id)?;
+        let title = format!("{} {}", h.display_name(), h.address.display());
+        let page = HouseholdPage {
+            c: doc_chrome(&s, &v, &h.grid, title, &path)?,
+            grid: grid_name,
+            housing: lang
+                .pick(h.housing.label_zh(), h.housing.label_en())
+                .to_string(),
+            moved_out: h.moved_out,
+            residents,
+            visits,
+            tasks,
+            appeals,
+            history,
+        };
+        render(&page)
+    })
+    .await?
+}
+
+// ---- an appeal and its triage ------------------------------------------------------------
+
+pub struct EventView {
+    pub at: String,
+    pub kind: String,
+    pub by: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "appeal.html")]
+struct AppealPage {
+    c: Chrome,
+    a: AppealView,
+    channel: String,
+    household: Option<(String, String)>,
+    asker_phone: String,
+    events: Vec<EventView>,
+    history: Vec<HistoryView>,
+    open: bool,
+    people: Vec<Opt>,
+    departments: Vec<Opt>,
+    action: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AppealQueryParams {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn appeal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<AppealQueryParams>,
+) -> Result<Response, WebError> {
+    let path = format!("/a/{}", format::enc(&id));
+    let v = viewer(&state, &headers, &path).await?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let mut s = store.lock();
+        let lang = v.lang;
+        let t = lang.tr();
+        if doorstep_core::ids::check_id("appeal", &id).is_err()
+            || s.doc_kind(&id).ok().flatten() != Some(doorstep_core::doc::DocKind::Appeal)
+        {
+            return Err(WebError::not_found(lang));
+        }
+        let (a, st) = s.appeal(&id).map_err(|e| WebError::new(lang, e.into()))?;
+        if !v.sees_grid(&a.grid) {
+            return Err(WebError::forbidden(lang));
+        }
+        let now = now();
+        let grid_name = directory::unit(s.connection(), &a.grid)
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_else(|| a.grid.clone());
+        let grids: BTreeMap<String, String> = [(a.grid.clone(), grid_name)].into();
+        let row = stats::appeals(
+            &s,
+            std::slice::from_ref(&a.grid),
+            &AppealFilter::default(),
+            now,
+        )
+        .map_err(|e| WebError::internal(lang, e.to_string()))?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| WebError::not_found(lang))?;
+        let household = match &a.household_id {
+            Some(h) => s.household_row(h).ok().flatten().map(|r| {
+                (
+                    format!("/h/{}", format::enc(h)),
+                    format!("{} {}", r.name, r.address),
+                )
+            }),
+            None => None,
+        };
+        let events = a
+            .events
+            .iter()
+            .map(|e| {
+                let mut detail = vec![];
+                if let Some(d) = &e.department {
+                    detail.push(d.clone());
+                }
+                if let Some(p) = &e.assignee {
+                    detail.push(format!("→ {}", p.name));
+                }
+                if let Some(x) = e.satisfaction {
+                    detail.push(format!("{} {x}/5", t.satisfaction));
+                }
+                if !e.note.is_empty() {
+                    detail.push(e.note.clone());
+                }
+                EventView {
+                    at: format::date_time(e.at),
+                    kind: lang.pick(e.kind.label_zh(), e.kind.label_en()).to_string(),
+                    by: e.by.name.clone(),
+                    detail: detail.join(" · "),
+                }
+            })
+            .collect();
+        // Whom an appeal can be assigned to: the grid's workers and the community's supervisors.
+        let conn = s.connection();
+        let mut people = Vec::new();
+        let path_units = directory::path_to(conn, &a.grid)
+            .map_err(|e| WebError::internal(lang, e.to_string()))?;
+        for p in directory::people(conn).map_err(|e| WebError::internal(lang, e.to_string()))? {
+            let fits = match p.role {
+                Role::GridWorker => p.units.contains(&a.grid),
+                Role::Supervisor => p
+                    .units
+                    .iter()
+                    .any(|u| path_units.iter().any(|x| &x.id == u)),
+                _ => false,
+            };
+            if fits {
+                people.push(Opt {
+                    value: p.id.clone(),
+                    label: format!(
+                        "{} ({})",
+                        p.name,
+                        lang.pick(p.role.label_zh(), p.role.code())
+                    ),
+                    selected: p.id == st.responsible.id,
+                });
+            }
+        }
+        let departments = triage::DEPARTMENTS
+            .iter()
+            .map(|(zh, en)| Opt {
+                value: zh.to_string(),
+                label: if lang == Lang::Zh {
+                    zh.to_string()
+                } else {
+                    format!("{en} ({zh})")
+                },
+                selected: false,
+            })
+            .collect();
+        let history = history_views(&mut s, lang, &id)?;
+        let mut c = doc_chrome(
+            &s,
+            &v,
+            &a.grid,
+            format!(
+                "{} · {}",
+                t.appeal,
+                a.summary.chars().take(20).collect::<String>()
+            ),
+            &path,
+        )?;
+        if q.done == "1" {
+            c.flash = Some(t.done_ok.to_string());
+        }
+        let page = AppealPage {
+            c,
+            a: appeal_view(lang, &row, &grids),
+            channel: lang
+                .pick(a.channel.label_zh(), a.channel.label_en())
+                .to_string(),
+            household,
+            asker_phone: a.asker.phone.clone().unwrap_or_default(),
+            events,
+            history,
+            open: st.status.is_open(),
+            people,
+            departments,
+            action: format!("/a/{}/triage", format::enc(&id)),
+        };
+        render(&page)
+    })
+    .await?
+}
+
+#[derive(Deserialize)]
+pub struct TriageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// A supervisor's triage of an appeal: written as a change of the appeal document in the
+/// supervisor's name, merged like a phone's push, so the grid worker's phone gets it.
+pub async fn triage(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TriageForm>,
+) -> Result<Response, WebError> {
+    let path = format!("/a/{}", format::enc(&id));
+    let v = viewer(&state, &headers, &path).await?;
+    v.check_csrf(&f.csrf)?;
+    let store = state.store.clone();
+    let back = path.clone();
+    run(v.lang, move || {
+        let mut s = store.lock();
+        let lang = v.lang;
+        let t = lang.tr();
+        if doorstep_core::ids::check_id("appeal", &id).is_err()
+            || s.doc_kind(&id).ok().flatten() != Some(doorstep_core::doc::DocKind::Appeal)
+        {
+            return Err(WebError::not_found(lang));
+        }
+        let (a, _) = s.appeal(&id).map_err(|e| WebError::new(lang, e.into()))?;
+        if !v.sees_grid(&a.grid) {
+            return Err(WebError::forbidden(lang));
+        }
+        let action = match f.action.as_str() {
+            "assign" => {
+                let p = directory::person(s.connection(), &f.person)
+                    .map_err(|e| WebError::internal(lang, e.to_string()))?
+                    .ok_or_else(|| {
+                        WebError::bad(lang, format!("{}: {}", t.assign_to, t.not_found))
+                    })?;
+                AppealAction::Assign(PersonRef::new(p.id, p.name))
+            }
+            "whistle" => AppealAction::Whistle {
+                department: f.department.trim().to_string(),
+                note: f.note.trim().to_string(),
+            },
+            "escalate" => AppealAction::Escalate(f.note.trim().to_string()),
+            "close" => AppealAction::Close(f.note.trim().to_string()),
+            other => return Err(WebError::bad(lang, format!("unknown action {other:?}"))),
+        };
+        match triage::act(&mut s, &v.person, &id, action) {
+            Ok(_) => {
+                tracing::info!(person = %v.person.id, appeal = %id, action = %f.action, "triage");
+                Ok(Redirect::to(&format!("{back}?done=1")).into_response())
+            }
+            Err(crate::sync::PushError::Core(e)) => Err(WebError::new(lang, e.into())),
+            Err(e) => Err(WebError::bad(lang, e.to_string())),
+        }
+    })
+    .await?
+}
+
+// ---- CSV ---------------------------------------------------------------------------------
+
+/// A CSV download that Excel opens correctly: UTF-8 with a byte-order mark, CRLF line ends,
+/// Chinese headers in a Chinese session, and a UTF-8 file name (RFC 6266).
+pub fn csv_response(
+    lang: Lang,
+    name: &str,
+    head: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<Response, WebError> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let ie = |e: &dyn std::fmt::Display| WebError::internal(lang, e.to_string());
+    w.write_record(head).map_err(|e| ie(&e))?;
+    for r in rows {
+        // A cell starting with = + - @ would be a formula in Excel: quote it as text.
+        let r: Vec<String> = r
+            .into_iter()
+            .map(|c| {
+                if c.starts_with(['=', '+', '-', '@']) {
+                    format!("'{c}")
+                } else {
+                    c
+                }
+            })
+            .collect();
+        w.write_record(&r).map_err(|e| ie(&e))?;
+    }
+    let body = w.into_inner().map_err(|e| ie(&e))?;
+    let date = format::date(now());
+    let file = format!("{name}-{date}.csv");
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "attachment; filename=\"doorstep-{date}.csv\"; filename*=UTF-8''{}",
+        format::enc(&file)
+    )) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(super::secure_page(r))
+}
+
+impl From<WebErrorKind> for WebError {
+    fn from(kind: WebErrorKind) -> Self {
+        WebError::new(Lang::Zh, kind)
+    }
+}
