@@ -16,6 +16,16 @@ if [ ! -f /usr/share/java/jna.jar ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq libjna-java
 fi
+# Debian's Chromium for the dashboard's browser test, and a CJK font so that its screenshots
+# show Chinese (no browser download: Playwright drives the system Chromium).
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq chromium fonts-wqy-microhei
+fi
+if [ ! -d "$BUILD/e2e/node_modules/playwright-core" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$BUILD/e2e" playwright-core@1
+fi
 KC=$BUILD/kotlinc/node_modules/kotlin-compiler
 if [ ! -x "$KC/bin/kotlinc" ]; then
     npm install --silent --no-audit --no-fund --prefix "$BUILD/kotlinc" kotlin-compiler@2
@@ -64,5 +74,21 @@ CP=/usr/share/java/jna.jar:$KC/lib/kotlinx-coroutines-core-jvm.jar
     -cp "$CP" -d "$BUILD/core-test.jar"
 java -Djna.library.path="$ROOT/target/debug" -cp "$BUILD/core-test.jar:$CP:$KC/lib/kotlin-stdlib.jar" CoreTestKt
 kill $SRV_PID 2>/dev/null || true
+
+step "dashboard in headless Chromium (Playwright) against a real demo server and a real phone"
+cargo build -p doorstep-server --examples --quiet
+E2E=$(mktemp -d)
+"$SRV" demo --data "$E2E/data" --listen 127.0.0.1:0 --households 150 > "$E2E/demo.out" 2> "$E2E/demo.log" &
+DEMO_PID=$!
+trap 'kill $SRV_PID $DEMO_PID 2>/dev/null || true' EXIT
+for _ in $(seq 600); do grep -q "督导台 dashboard:" "$E2E/demo.out" && break; sleep 0.5; done
+grep -q "督导台 dashboard:" "$E2E/demo.out" || { cat "$E2E/demo.out" "$E2E/demo.log"; echo "the demo did not start"; exit 1; }
+export DS_BASE="http://$(sed -n 's/^listening on //p' "$E2E/demo.out")"
+export DS_PASSWORD=$(sed -n 's/.*密码 password: //p' "$E2E/demo.out")
+export DS_PHONE=$ROOT/target/debug/examples/phone DS_TMP=$E2E DS_MODULES=$BUILD/e2e/node_modules
+export DS_SHOTS=$BUILD/e2e/screenshots
+node --test server/tests/e2e/
+kill $DEMO_PID 2>/dev/null || true
+echo "screenshots: $DS_SHOTS"
 
 step "all tests passed"

@@ -122,7 +122,6 @@ tr! {
     unit_name: "名称", "Name";
     last_sync: "最近同步", "Last sync";
     never_synced: "从未同步", "Never synced";
-    stale_days: "天未同步", "days without sync";
     no_device: "无设备", "No device";
     search: "搜索", "Search";
     search_hint: "姓名、地址或电话", "Name, address or phone";
@@ -223,6 +222,7 @@ tr! {
     revoke_confirm: "停用后该设备无法再同步，确定吗？", "The device will no longer sync. Revoke it?";
     devices_note: "“待下发”是服务器上该设备范围内、它尚未拉取的修改；手机离线期间新记录的内容服务器无从得知。", "\"Waiting\" counts changes in the device's scope it has not pulled yet; what a phone recorded offline since its last sync the server cannot know.";
     stale_note: "超过2天未同步的设备标为橙色。", "Devices without a sync for over 2 days are marked orange.";
+    stale_grids: "个网格的手机超过2天未同步或从未同步", "grid(s) whose phones have not synced for over 2 days, or never";
     directory: "组织目录", "Directory";
     people: "人员", "People";
     enroll: "登记新手机", "Enroll a phone";
