@@ -379,7 +379,7 @@ pub async fn unit(
         let last_sync = grid_last_sync(&s).map_err(|e| WebError::internal(lang, e.to_string()))?;
         let mut children = Vec::new();
         let mut stale_grids = 0;
-        for (g, _) in &ctx.grid_names {
+        for g in ctx.grid_names.keys() {
             if sync_text(lang, last_sync.get(g).copied().flatten(), now).1 {
                 stale_grids += 1;
             }
