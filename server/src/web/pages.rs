@@ -1398,6 +1398,32 @@ struct AppealPage {
     action: String,
 }
 
+/// The appeal `id` if it exists and lies in the viewer's scope: 404 for a malformed or unknown
+/// id (or another kind of document), 403 outside the scope.
+fn appeal_in_scope(
+    s: &mut Store,
+    v: &Viewer,
+    id: &str,
+) -> Result<
+    (
+        doorstep_core::domain::appeal::Appeal,
+        doorstep_core::domain::appeal::AppealState,
+    ),
+    WebError,
+> {
+    let lang = v.lang;
+    if doorstep_core::ids::check_id("appeal", id).is_err()
+        || s.doc_kind(id).ok().flatten() != Some(doorstep_core::doc::DocKind::Appeal)
+    {
+        return Err(WebError::not_found(lang));
+    }
+    let (a, st) = s.appeal(id).map_err(|e| WebError::new(lang, e.into()))?;
+    if !v.sees_grid(&a.grid) {
+        return Err(WebError::forbidden(lang));
+    }
+    Ok((a, st))
+}
+
 #[derive(Deserialize, Default)]
 pub struct AppealQueryParams {
     #[serde(default)]
@@ -1417,15 +1443,7 @@ pub async fn appeal(
         let mut s = store.lock();
         let lang = v.lang;
         let t = lang.tr();
-        if doorstep_core::ids::check_id("appeal", &id).is_err()
-            || s.doc_kind(&id).ok().flatten() != Some(doorstep_core::doc::DocKind::Appeal)
-        {
-            return Err(WebError::not_found(lang));
-        }
-        let (a, st) = s.appeal(&id).map_err(|e| WebError::new(lang, e.into()))?;
-        if !v.sees_grid(&a.grid) {
-            return Err(WebError::forbidden(lang));
-        }
+        let (a, st) = appeal_in_scope(&mut s, &v, &id)?;
         let now = now();
         let grid_name = directory::unit(s.connection(), &a.grid)
             .ok()
@@ -1581,15 +1599,7 @@ pub async fn triage(
         let mut s = store.lock();
         let lang = v.lang;
         let t = lang.tr();
-        if doorstep_core::ids::check_id("appeal", &id).is_err()
-            || s.doc_kind(&id).ok().flatten() != Some(doorstep_core::doc::DocKind::Appeal)
-        {
-            return Err(WebError::not_found(lang));
-        }
-        let (a, _) = s.appeal(&id).map_err(|e| WebError::new(lang, e.into()))?;
-        if !v.sees_grid(&a.grid) {
-            return Err(WebError::forbidden(lang));
-        }
+        appeal_in_scope(&mut s, &v, &id)?;
         let action = match f.action.as_str() {
             "assign" => {
                 let p = directory::person(s.connection(), &f.person)
