@@ -269,6 +269,23 @@ impl DoorstepStore {
         })
     }
 
+    /// A household's open help tasks and appeals, and the conflicts about it to settle.
+    pub fn household_items(&self, household_id: String, now: Option<i64>) -> Res<HouseholdItems> {
+        self.with(|s| Ok(s.household_items(&household_id, now_or(now, s))?.into()))
+    }
+
+    /// Figures per grid (coverage, attention, tasks, appeals), for a supervisor's summary; grids
+    /// this phone holds nothing of come back with zeros.
+    pub fn grid_summaries(&self, grids: Vec<String>, now: Option<i64>) -> Res<Vec<GridSummary>> {
+        self.with(|s| {
+            let figures = doorstep_core::store::summary::grid_figures(s, &grids, now_or(now, s))?;
+            Ok(figures
+                .iter()
+                .map(|(g, f)| GridSummary::new(g.clone(), f))
+                .collect())
+        })
+    }
+
     // ---- conflicts and history ----
 
     pub fn conflicts(&self, doc_id: Option<String>) -> Res<Vec<Conflict>> {
@@ -313,6 +330,12 @@ impl DoorstepStore {
     /// "changes waiting").
     pub fn unsynced_docs(&self) -> Res<u64> {
         self.with(|s| Ok(s.unacknowledged_docs()?))
+    }
+
+    /// The sync bar: changes waiting, last sync, last failure (kept in the store, so a
+    /// background sync and the screen agree).
+    pub fn sync_status(&self) -> Res<SyncStatus> {
+        self.with(|s| Ok(doorstep_core::client::sync_status(s)?.into()))
     }
 
     /// How far this replica has pulled in the server's change log (0: never synced).

@@ -1027,3 +1027,88 @@ impl From<doorstep_core::client::SyncReport> for SyncReport {
         }
     }
 }
+
+/// Why the last sync failed. `code` is stable (`offline`, `not_enrolled`,
+/// `server:device_revoked`, `server:<code>`, `storage`, `decode`, `internal`): the shells turn it
+/// into words in their own resources; `detail` is for a support call.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncProblem {
+    pub code: String,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// The sync bar: changes waiting, the last sync that worked, the last failure.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncStatus {
+    pub unsynced_docs: u64,
+    pub cursor: u64,
+    pub last_attempt_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub last_error: Option<SyncProblem>,
+}
+
+impl From<doorstep_core::client::SyncStatus> for SyncStatus {
+    fn from(s: doorstep_core::client::SyncStatus) -> Self {
+        SyncStatus {
+            unsynced_docs: s.unsynced_docs,
+            cursor: s.cursor,
+            last_attempt_at: s.last_attempt_at,
+            last_success_at: s.last_success_at,
+            last_error: s.last_error.map(|p| SyncProblem {
+                code: p.code,
+                detail: p.detail,
+                at: p.at,
+            }),
+        }
+    }
+}
+
+/// What is still in hand about one household (its screen).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HouseholdItems {
+    pub tasks: Vec<TaskRow>,
+    pub appeals: Vec<AppealRow>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl From<store::HouseholdItems> for HouseholdItems {
+    fn from(i: store::HouseholdItems) -> Self {
+        HouseholdItems {
+            tasks: i.tasks.into_iter().map(Into::into).collect(),
+            appeals: i.appeals.into_iter().map(Into::into).collect(),
+            conflicts: i.conflicts.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// One grid's figures, as the supervisors' dashboard shows them (same query).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct GridSummary {
+    pub grid: String,
+    pub households: u32,
+    pub visited_30_days: u32,
+    pub visited_90_days: u32,
+    pub never_visited: u32,
+    /// Households with at least one resident needing attention.
+    pub attention: u32,
+    pub open_tasks: u32,
+    pub open_appeals: u32,
+    pub overdue_appeals: u32,
+}
+
+impl GridSummary {
+    pub(crate) fn new(grid: String, f: &store::summary::GridFigures) -> Self {
+        GridSummary {
+            grid,
+            households: f.coverage.households,
+            visited_30_days: f.coverage.visited_30,
+            visited_90_days: f.coverage.visited_90,
+            never_visited: f.coverage.never,
+            attention: f.attention,
+            open_tasks: f.open_tasks,
+            open_appeals: f.open_appeals,
+            overdue_appeals: f.overdue_appeals,
+        }
+    }
+}

@@ -19,6 +19,7 @@ use crate::{
     domain::PersonRef,
     protocol::{self, CONTENT_TYPE, DEFAULT_PAGE_BYTES, ReconcileEntry, SyncRequest, SyncResponse},
     store::{ConflictRow, SyncPage, decode_bundle, encode_bundle, encode_bundle_implying},
+    time::Millis,
 };
 
 /// Who this phone is on its server, as told at enrollment.
@@ -408,9 +409,96 @@ impl Session<'_> {
     }
 }
 
+/// What the sync bar shows: changes waiting, the last sync that worked, and the last failure.
+///
+/// Kept in the store (not in the shells' preferences) so that both shells, a background sync
+/// and the screen in front agree, and a restart does not forget it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// Documents holding changes the server has not acknowledged.
+    pub unsynced_docs: u64,
+    /// Where this phone is in the server's change log (0: never pulled).
+    pub cursor: u64,
+    pub last_attempt_at: Option<Millis>,
+    pub last_success_at: Option<Millis>,
+    /// The last sync's failure, if the last attempt failed (cleared by a success).
+    pub last_error: Option<SyncProblem>,
+}
+
+/// Why the last sync failed, in a form a screen can put into words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncProblem {
+    /// `offline`, `not_enrolled`, `server:<code>` (e.g. `server:device_revoked`), `storage`,
+    /// `decode` or `internal`.
+    pub code: String,
+    /// The error as the core wrote it (for a support call, not for the screen's headline).
+    pub detail: String,
+    pub at: Millis,
+}
+
+const KEY_LAST_ATTEMPT: &str = "last_attempt_at";
+const KEY_LAST_SUCCESS: &str = "last_success_at";
+const KEY_LAST_ERROR: &str = "last_error";
+
+/// The stable code of a sync failure (see [`SyncProblem::code`]).
+pub fn problem_code(e: &Error) -> String {
+    match e {
+        Error::Offline(_) => "offline".into(),
+        Error::Server { code, .. } => format!("server:{code}"),
+        Error::NotAllowed(_) => "not_enrolled".into(),
+        Error::Storage(_) => "storage".into(),
+        Error::Decode(_) | Error::Schema { .. } | Error::MissingDependencies(_) => "decode".into(),
+        _ => "internal".into(),
+    }
+}
+
+/// The sync bar's figures, read from the store.
+pub fn sync_status(store: &Store) -> Result<SyncStatus> {
+    let time = |k: &str| -> Result<Option<Millis>> {
+        Ok(store.sync_setting(k)?.and_then(|v| v.parse().ok()))
+    };
+    let last_error = store.sync_setting(KEY_LAST_ERROR)?.and_then(|v| {
+        let mut parts = v.splitn(3, '\t');
+        let at = parts.next()?.parse().ok()?;
+        let code = parts.next()?.to_string();
+        let detail = parts.next().unwrap_or_default().to_string();
+        Some(SyncProblem { code, detail, at })
+    });
+    Ok(SyncStatus {
+        unsynced_docs: store.unacknowledged_docs()?,
+        cursor: store.sync_cursor()?,
+        last_attempt_at: time(KEY_LAST_ATTEMPT)?,
+        last_success_at: time(KEY_LAST_SUCCESS)?,
+        last_error,
+    })
+}
+
 /// Syncs with the server this phone is enrolled with: pushes every unacknowledged change and
 /// pulls every change in its scope, in as few round trips as the data allows (one, usually).
+/// Records the outcome for [`sync_status`].
 pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
+    let started = lock(store).now();
+    let result = sync_once(store);
+    let s = lock(store);
+    // Bookkeeping for the sync bar; a failure to write it must not hide the sync's own outcome.
+    let _ = s.set_sync_setting(KEY_LAST_ATTEMPT, &started.to_string());
+    match &result {
+        Ok(_) => {
+            let _ = s.set_sync_setting(KEY_LAST_SUCCESS, &s.now().to_string());
+            let _ = s.clear_sync_setting(KEY_LAST_ERROR);
+        }
+        Err(e) => {
+            let detail = e.to_string().replace(['\t', '\n'], " ");
+            let _ = s.set_sync_setting(
+                KEY_LAST_ERROR,
+                &format!("{started}\t{}\t{detail}", problem_code(e)),
+            );
+        }
+    }
+    result
+}
+
+fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
     let (base, token, lost_cursor) = {
         let s = lock(store);
         let base = s.sync_setting(KEY_SERVER)?;

@@ -12,6 +12,7 @@ mod exchange;
 mod index;
 mod queries;
 pub mod schema;
+pub mod summary;
 mod sync;
 
 use std::path::Path;
@@ -24,8 +25,8 @@ pub use exchange::{Entry, decode_bundle_resolving, encode_bundle, encode_bundle_
 pub use exchange::{ImportReport, Incoming, Merged, MergedChange, StateVector};
 pub(crate) use exchange::{byte_kind, decode_bundle, kind_byte};
 pub use queries::{
-    AppealQuery, AppealRow, ConflictRow, HouseholdQuery, HouseholdRow, HouseholdSort, LeadTasks,
-    TaskRow, Today, TodayOptions, VisitFilter,
+    AppealQuery, AppealRow, ConflictRow, HouseholdItems, HouseholdQuery, HouseholdRow,
+    HouseholdSort, LeadTasks, TaskRow, Today, TodayOptions, VisitFilter,
 };
 pub use sync::{Outgoing, SyncPage};
 

@@ -179,6 +179,18 @@ pub struct AppealQuery {
     pub limit: u32,
 }
 
+/// What is still in hand about one household, for its screen on the phone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HouseholdItems {
+    /// Open and claimed help tasks, earliest due first.
+    pub tasks: Vec<TaskRow>,
+    /// Appeals still in hand, in ledger order (overdue first).
+    pub appeals: Vec<AppealRow>,
+    /// Conflicting fields of the household and of its tasks and appeals (all of them, finished
+    /// or not: a conflict in a closed appeal's record still needs a person's choice).
+    pub conflicts: Vec<ConflictRow>,
+}
+
 /// A conflicting field, as listed for a person to settle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConflictRow {
@@ -505,6 +517,41 @@ impl Store {
         Ok(stmt
             .query_map([grid], task_row)?
             .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A household's open help tasks and appeals and the conflicts about it.
+    pub fn household_items(&self, household_id: &str, now: Millis) -> Result<HouseholdItems> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {TASK_COLS} FROM tasks t WHERE t.household_id = ?1 AND t.status IN ('open', 'claimed') \
+             ORDER BY t.due_by IS NULL, t.due_by, t.created_at"
+        ))?;
+        let tasks = stmt
+            .query_map([household_id], task_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {APPEAL_COLS} FROM appeals a WHERE a.household_id = ?1 AND a.status IN {OPEN_STATUSES}"
+        ))?;
+        let mut appeals = stmt
+            .query_map([household_id], |r| appeal_row(r, now))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        appeals.sort_by(ledger_order);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM tasks WHERE household_id = ?1 UNION ALL SELECT id FROM appeals WHERE household_id = ?1",
+        )?;
+        let mut docs = vec![household_id.to_string()];
+        docs.extend(
+            stmt.query_map([household_id], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+        );
+        let mut conflicts = Vec::new();
+        for d in &docs {
+            conflicts.extend(self.conflicts(Some(d))?);
+        }
+        Ok(HouseholdItems {
+            tasks,
+            appeals,
+            conflicts,
+        })
     }
 
     /// Fields with concurrent values, of one document or of all.

@@ -147,6 +147,12 @@ impl Store {
         meta_set(&self.conn, &format!("sync.{key}"), value)
     }
 
+    pub fn clear_sync_setting(&self, key: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = ?1", [format!("sync.{key}")])?;
+        Ok(())
+    }
+
     /// Forgets the cursor: the next sync pulls the whole scope again (after the server was
     /// restored from an older backup).
     pub fn reset_sync_cursor(&self) -> Result<()> {
