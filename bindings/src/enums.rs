@@ -2,7 +2,7 @@
 //! zh-CN and English labels so that both shells show the same words.
 
 use doorstep_core::domain::{
-    appeal::{AppealStatus, Channel, KnownTopic, Tier, Topic},
+    appeal::{AppealEventKind, AppealStatus, Channel, KnownTopic, Tier, Topic},
     household::{AttentionTag, Gender, HousingStatus},
     task::TaskStatus,
     visit::VisitKind,
@@ -80,6 +80,20 @@ pub enum AppealStatus {
     Closed,
 }
 
+#[uniffi::remote(Enum)]
+pub enum AppealEventKind {
+    Received,
+    Accepted,
+    Assigned,
+    Whistled,
+    Escalated,
+    Progress,
+    Resolved,
+    Feedback,
+    Closed,
+    Reopened,
+}
+
 /// The language of a label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum Lang {
@@ -109,6 +123,42 @@ label_fns! {
     channel_label: Channel;
     tier_label: Tier;
     appeal_status_label: AppealStatus;
+    appeal_event_label: AppealEventKind;
+}
+
+/// The actions an appeal in `status` takes (the buttons a phone shows; the store refuses the
+/// others), in the order of a normal case.
+#[uniffi::export]
+pub fn allowed_appeal_actions(status: AppealStatus) -> Vec<AppealEventKind> {
+    use AppealEventKind::*;
+    [
+        Accepted, Assigned, Whistled, Escalated, Progress, Resolved, Feedback, Closed, Reopened,
+    ]
+    .into_iter()
+    .filter(|k| status.allows(*k))
+    .collect()
+}
+
+/// A deadline in words: `剩余3小时` / `3 h left`, `超时2天4小时` / `overdue by 2 d 4 h`,
+/// `按时办结` / `met on time`. The same words on both phones.
+#[uniffi::export]
+pub fn deadline_words(deadline: crate::Deadline, lang: Lang) -> String {
+    use crate::Deadline::*;
+    use doorstep_core::time::duration_words;
+    let zh = lang == Lang::ZhCn;
+    let d = |ms: i64| duration_words(ms, zh);
+    match (deadline, zh) {
+        (OnTime { left_millis }, true) => format!("剩余{}", d(left_millis)),
+        (OnTime { left_millis }, false) => format!("{} left", d(left_millis)),
+        (DueSoon { left_millis }, true) => format!("即将到期，剩余{}", d(left_millis)),
+        (DueSoon { left_millis }, false) => format!("due soon, {} left", d(left_millis)),
+        (Overdue { over_millis }, true) => format!("超时{}", d(over_millis)),
+        (Overdue { over_millis }, false) => format!("overdue by {}", d(over_millis)),
+        (Met, true) => "按时办结".into(),
+        (Met, false) => "met on time".into(),
+        (MetLate { late_millis }, true) => format!("逾期{}后办结", d(late_millis)),
+        (MetLate { late_millis }, false) => format!("met {} late", d(late_millis)),
+    }
 }
 
 /// The label of an appeal topic code (a known topic's label, or the code itself).
@@ -134,4 +184,48 @@ pub fn known_topics() -> Vec<String> {
 #[uniffi::export]
 pub fn tier_window_millis(tier: Tier) -> i64 {
     tier.window()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Deadline;
+
+    #[test]
+    fn actions_follow_the_status() {
+        use AppealEventKind::*;
+        assert_eq!(
+            allowed_appeal_actions(AppealStatus::Received),
+            vec![
+                Accepted, Assigned, Whistled, Escalated, Progress, Resolved, Feedback, Closed
+            ]
+        );
+        assert_eq!(
+            allowed_appeal_actions(AppealStatus::Resolved),
+            vec![Progress, Feedback, Reopened]
+        );
+        assert_eq!(
+            allowed_appeal_actions(AppealStatus::Closed),
+            vec![Progress, Reopened]
+        );
+    }
+
+    #[test]
+    fn deadlines_in_words() {
+        let h = 3_600_000;
+        assert_eq!(
+            deadline_words(Deadline::OnTime { left_millis: 3 * h }, Lang::ZhCn),
+            "剩余3小时"
+        );
+        assert_eq!(
+            deadline_words(
+                Deadline::Overdue {
+                    over_millis: 26 * h
+                },
+                Lang::En
+            ),
+            "overdue by 1 d 2 h"
+        );
+        assert_eq!(deadline_words(Deadline::Met, Lang::ZhCn), "按时办结");
+    }
 }

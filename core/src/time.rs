@@ -55,3 +55,48 @@ pub fn check_deadline(field: &'static str, at: Millis, now: Millis) -> crate::Re
     }
     Ok(())
 }
+
+/// A length of time in words, the two largest units: `3天4小时` / `3 d 4 h`, `25分钟` / `25 min`.
+/// One function for the dashboard and both phones, so a deadline reads the same everywhere.
+pub fn duration_words(ms: Millis, zh: bool) -> String {
+    let ms = ms.max(0);
+    let (d, h, m) = (ms / DAY, (ms % DAY) / HOUR, (ms % HOUR) / MINUTE);
+    let (sep, days, hours, minutes) = if zh {
+        ("", "天", "小时", "分钟")
+    } else {
+        (" ", "d", "h", "min")
+    };
+    if d > 0 {
+        if h > 0 {
+            format!("{d}{sep}{days}{sep}{h}{sep}{hours}")
+        } else {
+            format!("{d}{sep}{days}")
+        }
+    } else if h > 0 {
+        if m > 0 {
+            format!("{h}{sep}{hours}{sep}{m}{sep}{minutes}")
+        } else {
+            format!("{h}{sep}{hours}")
+        }
+    } else {
+        format!("{m}{sep}{minutes}")
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_both_languages() {
+        assert_eq!(
+            duration_words(3 * DAY + 4 * HOUR + 5 * MINUTE, true),
+            "3天4小时"
+        );
+        assert_eq!(duration_words(3 * DAY + 4 * HOUR, false), "3 d 4 h");
+        assert_eq!(duration_words(2 * HOUR + 5 * MINUTE, true), "2小时5分钟");
+        assert_eq!(duration_words(2 * HOUR, false), "2 h");
+        assert_eq!(duration_words(25 * MINUTE, true), "25分钟");
+        assert_eq!(duration_words(-5, false), "0 min");
+    }
+}

@@ -92,7 +92,10 @@ fn sync_status_household_items_and_grid_summary() {
     assert_eq!(figures["A"].coverage.visited_30, 1);
     assert_eq!(figures["A"].open_tasks, 1);
     assert_eq!(figures["A"].open_appeals, 1);
-    assert_eq!(figures["B"].coverage.households, 0, "grid B is not on this phone");
+    assert_eq!(
+        figures["B"].coverage.households, 0,
+        "grid B is not on this phone"
+    );
 
     // Revoked: the code says so, for the sync bar to put in words.
     admin(&data, &["revoke", "--device", &p1.device_id]);

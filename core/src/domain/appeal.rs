@@ -156,6 +156,20 @@ impl AppealStatus {
             Self::Received | Self::Accepted | Self::Whistled | Self::Escalated
         )
     }
+
+    /// Whether an event of `kind` may be added to an appeal in this status: handling events
+    /// only while it is open, progress notes at any time, feedback until it is closed, and
+    /// reopening only once it is resolved or closed. A phone shows only these buttons; the store
+    /// refuses the others.
+    pub fn allows(self, kind: AppealEventKind) -> bool {
+        match kind {
+            AppealEventKind::Received => false,
+            AppealEventKind::Reopened => !self.is_open(),
+            AppealEventKind::Feedback => self != Self::Closed,
+            AppealEventKind::Progress => true,
+            _ => self.is_open(),
+        }
+    }
 }
 
 /// The person who asked.

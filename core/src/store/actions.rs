@@ -411,12 +411,7 @@ impl Store {
         let mut a = doc::appeal::read(&s.doc, id)?;
         let state = ap::reduce(&a);
         let kind = action.kind();
-        let refused = match kind {
-            AppealEventKind::Reopened => state.status.is_open(),
-            AppealEventKind::Feedback => state.status == ap::AppealStatus::Closed,
-            _ => !state.status.is_open() && kind != AppealEventKind::Progress,
-        };
-        if refused {
+        if !state.status.allows(kind) {
             return Err(Error::NotAllowed(format!(
                 "cannot {} an appeal that is {}",
                 kind.label_en().to_lowercase(),

@@ -45,21 +45,7 @@ pub fn month_day(ms: Millis) -> String {
 
 /// A span of time: `3天4小时` / `3 d 4 h`, `25分钟` / `25 min`.
 pub fn duration(lang: Lang, ms: Millis) -> String {
-    let ms = ms.max(0);
-    let t = lang.tr();
-    let sep = lang.pick("", " ");
-    let (d, h, m) = (ms / DAY, (ms % DAY) / HOUR, (ms % HOUR) / MINUTE);
-    if d > 0 {
-        if h > 0 {
-            format!("{d}{sep}{}{sep}{h}{sep}{}", t.days, t.hours)
-        } else {
-            format!("{d}{sep}{}", t.days)
-        }
-    } else if h > 0 {
-        format!("{h}{sep}{}", t.hours)
-    } else {
-        format!("{m}{sep}{}", t.minutes)
-    }
+    doorstep_core::time::duration_words(ms, lang == Lang::Zh)
 }
 
 /// How long ago: `2天前` / `2 d ago`.

@@ -1,0 +1,37 @@
+package app.doorstep.state
+
+import app.doorstep.core.Enrollment
+
+/** The screen a person lands on, by the role the server gave at enrollment. */
+enum class Home {
+    /** Not enrolled yet: scan or type the code. */
+    ENROLL,
+    /** A grid worker (网格员): my grid's households. */
+    HOUSEHOLDS,
+    /** A liaison lead (联户长): the help-a-hand list, in large type. */
+    HELP_LIST,
+    /** A supervisor: the read-only summary of the grids in their scope. */
+    SUMMARY,
+    /** An administrator works on the dashboard, not on a phone. */
+    NOT_ON_PHONES;
+
+    companion object {
+        fun of(enrollment: Enrollment?): Home = when (enrollment?.role) {
+            null -> ENROLL
+            "grid_worker" -> HOUSEHOLDS
+            "liaison_lead" -> HELP_LIST
+            "supervisor" -> SUMMARY
+            else -> NOT_ON_PHONES
+        }
+    }
+}
+
+/**
+ * Who uses this phone, as the store remembers it: the enrollment (server, person, role, grids,
+ * groups) decides the first screen and which grid or group the lists show.
+ */
+class Session(val core: Core) {
+    suspend fun enrollment(): Outcome<Enrollment?> = core.call { it.enrollment() }
+
+    suspend fun home(): Home = Home.of(enrollment().valueOrNull())
+}
