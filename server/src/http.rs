@@ -38,9 +38,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: ServerStore) -> Self {
+        Self::with_limit(store, crate::DeviceLimit::default())
+    }
+
+    pub fn with_limit(store: ServerStore, limit: crate::DeviceLimit) -> Self {
         AppState {
             store,
-            limiter: Arc::new(RateLimiter::new(20.0, 10.0)),
+            limiter: Arc::new(RateLimiter::new(limit.burst, limit.per_sec)),
             // Password guesses: 10 at once per login name, then one every 6 seconds.
             logins: Arc::new(RateLimiter::new(10.0, 1.0 / 6.0)),
         }

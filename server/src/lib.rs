@@ -43,10 +43,32 @@ impl From<rusqlite::Error> for ServerError {
     }
 }
 
+/// How many sync requests one device may make: `burst` at once, then `per_sec` sustained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeviceLimit {
+    pub burst: f64,
+    pub per_sec: f64,
+}
+
+impl Default for DeviceLimit {
+    /// A phone syncs a few times an hour; 20 at once and 10 a second is far above any honest
+    /// phone and far below what a runaway loop would send.
+    fn default() -> Self {
+        DeviceLimit {
+            burst: 20.0,
+            per_sec: 10.0,
+        }
+    }
+}
+
 /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
-pub async fn serve(data: PathBuf, listen: SocketAddr) -> Result<(), ServerError> {
+pub async fn serve(
+    data: PathBuf,
+    listen: SocketAddr,
+    limit: DeviceLimit,
+) -> Result<(), ServerError> {
     let store = storage::ServerStore::open(&data)?;
-    serve_store(store, listen, &data.display().to_string(), |_| {}).await
+    serve_store_limited(store, listen, &data.display().to_string(), limit, |_| {}).await
 }
 
 /// Serves an opened store; `on_listen` is told the bound address before the first request.
@@ -56,7 +78,17 @@ pub async fn serve_store(
     data: &str,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    let app = http::router(http::AppState::new(store));
+    serve_store_limited(store, listen, data, DeviceLimit::default(), on_listen).await
+}
+
+async fn serve_store_limited(
+    store: storage::ServerStore,
+    listen: SocketAddr,
+    data: &str,
+    limit: DeviceLimit,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
+    let app = http::router(http::AppState::with_limit(store, limit));
     let listener =
         tokio::net::TcpListener::bind(listen)
             .await

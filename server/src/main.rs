@@ -42,6 +42,12 @@ enum Command {
         /// Address and port to listen on (port 0 picks a free one and prints it).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Sync requests one device may make at once / 单台设备可连续发起的同步请求数
+        #[arg(long, value_name = "N", default_value_t = 20.0)]
+        device_burst: f64,
+        /// Sync requests one device may make per second, sustained / 单台设备每秒同步请求数
+        #[arg(long, value_name = "N", default_value_t = 10.0)]
+        device_rate: f64,
     },
     /// The directory and devices / 管理目录与设备 (works on DIR directly, also while serving).
     Admin {
@@ -162,8 +168,23 @@ fn main() -> ExitCode {
         LogFormat::Text => logs.init(),
     }
     let result = match cli.command {
-        Command::Serve { data, listen } => runtime().and_then(|rt| {
-            rt.block_on(doorstep_server::serve(data, listen))
+        Command::Serve {
+            data,
+            listen,
+            device_burst,
+            device_rate,
+        } => runtime().and_then(|rt| {
+            if !(device_burst >= 1.0 && device_rate > 0.0) {
+                return Err(
+                    "--device-burst must be at least 1 and --device-rate above 0 / 限流参数无效"
+                        .into(),
+                );
+            }
+            let limit = doorstep_server::DeviceLimit {
+                burst: device_burst,
+                per_sec: device_rate,
+            };
+            rt.block_on(doorstep_server::serve(data, listen, limit))
                 .map_err(|e| e.to_string())
         }),
         Command::Admin { data, json, action } => admin(data, json, action),

@@ -25,9 +25,15 @@ impl ServerProc {
     }
 
     pub fn start_on(data: &Path, listen: &str) -> ServerProc {
+        Self::start_with(data, listen, &[])
+    }
+
+    /// Starts `serve` with extra arguments (e.g. a lower rate limit).
+    pub fn start_with(data: &Path, listen: &str, extra: &[&str]) -> ServerProc {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", listen, "--data"])
             .arg(data)
+            .args(extra)
             .env("DOORSTEP_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
