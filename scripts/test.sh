@@ -11,17 +11,25 @@ mkdir -p "$BUILD"
 step() { printf '\n==> %s\n' "$*"; }
 
 step "installing what is missing"
-if [ ! -f /usr/share/java/jna.jar ]; then
+# From Debian: JNA (the Kotlin bindings on the JVM), OpenSSL's headers and pkg-config (SQLCipher,
+# the phone store's encryption, links libcrypto), Chromium and a CJK font for the dashboard's
+# browser test (Playwright drives the system Chromium; without the font, Chinese renders as
+# boxes in its screenshots).
+missing=()
+[ -f /usr/share/java/jna.jar ] || missing+=(libjna-java)
+[ -f /usr/include/openssl/crypto.h ] || missing+=(libssl-dev)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-microhei)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq libjna-java
+    $SUDO apt-get install -y -qq "${missing[@]}"
 fi
-# Debian's Chromium for the dashboard's browser test, and a CJK font so that its screenshots
-# show Chinese (no browser download: Playwright drives the system Chromium).
-if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq chromium fonts-wqy-microhei
+# tree-sitter-swift, to parse the Swift sources (no Swift compiler on this machine).
+if [ ! -d "$BUILD/pyswift/tree_sitter_swift" ]; then
+    python3 -m pip install --quiet --disable-pip-version-check --target "$BUILD/pyswift" \
+        tree-sitter==0.26.1 tree-sitter-swift==0.7.4
 fi
 if [ ! -d "$BUILD/e2e/node_modules/playwright-core" ]; then
     npm install --silent --no-audit --no-fund --prefix "$BUILD/e2e" playwright-core@1
@@ -50,6 +58,7 @@ for f in DoorstepCore.swift DoorstepCoreFFI.h DoorstepCoreFFI.modulemap; do
 done
 grep -q "public func openTask\|func openTask" "$BUILD/swift/DoorstepCore.swift" || { echo "Swift bindings lack the store API"; exit 1; }
 echo "Swift bindings generated: $(ls "$BUILD/swift" | tr '\n' ' ')"
+PYTHONPATH="$BUILD/pyswift" python3 scripts/swift_syntax.py "$BUILD/swift" ios
 
 step "Kotlin bindings on the JVM, syncing with a real server on 127.0.0.1"
 SRV=target/debug/doorstep-server

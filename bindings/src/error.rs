@@ -20,6 +20,10 @@ pub enum DoorstepError {
     NoUser,
     #[error("storage: {reason}")]
     Storage { reason: String },
+    /// The database key does not open the store (a wrong key, or a file that is not an
+    /// encrypted Doorstep store). Nothing was changed.
+    #[error("the database key does not open this store")]
+    WrongKey,
     /// No network, or the server could not be reached: every change is kept for later.
     #[error("offline: {reason}")]
     Offline { reason: String },
@@ -54,6 +58,7 @@ impl From<CoreError> for DoorstepError {
             CoreError::NoUser => DoorstepError::NoUser,
             CoreError::Storage(reason) => DoorstepError::Storage { reason },
             CoreError::Offline(reason) => DoorstepError::Offline { reason },
+            CoreError::WrongKey => DoorstepError::WrongKey,
             CoreError::Server {
                 status,
                 code,

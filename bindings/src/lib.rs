@@ -93,6 +93,27 @@ impl DoorstepStore {
             .map_err(Into::into)
     }
 
+    /// Opens (or creates) the store at `path` encrypted with `key`: 32 random bytes the shell
+    /// keeps in the Android Keystore or the iOS Keychain. A wrong key gives `WrongKey`.
+    #[uniffi::constructor]
+    pub fn open_encrypted(path: String, key: Vec<u8>) -> Res<Arc<Self>> {
+        catch_unwind(|| Store::open_encrypted(&path, &key))
+            .map_err(|_| DoorstepError::Internal {
+                reason: "panic while opening".into(),
+            })?
+            .map(|s| {
+                Arc::new(DoorstepStore {
+                    inner: Mutex::new(s),
+                })
+            })
+            .map_err(Into::into)
+    }
+
+    /// Re-encrypts the store with `new_key` (atomic: a crash leaves the old key working).
+    pub fn rekey(&self, new_key: Vec<u8>) -> Res<()> {
+        self.with(|s| Ok(s.rekey(&new_key)?))
+    }
+
     /// Who writes from now on (kept in the store).
     pub fn set_user(&self, user: Person) -> Res<()> {
         self.with(|s| Ok(s.set_user(PersonRef::from(user))?))

@@ -37,6 +37,11 @@ pub enum Error {
     #[error("no user is signed in on this store")]
     NoUser,
 
+    /// The store's file cannot be read with this key (a wrong key, or a file that is not an
+    /// encrypted Doorstep store). Nothing was changed.
+    #[error("the database key does not open this store / 密钥无法打开本机数据")]
+    WrongKey,
+
     /// The server cannot be reached (no network, a timeout, a cut connection). Nothing was
     /// lost: every change stays on the phone for the next sync.
     #[error("offline: {0}")]

@@ -140,7 +140,10 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound { .. } => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "未找到", msg)
             }
-            CoreError::Storage(_) | CoreError::NoUser | CoreError::Offline(_) => {
+            CoreError::Storage(_)
+            | CoreError::NoUser
+            | CoreError::Offline(_)
+            | CoreError::WrongKey => {
                 tracing::error!(error = %msg, "storage failure");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -42,6 +42,20 @@ pub mod read_model {
 
 use crate::{Error, Result, doc::DocKind, domain::PersonRef, time::Millis};
 
+/// Sets SQLCipher's `key` or `rekey` to raw key bytes (no passphrase derivation: the key is
+/// already 256 random bits).
+fn apply_key(conn: &Connection, pragma: &str, key: &[u8]) -> Result<()> {
+    if key.len() != 32 {
+        return Err(Error::Invalid {
+            field: "key",
+            reason: format!("a database key is 32 bytes, not {}", key.len()),
+        });
+    }
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    conn.execute_batch(&format!("PRAGMA {pragma} = \"x'{hex}'\";"))?;
+    Ok(())
+}
+
 /// Incremental chunks after which a document is compacted into one snapshot.
 const COMPACT_AFTER_CHUNKS: i64 = 8;
 
@@ -75,7 +89,34 @@ impl Store {
     /// Opens (or creates) the store at `path`, migrating its schema. Documents are loaded lazily,
     /// so opening costs the same for ten households or ten thousand.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        let mut conn = Connection::open(path)?;
+        Self::open_conn(Connection::open(path)?)
+    }
+
+    /// Opens (or creates) the store at `path` encrypted with `key` (SQLCipher: AES-256 on every
+    /// page, so names, phone numbers and attention tags are not readable from the file of a lost
+    /// phone). The key is 32 random bytes the shell keeps in the Android Keystore or the iOS
+    /// Keychain. A wrong key (or a plain file) gives [`Error::WrongKey`] and changes nothing.
+    pub fn open_encrypted(path: impl AsRef<Path>, key: &[u8]) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        apply_key(&conn, "key", key)?;
+        // SQLCipher only tries the key when a page is read: read one now, to fail here.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => Error::WrongKey,
+            _ => Error::from(e),
+        })?;
+        Self::open_conn(conn)
+    }
+
+    /// Re-encrypts the whole file with `new_key` (after the old key was exposed, or when the
+    /// shell moves the key to new hardware-backed storage). Atomic: a crash leaves the old key.
+    pub fn rekey(&mut self, new_key: &[u8]) -> Result<()> {
+        apply_key(&self.conn, "rekey", new_key)
+    }
+
+    fn open_conn(mut conn: Connection) -> Result<Store> {
         schema::prepare(&mut conn)?;
         let actor = match meta_get(&conn, "actor")? {
             Some(hex) => ActorId::try_from(hex.as_str())

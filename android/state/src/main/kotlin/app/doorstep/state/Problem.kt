@@ -29,6 +29,8 @@ data class Problem(val kind: Kind, val detail: String = "", val field: String? =
         NOT_ALLOWED,
         /** The record is not on this phone (yet). */
         NOT_FOUND,
+        /** The database key does not open this phone's store (see [openStore]). */
+        WRONG_KEY,
         /** The phone's storage failed (full, damaged). */
         STORAGE,
         /** A bug in Doorstep. Nothing was written. */
@@ -38,6 +40,7 @@ data class Problem(val kind: Kind, val detail: String = "", val field: String? =
     companion object {
         fun of(e: DoorstepException): Problem = when (e) {
             is DoorstepException.Offline -> Problem(Kind.OFFLINE, e.reason)
+            is DoorstepException.WrongKey -> Problem(Kind.WRONG_KEY, e.message ?: "")
             is DoorstepException.Server -> fromServerCode(e.code, e.detail)
             is DoorstepException.Invalid -> Problem(Kind.INVALID, e.reason, e.field)
             is DoorstepException.NotAllowed ->

@@ -1,6 +1,19 @@
 package app.doorstep.state
 
+import app.doorstep.core.DoorstepException
+import app.doorstep.core.DoorstepStore
 import app.doorstep.core.Enrollment
+
+/**
+ * Opens this phone's store, encrypted with [key] (32 bytes the shell keeps in the Android
+ * Keystore or the iOS Keychain). A wrong key is [Problem.Kind.WRONG_KEY]: the app says so and
+ * offers to enroll again (the data is on the server), never reads garbage.
+ */
+fun openStore(path: String, key: ByteArray): Outcome<DoorstepStore> = try {
+    Outcome.Ok(DoorstepStore.openEncrypted(path, key))
+} catch (e: DoorstepException) {
+    Outcome.Failed(Problem.of(e))
+}
 
 /** The screen a person lands on, by the role the server gave at enrollment. */
 enum class Home {

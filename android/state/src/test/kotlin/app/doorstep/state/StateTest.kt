@@ -32,9 +32,15 @@ fun expect(cond: Boolean, what: String) {
 
 fun env(name: String): String = System.getenv(name) ?: throw AssertionError("$name not set")
 
+val random = java.security.SecureRandom()
+
+/** A phone: its store encrypted with a fresh key, as the shells open it. */
 fun phone(name: String, clock: () -> Long = System::currentTimeMillis, lang: Lang = Lang.ZH_CN): Core {
     val dir = Files.createTempDirectory("doorstep-state-$name")
-    return Core(DoorstepStore.open(dir.resolve("doorstep.db").toString()), Dispatchers.IO, clock, lang)
+    val key = ByteArray(32).also { random.nextBytes(it) }
+    val store = openStore(dir.resolve("doorstep.db").toString(), key).valueOrNull()
+        ?: throw AssertionError("store not opened")
+    return Core(store, Dispatchers.IO, clock, lang)
 }
 
 /** Enrolls a phone with a code through the enrollment screen's model. */
@@ -237,6 +243,27 @@ fun main() {
         val s = gwBar.state.value
         expect(s.problem?.kind == Problem.Kind.REVOKED, "problem ${s.problem}")
         expect(s.unsynced == 1L, "the new visit is kept: ${s.unsynced}")
+    }
+
+    check("an encrypted store: a wrong key is refused in words, the right one opens it") {
+        val path = Files.createTempDirectory("doorstep-key").resolve("doorstep.db").toString()
+        val key = ByteArray(32).also { random.nextBytes(it) }
+        val s = openStore(path, key).valueOrNull() ?: throw AssertionError("opened")
+        s.setUser(Person("gw9", "吴网格"))
+        val h = s.createHousehold(NewHousehold("KS", null, Address("9", "1", "101", ""), HousingStatus.RENTED,
+            listOf(NewResident("郑秀兰", Gender.FEMALE, 1940, "13900000099", "户主", emptyList(), ""))))
+        s.close()
+        val wrong = key.copyOf().also { it[0] = (it[0] + 1).toByte() }
+        expect(openStore(path, wrong).problemOrNull()?.kind == Problem.Kind.WRONG_KEY, "wrong key")
+        expect(openStore(path, ByteArray(5)).problemOrNull()?.kind == Problem.Kind.INVALID, "short key")
+        val bytes = java.io.File(path).readBytes()
+        expect(!String(bytes, Charsets.ISO_8859_1).contains(String("郑秀兰".toByteArray(), Charsets.ISO_8859_1)), "no plaintext name")
+        val again = openStore(path, key).valueOrNull() ?: throw AssertionError("reopened")
+        expect(again.household(h.id).residents[0].name == "郑秀兰", "read back")
+        again.rekey(wrong)
+        again.close()
+        expect(openStore(path, key).problemOrNull()?.kind == Problem.Kind.WRONG_KEY, "old key after rekey")
+        expect(openStore(path, wrong).valueOrNull() != null, "new key after rekey")
     }
 
     check("words: device locales map to zh-CN first, English second") {
