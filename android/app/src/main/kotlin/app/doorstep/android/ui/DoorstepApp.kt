@@ -1,0 +1,150 @@
+package app.doorstep.android.ui
+
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.padding
+import androidx.compose.material3.ExperimentalMaterial3Api
+import androidx.compose.material3.Icon
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.NavigationBar
+import androidx.compose.material3.NavigationBarItem
+import androidx.compose.material3.Scaffold
+import androidx.compose.material3.Text
+import androidx.compose.material3.TopAppBar
+import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.filled.Home
+import androidx.compose.material.icons.filled.List
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.unit.dp
+import androidx.navigation.compose.NavHost
+import androidx.navigation.compose.composable
+import androidx.navigation.compose.currentBackStackEntryAsState
+import androidx.navigation.compose.rememberNavController
+import app.doorstep.android.AppContainer
+import app.doorstep.android.R
+import app.doorstep.core.Enrollment
+import app.doorstep.state.AppealModel
+import app.doorstep.state.EnrollmentModel
+import app.doorstep.state.HelpListModel
+import app.doorstep.state.Home
+import app.doorstep.state.HouseholdModel
+import app.doorstep.state.HouseholdsModel
+import app.doorstep.state.LedgerModel
+import app.doorstep.state.Problem
+import app.doorstep.state.Session
+import app.doorstep.state.SummaryModel
+import app.doorstep.state.SyncModel
+import app.doorstep.state.VisitModel
+
+/**
+ * The app: the first screen follows the enrollment's role; a sync bar on every screen after
+ * enrollment; a grid worker switches between households and the appeal ledger.
+ */
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
+    val core = c.core
+    val lang = core.lang
+    var enrollment by remember { mutableStateOf<Enrollment?>(null) }
+    var home by remember { mutableStateOf<Home?>(null) }
+    LaunchedEffect(Unit) {
+        enrollment = Session(core).enrollment().valueOrNull()
+        home = Home.of(enrollment)
+    }
+    val nav = rememberNavController()
+    val sync = remember { SyncModel(core, c.syncer) }
+    // Lists read again after a sync pulled something; a counter keys their effects.
+    var pulled by remember { mutableStateOf(0) }
+    val start = home ?: return
+    val current by nav.currentBackStackEntryAsState()
+    val route = current?.destination?.route
+    Scaffold(
+        topBar = { TopAppBar(title = { Text(stringResource(R.string.app_name)) }) },
+        bottomBar = {
+            if (start == Home.HOUSEHOLDS && (route == "households" || route == "ledger")) {
+                NavigationBar {
+                    NavigationBarItem(selected = route == "households", onClick = { nav.navigate("households") { launchSingleTop = true } },
+                        icon = { Icon(Icons.Filled.Home, null) }, label = { Text(stringResource(R.string.tab_households)) })
+                    NavigationBarItem(selected = route == "ledger", onClick = { nav.navigate("ledger") { launchSingleTop = true } },
+                        icon = { Icon(Icons.Filled.List, null) }, label = { Text(stringResource(R.string.tab_ledger)) })
+                }
+            }
+        },
+    ) { padding ->
+        Column(Modifier.fillMaxSize().padding(padding)) {
+            if (enrollment != null) SyncBar(sync) { pulled++ }
+            NavHost(nav, startDestination = routeOf(start)) {
+                composable("enroll") {
+                    EnrollScreen(remember { EnrollmentModel(core) }, link, onLinkUsed) { e ->
+                        enrollment = e
+                        val next = Home.of(e)
+                        home = next
+                        nav.navigate(routeOf(next)) { popUpTo("enroll") { inclusive = true } }
+                    }
+                }
+                composable("households") {
+                    val m = remember(enrollment) { HouseholdsModel(core, enrollment?.grids.orEmpty()) }
+                    LaunchedEffect(pulled) { m.refresh() }
+                    HouseholdsScreen(m, lang) { id -> nav.navigate("household/$id") }
+                }
+                composable("household/{id}") { entry ->
+                    val id = entry.arguments?.getString("id") ?: return@composable
+                    val m = remember(id) { HouseholdModel(core, id) }
+                    LaunchedEffect(pulled) { m.refresh() }
+                    HouseholdScreen(m, lang, onVisit = { nav.navigate("visit/$id") }, onAppeal = { a -> nav.navigate("appeal/$a") })
+                }
+                composable("visit/{id}") { entry ->
+                    val id = entry.arguments?.getString("id") ?: return@composable
+                    VisitScreen(remember(id) { VisitModel(core, id) }, lang) { nav.popBackStack() }
+                }
+                composable("ledger") {
+                    val m = remember { LedgerModel(core, null) }
+                    LaunchedEffect(pulled) { m.refresh() }
+                    LedgerScreen(m, lang) { a -> nav.navigate("appeal/$a") }
+                }
+                composable("appeal/{id}") { entry ->
+                    val id = entry.arguments?.getString("id") ?: return@composable
+                    AppealScreen(remember(id) { AppealModel(core, id) }, lang)
+                }
+                composable("help") {
+                    val e = enrollment ?: return@composable
+                    val m = remember(e) { HelpListModel(core, e.groups, e.person.id) }
+                    LaunchedEffect(pulled) { m.refresh() }
+                    HelpListScreen(m)
+                }
+                composable("summary") {
+                    val m = remember(enrollment) { SummaryModel(core, enrollment?.grids.orEmpty()) }
+                    LaunchedEffect(pulled) { m.refresh() }
+                    SummaryScreen(m)
+                }
+                composable("elsewhere") {
+                    Text(stringResource(R.string.not_on_phones), modifier = Modifier.padding(24.dp), style = MaterialTheme.typography.bodyLarge)
+                }
+            }
+        }
+    }
+}
+
+private fun routeOf(home: Home) = when (home) {
+    Home.ENROLL -> "enroll"
+    Home.HOUSEHOLDS -> "households"
+    Home.HELP_LIST -> "help"
+    Home.SUMMARY -> "summary"
+    Home.NOT_ON_PHONES -> "elsewhere"
+}
+
+/** The store could not be opened (a wrong key after a restore, a full disk): say so. */
+@Composable
+fun StoreUnavailable(problem: Problem) {
+    Column(Modifier.fillMaxSize().padding(24.dp)) {
+        Text(stringResource(R.string.store_unavailable), style = MaterialTheme.typography.headlineSmall)
+        Text(problemText(problem), style = MaterialTheme.typography.bodyLarge)
+    }
+}

@@ -1,0 +1,99 @@
+package app.doorstep.android.ui
+
+import androidx.compose.foundation.clickable
+import androidx.compose.foundation.horizontalScroll
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.items
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.material3.ExperimentalMaterial3Api
+import androidx.compose.material3.FilterChip
+import androidx.compose.material3.HorizontalDivider
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedTextField
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.collectAsState
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.rememberCoroutineScope
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.unit.dp
+import app.doorstep.android.R
+import app.doorstep.core.HouseholdRow
+import app.doorstep.core.Lang
+import app.doorstep.core.attentionTagLabel
+import app.doorstep.state.HouseholdsModel
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
+
+/** My grid's households: search by name, address or phone; filter by tag; not visited lately. */
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun HouseholdsScreen(model: HouseholdsModel, lang: Lang, onOpen: (String) -> Unit) {
+    val s by model.state.collectAsState()
+    val scope = rememberCoroutineScope()
+    var query by remember { mutableStateOf(s.search) }
+    LaunchedEffect(Unit) { model.refresh() }
+    // Search as the person types, a moment after they stop.
+    LaunchedEffect(query) { delay(250); if (query != s.search) model.setSearch(query) }
+    Column(Modifier.fillMaxSize()) {
+        OutlinedTextField(
+            value = query,
+            onValueChange = { query = it },
+            label = { Text(stringResource(R.string.households_search)) },
+            singleLine = true,
+            modifier = Modifier.fillMaxWidth().padding(12.dp),
+        )
+        Row(
+            Modifier.horizontalScroll(rememberScrollState()).padding(horizontal = 12.dp),
+            horizontalArrangement = Arrangement.spacedBy(8.dp),
+        ) {
+            FilterChip(
+                selected = s.notVisitedLately,
+                onClick = { scope.launch { model.setNotVisitedLately(!s.notVisitedLately) } },
+                label = { Text(stringResource(R.string.households_not_visited)) },
+            )
+            model.tags.forEach { tag ->
+                FilterChip(
+                    selected = s.tag == tag,
+                    onClick = { scope.launch { model.setTag(if (s.tag == tag) null else tag) } },
+                    label = { Text(attentionTagLabel(tag, lang)) },
+                )
+            }
+        }
+        s.problem?.let { Text(problemText(it), color = MaterialTheme.colorScheme.error, modifier = Modifier.padding(12.dp)) }
+        LazyColumn(Modifier.fillMaxSize()) {
+            items(s.rows, key = { it.id }) { row ->
+                HouseholdLine(row, lang) { onOpen(row.id) }
+                HorizontalDivider()
+            }
+            if (s.more) item { LaunchedEffect(s.rows.size) { model.loadMore() } }
+            if (s.rows.isEmpty() && !s.loading) item {
+                Text(stringResource(R.string.households_none), modifier = Modifier.padding(24.dp))
+            }
+        }
+    }
+}
+
+@Composable
+private fun HouseholdLine(row: HouseholdRow, lang: Lang, onClick: () -> Unit) {
+    Column(Modifier.fillMaxWidth().clickable(onClick = onClick).padding(horizontal = 16.dp, vertical = 10.dp)) {
+        Text("${row.address}  ${row.name}", style = MaterialTheme.typography.titleMedium)
+        val visited = row.lastVisitAt?.let { stringResource(R.string.households_visited, ago(it)) }
+            ?: stringResource(R.string.households_never_visited)
+        Text(visited, style = MaterialTheme.typography.bodySmall)
+        if (row.tags.isNotEmpty()) {
+            Text(row.tags.joinToString(" · ") { attentionTagLabel(it, lang) }, style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.primary)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package app.doorstep.android.ui
+
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.items
+import androidx.compose.material3.Card
+import androidx.compose.material3.LinearProgressIndicator
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.collectAsState
+import androidx.compose.runtime.getValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.unit.dp
+import app.doorstep.android.R
+import app.doorstep.core.GridSummary
+import app.doorstep.state.SummaryModel
+
+/** A supervisor's read-only summary: the dashboard's figures for the grids on this phone. */
+@Composable
+fun SummaryScreen(model: SummaryModel) {
+    val s by model.state.collectAsState()
+    LaunchedEffect(Unit) { model.refresh() }
+    LazyColumn(Modifier.fillMaxSize().padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
+        s.problem?.let { p -> item { Text(problemText(p), color = MaterialTheme.colorScheme.error) } }
+        s.total?.let { t -> item { Figures(stringResource(R.string.summary_total), t, model.coveragePercent(t)) } }
+        items(s.grids, key = { it.grid }) { g -> Figures(g.grid, g, model.coveragePercent(g)) }
+    }
+}
+
+@Composable
+private fun Figures(title: String, g: GridSummary, percent: Int) {
+    Card(Modifier.fillMaxWidth()) {
+        Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(4.dp)) {
+            Text(title, style = MaterialTheme.typography.titleLarge)
+            Text(stringResource(R.string.summary_coverage, g.visited30Days.toInt(), g.households.toInt(), percent))
+            LinearProgressIndicator(progress = { percent / 100f }, modifier = Modifier.fillMaxWidth())
+            Text(stringResource(R.string.summary_never, g.neverVisited.toInt()))
+            Text(stringResource(R.string.summary_attention, g.attention.toInt()))
+            Text(stringResource(R.string.summary_tasks, g.openTasks.toInt()))
+            Text(
+                stringResource(R.string.summary_appeals, g.openAppeals.toInt(), g.overdueAppeals.toInt()),
+                color = if (g.overdueAppeals > 0u) Overdue else MaterialTheme.colorScheme.onSurface,
+            )
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package app.doorstep.android.ui
+
+import androidx.compose.foundation.background
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.collectAsState
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.rememberCoroutineScope
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.unit.dp
+import app.doorstep.android.R
+import app.doorstep.state.SyncModel
+import kotlinx.coroutines.launch
+
+/** Changes waiting, the last sync, the last error in words, and a button to sync now. */
+@Composable
+fun SyncBar(model: SyncModel, onSynced: () -> Unit) {
+    val s by model.state.collectAsState()
+    val scope = rememberCoroutineScope()
+    LaunchedEffect(Unit) { model.refresh() }
+    val problem = s.problem
+    Row(
+        Modifier.fillMaxWidth()
+            .background(if (problem != null) MaterialTheme.colorScheme.errorContainer else MaterialTheme.colorScheme.surfaceVariant)
+            .padding(horizontal = 12.dp, vertical = 6.dp),
+        verticalAlignment = Alignment.CenterVertically,
+    ) {
+        Column(Modifier.weight(1f)) {
+            Text(
+                if (s.unsynced == 0L) stringResource(R.string.sync_all_sent)
+                else stringResource(R.string.sync_waiting, s.unsynced),
+                style = MaterialTheme.typography.bodyMedium,
+            )
+            Text(
+                s.lastSuccessAt?.let { stringResource(R.string.sync_last, ago(it)) } ?: stringResource(R.string.sync_never),
+                style = MaterialTheme.typography.bodySmall,
+            )
+            if (problem != null) Text(problemText(problem), style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.error)
+        }
+        if (s.running) {
+            CircularProgressIndicator(Modifier.padding(8.dp))
+        } else {
+            TextButton(onClick = { scope.launch { if (model.syncNow()) onSynced() } }) {
+                Text(stringResource(R.string.sync_now))
+            }
+        }
+    }
+}
