@@ -28,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # tree-sitter-swift, to parse the Swift sources (no Swift compiler on this machine).
 if [ ! -d "$BUILD/pyswift/tree_sitter_swift" ]; then
-    python3 -m pip install --quiet --disable-pip-version-check --target "$BUILD/pyswift" \
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$BUILD/pyswift" \
         tree-sitter==0.26.1 tree-sitter-swift==0.7.4
 fi
 if [ ! -d "$BUILD/e2e/node_modules/playwright-core" ]; then

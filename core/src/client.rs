@@ -479,7 +479,15 @@ pub fn sync_status(store: &Store) -> Result<SyncStatus> {
 pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
     let started = lock(store).now();
     let result = sync_once(store);
-    let s = lock(store);
+    let mut s = lock(store);
+    if let Err(Error::Server { code, .. }) = &result
+        && code == "device_revoked"
+    {
+        // The server says this phone was revoked (lost, stolen, handed back): erase every
+        // resident's data from it. Changes not yet synced are lost with it, by design: the
+        // administrator chose to revoke. The status below is then all that is left.
+        s.wipe()?;
+    }
     // Bookkeeping for the sync bar; a failure to write it must not hide the sync's own outcome.
     let _ = s.set_sync_setting(KEY_LAST_ATTEMPT, &started.to_string());
     match &result {

@@ -25,7 +25,7 @@ fn visit() -> NewVisit {
 
 #[test]
 fn sync_status_household_items_and_grid_summary() {
-    let (_dir, data, server, p1, _p2) = two_phones(4);
+    let (dir, data, server, p1, p2) = two_phones(4);
 
     // After the first sync: nothing waiting, a success, no error.
     let st = client::sync_status(&p1.s()).unwrap();
@@ -97,9 +97,48 @@ fn sync_status_household_items_and_grid_summary() {
         "grid B is not on this phone"
     );
 
-    // Revoked: the code says so, for the sync bar to put in words.
+    // Revoked (a lost phone): the next contact wipes the phone, even a change made offline
+    // since; the code says why, for the sync bar to put in words.
+    let name = {
+        let mut s = p1.s();
+        s.household(&hid).unwrap().residents[0].name.clone()
+    };
+    p1.s().record_visit(&hid, visit(), None, None).unwrap();
     admin(&data, &["revoke", "--device", &p1.device_id]);
-    assert!(p1.sync().is_err());
+    match p1.sync() {
+        Err(doorstep_core::Error::Server {
+            status: 401, code, ..
+        }) => {
+            assert_eq!(code, "device_revoked")
+        }
+        other => panic!("a revoked phone synced: {other:?}"),
+    }
     let st = client::sync_status(&p1.s()).unwrap();
     assert_eq!(st.last_error.unwrap().code, "server:device_revoked");
+    assert_eq!(st.unsynced_docs, 0);
+    assert_eq!(st.cursor, 0);
+    {
+        let s = p1.s();
+        assert!(s.doc_ids().unwrap().is_empty(), "no document left");
+        assert!(
+            s.households(&doorstep_core::store::HouseholdQuery::grid("A"), s.now())
+                .unwrap()
+                .is_empty()
+        );
+        assert!(s.user().is_none(), "nobody signed in");
+        assert!(client::enrollment(&s).unwrap().is_none(), "not enrolled");
+    }
+    // Nothing of a resident is left in the file (this test's store is not encrypted, so this
+    // checks the deletion and the rewrite of the file, not the encryption).
+    let mut file = std::fs::read(dir.path().join("phones/p1.db")).unwrap();
+    if let Ok(wal) = std::fs::read(dir.path().join("phones/p1.db-wal")) {
+        file.extend(wal);
+    }
+    assert!(
+        !file.windows(name.len()).any(|w| w == name.as_bytes()),
+        "{name} is still in the file"
+    );
+    // The other phone of the grid keeps working.
+    assert!(p2.sync().is_ok());
+    drop(server);
 }

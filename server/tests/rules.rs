@@ -344,7 +344,9 @@ fn scopes_revocation_and_bad_input() {
         );
     }
 
-    // Revocation: refused at the very next request, and the phone keeps its changes.
+    // Revocation: refused at the very next request, and the phone wipes itself (a lost phone;
+    // docs/protocol.md): the visit made after the revocation never reaches the server.
+    let log_before_revoke = log(&data);
     admin(&data, &["revoke", "--device", &pa.device_id]);
     let a0 = pa.s().households(&HouseholdQuery::grid("A"), 0).unwrap()[0]
         .id
@@ -368,7 +370,16 @@ fn scopes_revocation_and_bad_input() {
         }
         other => panic!("a revoked device synced: {other:?}"),
     }
-    assert_eq!(pa.s().unacknowledged_docs().unwrap(), 1);
+    assert_eq!(pa.s().unacknowledged_docs().unwrap(), 0);
+    assert!(
+        pa.s().doc_ids().unwrap().is_empty(),
+        "the revoked phone is wiped"
+    );
+    assert_eq!(
+        log(&data),
+        log_before_revoke,
+        "nothing of the revoked phone was stored"
+    );
 
     // Offline: fails fast with a typed error, keeps everything.
     drop(server);

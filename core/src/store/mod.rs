@@ -116,6 +116,41 @@ impl Store {
         apply_key(&self.conn, "rekey", new_key)
     }
 
+    /// Erases everything this store holds (documents, index rows, the signed-in person, the
+    /// enrollment and sync bookkeeping) and gives it a new actor id, then rewrites the file so no
+    /// freed page keeps old data. Called when the server says this phone was revoked (a lost
+    /// phone); the store stays open and empty, ready for a new enrollment.
+    pub fn wipe(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let tables: Vec<String> = {
+            // Every table of the schema; FTS5 keeps its own shadow tables (`search_*`) in step.
+            let mut stmt = tx.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'search_%'",
+            )?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for t in &tables {
+            tx.execute(&format!("DELETE FROM \"{}\"", t.replace('"', "\"\"")), [])?;
+        }
+        // FTS5 keeps deleted terms in its index segments until they are merged: rebuild the
+        // (now empty) search index so that no name or phone number survives in it.
+        tx.execute("INSERT INTO search (search) VALUES ('rebuild')", [])?;
+        let actor = ActorId::random();
+        meta_set(&tx, "actor", &actor.to_hex_string())?;
+        tx.commit()?;
+        // VACUUM rewrites the database; the old pages' images may still sit in the WAL, so it
+        // is checkpointed and truncated too.
+        self.conn.execute_batch("VACUUM")?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.actor = actor;
+        self.user = None;
+        self.cache.clear();
+        Ok(())
+    }
+
     fn open_conn(mut conn: Connection) -> Result<Store> {
         schema::prepare(&mut conn)?;
         let actor = match meta_get(&conn, "actor")? {

@@ -61,6 +61,8 @@ struct RootView: View {
             home = Home(enrollment)
         }
         .onChange(of: phase) { p in if p == .background { BackgroundSync.schedule() } }
+        // Revoked: the core wiped the store; start again at enrollment.
+        .onChange(of: sync.wiped) { w in if w { enrollment = nil; home = .enroll } }
         .onOpenURL { url in
             // An enrollment link opened from a message: enroll as if scanned.
             guard enrollment == nil else { return }

@@ -306,6 +306,8 @@ final class SyncModel: ObservableObject {
     @Published private(set) var lastSuccessAt: Int64?
     @Published private(set) var problem: Problem?
     @Published private(set) var running = false
+    /// The server said this phone was revoked and the core erased the store.
+    @Published private(set) var wiped = false
     private let core: Core
     private let syncer: Syncer
 
@@ -330,6 +332,10 @@ final class SyncModel: ObservableObject {
         let r = await syncer.sync()
         running = false
         await refresh()
+        if case let .failure(p) = r, p.kind == .revoked,
+           case .success(nil) = await core.call({ try $0.enrollment() }) {
+            wiped = true
+        }
         if case .success = r { return true }
         return false
     }

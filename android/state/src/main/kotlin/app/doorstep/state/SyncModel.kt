@@ -21,6 +21,11 @@ data class SyncBarState(
     val running: Boolean = false,
     /** What the last sync run from this screen did (pushed, pulled, conflicts, refused). */
     val lastReport: SyncReport? = null,
+    /**
+     * The server said this phone was revoked and the core erased the store: the app goes back
+     * to the enrollment screen.
+     */
+    val wiped: Boolean = false,
 )
 
 /** One sync at a time per store, whoever asks (the screen, the background worker). */
@@ -61,7 +66,11 @@ class SyncModel(private val core: Core, private val syncer: Syncer) {
     suspend fun syncNow(): Boolean {
         _state.update { it.copy(running = true) }
         val r = syncer.syncIfIdle()
-        _state.update { it.copy(running = false, lastReport = r?.valueOrNull() ?: it.lastReport) }
+        val revoked = r?.problemOrNull()?.kind == Problem.Kind.REVOKED &&
+            core.call { it.enrollment() }.valueOrNull() == null
+        _state.update {
+            it.copy(running = false, lastReport = r?.valueOrNull() ?: it.lastReport, wiped = revoked)
+        }
         refresh()
         return r is Outcome.Ok
     }

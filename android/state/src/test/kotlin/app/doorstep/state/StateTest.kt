@@ -234,15 +234,20 @@ fun main() {
         expect(m.state.value.total!!.households >= 6u, "total ${m.state.value.total}")
     }
 
-    check("a revoked phone: the sync bar says so, and every change stays") {
+    check("a revoked (lost) phone is wiped at its next sync and goes back to enrollment") {
         val p = ProcessBuilder(env("DOORSTEP_TEST_ADMIN"), "admin", "--data", env("DOORSTEP_TEST_DATA"),
             "revoke", "--device", gwEnrollment.deviceId).inheritIO().start()
         expect(p.waitFor() == 0, "revoked")
         VisitModel(gw, wangId).run { setNotes("复访"); save() ?: throw AssertionError("visit") }
         expect(!gwBar.syncNow(), "sync refused")
         val s = gwBar.state.value
-        expect(s.problem?.kind == Problem.Kind.REVOKED, "problem ${s.problem}")
-        expect(s.unsynced == 1L, "the new visit is kept: ${s.unsynced}")
+        expect(s.problem?.kind == Problem.Kind.REVOKED && s.wiped, "problem ${s.problem}, wiped ${s.wiped}")
+        expect(s.unsynced == 0L, "nothing left to sync: ${s.unsynced}")
+        expect(Session(gw).home() == Home.ENROLL, "back to enrollment")
+        val list = HouseholdsModel(gw, listOf(grid))
+        list.refresh()
+        expect(list.state.value.rows.isEmpty(), "no household left")
+        expect(gw.store.user() == null, "nobody signed in")
     }
 
     check("an encrypted store: a wrong key is refused in words, the right one opens it") {

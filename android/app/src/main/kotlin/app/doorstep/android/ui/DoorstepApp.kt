@@ -16,6 +16,7 @@ import androidx.compose.material.icons.filled.Home
 import androidx.compose.material.icons.filled.List
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
@@ -62,6 +63,15 @@ fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
     val sync = remember { SyncModel(core, c.syncer) }
     // Lists read again after a sync pulled something; a counter keys their effects.
     var pulled by remember { mutableStateOf(0) }
+    val syncState by sync.state.collectAsState()
+    // Revoked: the core wiped the store; start again at enrollment.
+    LaunchedEffect(syncState.wiped) {
+        if (syncState.wiped && enrollment != null) {
+            enrollment = null
+            home = Home.ENROLL
+            nav.navigate("enroll") { popUpTo(0) }
+        }
+    }
     val start = home ?: return
     val current by nav.currentBackStackEntryAsState()
     val route = current?.destination?.route
