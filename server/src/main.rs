@@ -74,6 +74,22 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// A consistent copy of the database, taken while the server runs / 在线备份
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The backup file to write (must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a backup into a data directory that holds no database / 从备份恢复
+    Restore {
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -188,6 +204,12 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
         }),
         Command::Admin { data, json, action } => admin(data, json, action),
+        Command::Backup { data, out } => doorstep_server::backup::backup(&data, &out)
+            .map(|r| print_json(&r))
+            .map_err(|e| e.to_string()),
+        Command::Restore { from, data } => doorstep_server::backup::restore(&from, &data)
+            .map(|r| print_json(&r))
+            .map_err(|e| e.to_string()),
         Command::Demo {
             data,
             listen,

@@ -12,11 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use common::*;
-use doorstep_core::{
-    Error,
-    domain::visit::{NewVisit, VisitKind},
-    store::HouseholdQuery,
-};
+use doorstep_core::Error;
 
 /// A TCP proxy that forwards to `upstream` and, while a cut is set, closes each connection once
 /// N bytes have passed in the chosen direction.
@@ -85,28 +81,6 @@ impl Proxy {
     fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
-}
-
-fn record_visits(p: &Phone, grid: &str, n: usize, note: &str) -> Vec<String> {
-    let mut s = p.s();
-    let hs = s.households(&HouseholdQuery::grid(grid), s.now()).unwrap();
-    (0..n)
-        .map(|i| {
-            s.record_visit(
-                &hs[i % hs.len()].id,
-                NewVisit {
-                    at: None,
-                    kind: VisitKind::Routine,
-                    notes: format!("{note} {i}"),
-                    needs: vec![],
-                },
-                None,
-                None,
-            )
-            .unwrap()
-            .visit_id
-        })
-        .collect()
 }
 
 fn server_visits(data: &std::path::Path) -> BTreeSet<String> {

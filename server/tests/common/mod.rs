@@ -345,3 +345,28 @@ pub fn small_street(data: &Path, n: usize) {
         assert_eq!(out["imported"], n);
     }
 }
+
+/// Records `n` visits on the phone, round the grid's households; returns the visit ids.
+pub fn record_visits(p: &Phone, grid: &str, n: usize, note: &str) -> Vec<String> {
+    let mut s = p.s();
+    let hs = s
+        .households(&doorstep_core::store::HouseholdQuery::grid(grid), s.now())
+        .unwrap();
+    (0..n)
+        .map(|i| {
+            s.record_visit(
+                &hs[i % hs.len()].id,
+                doorstep_core::domain::visit::NewVisit {
+                    at: None,
+                    kind: doorstep_core::domain::visit::VisitKind::Routine,
+                    notes: format!("{note} {i}"),
+                    needs: vec![],
+                },
+                None,
+                None,
+            )
+            .unwrap()
+            .visit_id
+        })
+        .collect()
+}
