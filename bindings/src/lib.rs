@@ -53,6 +53,19 @@ impl DoorstepStore {
     }
 }
 
+impl DoorstepStore {
+    /// Wraps a store opened by `open`, with a panic while opening turned into `Internal`.
+    fn opened(open: impl FnOnce() -> doorstep_core::Result<Store>) -> Res<Arc<Self>> {
+        let store =
+            catch_unwind(AssertUnwindSafe(open)).map_err(|_| DoorstepError::Internal {
+                reason: "panic while opening".into(),
+            })??;
+        Ok(Arc::new(DoorstepStore {
+            inner: Mutex::new(store),
+        }))
+    }
+}
+
 /// Runs `f` with panics turned into `Internal` (for calls that take the lock themselves).
 fn guarded<T>(f: impl FnOnce() -> Res<T>) -> Res<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
@@ -81,32 +94,14 @@ impl DoorstepStore {
     /// Opens (or creates) the store in the file at `path`.
     #[uniffi::constructor]
     pub fn open(path: String) -> Res<Arc<Self>> {
-        catch_unwind(|| Store::open(&path))
-            .map_err(|_| DoorstepError::Internal {
-                reason: "panic while opening".into(),
-            })?
-            .map(|s| {
-                Arc::new(DoorstepStore {
-                    inner: Mutex::new(s),
-                })
-            })
-            .map_err(Into::into)
+        Self::opened(|| Store::open(&path))
     }
 
     /// Opens (or creates) the store at `path` encrypted with `key`: 32 random bytes the shell
     /// keeps in the Android Keystore or the iOS Keychain. A wrong key gives `WrongKey`.
     #[uniffi::constructor]
     pub fn open_encrypted(path: String, key: Vec<u8>) -> Res<Arc<Self>> {
-        catch_unwind(|| Store::open_encrypted(&path, &key))
-            .map_err(|_| DoorstepError::Internal {
-                reason: "panic while opening".into(),
-            })?
-            .map(|s| {
-                Arc::new(DoorstepStore {
-                    inner: Mutex::new(s),
-                })
-            })
-            .map_err(Into::into)
+        Self::opened(|| Store::open_encrypted(&path, &key))
     }
 
     /// Re-encrypts the store with `new_key` (atomic: a crash leaves the old key working).
