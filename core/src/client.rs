@@ -96,6 +96,9 @@ fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A server address a phone may talk to: `https://`, or plain `http://` only to this device
+/// itself (tests, the demo, a developer's machine). Residents' data never crosses a network in
+/// clear text, whatever address a QR code or a person typed.
 fn check_url(url: &str) -> Result<String> {
     let u = url.trim().trim_end_matches('/');
     if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 200 {
@@ -104,7 +107,29 @@ fn check_url(url: &str) -> Result<String> {
             format!("{url:?} is not an http(s) address"),
         ));
     }
+    if let Some(rest) = u.strip_prefix("http://")
+        && !is_loopback(rest)
+    {
+        return Err(Error::invalid(
+            "server_url",
+            format!("{url:?}: plain http is refused except to this device; use https / 仅允许 https 地址"),
+        ));
+    }
     Ok(u.to_string())
+}
+
+/// Whether `host[:port][/path]` names this device (127.0.0.0/8, ::1 or localhost).
+fn is_loopback(rest: &str) -> bool {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Turns a transport failure into [`Error::Offline`] and a refusal into [`Error::Server`].
@@ -123,20 +148,34 @@ mod tests {
     #[test]
     fn enrollment_links() {
         let (s, c) = super::parse_enrollment_link(
-            "doorstep://enroll?server=http://10.0.0.2:8080/&code=AB12-CD34-EF56",
+            "doorstep://enroll?server=https://10.0.0.2:8080/&code=AB12-CD34-EF56",
         )
         .unwrap();
         assert_eq!(
             (s.as_str(), c.as_str()),
-            ("http://10.0.0.2:8080", "AB12-CD34-EF56")
+            ("https://10.0.0.2:8080", "AB12-CD34-EF56")
         );
         for bad in [
             "",
             "http://x",
             "doorstep://enroll?code=1",
             "doorstep://enroll?server=ftp://x&code=1",
+            // Plain http only to this device.
+            "doorstep://enroll?server=http://10.0.0.2:8080/&code=AB12-CD34-EF56",
+            "doorstep://enroll?server=http://127.0.0.1.evil.example/&code=AB12-CD34-EF56",
         ] {
             assert!(super::parse_enrollment_link(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost/",
+            "http://[::1]:9",
+            "https://jiedao.example.cn",
+        ] {
+            assert!(super::check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://192.168.1.5:8080", "http://jiedao.example.cn", "http://[fe80::1]:80"] {
+            assert!(super::check_url(bad).is_err(), "{bad}");
         }
     }
 }
