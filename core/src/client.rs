@@ -112,7 +112,9 @@ fn check_url(url: &str) -> Result<String> {
     {
         return Err(Error::invalid(
             "server_url",
-            format!("{url:?}: plain http is refused except to this device; use https / 仅允许 https 地址"),
+            format!(
+                "{url:?}: plain http is refused except to this device; use https / 仅允许 https 地址"
+            ),
         ));
     }
     Ok(u.to_string())
@@ -174,7 +176,11 @@ mod tests {
         ] {
             assert!(super::check_url(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://192.168.1.5:8080", "http://jiedao.example.cn", "http://[fe80::1]:80"] {
+        for bad in [
+            "http://192.168.1.5:8080",
+            "http://jiedao.example.cn",
+            "http://[fe80::1]:80",
+        ] {
             assert!(super::check_url(bad).is_err(), "{bad}");
         }
     }

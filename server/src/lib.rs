@@ -11,6 +11,7 @@
 //!   `triage`: their actions on appeals, written as document changes.
 
 pub mod accounts;
+pub mod audit;
 pub mod backup;
 pub mod demo;
 pub mod directory;

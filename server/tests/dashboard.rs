@@ -430,6 +430,40 @@ fn accounts_scopes_triage_and_bad_input() {
     let r = zhao.get("/u/A/appeals?status=closed");
     assert!(r.body.contains("楼上漏水"));
 
+    // The audit log on the household page: the phone's person and device brought the household
+    // and the appeal; the supervisor's triage came through the dashboard, newest first.
+    let page = zhao.get(&format!("/h/{household_a}"));
+    assert_eq!(page.status, 200);
+    let audit = &page.body[page.body.find("id=\"audit\"").expect("an audit section")..];
+    let rows: Vec<&str> = audit.split("<tr>").skip(2).collect();
+    assert!(
+        rows.len() >= 5,
+        "household, appeal, whistle, assign, close: {}",
+        rows.len()
+    );
+    assert!(
+        rows[0].contains("赵书记") && rows[0].contains("督导台"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("王网格") && r.contains("住户")),
+        "the phone's household change is audited"
+    );
+    let log_total = {
+        let conn = rusqlite::Connection::open(data.join("doorstep-server.db")).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM change_log WHERE doc_id IN (?1, ?2)",
+                [&household_a, &appeal_a],
+                |r| r.get(0),
+            )
+            .unwrap();
+        n
+    };
+    assert_eq!(rows.len() as i64, log_total, "one row per accepted change");
+
     // CSV: BOM, Chinese headers, one line per household.
     let r = zhao
         .http

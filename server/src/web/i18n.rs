@@ -186,6 +186,15 @@ tr! {
     who: "修改人", "Who";
     what: "内容", "What";
     history_note: "时间为记录设备上的时间。", "Times are the recording device's clock.";
+    audit: "审计记录", "Audit log";
+    audit_note: "服务器收到的每一项修改：由谁、通过哪台设备送达，时间为服务器时间（最近200条）。", "Every change the server accepted: who brought it, through which device, at the server's time (the latest 200).";
+    received_by_server: "服务器收到", "Received";
+    document: "记录", "Record";
+    change: "修改编号", "Change";
+    dashboard_device: "督导台", "Dashboard";
+    doc_household: "住户", "Household";
+    doc_task: "搭把手", "Help task";
+    doc_appeal: "诉求", "Appeal";
     need: "需求", "Need";
     due_by: "期限", "Due";
     claimant: "认领人", "Claimed by";

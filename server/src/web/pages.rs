@@ -1185,6 +1185,41 @@ pub struct HistoryView {
     pub what: String,
 }
 
+/// A line of the audit log (`crate::audit`).
+pub struct AuditView {
+    pub at: String,
+    pub who: String,
+    pub device: String,
+    pub doc: String,
+    pub hash: String,
+}
+
+fn audit_views(s: &Store, lang: Lang, household_id: &str) -> Result<Vec<AuditView>, WebError> {
+    let t = lang.tr();
+    let entries = crate::audit::for_household(s.connection(), household_id, 200)
+        .map_err(|e| WebError::internal(lang, e.to_string()))?;
+    Ok(entries
+        .into_iter()
+        .map(|e| AuditView {
+            at: format::date_time(e.received_at),
+            who: e.person_name.unwrap_or_else(|| "—".into()),
+            device: match (&e.device_id, e.device_label) {
+                (Some(id), _) if id.starts_with("web:") => t.dashboard_device.to_string(),
+                (_, Some(label)) if !label.is_empty() => label,
+                (Some(id), _) => id.chars().take(13).collect(),
+                (None, _) => "—".into(),
+            },
+            doc: match e.doc_kind.as_str() {
+                "task" => t.doc_task,
+                "appeal" => t.doc_appeal,
+                _ => t.doc_household,
+            }
+            .to_string(),
+            hash: e.hash.chars().take(12).collect(),
+        })
+        .collect())
+}
+
 /// What a change did, in words (the codes are the core's `ChangeNote::what`).
 fn what_label(lang: Lang, what: &str) -> String {
     let known: &[(&str, &str, &str)] = &[
@@ -1254,6 +1289,7 @@ struct HouseholdPage {
     tasks: Vec<TaskView>,
     appeals: Vec<AppealView>,
     history: Vec<HistoryView>,
+    audit: Vec<AuditView>,
 }
 
 /// The chrome of a page about one document of grid `grid`: breadcrumbs down to the grid.
@@ -1354,6 +1390,7 @@ pub async fn household(
             .map(|r| appeal_view(lang, r, &grids))
             .collect();
         let history = history_views(&mut s, lang, &id)?;
+        let audit = audit_views(&s, lang, &id)?;
         let title = format!("{} {}", h.display_name(), h.address.display());
         let page = HouseholdPage {
             c: doc_chrome(&s, &v, &h.grid, title, &path)?,
@@ -1367,6 +1404,7 @@ pub async fn household(
             tasks,
             appeals,
             history,
+            audit,
         };
         render(&page)
     })
