@@ -225,3 +225,91 @@ fn sigkill_during_sync_and_restored_server() {
     assert!(r.reconciled_docs > 0);
     assert_eq!(p1.heads(), p2.heads());
 }
+
+/// Documents a phone counts as acknowledged are on the server with every change the phone has
+/// (the server may hold more: the other phone's changes that this one has not pulled yet).
+fn assert_acknowledged_held(p: &Phone, data: &std::path::Path) {
+    let unacked: BTreeSet<String> = {
+        let mut s = p.s();
+        let out = s.unacknowledged().unwrap();
+        out.docs.into_iter().map(|(id, _)| id).collect()
+    };
+    let mut server = doorstep_core::Store::open(data.join("doorstep-server.db")).unwrap();
+    for (id, _) in p.heads() {
+        if unacked.contains(&id) {
+            continue;
+        }
+        let mine = p.s().doc_heads(&id).unwrap().unwrap();
+        let mut doc = server
+            .doc_copy(&id)
+            .unwrap_or_else(|e| panic!("acknowledged {id} missing on the server: {e}"));
+        for h in mine {
+            assert!(
+                doc.get_change_by_hash(&h).is_some(),
+                "acknowledged {id}: change {h} missing on the server"
+            );
+        }
+    }
+}
+
+/// The server's read model (its index tables), dumped; then rebuilt from the documents in a copy
+/// and dumped again.
+fn read_model_and_rebuild(
+    data: &std::path::Path,
+    scratch: &std::path::Path,
+) -> (Vec<String>, Vec<String>) {
+    let live = doorstep_core::Store::open(data.join("doorstep-server.db"))
+        .unwrap()
+        .dump_indexes()
+        .unwrap();
+    copy_db(data, scratch);
+    let mut copy = doorstep_core::Store::open(scratch.join("doorstep-server.db")).unwrap();
+    copy.rebuild_indexes().unwrap();
+    (live, copy.dump_indexes().unwrap())
+}
+
+#[test]
+fn sigkill_under_concurrent_syncs_many_times() {
+    let (dir, data, mut server, p1, p2) = two_phones(30);
+    let mut recorded = BTreeSet::new();
+    let mut killed_mid_sync = 0;
+    for round in 0..12u64 {
+        recorded.extend(record_visits(&p1, "A", 25, &format!("p1 round {round}")));
+        recorded.extend(record_visits(&p2, "A", 25, &format!("p2 round {round}")));
+        let (r1, r2) = thread::scope(|sc| {
+            let h1 = sc.spawn(|| p1.sync());
+            let h2 = sc.spawn(|| p2.sync());
+            // A different moment each round, from before the first byte to after the answer.
+            thread::sleep(std::time::Duration::from_millis((round * 53) % 400));
+            server.child.kill().unwrap();
+            server.child.wait().unwrap();
+            (h1.join().unwrap(), h2.join().unwrap())
+        });
+        killed_mid_sync += usize::from(r1.is_err()) + usize::from(r2.is_err());
+        server = ServerProc::start(&data);
+        // Whatever either phone counts as acknowledged survived the kill.
+        assert_acknowledged_held(&p1, &data);
+        assert_acknowledged_held(&p2, &data);
+        p1.set_server(&server.url());
+        p2.set_server(&server.url());
+    }
+    eprintln!("syncs cut by a kill: {killed_mid_sync} of 24");
+    assert!(
+        killed_mid_sync >= 3,
+        "the kills must hit syncs in flight: {killed_mid_sync}"
+    );
+    for p in [&p1, &p2, &p1] {
+        p.sync().unwrap();
+    }
+    assert_eq!(p1.heads(), p2.heads());
+    assert!(
+        recorded.is_subset(&server_visits_live(&data)),
+        "no recorded visit is missing"
+    );
+    server.stop();
+    let (live, rebuilt) = read_model_and_rebuild(&data, &dir.path().join("rebuilt"));
+    assert_eq!(
+        live, rebuilt,
+        "the read model equals one rebuilt from the documents"
+    );
+}
