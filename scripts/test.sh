@@ -119,6 +119,19 @@ echo "android/app: $(find android/app/src/main/kotlin -name '*.kt' | wc -l) Kotl
 # Strings in both languages, Swift case lists against the generated enums.
 python3 scripts/check_shells.py "$BUILD/swift/DoorstepCore.swift"
 
+step "fuzzing: every target for a short, bounded run (nightly, cargo-fuzz, libFuzzer)"
+# Long runs: docs/architecture.md, "Fuzzing". A crash stops the run with its input in
+# fuzz/artifacts/<target>/; copy it to fuzz/regressions/<target>/ (replayed by every test run).
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
+(cd fuzz && cargo +nightly fuzz build -O)
+for t in protocol_decode core_import server_ingest; do
+    (cd fuzz && cargo +nightly fuzz run -O "$t" -- -max_total_time="${FUZZ_SECONDS:-20}" \
+        -rss_limit_mb=2048 -print_final_stats=1 2>&1 | grep -E "^Done|stat::number_of_executed_units|ERROR|panicked" || true)
+    if [ -n "$(ls -A "fuzz/artifacts/$t" 2>/dev/null)" ]; then
+        echo "fuzz target $t found a crash: fuzz/artifacts/$t/"; exit 1
+    fi
+done
+
 step "dashboard in headless Chromium (Playwright) against a real demo server and a real phone"
 cargo build -p doorstep-server --examples --quiet
 E2E=$(mktemp -d)
