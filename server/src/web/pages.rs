@@ -84,6 +84,35 @@ struct UnitCtx {
     chrome: Chrome,
 }
 
+/// A unit's tabs, in the navigation's order: what each adds to `/u/{id}`.
+const TABS: [&str; 5] = ["", "/households", "/appeals", "/tasks", "/devices"];
+
+/// What every tab of a unit starts with: who is looking (or the login page), then, off the
+/// async runtime, the store locked and the unit's context (404 or 403 before anything is read).
+/// `page` builds the answer from them and the tab's own path (for links and pagers).
+async fn unit_page<F>(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: String,
+    tab: usize,
+    raw: Option<String>,
+    page: F,
+) -> Result<Response, WebError>
+where
+    F: FnOnce(&Store, &Viewer, UnitCtx, &str) -> Result<Response, WebError> + Send + 'static,
+{
+    let path = format!("/u/{}{}", format::enc(&id), TABS[tab]);
+    let here = here(&path, &raw);
+    let v = viewer(state, headers, &here).await?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let s = store.lock();
+        let ctx = unit_ctx(&s, &v, &id, tab, &here)?;
+        page(&s, &v, ctx, &path)
+    })
+    .await?
+}
+
 fn unit_ctx(s: &Store, v: &Viewer, id: &str, tab: usize, here: &str) -> Result<UnitCtx, WebError> {
     let lang = v.lang;
     let ie = |e: directory::DirectoryError| WebError::internal(lang, e.to_string());
@@ -111,13 +140,12 @@ fn unit_ctx(s: &Store, v: &Viewer, id: &str, tab: usize, here: &str) -> Result<U
         }
     }
     let base = format!("/u/{}", format::enc(&unit.id));
-    chrome.nav = vec![
-        Link::new(base.clone(), t.overview),
-        Link::new(format!("{base}/households"), t.households),
-        Link::new(format!("{base}/appeals"), t.appeals),
-        Link::new(format!("{base}/tasks"), t.tasks),
-        Link::new(format!("{base}/devices"), t.devices),
-    ];
+    let labels = [t.overview, t.households, t.appeals, t.tasks, t.devices];
+    chrome.nav = TABS
+        .iter()
+        .zip(labels)
+        .map(|(tail, label)| Link::new(format!("{base}{tail}"), label))
+        .collect();
     chrome.nav[tab].current = true;
     Ok(UnitCtx {
         unit,
@@ -262,21 +290,16 @@ pub async fn unit(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let path = format!("/u/{}", format::enc(&id));
-    let v = viewer(&state, &headers, &path).await?;
-    let store = state.store.clone();
-    run(v.lang, move || {
-        let s = store.lock();
+    unit_page(&state, &headers, id, 0, None, move |s, v, ctx, path| {
         let lang = v.lang;
         let t = lang.tr();
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
-        let ctx = unit_ctx(&s, &v, &id, 0, &path)?;
         let now = now();
-        let base = path.clone();
-        let figures = stats::grid_figures(&s, &ctx.grids, now).map_err(ie)?;
+        let base = path.to_string();
+        let figures = stats::grid_figures(s, &ctx.grids, now).map_err(ie)?;
         let mut total = stats::GridFigures::default();
         figures.values().for_each(|f| total.add(f));
-        let attention = stats::attention_counts(&s, &ctx.grids)
+        let attention = stats::attention_counts(s, &ctx.grids)
             .map_err(ie)?
             .into_iter()
             .map(|(tag, n)| Count {
@@ -285,7 +308,7 @@ pub async fn unit(
                 href: format::link(&format!("{base}/households"), &[("tag", tag.code())]),
             })
             .collect();
-        let tasks = stats::task_figures(&s, &ctx.grids, now).map_err(ie)?;
+        let tasks = stats::task_figures(s, &ctx.grids, now).map_err(ie)?;
         let oldest = tasks
             .oldest_open
             .as_ref()
@@ -298,7 +321,7 @@ pub async fn unit(
                 )
             })
             .unwrap_or_else(|| t.none.to_string());
-        let rows = stats::appeals(&s, &ctx.grids, &AppealFilter::default(), now).map_err(ie)?;
+        let rows = stats::appeals(s, &ctx.grids, &AppealFilter::default(), now).map_err(ie)?;
         let appeals = stats::appeal_figures(&rows);
         let ledger = format!("{base}/appeals");
         let count = |label: &str, n: u32, key: &str, code: &str| Count {
@@ -365,7 +388,7 @@ pub async fn unit(
             .take(5)
             .map(|r| appeal_view(lang, r, &ctx.grid_names))
             .collect();
-        let tr = stats::trends(&s, &ctx.grids, now, TREND_WEEKS).map_err(ie)?;
+        let tr = stats::trends(s, &ctx.grids, now, TREND_WEEKS).map_err(ie)?;
         let labels: Vec<String> = tr.weeks.iter().map(|w| format::month_day(*w)).collect();
         let chart_visits = charts::columns(t.visits_per_week, &labels, &tr.visits, "visits");
         let chart_overdue = charts::columns(t.overdue_per_week, &labels, &tr.overdue, "overdue");
@@ -376,7 +399,7 @@ pub async fn unit(
             .map(|(x, n)| (lang.pick(x.label_zh(), x.label_en()).to_string(), *n))
             .collect();
         let chart_topics = charts::bars(t.appeals_per_topic, &topic_items);
-        let last_sync = grid_last_sync(&s).map_err(|e| WebError::internal(lang, e.to_string()))?;
+        let last_sync = grid_last_sync(s).map_err(|e| WebError::internal(lang, e.to_string()))?;
         let mut children = Vec::new();
         let mut stale_grids = 0;
         for g in ctx.grid_names.keys() {
@@ -451,7 +474,7 @@ pub async fn unit(
         };
         render(&page)
     })
-    .await?
+    .await
 }
 
 // ---- lists -------------------------------------------------------------------------------
@@ -499,6 +522,16 @@ pub struct Pager {
     pub prev: Option<String>,
     pub next: Option<String>,
     pub csv: String,
+}
+
+/// The page `asked` for (1-based, clamped to the pages there are) of rows held in memory, with
+/// its rows.
+fn page_of<T>(rows: &[T], asked: Option<u32>) -> (u32, &[T]) {
+    let pages = (rows.len() as u32).div_ceil(PAGE).max(1);
+    let page = asked.unwrap_or(1).clamp(1, pages);
+    let start = (((page - 1) * PAGE) as usize).min(rows.len());
+    let end = (start + PAGE as usize).min(rows.len());
+    (page, &rows[start..end])
 }
 
 fn pager(path: &str, params: &[(&str, &str)], page: u32, total: u32) -> Pager {
@@ -602,14 +635,9 @@ pub async fn households(
     RawQuery(raw): RawQuery,
     Query(p): Query<HouseholdParams>,
 ) -> Result<Response, WebError> {
-    let path = format!("/u/{}/households", format::enc(&id));
-    let v = viewer(&state, &headers, &here(&path, &raw)).await?;
-    let store = state.store.clone();
-    run(v.lang, move || {
-        let s = store.lock();
+    unit_page(&state, &headers, id, 1, raw, move |s, v, ctx, path| {
         let lang = v.lang;
         let t = lang.tr();
-        let ctx = unit_ctx(&s, &v, &id, 1, &here(&path, &raw))?;
         let now = now();
         let f = HouseholdFilter {
             tag: AttentionTag::from_code(&p.tag),
@@ -619,7 +647,7 @@ pub async fn households(
         };
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
         if p.format == "csv" {
-            let (rows, _) = stats::households(&s, &ctx.grids, &f, now, CSV_MAX, 0).map_err(ie)?;
+            let (rows, _) = stats::households(s, &ctx.grids, &f, now, CSV_MAX, 0).map_err(ie)?;
             let head = [
                 t.grid,
                 t.address,
@@ -652,7 +680,7 @@ pub async fn households(
         }
         let page = p.page.unwrap_or(1).max(1);
         let (rows, total) = stats::households(
-            &s,
+            s,
             &ctx.grids,
             &f,
             now,
@@ -696,13 +724,13 @@ pub async fn households(
                 .iter()
                 .map(|h| household_view(lang, h, &ctx.grid_names, now))
                 .collect(),
-            pager: pager(&path, &params, page, total),
+            pager: pager(path, &params, page, total),
             tag_note: f.tag.is_some(),
             c: ctx.chrome,
         };
         render(&page)
     })
-    .await?
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -749,14 +777,9 @@ pub async fn appeals(
     RawQuery(raw): RawQuery,
     Query(p): Query<AppealParams>,
 ) -> Result<Response, WebError> {
-    let path = format!("/u/{}/appeals", format::enc(&id));
-    let v = viewer(&state, &headers, &here(&path, &raw)).await?;
-    let store = state.store.clone();
-    run(v.lang, move || {
-        let s = store.lock();
+    unit_page(&state, &headers, id, 2, raw, move |s, v, ctx, path| {
         let lang = v.lang;
         let t = lang.tr();
-        let ctx = unit_ctx(&s, &v, &id, 2, &here(&path, &raw))?;
         let now = now();
         let f = AppealFilter {
             status: AppealStatus::from_code(&p.status),
@@ -767,7 +790,7 @@ pub async fn appeals(
             channel: Channel::from_code(&p.channel),
             sort: AppealSort::from_code(&p.sort).unwrap_or_default(),
         };
-        let rows = stats::appeals(&s, &ctx.grids, &f, now)
+        let rows = stats::appeals(s, &ctx.grids, &f, now)
             .map_err(|e| WebError::internal(lang, e.to_string()))?;
         if p.format == "csv" {
             let head = [
@@ -810,11 +833,9 @@ pub async fn appeals(
             );
         }
         let total = rows.len() as u32;
-        let page = p.page.unwrap_or(1).max(1).min(total.div_ceil(PAGE).max(1));
-        let shown = rows
+        let (page, on_page) = page_of(&rows, p.page);
+        let shown = on_page
             .iter()
-            .skip(((page - 1) * PAGE) as usize)
-            .take(PAGE as usize)
             .map(|r| appeal_view(lang, r, &ctx.grid_names))
             .collect();
         let mut topic_opts: Vec<Opt> = doorstep_core::domain::appeal::KnownTopic::ALL
@@ -882,12 +903,12 @@ pub async fn appeals(
             overdue: f.overdue_only,
             open: f.open_only,
             rows: shown,
-            pager: pager(&path, &params, page, total),
+            pager: pager(path, &params, page, total),
             c: ctx.chrome,
         };
         render(&page)
     })
-    .await?
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -952,21 +973,16 @@ pub async fn tasks(
     RawQuery(raw): RawQuery,
     Query(p): Query<TaskParams>,
 ) -> Result<Response, WebError> {
-    let path = format!("/u/{}/tasks", format::enc(&id));
-    let v = viewer(&state, &headers, &here(&path, &raw)).await?;
-    let store = state.store.clone();
-    run(v.lang, move || {
-        let s = store.lock();
+    unit_page(&state, &headers, id, 3, raw, move |s, v, ctx, path| {
         let lang = v.lang;
         let t = lang.tr();
-        let ctx = unit_ctx(&s, &v, &id, 3, &here(&path, &raw))?;
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
         let filter = if p.all == "1" {
             TaskFilter::All
         } else {
             TaskFilter::NotDone
         };
-        let rows = stats::tasks(&s, &ctx.grids, filter).map_err(ie)?;
+        let rows = stats::tasks(s, &ctx.grids, filter).map_err(ie)?;
         if p.format == "csv" {
             let head = [
                 t.need,
@@ -995,24 +1011,22 @@ pub async fn tasks(
             });
             return csv_response(lang, &format!("{}-{}", ctx.unit.name, t.tasks), &head, body);
         }
-        let figures = stats::task_figures(&s, &ctx.grids, now()).map_err(ie)?;
+        let figures = stats::task_figures(s, &ctx.grids, now()).map_err(ie)?;
         let total = rows.len() as u32;
-        let page = p.page.unwrap_or(1).max(1).min(total.div_ceil(PAGE).max(1));
+        let (page, on_page) = page_of(&rows, p.page);
         let page = TasksPage {
             all: filter == TaskFilter::All,
             figures,
-            rows: rows
+            rows: on_page
                 .iter()
-                .skip(((page - 1) * PAGE) as usize)
-                .take(PAGE as usize)
                 .map(|r| task_view(lang, r, &ctx.grid_names))
                 .collect(),
-            pager: pager(&path, &[("all", p.all.as_str())], page, total),
+            pager: pager(path, &[("all", p.all.as_str())], page, total),
             c: ctx.chrome,
         };
         render(&page)
     })
-    .await?
+    .await
 }
 
 // ---- devices -----------------------------------------------------------------------------
@@ -1143,19 +1157,14 @@ pub async fn devices(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let path = format!("/u/{}/devices", format::enc(&id));
-    let v = viewer(&state, &headers, &path).await?;
-    let store = state.store.clone();
-    run(v.lang, move || {
-        let s = store.lock();
-        let ctx = unit_ctx(&s, &v, &id, 4, &path)?;
-        let rows = device_views(&s, v.lang, &ctx.grids, false)?;
+    unit_page(&state, &headers, id, 4, None, move |s, v, ctx, _path| {
+        let rows = device_views(s, v.lang, &ctx.grids, false)?;
         render(&DevicesPage {
             c: ctx.chrome,
             rows,
         })
     })
-    .await?
+    .await
 }
 
 // ---- a household -------------------------------------------------------------------------
