@@ -519,22 +519,51 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    /// A household's open help tasks and appeals and the conflicts about it.
-    pub fn household_items(&self, household_id: &str, now: Millis) -> Result<HouseholdItems> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {TASK_COLS} FROM tasks t WHERE t.household_id = ?1 AND t.status IN ('open', 'claimed') \
-             ORDER BY t.due_by IS NULL, t.due_by, t.created_at"
-        ))?;
-        let tasks = stmt
+    /// A household's help tasks: the open and claimed ones earliest due first, or (`open_only`
+    /// false, for a supervisor's record) all of them newest first.
+    pub fn household_tasks(&self, household_id: &str, open_only: bool) -> Result<Vec<TaskRow>> {
+        let sql = if open_only {
+            format!(
+                "SELECT {TASK_COLS} FROM tasks t WHERE t.household_id = ?1 AND t.status IN ('open', 'claimed') \
+                 ORDER BY t.due_by IS NULL, t.due_by, t.created_at"
+            )
+        } else {
+            format!(
+                "SELECT {TASK_COLS} FROM tasks t WHERE t.household_id = ?1 ORDER BY t.created_at DESC"
+            )
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(stmt
             .query_map([household_id], task_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A household's appeals (still in hand only, or all), in ledger order.
+    pub fn household_appeals(
+        &self,
+        household_id: &str,
+        now: Millis,
+        open_only: bool,
+    ) -> Result<Vec<AppealRow>> {
+        let filter = if open_only {
+            format!(" AND a.status IN {OPEN_STATUSES}")
+        } else {
+            String::new()
+        };
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {APPEAL_COLS} FROM appeals a WHERE a.household_id = ?1 AND a.status IN {OPEN_STATUSES}"
+            "SELECT {APPEAL_COLS} FROM appeals a WHERE a.household_id = ?1{filter}"
         ))?;
-        let mut appeals = stmt
+        let mut rows = stmt
             .query_map([household_id], |r| appeal_row(r, now))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        appeals.sort_by(ledger_order);
+        rows.sort_by(ledger_order);
+        Ok(rows)
+    }
+
+    /// A household's open help tasks and appeals and the conflicts about it.
+    pub fn household_items(&self, household_id: &str, now: Millis) -> Result<HouseholdItems> {
+        let tasks = self.household_tasks(household_id, true)?;
+        let appeals = self.household_appeals(household_id, now, true)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM tasks WHERE household_id = ?1 UNION ALL SELECT id FROM appeals WHERE household_id = ?1",
         )?;

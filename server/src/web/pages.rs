@@ -1388,12 +1388,14 @@ pub async fn household(
             .collect();
         visits.reverse();
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
-        let tasks = stats::household_tasks(&s, &id)
+        let tasks = s
+            .household_tasks(&id, false)
             .map_err(ie)?
             .iter()
             .map(|r| task_view(lang, r, &grids))
             .collect();
-        let appeals = stats::household_appeals(&s, &id, now)
+        let appeals = s
+            .household_appeals(&id, now, false)
             .map_err(ie)?
             .iter()
             .map(|r| appeal_view(lang, r, &grids))

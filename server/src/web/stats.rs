@@ -126,29 +126,6 @@ pub fn tasks(store: &Store, grids: &[String], filter: TaskFilter) -> Result<Vec<
     Ok(rows)
 }
 
-/// Tasks of one household.
-pub fn household_tasks(store: &Store, household_id: &str) -> Result<Vec<TaskRow>> {
-    let sql = format!(
-        "SELECT {TASK_COLS} FROM tasks t WHERE t.household_id = ?1 ORDER BY t.created_at DESC"
-    );
-    let mut stmt = store.connection().prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map([household_id], task_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-/// Appeals of one household, the ledger's order.
-pub fn household_appeals(store: &Store, household_id: &str, now: Millis) -> Result<Vec<AppealRow>> {
-    let sql = format!("SELECT {APPEAL_COLS} FROM appeals a WHERE a.household_id = ?1");
-    let mut stmt = store.connection().prepare_cached(&sql)?;
-    let mut rows = stmt
-        .query_map([household_id], |r| appeal_row(r, now))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.sort_by(ledger_order);
-    Ok(rows)
-}
-
 /// How to order the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AppealSort {
