@@ -91,31 +91,34 @@ fn grids_held(p: &Phone) -> std::collections::BTreeSet<String> {
     out
 }
 
+/// The phone writes a new household of `grid` and syncs; (its id, the documents refused).
+fn push_stray(p: &Phone, grid: &str, group: Option<&str>, room: &str) -> (String, Vec<String>) {
+    let id = p
+        .s()
+        .create_household(NewHousehold {
+            grid: grid.into(),
+            liaison_group: group.map(str::to_string),
+            address: Address {
+                building: "9".into(),
+                unit: "1".into(),
+                room: room.into(),
+                text: String::new(),
+            },
+            housing: HousingStatus::Rented,
+            residents: vec![],
+        })
+        .unwrap()
+        .id;
+    let r = p.sync().unwrap();
+    (id, r.failed.into_iter().map(|f| f.doc_id).collect())
+}
+
 #[test]
 fn every_endpoint_and_every_role() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("server");
     small_street(&data, 6);
-    admin(
-        &data,
-        &[
-            "add-unit",
-            "--kind",
-            "community",
-            "--id",
-            "c2",
-            "--name",
-            "和平社区",
-            "--parent",
-            "s",
-        ],
-    );
-    admin(
-        &data,
-        &[
-            "add-unit", "--kind", "grid", "--id", "C", "--name", "网格C", "--parent", "c2",
-        ],
-    );
+    second_community(&data);
     let gw_a = person(&data, "王网格", "grid-worker", &["A"]);
     let gw_b = person(&data, "李网格", "grid-worker", &["B"]);
     let lead_a = person(&data, "张联户", "liaison-lead", &["A-l1"]);
@@ -247,98 +250,17 @@ fn every_endpoint_and_every_role() {
 
     // ---- what each role may push: outside its scope is refused and nothing is stored ----
     let before = log(&data);
-    // A grid worker writes a household into another grid.
-    let stray = {
-        let mut s = pa.s();
-        s.create_household(NewHousehold {
-            grid: "B".into(),
-            liaison_group: None,
-            address: Address {
-                building: "9".into(),
-                unit: "1".into(),
-                room: "901".into(),
-                text: String::new(),
-            },
-            housing: HousingStatus::Rented,
-            residents: vec![],
-        })
-        .unwrap()
-        .id
-    };
-    let r = pa.sync().unwrap();
-    assert_eq!(
-        r.failed
-            .iter()
-            .map(|f| f.doc_id.clone())
-            .collect::<Vec<_>>(),
-        vec![stray.clone()]
-    );
-    // A liaison lead writes a household (of their own grid).
-    let lead_house = {
-        let mut s = pl.s();
-        s.create_household(NewHousehold {
-            grid: "A".into(),
-            liaison_group: Some("A-l1".into()),
-            address: Address {
-                building: "9".into(),
-                unit: "1".into(),
-                room: "902".into(),
-                text: String::new(),
-            },
-            housing: HousingStatus::Rented,
-            residents: vec![],
-        })
-        .unwrap()
-        .id
-    };
-    let r = pl.sync().unwrap();
-    assert_eq!(
-        r.failed
-            .iter()
-            .map(|f| f.doc_id.clone())
-            .collect::<Vec<_>>(),
-        vec![lead_house]
-    );
-    // A supervisor of another community writes into grid A.
-    let r = {
-        let mut s = ps2.s();
-        s.create_household(NewHousehold {
-            grid: "A".into(),
-            liaison_group: None,
-            address: Address {
-                building: "9".into(),
-                unit: "1".into(),
-                room: "903".into(),
-                text: String::new(),
-            },
-            housing: HousingStatus::Rented,
-            residents: vec![],
-        })
-        .unwrap();
-        drop(s);
-        ps2.sync().unwrap()
-    };
-    assert_eq!(r.failed.len(), 1);
-    // An administrator's phone writes anything.
-    let r = {
-        let mut s = pad.s();
-        s.create_household(NewHousehold {
-            grid: "A".into(),
-            liaison_group: None,
-            address: Address {
-                building: "9".into(),
-                unit: "1".into(),
-                room: "904".into(),
-                text: String::new(),
-            },
-            housing: HousingStatus::Rented,
-            residents: vec![],
-        })
-        .unwrap();
-        drop(s);
-        pad.sync().unwrap()
-    };
-    assert_eq!(r.failed.len(), 1);
+    // A grid worker writes a household into another grid; a liaison lead writes a household
+    // (of their own grid); a supervisor of another community and an administrator write into A.
+    for (phone, grid, group, room) in [
+        (&pa, "B", None, "901"),
+        (&pl, "A", Some("A-l1"), "902"),
+        (&ps2, "A", None, "903"),
+        (&pad, "A", None, "904"),
+    ] {
+        let (stray, refused) = push_stray(phone, grid, group, room);
+        assert_eq!(refused, vec![stray], "{} writing into {grid}", phone.name);
+    }
     assert_eq!(log(&data), before, "nothing out of scope was stored");
     // Asking for another grid's document through the fallback gives nothing of it.
     let (status, code) = api(

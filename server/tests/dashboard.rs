@@ -22,26 +22,7 @@ fn changes(data: &std::path::Path) -> i64 {
 fn accounts_scopes_triage_and_bad_input() {
     // Grids A and B in community c; a second community c2 with grid C.
     let (dir, data, server, p1, _p2) = two_phones(20);
-    admin(
-        &data,
-        &[
-            "add-unit",
-            "--kind",
-            "community",
-            "--id",
-            "c2",
-            "--name",
-            "和平社区",
-            "--parent",
-            "s",
-        ],
-    );
-    admin(
-        &data,
-        &[
-            "add-unit", "--kind", "grid", "--id", "C", "--name", "网格C", "--parent", "c2",
-        ],
-    );
+    second_community(&data);
     let sup_c = person(&data, "赵书记", "supervisor", &["c"]);
     let sup_c2 = person(&data, "钱书记", "supervisor", &["c2"]);
     let worker_b = person(&data, "孙网格", "grid-worker", &["B"]);

@@ -372,3 +372,28 @@ pub fn record_visits(p: &Phone, grid: &str, n: usize, note: &str) -> Vec<String>
         })
         .collect()
 }
+
+/// A second community of the street, `c2` (和平社区), with one grid `C` and no households: for
+/// tests of what one community may see of another.
+pub fn second_community(data: &Path) {
+    admin(
+        data,
+        &[
+            "add-unit",
+            "--kind",
+            "community",
+            "--id",
+            "c2",
+            "--name",
+            "和平社区",
+            "--parent",
+            "s",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "add-unit", "--kind", "grid", "--id", "C", "--name", "网格C", "--parent", "c2",
+        ],
+    );
+}
