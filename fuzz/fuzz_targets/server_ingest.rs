@@ -3,10 +3,11 @@
 //! never a panic.
 #![no_main]
 
+mod calls;
+
 use std::sync::{Mutex, OnceLock};
 
-use doorstep_server::directory::{Device, Person, Role, Scope};
-use doorstep_server::storage::ServerStore;
+use doorstep_server::{directory::Device, storage::ServerStore};
 use libfuzzer_sys::fuzz_target;
 
 fn server() -> &'static Mutex<(tempfile::TempDir, ServerStore, Device)> {
@@ -14,28 +15,12 @@ fn server() -> &'static Mutex<(tempfile::TempDir, ServerStore, Device)> {
     SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let store = ServerStore::open(dir.path()).unwrap();
-        let device = Device {
-            id: "fuzz-device".into(),
-            person: Person {
-                id: "fuzz-person".into(),
-                name: "模糊测试".into(),
-                role: Role::GridWorker,
-                units: vec!["A".into()],
-            },
-            scope: Scope {
-                role: Role::GridWorker,
-                grids: ["A".to_string()].into(),
-                groups: Default::default(),
-                group_grid: Default::default(),
-            },
-            scope_sig: None,
-        };
-        Mutex::new((dir, store, device))
+        Mutex::new((dir, store, calls::grid_worker_device()))
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     let guard = server().lock().unwrap_or_else(|p| p.into_inner());
     let (_, store, device) = &*guard;
-    let _ = doorstep_server::sync::push(&mut store.lock(), Some(device), data);
+    calls::ingest(store, device, data);
 });
