@@ -96,12 +96,13 @@ CP=/usr/share/java/jna.jar:$KC/lib/kotlinx-coroutines-core-jvm.jar
 RUN_CP="$CP:$KC/lib/kotlin-stdlib.jar"
 # One compile of the bindings, shared by the bindings' test and the shells' state holders.
 "$KC/bin/kotlinc" -nowarn "$BUILD"/kotlin/app/doorstep/core/*.kt -cp "$CP" -d "$BUILD/core-bindings.jar"
-"$KC/bin/kotlinc" -nowarn bindings/tests/kotlin/*.kt -cp "$CP:$BUILD/core-bindings.jar" -d "$BUILD/core-test.jar"
+"$KC/bin/kotlinc" -nowarn bindings/tests/kotlin/*.kt bindings/tests/kotlin/harness/*.kt \
+    -cp "$CP:$BUILD/core-bindings.jar" -d "$BUILD/core-test.jar"
 java -Djna.library.path="$ROOT/target/debug" -cp "$BUILD/core-test.jar:$BUILD/core-bindings.jar:$RUN_CP" CoreTestKt
 
 step "the phones' state holders (android/state) on the JVM, with the real core and server"
 "$KC/bin/kotlinc" -nowarn android/state/src/main/kotlin/app/doorstep/state/*.kt \
-    android/state/src/test/kotlin/app/doorstep/state/*.kt \
+    android/state/src/test/kotlin/app/doorstep/state/*.kt bindings/tests/kotlin/harness/*.kt \
     -cp "$CP:$BUILD/core-bindings.jar" -d "$BUILD/state-test.jar"
 java -Djna.library.path="$ROOT/target/debug" -cp "$BUILD/state-test.jar:$BUILD/core-bindings.jar:$RUN_CP" \
     app.doorstep.state.StateTestKt

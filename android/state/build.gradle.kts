@@ -32,6 +32,8 @@ val generateBindings by tasks.registering(Exec::class) {
 kotlin {
     jvmToolchain(17)
     sourceSets["main"].kotlin.srcDir(generatedBindings)
+    // The JVM tests' shared harness (check, expect, finish).
+    sourceSets["test"].kotlin.srcDir(repo.resolve("bindings/tests/kotlin/harness"))
 }
 
 tasks.named("compileKotlin") { dependsOn(generateBindings) }

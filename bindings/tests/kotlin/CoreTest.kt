@@ -2,26 +2,10 @@
 // Rust library (loaded with JNA). Run by scripts/test.sh; prints "N passed, N failed".
 
 import app.doorstep.core.*
+import app.doorstep.testing.check
+import app.doorstep.testing.expect
+import app.doorstep.testing.finish
 import java.nio.file.Files
-
-var passed = 0
-var failed = 0
-
-fun check(name: String, body: () -> Unit) {
-    try {
-        body()
-        passed++
-        println("ok   $name")
-    } catch (e: Throwable) {
-        failed++
-        println("FAIL $name: $e")
-        e.printStackTrace()
-    }
-}
-
-fun expect(cond: Boolean, what: String) {
-    if (!cond) throw AssertionError(what)
-}
 
 const val T0 = 1_793_491_200_000L // 2026-11-01T00:00:00Z
 const val HOUR = 3_600_000L
@@ -150,6 +134,5 @@ fun main() {
 
     gw.close()
     syncChecks()
-    println("$passed passed, $failed failed")
-    if (failed > 0) kotlin.system.exitProcess(1)
+    finish()
 }

@@ -2,6 +2,8 @@
 // (started by scripts/test.sh, which passes its address and two enrollment codes).
 
 import app.doorstep.core.*
+import app.doorstep.testing.check
+import app.doorstep.testing.expect
 import java.nio.file.Files
 
 fun phone(): DoorstepStore {

@@ -6,29 +6,11 @@
 package app.doorstep.state
 
 import app.doorstep.core.*
+import app.doorstep.testing.check
+import app.doorstep.testing.expect
+import app.doorstep.testing.finish
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.runBlocking
 import java.nio.file.Files
-import kotlin.system.exitProcess
-
-var passed = 0
-var failed = 0
-
-fun check(name: String, body: suspend () -> Unit) {
-    try {
-        runBlocking { body() }
-        passed++
-        println("ok   $name")
-    } catch (e: Throwable) {
-        failed++
-        println("FAIL $name: $e")
-        e.printStackTrace()
-    }
-}
-
-fun expect(cond: Boolean, what: String) {
-    if (!cond) throw AssertionError(what)
-}
 
 fun env(name: String): String = System.getenv(name) ?: throw AssertionError("$name not set")
 
@@ -277,6 +259,5 @@ fun main() {
         expect(Problem.fromSyncCode("offline", "").kind == Problem.Kind.OFFLINE, "offline code")
     }
 
-    println("$passed passed, $failed failed")
-    if (failed > 0) exitProcess(1)
+    finish()
 }
