@@ -533,21 +533,27 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
         // administrator chose to revoke. The status below is then all that is left.
         s.wipe()?;
     }
-    // Bookkeeping for the sync bar; a failure to write it must not hide the sync's own outcome.
-    let _ = s.set_sync_setting(KEY_LAST_ATTEMPT, &started.to_string());
-    match &result {
-        Ok(_) => {
-            let _ = s.set_sync_setting(KEY_LAST_SUCCESS, &s.now().to_string());
-            let _ = s.clear_sync_setting(KEY_LAST_ERROR);
-        }
+    // Bookkeeping for the sync bar, in one write; a failure to write it must not hide the
+    // sync's own outcome.
+    let attempt = started.to_string();
+    let (success, error) = match &result {
+        Ok(_) => (Some(s.now().to_string()), None),
         Err(e) => {
             let detail = e.to_string().replace(['\t', '\n'], " ");
-            let _ = s.set_sync_setting(
-                KEY_LAST_ERROR,
-                &format!("{started}\t{}\t{detail}", problem_code(e)),
-            );
+            (
+                None,
+                Some(format!("{started}\t{}\t{detail}", problem_code(e))),
+            )
         }
+    };
+    let mut changes = vec![
+        (KEY_LAST_ATTEMPT, Some(attempt.as_str())),
+        (KEY_LAST_ERROR, error.as_deref()),
+    ];
+    if let Some(at) = &success {
+        changes.push((KEY_LAST_SUCCESS, Some(at.as_str())));
     }
+    let _ = s.set_sync_settings(&changes);
     result
 }
 

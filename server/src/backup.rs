@@ -62,9 +62,13 @@ pub fn backup(data: &Path, out: &Path) -> Result<BackupReport, ServerError> {
         return Err(e.into());
     }
     match check(&tmp) {
-        Ok(_) => {
+        Ok(report) => {
             std::fs::rename(&tmp, out)?;
-            check(out)
+            // The same file under its final name: no second integrity check of a large copy.
+            Ok(BackupReport {
+                file: out.to_path_buf(),
+                ..report
+            })
         }
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);

@@ -147,9 +147,19 @@ impl Store {
         meta_set(&self.conn, &format!("sync.{key}"), value)
     }
 
-    pub fn clear_sync_setting(&self, key: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM meta WHERE key = ?1", [format!("sync.{key}")])?;
+    /// Sets (`Some`) or clears (`None`) several settings in one transaction: one write to the
+    /// disk instead of one each.
+    pub fn set_sync_settings(&self, changes: &[(&str, Option<&str>)]) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        for (key, value) in changes {
+            match value {
+                Some(v) => meta_set(&tx, &format!("sync.{key}"), v)?,
+                None => {
+                    tx.execute("DELETE FROM meta WHERE key = ?1", [format!("sync.{key}")])?;
+                }
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
