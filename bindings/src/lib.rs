@@ -361,6 +361,17 @@ impl DoorstepStore {
 
     // ---- sync with the server ----
 
+    /// Trusts only this certificate authority (PEM) for the server, or the system's roots again
+    /// with `None`: for a street office whose server has a private CA. Call before `enroll`.
+    pub fn set_server_ca(&self, pem: Option<String>) -> Res<()> {
+        guarded(|| {
+            Ok(doorstep_core::client::set_server_ca(
+                &self.inner,
+                pem.as_deref(),
+            )?)
+        })
+    }
+
     /// Enrolls this phone with a server, using the one-time code an administrator printed (or
     /// its QR code, through `parse_enrollment_link`); signs in the phone's person.
     pub fn enroll(&self, server_url: String, code: String) -> Res<Enrollment> {

@@ -9,7 +9,7 @@
 //! change stays unacknowledged until a sync succeeds.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use automerge::sync::{Message, State, SyncDoc};
@@ -68,28 +68,70 @@ pub struct SyncReport {
 const KEY_SERVER: &str = "server_url";
 const KEY_TOKEN: &str = "device_token";
 const KEY_ENROLLMENT: &str = "enrollment";
+const KEY_SERVER_CA: &str = "server_ca";
 
 /// Rounds of the fallback protocol before giving up on a document for this sync.
 const MAX_RECONCILE_ROUNDS: usize = 6;
 /// Pages in one sync before it stops (the rest comes next time): a bound, not a limit in use.
 const MAX_PAGES: usize = 10_000;
 
-fn http() -> Result<&'static reqwest::blocking::Client> {
-    static CLIENT: OnceLock<std::result::Result<reqwest::blocking::Client, String>> =
-        OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            reqwest::blocking::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .timeout(Duration::from_secs(60))
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent("doorstep")
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| Error::Storage(format!("cannot start the HTTP client: {e}")))
+/// The HTTP client for a server: the system's trusted roots, or only `ca` when this phone was
+/// given its server's own certificate authority (a street office's private CA). Clients are kept
+/// per CA so that connections are reused from one sync to the next.
+fn http(ca: Option<&str>) -> Result<reqwest::blocking::Client> {
+    static CLIENTS: Mutex<Vec<(Option<String>, reqwest::blocking::Client)>> =
+        Mutex::new(Vec::new());
+    let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, c)) = clients.iter().find(|(k, _)| k.as_deref() == ca) {
+        return Ok(c.clone());
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::blocking::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("doorstep");
+    if let Some(pem) = ca {
+        // Pinned: only this authority, not the system's roots, vouches for the server.
+        builder = builder.tls_certs_only(ca_certificates(pem)?);
+    }
+    let client = builder.build().map_err(|e| match ca {
+        Some(_) => Error::invalid("server_ca", format!("not a usable certificate: {e}")),
+        None => Error::Storage(format!("cannot start the HTTP client: {e}")),
+    })?;
+    // A phone talks to one server; a second entry only appears when its CA changes.
+    if clients.len() >= 4 {
+        clients.remove(0);
+    }
+    clients.push((ca.map(str::to_string), client.clone()));
+    Ok(client)
+}
+
+/// The certificates of a PEM bundle; at least one.
+fn ca_certificates(pem: &str) -> Result<Vec<reqwest::Certificate>> {
+    let bad = |why: String| Error::invalid("server_ca", format!("{why} / 服务器证书无效"));
+    if pem.len() > 64 * 1024 {
+        return Err(bad("larger than 64 KiB".into()));
+    }
+    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+        .map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("no certificate in it".into()));
+    }
+    Ok(certs)
+}
+
+/// Trusts only `pem` (one or more PEM certificates of a certificate authority) for this phone's
+/// server, or the system's roots again with `None`. Set it before [`enroll`] when the server's
+/// certificate comes from a private CA. A bundle that cannot be used is refused and nothing
+/// changes. Kept in the store, so a wipe forgets it with everything else.
+pub fn set_server_ca(store: &Mutex<Store>, pem: Option<&str>) -> Result<()> {
+    let pem = pem.map(str::trim).filter(|p| !p.is_empty());
+    if let Some(p) = pem {
+        // Builds the client too: rustls only checks the certificates' contents then.
+        http(Some(p))?;
+    }
+    lock(store).set_sync_settings(&[(KEY_SERVER_CA, pem)])
 }
 
 fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
@@ -234,9 +276,10 @@ fn refuses_docs(status: u16, docs: &[String]) -> bool {
 /// and signs the phone's person in.
 pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enrollment> {
     let base = check_url(server_url)?;
+    let ca = lock(store).sync_setting(KEY_SERVER_CA)?;
     let body = serde_json::json!({ "code": code }).to_string();
     let (status, bytes) = send(
-        http()?
+        http(ca.as_deref())?
             .post(format!("{base}/v1/enroll"))
             .header("content-type", "application/json")
             .body(body),
@@ -319,6 +362,7 @@ type Answer = std::result::Result<Vec<u8>, (Error, Vec<String>)>;
 
 struct Session<'a> {
     store: &'a Mutex<Store>,
+    http: reqwest::blocking::Client,
     base: String,
     token: String,
     report: SyncReport,
@@ -329,7 +373,7 @@ impl Session<'_> {
         self.report.round_trips += 1;
         self.report.bytes_sent += body.len() as u64;
         let (status, bytes) = send(
-            http()?
+            self.http
                 .post(format!("{}{path}", self.base))
                 .bearer_auth(&self.token)
                 .header("content-type", CONTENT_TYPE)
@@ -558,7 +602,7 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
 }
 
 fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
-    let (base, token, lost_cursor) = {
+    let (base, token, ca, lost_cursor) = {
         let s = lock(store);
         let base = s.sync_setting(KEY_SERVER)?;
         let token = s.sync_setting(KEY_TOKEN)?;
@@ -568,10 +612,11 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             ));
         };
         let lost = s.sync_cursor()? == 0 && !s.doc_ids()?.is_empty();
-        (base, token, lost)
+        (base, token, s.sync_setting(KEY_SERVER_CA)?, lost)
     };
     let mut session = Session {
         store,
+        http: http(ca.as_deref())?,
         base,
         token,
         report: SyncReport::default(),

@@ -8,7 +8,8 @@
 //! - `import`: a household roll from CSV;
 //! - `http`: the endpoints; `demo`: the main job's demonstration;
 //! - `accounts`: supervisors' and administrators' logins; `web`: their dashboard;
-//!   `triage`: their actions on appeals, written as document changes.
+//!   `triage`: their actions on appeals, written as document changes;
+//! - `tls`: HTTPS served by the server itself.
 
 pub mod accounts;
 pub mod audit;
@@ -20,6 +21,7 @@ pub mod import;
 pub mod policy;
 pub mod storage;
 pub mod sync;
+pub mod tls;
 pub mod triage;
 pub mod web;
 
@@ -35,6 +37,8 @@ pub enum ServerError {
     Database(String),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: SocketAddr, reason: String },
+    #[error("TLS certificate or key {path}: {reason} / 证书或私钥无法使用")]
+    Tls { path: PathBuf, reason: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -68,9 +72,20 @@ pub async fn serve(
     data: PathBuf,
     listen: SocketAddr,
     limit: DeviceLimit,
+    tls: Option<tls::TlsFiles>,
 ) -> Result<(), ServerError> {
+    // A certificate that cannot be used stops the start, before the database is touched.
+    let tls = tls.as_ref().map(tls::server_config).transpose()?;
     let store = storage::ServerStore::open(&data)?;
-    serve_store_limited(store, listen, &data.display().to_string(), limit, |_| {}).await
+    serve_store_limited(
+        store,
+        listen,
+        &data.display().to_string(),
+        limit,
+        tls,
+        |_| {},
+    )
+    .await
 }
 
 /// Serves an opened store; `on_listen` is told the bound address before the first request.
@@ -80,7 +95,7 @@ pub async fn serve_store(
     data: &str,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    serve_store_limited(store, listen, data, DeviceLimit::default(), on_listen).await
+    serve_store_limited(store, listen, data, DeviceLimit::default(), None, on_listen).await
 }
 
 async fn serve_store_limited(
@@ -88,6 +103,7 @@ async fn serve_store_limited(
     listen: SocketAddr,
     data: &str,
     limit: DeviceLimit,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
     let app = http::router(http::AppState::with_limit(store, limit));
@@ -99,13 +115,23 @@ async fn serve_store_limited(
                 reason: e.to_string(),
             })?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data = %data, "listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, %scheme, data = %data, "listening");
     // The bound address on stdout, one line, for scripts and tests that ask for port 0.
     println!("listening on {addr}");
     on_listen(addr);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    match tls {
+        Some(config) => {
+            axum::serve(tls::TlsListener::new(listener, config)?, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -48,6 +48,12 @@ enum Command {
         /// Sync requests one device may make per second, sustained / 单台设备每秒同步请求数
         #[arg(long, value_name = "N", default_value_t = 10.0)]
         device_rate: f64,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key / 证书链（PEM），启用 HTTPS
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM) / 证书私钥（PEM）
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// The directory and devices / 管理目录与设备 (works on DIR directly, also while serving).
     Admin {
@@ -189,6 +195,8 @@ fn main() -> ExitCode {
             listen,
             device_burst,
             device_rate,
+            tls_cert,
+            tls_key,
         } => runtime().and_then(|rt| {
             if !(device_burst >= 1.0 && device_rate > 0.0) {
                 return Err(
@@ -200,7 +208,10 @@ fn main() -> ExitCode {
                 burst: device_burst,
                 per_sec: device_rate,
             };
-            rt.block_on(doorstep_server::serve(data, listen, limit))
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| doorstep_server::tls::TlsFiles { cert, key });
+            rt.block_on(doorstep_server::serve(data, listen, limit, tls))
                 .map_err(|e| e.to_string())
         }),
         Command::Admin { data, json, action } => admin(data, json, action),
