@@ -108,6 +108,9 @@ java -Djna.library.path="$ROOT/target/debug" -cp "$BUILD/state-test.jar:$BUILD/c
     app.doorstep.state.StateTestKt
 kill $SRV_PID 2>/dev/null || true
 
+step "the HTTP API against docs/openapi.yaml: schemathesis on a real server over HTTPS"
+bash scripts/api_check.sh
+
 step "the phone shells: what their compilers would check (no Android SDK, no Xcode here)"
 # Swift: the generated bindings and the app parsed with tree-sitter-swift.
 PYTHONPATH="$BUILD/pyswift" python3 scripts/swift_syntax.py "$BUILD/swift" ios
