@@ -129,7 +129,9 @@ step "fuzzing: every target for a short, bounded run (nightly, cargo-fuzz, libFu
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 (cd fuzz && cargo +nightly fuzz build -O)
 for t in protocol_decode core_import server_ingest; do
-    (cd fuzz && cargo +nightly fuzz run -O "$t" -- -max_total_time="${FUZZ_SECONDS:-20}" \
+    # fuzz/corpus/<t> grows with what libFuzzer finds; fuzz/seeds/<t> holds real messages to start from.
+    mkdir -p "fuzz/corpus/$t"
+    (cd fuzz && cargo +nightly fuzz run -O "$t" "corpus/$t" "seeds/$t" -- -max_total_time="${FUZZ_SECONDS:-20}" \
         -rss_limit_mb=2048 -print_final_stats=1 2>&1 | grep -E "^Done|stat::number_of_executed_units|ERROR|panicked" || true)
     if [ -n "$(ls -A "fuzz/artifacts/$t" 2>/dev/null)" ]; then
         echo "fuzz target $t found a crash: fuzz/artifacts/$t/"; exit 1
