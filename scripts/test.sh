@@ -111,6 +111,10 @@ kill $SRV_PID 2>/dev/null || true
 step "the HTTP API against docs/openapi.yaml: schemathesis on a real server over HTTPS"
 bash scripts/api_check.sh
 
+step "soak: 500 phones syncing with a real server for one minute (the full run: docs/perf.md)"
+cargo build -p doorstep-server --bins --examples --quiet
+target/debug/examples/soak --phones 500 --seconds "${SOAK_SECONDS:-60}"
+
 step "the phone shells: what their compilers would check (no Android SDK, no Xcode here)"
 # Swift: the generated bindings and the app parsed with tree-sitter-swift.
 PYTHONPATH="$BUILD/pyswift" python3 scripts/swift_syntax.py "$BUILD/swift" ios

@@ -30,6 +30,10 @@ struct Args {
     interval_ms: u64,
     /// Memory growth after the warm-up that fails the run, in percent.
     max_growth_pct: f64,
+    /// The server's `--doc-cache`. Smaller than the server's default, so that the cache is full
+    /// soon after the warm-up and what is measured is the steady state of a street whose working
+    /// set exceeds it; the cache's own bound is by count (25–45 KB a document, docs/perf.md).
+    doc_cache: usize,
 }
 
 fn args() -> Result<Args, String> {
@@ -39,6 +43,7 @@ fn args() -> Result<Args, String> {
         households: 100,
         interval_ms: 10_000,
         max_growth_pct: 25.0,
+        doc_cache: 512,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -53,11 +58,12 @@ fn args() -> Result<Args, String> {
             "--households" => a.households = value()? as usize,
             "--interval-ms" => a.interval_ms = value()? as u64,
             "--max-growth-pct" => a.max_growth_pct = value()?,
+            "--doc-cache" => a.doc_cache = value()? as usize,
             "--bench" => {} // cargo passes it to harness-less targets
             other => {
                 return Err(format!(
                     "unknown argument {other}; usage: soak [--phones N] [--seconds S] \
-                     [--households N] [--interval-ms MS] [--max-growth-pct P]"
+                     [--households N] [--interval-ms MS] [--max-growth-pct P] [--doc-cache N]"
                 ));
             }
         }
@@ -258,9 +264,10 @@ fn run() -> Result<bool, String> {
             ));
         }
     }
-    let mut child = Command::new(&bin)
-        // The burst lets 500 phones enroll at once (enrollment shares the limiter); the sustained
-        // rate per device stays the default.
+    // The burst lets 500 phones enroll at once (enrollment shares the limiter); the sustained
+    // rate per device stays the default.
+    let mut serve = Command::new(&bin);
+    serve
         .args([
             "serve",
             "--listen",
@@ -269,7 +276,9 @@ fn run() -> Result<bool, String> {
             "1000",
             "--data",
         ])
-        .arg(&data)
+        .arg(&data);
+    serve.arg("--doc-cache").arg(a.doc_cache.to_string());
+    let mut child = serve
         .env("DOORSTEP_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

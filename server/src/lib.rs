@@ -67,21 +67,41 @@ impl Default for DeviceLimit {
     }
 }
 
+/// How `serve` runs, beyond where its data is and where it listens.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub limit: DeviceLimit,
+    /// HTTPS with these files; plain HTTP without.
+    pub tls: Option<tls::TlsFiles>,
+    /// Documents kept loaded ([`storage::DOC_CACHE`] by default).
+    pub doc_cache: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            limit: DeviceLimit::default(),
+            tls: None,
+            doc_cache: storage::DOC_CACHE,
+        }
+    }
+}
+
 /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
 pub async fn serve(
     data: PathBuf,
     listen: SocketAddr,
-    limit: DeviceLimit,
-    tls: Option<tls::TlsFiles>,
+    options: ServeOptions,
 ) -> Result<(), ServerError> {
     // A certificate that cannot be used stops the start, before the database is touched.
-    let tls = tls.as_ref().map(tls::server_config).transpose()?;
+    let tls = options.tls.as_ref().map(tls::server_config).transpose()?;
     let store = storage::ServerStore::open(&data)?;
+    store.set_doc_cache(options.doc_cache);
     serve_store_limited(
         store,
         listen,
         &data.display().to_string(),
-        limit,
+        options.limit,
         tls,
         |_| {},
     )

@@ -54,6 +54,9 @@ enum Command {
         /// The certificate's private key (PEM) / 证书私钥（PEM）
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Documents kept in memory, about 25-45 KB each / 内存中缓存的文档数
+        #[arg(long, value_name = "N", default_value_t = doorstep_server::storage::DOC_CACHE)]
+        doc_cache: usize,
     },
     /// The directory and devices / 管理目录与设备 (works on DIR directly, also while serving).
     Admin {
@@ -197,6 +200,7 @@ fn main() -> ExitCode {
             device_rate,
             tls_cert,
             tls_key,
+            doc_cache,
         } => runtime().and_then(|rt| {
             if !(device_burst >= 1.0 && device_rate > 0.0) {
                 return Err(
@@ -211,7 +215,12 @@ fn main() -> ExitCode {
             let tls = tls_cert
                 .zip(tls_key)
                 .map(|(cert, key)| doorstep_server::tls::TlsFiles { cert, key });
-            rt.block_on(doorstep_server::serve(data, listen, limit, tls))
+            let options = doorstep_server::ServeOptions {
+                limit,
+                tls,
+                doc_cache: doc_cache.max(1),
+            };
+            rt.block_on(doorstep_server::serve(data, listen, options))
                 .map_err(|e| e.to_string())
         }),
         Command::Admin { data, json, action } => admin(data, json, action),
@@ -243,9 +252,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Threads for database work (see `runtime`).
+const BLOCKING_THREADS: usize = 16;
+
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Database work runs on the blocking pool and queues for the one store; more threads
+        // than this only wait, each holding a stack and an allocator arena (with tokio's default
+        // of 512, a soak of 500 phones grew ~280 threads and the memory kept growing).
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))
 }
