@@ -1,7 +1,8 @@
 //! Benchmarks of the local store on a grid of 500 households with 12 visits each (issue 3):
 //! open, lists, search, "today", a durable visit, export of changes, bytes on disk.
 //!
-//! Run: `cargo bench -p doorstep-core --bench store`. The fixture is built once per run through
+//! Run: `cargo bench -p doorstep-core --bench store` (plain SQLite), and with
+//! `DOORSTEP_BENCH_ENCRYPTED=1` for the same on an encrypted store. The fixture is built once per run through
 //! the public API (real SQLite file, full sync), then copied for each benchmark that writes.
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,22 @@ use doorstep_core::{
     time::DAY,
 };
 
+/// With `DOORSTEP_BENCH_ENCRYPTED=1`, every store of the run is encrypted (SQLCipher, as on a
+/// phone) with this key; the group is then `store_encrypted`, so both runs keep their baselines.
+const KEY: [u8; 32] = [7; 32];
+
+fn encrypted() -> bool {
+    std::env::var_os("DOORSTEP_BENCH_ENCRYPTED").is_some()
+}
+
+fn open(path: impl AsRef<Path>) -> doorstep_core::Result<Store> {
+    if encrypted() {
+        Store::open_encrypted(path, &KEY)
+    } else {
+        Store::open(path)
+    }
+}
+
 const HOUSEHOLDS: usize = 500;
 const VISITS: usize = 12;
 /// 2026-11-01T00:00:00Z.
@@ -34,7 +51,7 @@ const GIVEN: &[&str] = &[
 ];
 
 fn build_fixture(path: &Path) -> Vec<String> {
-    let mut s = Store::open(path).unwrap();
+    let mut s = open(path).unwrap();
     s.set_user(PersonRef::new("gw-0001", "张网格")).unwrap();
     let mut ids = Vec::with_capacity(HOUSEHOLDS);
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
@@ -159,7 +176,7 @@ fn benches(c: &mut Criterion) {
         std::fs::copy(&path, keep).unwrap();
     }
     {
-        let s = Store::open(&path).unwrap();
+        let s = open(&path).unwrap();
         eprintln!(
             "fixture: {HOUSEHOLDS} households x {VISITS} visits built in {:.1?}; file {} bytes = {:.0} bytes per household; documents {} bytes = {:.0} per household",
             started.elapsed(),
@@ -170,14 +187,18 @@ fn benches(c: &mut Criterion) {
         );
     }
 
-    let mut g = c.benchmark_group("store");
+    let mut g = c.benchmark_group(if encrypted() {
+        "store_encrypted"
+    } else {
+        "store"
+    });
     g.measurement_time(Duration::from_secs(4))
         .warm_up_time(Duration::from_secs(1))
         .sample_size(30);
 
-    g.bench_function("open", |b| b.iter(|| Store::open(&path).unwrap()));
+    g.bench_function("open", |b| b.iter(|| open(&path).unwrap()));
 
-    let s = Store::open(&path).unwrap();
+    let s = open(&path).unwrap();
     g.bench_function("list_grid_by_address_100", |b| {
         b.iter(|| s.households(&HouseholdQuery::grid("G1"), NOW).unwrap())
     });
@@ -229,7 +250,7 @@ fn benches(c: &mut Criterion) {
 
     // A durable visit: one transaction with full sync, on a copy of the fixture.
     let wpath = copy_store(&path, dir.path(), "write.db");
-    let mut w = Store::open(&wpath).unwrap();
+    let mut w = open(&wpath).unwrap();
     let mut i = 0usize;
     g.bench_function("record_visit_durable", |b| {
         b.iter(|| {
@@ -247,13 +268,13 @@ fn benches(c: &mut Criterion) {
 
     // Export: everything for a freshly enrolled phone, and the day's changes for a phone that
     // has the rest (40 visits recorded since its state).
-    let mut e = Store::open(&path).unwrap();
+    let mut e = open(&path).unwrap();
     g.bench_function("export_all_for_new_phone", |b| {
         b.iter(|| e.export_changes(&StateVector::default()).unwrap())
     });
     let full = e.export_changes(&StateVector::default()).unwrap();
     let epath = copy_store(&path, dir.path(), "export.db");
-    let mut e2 = Store::open(&epath).unwrap();
+    let mut e2 = open(&epath).unwrap();
     let old_state = e2.state_vector().unwrap();
     for k in 0..40 {
         let v = NewVisit {
@@ -278,7 +299,7 @@ fn benches(c: &mut Criterion) {
             || {
                 let p = copy_store(&path, dir.path(), "import.db");
                 let _ = std::fs::remove_file(dir.path().join("import.db-wal"));
-                Store::open(p).unwrap()
+                open(p).unwrap()
             },
             |mut s| s.import_changes(&inc).unwrap(),
             BatchSize::PerIteration,

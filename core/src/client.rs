@@ -94,6 +94,10 @@ fn http(ca: Option<&str>) -> Result<reqwest::blocking::Client> {
     if let Some(pem) = ca {
         // Pinned: only this authority, not the system's roots, vouches for the server.
         builder = builder.tls_certs_only(ca_certificates(pem)?);
+    } else if cfg!(target_os = "android") {
+        // The platform verifier needs the app's JNI context on Android (and its Java half on
+        // the classpath); the Mozilla roots bundled in the library need neither.
+        builder = builder.tls_certs_only(bundled_roots());
     }
     let client = builder.build().map_err(|e| match ca {
         Some(_) => Error::invalid("server_ca", format!("not a usable certificate: {e}")),
@@ -105,6 +109,15 @@ fn http(ca: Option<&str>) -> Result<reqwest::blocking::Client> {
     }
     clients.push((ca.map(str::to_string), client.clone()));
     Ok(client)
+}
+
+/// Mozilla's root certificates (webpki-root-certs), for a phone whose system store the library
+/// cannot reach.
+fn bundled_roots() -> Vec<reqwest::Certificate> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|c| reqwest::Certificate::from_der(c.as_ref()).ok())
+        .collect()
 }
 
 /// The certificates of a PEM bundle; at least one.
@@ -189,6 +202,20 @@ fn send(req: reqwest::blocking::RequestBuilder) -> Result<(u16, Vec<u8>)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bundled_roots_make_a_client() {
+        // What an Android phone trusts when no CA is pinned: every root parses, and a client
+        // that trusts only them builds.
+        let roots = super::bundled_roots();
+        assert_eq!(roots.len(), webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
+        assert!(roots.len() > 100);
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::blocking::Client::builder()
+            .tls_certs_only(roots)
+            .build()
+            .unwrap();
+    }
+
     #[test]
     fn enrollment_links() {
         let (s, c) = super::parse_enrollment_link(

@@ -103,6 +103,10 @@ impl ServerStore {
             .set_user(server_person())
             .map_err(|e| ServerError::Database(e.to_string()))?;
         store.set_cache_size(DOC_CACHE);
+        // The dashboard's weekly trends count visits from their index rows.
+        store
+            .keep_visit_rows()
+            .map_err(|e| ServerError::Database(e.to_string()))?;
         migrate(store.connection_mut(), &path)?;
         let conn = store.connection();
         conn.busy_timeout(std::time::Duration::from_secs(10))?;

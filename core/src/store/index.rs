@@ -36,10 +36,11 @@ pub(crate) fn write(
     id: &str,
     entity: &Entity,
     d: &mut AutoCommit,
+    visit_rows: bool,
 ) -> Result<()> {
     clear(tx, id)?;
     let (kind, search) = match entity {
-        Entity::Household(h) => (DocKind::Household, household(tx, h)?),
+        Entity::Household(h) => (DocKind::Household, household(tx, h, visit_rows)?),
         Entity::Task(t) => (DocKind::Task, task(tx, t)?),
         Entity::Appeal(a) => (DocKind::Appeal, appeal(tx, a)?),
     };
@@ -74,7 +75,7 @@ fn phone_terms(p: &str) -> String {
     }
 }
 
-fn household(tx: &Transaction<'_>, h: &Household) -> Result<String> {
+fn household(tx: &Transaction<'_>, h: &Household, visit_rows: bool) -> Result<String> {
     let living: Vec<_> = h.residents.iter().filter(|r| !r.moved_out).collect();
     let tags: std::collections::BTreeSet<_> =
         living.iter().flat_map(|r| r.tags.iter().copied()).collect();
@@ -106,7 +107,7 @@ fn household(tx: &Transaction<'_>, h: &Household) -> Result<String> {
         tx.prepare_cached("INSERT INTO household_tags (household_id, tag) VALUES (?1, ?2)")?
             .execute(params![h.id, t])?;
     }
-    for v in &h.visits {
+    for v in h.visits.iter().filter(|_| visit_rows) {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO visits (household_id, visit_id, grid, at, by_id, kind) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -70,6 +70,9 @@ pub struct Store {
     user: Option<PersonRef>,
     cache: cache::DocCache,
     clock: Option<Millis>,
+    /// Whether each visit gets an index row (`visits`): the server's weekly trends need them, a
+    /// phone does not (they were 40 % of its file). Kept in `meta`, so a rebuild at open knows.
+    visit_rows: bool,
 }
 
 /// A document taken out for a write. It goes back into the cache only if the write commits, so a
@@ -176,7 +179,9 @@ impl Store {
             user,
             cache: cache::DocCache::new(CACHE_DOCS),
             clock: None,
+            visit_rows: false,
         };
+        store.visit_rows = meta_get(&store.conn, "visit_rows")?.is_some();
         if meta_get(&store.conn, "indexes_stale")?.is_some() {
             // A migration added an index table: derive it (and the rest) from the documents.
             store.rebuild_indexes()?;
@@ -204,6 +209,17 @@ impl Store {
     /// phone's default of 256).
     pub fn set_cache_size(&mut self, docs: usize) {
         self.cache.set_capacity(docs);
+    }
+
+    /// Keeps an index row per visit from now on (the server's read model), deriving the rows of
+    /// every household once when it was off. Phones leave it off.
+    pub fn keep_visit_rows(&mut self) -> Result<()> {
+        if self.visit_rows {
+            return Ok(());
+        }
+        meta_set(&self.conn, "visit_rows", "1")?;
+        self.visit_rows = true;
+        self.rebuild_indexes()
     }
 
     /// A stored document's heads, read from the `docs` table (`None` if it is not here).
@@ -373,7 +389,7 @@ impl Store {
                  ON CONFLICT (id) DO UPDATE SET heads = ?3, chunks = ?4, updated_at = ?5",
                 params![s.id, s.kind.code(), encode_heads(&heads), chunks + 1, now],
             )?;
-            index::write(&tx, &s.id, &entity, &mut s.doc)?;
+            index::write(&tx, &s.id, &entity, &mut s.doc, self.visit_rows)?;
             if chunks + 1 > COMPACT_AFTER_CHUNKS {
                 to_compact.push(s.id.clone());
             }
@@ -441,7 +457,7 @@ impl Store {
             let mut doc =
                 load_doc(&tx, &id)?.ok_or_else(|| Error::schema(&id, "no stored bytes"))?;
             let entity = crate::doc::Entity::read(&doc, &id, kind)?;
-            index::write(&tx, &id, &entity, &mut doc)?;
+            index::write(&tx, &id, &entity, &mut doc, self.visit_rows)?;
         }
         tx.commit()?;
         Ok(())
