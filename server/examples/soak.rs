@@ -147,6 +147,17 @@ fn json_u32(line: &str, field: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// A table row of percentiles of sorted milliseconds.
+fn latency_row(what: &str, sorted: &[u32]) {
+    println!(
+        "| {what} p50 / p95 / p99 / max | {} / {} / {} / {} ms |",
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.95),
+        percentile(sorted, 0.99),
+        sorted.last().copied().unwrap_or(0)
+    );
+}
+
 fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
@@ -480,21 +491,12 @@ fn run() -> Result<bool, String> {
         totals.bytes.load(Ordering::Relaxed) as f64 / 1e6
     );
     println!("| failed syncs | {} |", errors.len());
-    println!(
-        "| sync latency on the phone (the whole sync call) p50 / p95 / p99 / max | {} / {} / {} / {} ms |",
-        percentile(&lat, 0.50),
-        percentile(&lat, 0.95),
-        percentile(&lat, 0.99),
-        lat.last().copied().unwrap_or(0)
-    );
     let mut srv = server_ms.lock().unwrap().clone();
     srv.sort_unstable();
-    println!(
-        "| the server's time per sync (authenticated to answered, waits included) p50 / p95 / p99 / max | {} / {} / {} / {} ms |",
-        percentile(&srv, 0.50),
-        percentile(&srv, 0.95),
-        percentile(&srv, 0.99),
-        srv.last().copied().unwrap_or(0)
+    latency_row("sync latency on the phone (the whole sync call)", &lat);
+    latency_row(
+        "the server's time per sync (authenticated to answered, waits included)",
+        &srv,
     );
     println!(
         "| server memory (RSS) after warm-up / end | {:.1} / {:.1} MB |",

@@ -58,6 +58,18 @@ fun syncChecks() {
             throw AssertionError("a foreign link was accepted")
         } catch (e: DoorstepException.Invalid) {}
     }
+
+    check("a server CA: junk refused, none accepted") {
+        val p = phone()
+        try {
+            p.setServerCa("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+            throw AssertionError("a broken certificate was accepted")
+        } catch (e: DoorstepException.Invalid) {
+            expect(e.field == "server_ca", "field ${e.field}")
+        }
+        p.setServerCa(null)
+        p.close()
+    }
     p1.close()
     p2.close()
 }
