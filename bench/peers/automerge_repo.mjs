@@ -1,0 +1,76 @@
+// automerge-repo's side of the peers benchmark: its reference sync server (a Repo with Node file
+// storage behind a WebSocket server, as automerge-repo-sync-server runs it) and a client Repo,
+// holding the very documents Doorstep holds (each household, task and appeal, with its history,
+// imported from the bytes `peers_doorstep prepare` wrote, under ids made from Doorstep's).
+//
+//   node automerge_repo.mjs serve DOCS STORAGE   serves on a free port of 127.0.0.1 and prints
+//                                                "listening on PORT" then "oracle on PORT2": an
+//                                                HTTP side channel (not through the proxy) that
+//                                                answers every document's heads, for the harness
+//                                                to tell when a sync is complete.
+
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { WebSocketServer } from 'ws';
+import { Repo, stringifyAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo';
+import { WebSocketServerAdapter, WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket';
+import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs';
+import * as A from '@automerge/automerge';
+
+/// Doorstep's id (a UUID) as an automerge-repo document id (its 16 bytes, bs58check).
+export function docIdOf(uuid) {
+  const bytes = Uint8Array.from(Buffer.from(uuid.replace(/-/g, ''), 'hex'));
+  return parseAutomergeUrl(stringifyAutomergeUrl(bytes)).documentId;
+}
+
+/// The documents `peers_doorstep prepare` wrote: [{ uuid, kind, bytes }].
+export function readDocs(dir) {
+  return fs.readdirSync(dir).sort().map((f) => {
+    const m = f.match(/^([a-z]+)-(.+)\.automerge$/);
+    return { kind: m[1], uuid: m[2], bytes: new Uint8Array(fs.readFileSync(path.join(dir, f))) };
+  });
+}
+
+/// Imports the documents into a repo; their handles by uuid.
+export function importDocs(repo, docs) {
+  const handles = new Map();
+  for (const d of docs) handles.set(d.uuid, repo.import(d.bytes, { docId: docIdOf(d.uuid) }));
+  return handles;
+}
+
+/// Every document's heads in a repo, by uuid.
+export function headsOf(handles) {
+  const out = {};
+  for (const [uuid, h] of handles) out[uuid] = [...A.getHeads(h.doc())].sort().join(',');
+  return out;
+}
+
+async function serve(docsDir, storageDir) {
+  fs.mkdirSync(storageDir, { recursive: true });
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((ok) => wss.on('listening', ok));
+  const repo = new Repo({
+    network: [new WebSocketServerAdapter(wss)],
+    storage: new NodeFSStorageAdapter(storageDir),
+    // As the sync server does: it answers what peers ask for and announces nothing itself.
+    sharePolicy: async () => false,
+  });
+  const handles = importDocs(repo, readDocs(docsDir));
+  await repo.flush();
+  const oracle = http.createServer(async (req, res) => {
+    // Documents a client created or changed are looked up on demand.
+    const out = headsOf(handles);
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(out));
+  });
+  await new Promise((ok) => oracle.listen(0, '127.0.0.1', ok));
+  console.log(`listening on ${wss.address().port}`);
+  console.log(`oracle on ${oracle.address().port}`);
+}
+
+export { Repo, WebSocketClientAdapter, NodeFSStorageAdapter, A };
+
+if (process.argv[2] === 'serve') {
+  await serve(process.argv[3], process.argv[4]);
+}
