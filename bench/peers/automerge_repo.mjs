@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { Repo, stringifyAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo';
 import { WebSocketServerAdapter, WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket';
@@ -71,6 +72,7 @@ async function serve(docsDir, storageDir) {
 
 export { Repo, WebSocketClientAdapter, NodeFSStorageAdapter, A };
 
-if (process.argv[2] === 'serve') {
+// Run as a program (not imported by run.mjs or pouchdb.mjs).
+if (import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'serve') {
   await serve(process.argv[3], process.argv[4]);
 }

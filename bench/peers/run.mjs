@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Proxy } from './proxy.mjs';
 import { Repo, WebSocketClientAdapter, NodeFSStorageAdapter, A, readDocs, importDocs, headsOf, docIdOf } from './automerge_repo.mjs';
+import { PouchDB, jsonDocs } from './pouchdb.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -148,8 +149,60 @@ async function automergeRepo(dir) {
   };
 }
 
+async function pouch(dir) {
+  const docs = readDocs(path.join(dir, 'docs'));
+  const changes = JSON.parse(fs.readFileSync(path.join(dir, 'changes.json'), 'utf8'));
+  const { child, found } = await start('node', [path.join(HERE, 'pouchdb.mjs'), 'serve', path.join(dir, 'docs'), path.join(dir, 'pdb-server')], [/listening on (\d+)/]);
+  const proxy = new Proxy({ target: { host: '127.0.0.1', port: Number(found[0]) } });
+  const remote = `http://127.0.0.1:${await proxy.listen()}/grid`;
+
+  // Phone A holds the grid (replicated before the measurement), then makes the same offline
+  // work: each changed document's new JSON, the result of the same Automerge changes.
+  const a = new PouchDB(path.join(dir, 'pdb-a'));
+  await a.replicate.from(remote);
+  const after = new Map(jsonDocs(docs).map((d) => [d._id, d]));
+  for (const d of docs) {
+    const list = changes[d.uuid];
+    if (!list) continue;
+    const bins = list.map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+    const [doc] = A.applyChanges(A.load(d.bytes), bins);
+    const cur = await a.get(d.uuid);
+    const next = { ...A.toJS(doc), _id: d.uuid, _rev: cur._rev };
+    await a.put(next);
+    after.set(d.uuid, next);
+  }
+  proxy.reset();
+  const t0 = performance.now();
+  await a.sync(remote);
+  const incMs = performance.now() - t0;
+  const incStats = proxy.stats();
+  // The server must now hold phone A's revision of every changed document.
+  const server = new PouchDB(remote);
+  let behind = 0;
+  for (const id of Object.keys(changes)) {
+    if ((await server.get(id))._rev !== (await a.get(id))._rev) behind += 1;
+  }
+  await a.close();
+
+  // Phone B: empty, replicates the whole database.
+  const b = new PouchDB(path.join(dir, 'pdb-b'));
+  proxy.reset();
+  const t1 = performance.now();
+  await b.replicate.from(remote);
+  const firstMs = performance.now() - t1;
+  const firstStats = proxy.stats();
+  const info = await b.info();
+  await b.close();
+  await proxy.close();
+  child.kill();
+  return {
+    incremental: { ...incStats, ms: incMs, behind },
+    first: { ...firstStats, ms: firstMs, documents: info.doc_count },
+  };
+}
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peers-'));
 const prep = await helper('prepare', dir);
 console.log(`prepared ${prep.documents} documents in ${dir}`);
-const results = { doorstep: await doorstep(dir, prep), automergeRepo: await automergeRepo(dir) };
+const results = { doorstep: await doorstep(dir, prep), automergeRepo: await automergeRepo(dir), pouchdb: await pouch(dir) };
 console.log(JSON.stringify(results, null, 2));
