@@ -113,7 +113,9 @@ bash scripts/api_check.sh
 
 step "soak: 500 phones syncing with a real server for one minute (the full run: docs/perf.md)"
 cargo build -p doorstep-server --bins --examples --quiet
-target/debug/examples/soak --phones 500 --seconds "${SOAK_SECONDS:-60}"
+# One minute is mostly the caches filling (the 10-minute run in docs/perf.md shows memory level
+# off after about 7 minutes), so this run allows 50 % growth: it catches a runaway, not a drift.
+target/debug/examples/soak --phones 500 --seconds "${SOAK_SECONDS:-60}" --max-growth-pct 50
 
 step "the phone shells: what their compilers would check (no Android SDK, no Xcode here)"
 # Swift: the generated bindings and the app parsed with tree-sitter-swift.
