@@ -2,8 +2,7 @@
 // the same offline work and the same proxy, on loopback. PouchDB, the slow link, cuts and the
 // 200-phone load are still to come (README.md).
 //
-//   cargo build --release -p doorstep-server --bins --examples
-//   (cd bench/peers && npm ci) && node bench/peers/run.mjs
+//   bash bench/peers/run.sh   (builds Doorstep, installs the pinned packages, runs this)
 
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
