@@ -73,6 +73,6 @@ async function serve(docsDir, storageDir) {
 export { Repo, WebSocketClientAdapter, NodeFSStorageAdapter, A };
 
 // Run as a program (not imported by run.mjs or pouchdb.mjs).
-if (import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'serve') {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'serve') {
   await serve(process.argv[3], process.argv[4]);
 }

@@ -43,6 +43,6 @@ async function serve(docsDir, dir) {
   console.log(`listening on ${server.address().port}`);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'serve') {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'serve') {
   await serve(process.argv[3], process.argv[4]);
 }

@@ -5,5 +5,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 cd "$HERE/../.."
 cargo build --release -p doorstep-server --bins --examples --quiet
-[ -d "$HERE/node_modules" ] || (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
+# `npm install` with the committed lock installs its pinned versions; `npm ci` would refuse
+# here: npm 11 leaves other platforms' optional packages (cbor-extract's) out of the lock.
+[ -d "$HERE/node_modules" ] || (cd "$HERE" && npm install --no-audit --no-fund --loglevel=error)
 exec node "$HERE/run.mjs" "$@"
