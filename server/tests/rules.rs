@@ -396,12 +396,7 @@ fn scopes_revocation_and_bad_input() {
 fn admin_refuses_bad_directory_input() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    admin(
-        data,
-        &[
-            "add-unit", "--kind", "street", "--id", "s", "--name", "街道",
-        ],
-    );
+    add_unit(data, "street", "s", "街道", None);
     let e = admin_fails(
         data,
         &[
@@ -424,26 +419,8 @@ fn admin_refuses_bad_directory_input() {
     assert!(e.contains("cannot belong"), "{e}");
     let e = admin_fails(data, &["enroll", "--person", "nobody"]);
     assert!(e.contains("not found"), "{e}");
-    admin(
-        data,
-        &[
-            "add-unit",
-            "--kind",
-            "community",
-            "--id",
-            "c",
-            "--name",
-            "社区",
-            "--parent",
-            "s",
-        ],
-    );
-    admin(
-        data,
-        &[
-            "add-unit", "--kind", "grid", "--id", "g", "--name", "网格", "--parent", "c",
-        ],
-    );
+    add_unit(data, "community", "c", "社区", Some("s"));
+    add_unit(data, "grid", "g", "网格", Some("c"));
     let bad = data.join("bad.csv");
     std::fs::write(
         &bad,
@@ -513,12 +490,7 @@ fn a_grown_scope_is_pulled_again() {
     p.sync().unwrap();
     assert_eq!(p.s().doc_ids().unwrap().len(), 6);
     // A new grid with its roll under the supervisor's community: the scope grows.
-    admin(
-        &data,
-        &[
-            "add-unit", "--kind", "grid", "--id", "C", "--name", "网格C", "--parent", "c",
-        ],
-    );
+    add_unit(&data, "grid", "C", "网格C", Some("c"));
     let roll = data.join("roll-C.csv");
     std::fs::write(&roll, "楼栋,室,户主\n7,101,周芳\n7,102,吴磊\n").unwrap();
     admin(

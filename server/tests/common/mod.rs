@@ -130,6 +130,15 @@ pub fn admin_fails(data: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Adds a unit (`street`, `community`, `grid` or `group`) with `admin add-unit`.
+pub fn add_unit(data: &Path, kind: &str, id: &str, name: &str, parent: Option<&str>) {
+    let mut args = vec!["add-unit", "--kind", kind, "--id", id, "--name", name];
+    if let Some(p) = parent {
+        args.extend(["--parent", p]);
+    }
+    admin(data, &args);
+}
+
 /// Adds a person; their id.
 pub fn person(data: &Path, name: &str, role: &str, units: &[&str]) -> String {
     let mut args = vec!["add-person", "--name", name, "--role", role];
@@ -261,61 +270,11 @@ pub fn server_count(data: &Path, sql: &str) -> i64 {
 /// A street with one community, grids A and B, a liaison group in each, and a roll of `n`
 /// households imported from CSV into each grid.
 pub fn small_street(data: &Path, n: usize) {
-    admin(
-        data,
-        &[
-            "add-unit",
-            "--kind",
-            "street",
-            "--id",
-            "s",
-            "--name",
-            "东湖街道",
-        ],
-    );
-    admin(
-        data,
-        &[
-            "add-unit",
-            "--kind",
-            "community",
-            "--id",
-            "c",
-            "--name",
-            "幸福里社区",
-            "--parent",
-            "s",
-        ],
-    );
+    add_unit(data, "street", "s", "东湖街道", None);
+    add_unit(data, "community", "c", "幸福里社区", Some("s"));
     for g in ["A", "B"] {
-        admin(
-            data,
-            &[
-                "add-unit",
-                "--kind",
-                "grid",
-                "--id",
-                g,
-                "--name",
-                &format!("网格{g}"),
-                "--parent",
-                "c",
-            ],
-        );
-        admin(
-            data,
-            &[
-                "add-unit",
-                "--kind",
-                "group",
-                "--id",
-                &format!("{g}-l1"),
-                "--name",
-                "第一联户组",
-                "--parent",
-                g,
-            ],
-        );
+        add_unit(data, "grid", g, &format!("网格{g}"), Some("c"));
+        add_unit(data, "group", &format!("{g}-l1"), "第一联户组", Some(g));
         let mut csv = String::from("\u{feff}楼栋,单元,室,户主,电话,性别,出生年份,联户组,标签\n");
         for i in 0..n {
             csv += &format!(
@@ -376,24 +335,6 @@ pub fn record_visits(p: &Phone, grid: &str, n: usize, note: &str) -> Vec<String>
 /// A second community of the street, `c2` (和平社区), with one grid `C` and no households: for
 /// tests of what one community may see of another.
 pub fn second_community(data: &Path) {
-    admin(
-        data,
-        &[
-            "add-unit",
-            "--kind",
-            "community",
-            "--id",
-            "c2",
-            "--name",
-            "和平社区",
-            "--parent",
-            "s",
-        ],
-    );
-    admin(
-        data,
-        &[
-            "add-unit", "--kind", "grid", "--id", "C", "--name", "网格C", "--parent", "c2",
-        ],
-    );
+    add_unit(data, "community", "c2", "和平社区", Some("s"));
+    add_unit(data, "grid", "C", "网格C", Some("c2"));
 }
