@@ -27,14 +27,12 @@ use automerge::{
 use doorstep_core::{
     Store, client,
     domain::visit::{NewVisit, VisitKind},
-    store::{HouseholdQuery, StateVector},
+    store::HouseholdQuery,
 };
 use doorstep_server::{
     demo::{self, Phone},
     directory::{self, Role, UnitKind},
-    import,
     storage::ServerStore,
-    sync,
 };
 
 /// Counts the bytes that pass through, both ways.
@@ -144,27 +142,21 @@ fn seed_grid(
     visits: usize,
     seed: u64,
 ) {
-    let mut s = server.lock();
-    directory::add_unit(s.connection(), UnitKind::Grid, grid, grid, Some(community)).unwrap();
-    let bundle = import::build_bundle(demo::generate_roll(grid, &[], n, seed)).unwrap();
-    let mut scratch = Store::open(":memory:").unwrap();
-    scratch
-        .set_user(doorstep_server::storage::server_person())
-        .unwrap();
-    scratch.import_changes(&bundle).unwrap();
-    let ids: Vec<String> = scratch
-        .doc_ids()
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    for id in &ids {
+    directory::add_unit(
+        server.lock().connection(),
+        UnitKind::Grid,
+        grid,
+        grid,
+        Some(community),
+    )
+    .unwrap();
+    demo::seed_grid_history(server, grid, n, seed, |s, _, id| {
         for i in 0..visits {
-            visit(&mut scratch, id, i);
+            visit(s, id, i);
         }
-    }
-    let all = scratch.export_changes(&StateVector::default()).unwrap();
-    sync::push(&mut s, None, &all).unwrap();
+        Ok(())
+    })
+    .unwrap();
 }
 
 fn worker(server: &ServerStore, name: &str, grid: &str) -> String {

@@ -24,11 +24,10 @@ use doorstep_core::domain::appeal::{
 };
 use doorstep_core::domain::task::{NewHelpTask, TaskAction};
 use doorstep_core::domain::visit::{NewVisit, VisitKind};
-use doorstep_core::store::StateVector;
 use doorstep_core::{Store, client};
+use doorstep_server::demo;
 use doorstep_server::directory::{self, Role, UnitKind};
-use doorstep_server::storage::{ServerStore, server_person};
-use doorstep_server::{demo, import, sync};
+use doorstep_server::storage::ServerStore;
 use serde_json::{Value, json};
 
 const HOUSEHOLDS: usize = 500;
@@ -96,49 +95,33 @@ fn prepare(dir: &Path) -> Res<Value> {
     };
     // The grid as the server's own documents: the roll, then a year of work recorded by a
     // scratch replica and pushed as the server's.
-    {
-        let bundle =
-            import::build_bundle(demo::generate_roll(GRID, &[], HOUSEHOLDS, 1)).map_err(e)?;
-        let mut scratch = Store::open(":memory:").map_err(e)?;
-        scratch.set_user(server_person()).map_err(e)?;
-        scratch.import_changes(&bundle).map_err(e)?;
-        let ids: Vec<String> = scratch
-            .doc_ids()
-            .map_err(e)?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        for (k, id) in ids.iter().enumerate() {
-            for i in 0..VISITS {
-                scratch.record_visit(id, visit(i), None, None).map_err(e)?;
-            }
-            if k % 10 == 0 {
-                scratch
-                    .open_task(NewHelpTask {
-                        household_id: id.clone(),
-                        need: "代购降压药".into(),
-                        due_by: None,
-                    })
-                    .map_err(e)?;
-            }
-            if k % 5 == 0 {
-                scratch
-                    .open_appeal(NewAppeal {
-                        grid: GRID.into(),
-                        household_id: Some(id.clone()),
-                        channel: Channel::Visit,
-                        topic: Topic::Known(KnownTopic::ALL[k % KnownTopic::ALL.len()]),
-                        tier: Tier::ALL[k % 4],
-                        summary: "楼道灯坏了，晚上看不见".into(),
-                        asker: Asker::default(),
-                        received_at: None,
-                    })
-                    .map_err(e)?;
-            }
+    demo::seed_grid_history(&server, GRID, HOUSEHOLDS, 1, |s, k, id| {
+        for i in 0..VISITS {
+            s.record_visit(id, visit(i), None, None).map_err(e)?;
         }
-        let all = scratch.export_changes(&StateVector::default()).map_err(e)?;
-        sync::push(&mut server.lock(), None, &all).map_err(|x| format!("{x:?}"))?;
-    }
+        if k % 10 == 0 {
+            s.open_task(NewHelpTask {
+                household_id: id.to_string(),
+                need: "代购降压药".into(),
+                due_by: None,
+            })
+            .map_err(e)?;
+        }
+        if k % 5 == 0 {
+            s.open_appeal(NewAppeal {
+                grid: GRID.into(),
+                household_id: Some(id.to_string()),
+                channel: Channel::Visit,
+                topic: Topic::Known(KnownTopic::ALL[k % KnownTopic::ALL.len()]),
+                tier: Tier::ALL[k % 4],
+                summary: "楼道灯坏了，晚上看不见".into(),
+                asker: Asker::default(),
+                received_at: None,
+            })
+            .map_err(e)?;
+        }
+        Ok(())
+    })?;
     // Phone A enrolls and pulls it all from a server run in this process for the purpose.
     let url = serve_here(server.clone())?;
     let code_a = directory::enroll(server.lock().connection(), &worker, "phone A")

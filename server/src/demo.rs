@@ -157,6 +157,40 @@ pub struct Phone {
     pub enrollment: client::Enrollment,
 }
 
+/// A grid's seeded roll of `n` households with a history, pushed into the server as its own
+/// documents: a fixture for benchmarks. The roll is imported into a scratch replica that signs as
+/// the server, `work` runs on it once per household (its index and id), and everything is pushed.
+pub fn seed_grid_history(
+    server: &ServerStore,
+    grid: &str,
+    n: usize,
+    seed: u64,
+    mut work: impl FnMut(&mut Store, usize, &str) -> Result<(), String>,
+) -> Result<(), String> {
+    let e = |x: doorstep_core::Error| x.to_string();
+    let bundle =
+        import::build_bundle(generate_roll(grid, &[], n, seed)).map_err(|x| x.to_string())?;
+    let mut scratch = Store::open(":memory:").map_err(e)?;
+    scratch
+        .set_user(crate::storage::server_person())
+        .map_err(e)?;
+    scratch.import_changes(&bundle).map_err(e)?;
+    let ids: Vec<String> = scratch
+        .doc_ids()
+        .map_err(e)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for (k, id) in ids.iter().enumerate() {
+        work(&mut scratch, k, id)?;
+    }
+    let all = scratch
+        .export_changes(&doorstep_core::store::StateVector::default())
+        .map_err(e)?;
+    sync::push(&mut server.lock(), None, &all).map_err(|x| x.to_string())?;
+    Ok(())
+}
+
 /// Creates a phone's store under `dir` and enrolls it for `person_id` over HTTP.
 pub fn enroll_phone(
     server: &ServerStore,
