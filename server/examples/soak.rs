@@ -19,6 +19,7 @@ use doorstep_core::domain::task::TaskAction;
 use doorstep_core::domain::visit::{NewVisit, VisitKind};
 use doorstep_core::store::{HouseholdQuery, VisitTask};
 use doorstep_core::{Store, client};
+use doorstep_server::demo::Rng;
 use doorstep_server::directory::{self, Role};
 use doorstep_server::storage::ServerStore;
 
@@ -74,24 +75,10 @@ fn args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// A small deterministic generator per phone (no dependency, reproducible runs).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    /// Exponentially distributed pause with the given mean: phones do not sync in step.
-    fn pause(&mut self, mean_ms: u64) -> Duration {
-        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
-        Duration::from_millis((-(1.0 - u).ln() * mean_ms as f64).min(mean_ms as f64 * 5.0) as u64)
-    }
+/// An exponentially distributed pause with the given mean: phones do not sync in step.
+fn pause(rng: &mut Rng, mean_ms: u64) -> Duration {
+    let u = (rng.next_u64() % 1_000_000) as f64 / 1_000_000.0;
+    Duration::from_millis((-(1.0 - u).ln() * mean_ms as f64).min(mean_ms as f64 * 5.0) as u64)
 }
 
 /// The server process; killed when dropped.
@@ -381,7 +368,7 @@ fn run() -> Result<bool, String> {
                     Ok(s) => Mutex::new(s),
                     Err(x) => return fail(format!("phone {i}: open: {x}")),
                 };
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0x2545_F491));
+                let mut rng = Rng::new(i as u64 + 1);
                 // Enrollment is guarded against guessing (a server-wide rate): retry politely.
                 let mut tries = 0;
                 let en = loop {
@@ -405,7 +392,7 @@ fn run() -> Result<bool, String> {
                 let over = || stop_at.lock().unwrap().is_some_and(|t| Instant::now() >= t);
                 loop {
                     // The pause in short steps, so that the end is not kept waiting.
-                    let wake = Instant::now() + rng.pause(interval);
+                    let wake = Instant::now() + pause(&mut rng, interval);
                     while Instant::now() < wake && !over() {
                         std::thread::sleep((wake - Instant::now()).min(Duration::from_millis(250)));
                     }
