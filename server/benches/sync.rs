@@ -96,28 +96,6 @@ impl CountingProxy {
     }
 }
 
-/// Starts the server in this process (its own runtime thread); its address.
-fn start_server(store: ServerStore) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(doorstep_server::serve_store(
-            store,
-            "127.0.0.1:0".parse().unwrap(),
-            "bench",
-            move |a| {
-                let _ = tx.send(a);
-            },
-        ))
-        .unwrap();
-    });
-    rx.recv().unwrap().to_string()
-}
-
 fn visit(s: &mut Store, id: &str, i: usize) {
     s.record_visit(
         id,
@@ -225,8 +203,8 @@ fn main() {
         "seeded {households} households x 12 visits in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let addr = start_server(server.clone());
-    let proxy = CountingProxy::start(addr.clone());
+    let url = demo::serve_in_background(server.clone()).unwrap();
+    let proxy = CountingProxy::start(url.trim_start_matches("http://").to_string());
     let phones_dir = dir.path().join("phones");
 
     // 2. First sync of a newly enrolled phone.
@@ -364,8 +342,7 @@ fn main() {
     let many: Vec<Phone> = (0..phones_n)
         .map(|i| {
             let id = worker(&server, &format!("网格员{i}"), &format!("M{}", i % grids));
-            let p =
-                demo::enroll_phone(&server, &format!("http://{addr}"), &phones_dir, &id).unwrap();
+            let p = demo::enroll_phone(&server, &url, &phones_dir, &id).unwrap();
             client::sync(&p.store).unwrap();
             p
         })

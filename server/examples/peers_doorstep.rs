@@ -123,7 +123,7 @@ fn prepare(dir: &Path) -> Res<Value> {
         Ok(())
     })?;
     // Phone A enrolls and pulls it all from a server run in this process for the purpose.
-    let url = serve_here(server.clone())?;
+    let url = demo::serve_in_background(server.clone())?;
     let code_a = directory::enroll(server.lock().connection(), &worker, "phone A")
         .map_err(e)?
         .code;
@@ -139,30 +139,6 @@ fn prepare(dir: &Path) -> Res<Value> {
     let a = Store::open(dir.join("a.db")).map_err(e)?;
     let docs = export_docs(a, &dir.join("docs"))?;
     Ok(json!({ "documents": docs, "code_b": code_b, "worker": worker }))
-}
-
-/// Serves `server` on a loopback port from a thread of this process; its URL.
-fn serve_here(server: ServerStore) -> Res<String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build();
-        if let Ok(rt) = rt {
-            let _ = rt.block_on(doorstep_server::serve_store(
-                server,
-                "127.0.0.1:0".parse().expect("an address"),
-                "peers",
-                move |a| {
-                    let _ = tx.send(a);
-                },
-            ));
-        }
-    });
-    let addr = rx
-        .recv()
-        .map_err(|_| "the server did not start".to_string())?;
-    Ok(format!("http://{addr}"))
 }
 
 /// Writes each document's saved bytes as DIR/<kind>-<id>.automerge; how many.

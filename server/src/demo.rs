@@ -191,6 +191,32 @@ pub fn seed_grid_history(
     Ok(())
 }
 
+/// Serves `server` on a free loopback port from a thread of its own (a runtime with two worker
+/// threads), for benchmarks and fixtures that run the server in their process; its URL.
+pub fn serve_in_background(server: ServerStore) -> Result<String, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            let _ = rt.block_on(crate::serve_store(
+                server,
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                "in-process",
+                move |a| {
+                    let _ = tx.send(a);
+                },
+            ));
+        }
+    });
+    let addr = rx
+        .recv()
+        .map_err(|_| "the server did not start".to_string())?;
+    Ok(format!("http://{addr}"))
+}
+
 /// Creates a phone's store under `dir` and enrolls it for `person_id` over HTTP.
 pub fn enroll_phone(
     server: &ServerStore,
