@@ -7,7 +7,10 @@
 //                                                "listening on PORT" then "oracle on PORT2": an
 //                                                HTTP side channel (not through the proxy) that
 //                                                answers every document's heads, for the harness
-//                                                to tell when a sync is complete.
+//                                                to tell when a sync is complete: GET / gives
+//                                                every document's heads, POST /heads (a JSON list
+//                                                of uuids) those documents' heads, GET /json every
+//                                                document's content (A.toJS), to check it.
 
 import fs from 'node:fs';
 import http from 'node:http';
@@ -60,8 +63,16 @@ async function serve(docsDir, storageDir) {
   const handles = importDocs(repo, readDocs(docsDir));
   await repo.flush();
   const oracle = http.createServer(async (req, res) => {
-    // Documents a client created or changed are looked up on demand.
-    const out = headsOf(handles);
+    let out;
+    if (req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      out = headsOf(new Map(JSON.parse(body).map((u) => [u, handles.get(u)])));
+    } else if (req.url === '/json') {
+      out = Object.fromEntries([...handles].map(([u, h]) => [u, A.toJS(h.doc())]));
+    } else {
+      out = headsOf(handles);
+    }
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(out));
   });

@@ -7,7 +7,8 @@
 //   first): one per HTTP request/response, one per WebSocket exchange, whatever the protocol.
 // - shaping: each chunk leaves `delayMs` after it arrived, and no faster than `kbitPerSec`
 //   allows in its direction (order kept).
-// - cuts: `cut()` destroys every open connection at once, as a lost signal does.
+// - cuts: `cut()` destroys every open connection at once, as a lost signal does (what was still
+//   on its way is lost with it).
 
 import net from 'node:net';
 
@@ -16,7 +17,7 @@ export class Proxy {
     this.target = target; // { host, port }
     this.delayMs = delayMs;
     this.bytesPerMs = kbitPerSec > 0 ? (kbitPerSec * 1000) / 8 / 1000 : 0;
-    this.sockets = new Set();
+    this.conns = new Set(); // open connections, each with its cut()
     this.reset();
   }
 
@@ -32,15 +33,15 @@ export class Proxy {
   }
 
   async listen(port = 0) {
-    this.server = net.createServer((client) => this.#accept(client));
+    this.server = net.createServer({ allowHalfOpen: true }, (client) => this.#accept(client));
     await new Promise((ok) => this.server.listen(port, '127.0.0.1', ok));
     this.port = this.server.address().port;
     return this.port;
   }
 
   cut() {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+    for (const c of this.conns) c.cut();
+    this.conns.clear();
   }
 
   async close() {
@@ -50,11 +51,11 @@ export class Proxy {
 
   #accept(client) {
     this.connections += 1;
-    const upstream = net.connect(this.target.port, this.target.host);
+    // Half-open sockets, so that an end in one direction is passed on only after the data
+    // still on its way in that direction, and the other direction keeps flowing.
+    const upstream = net.connect({ port: this.target.port, host: this.target.host, allowHalfOpen: true });
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    this.sockets.add(client);
-    this.sockets.add(upstream);
     // Per connection: who spoke last, and each direction's shaped queue.
     const conn = { last: null };
     const toServer = this.#pipe(client, upstream, (n) => {
@@ -66,62 +67,73 @@ export class Proxy {
       conn.last = 'down';
       this.down += n;
     });
-    const kill = () => {
-      toServer.stop();
-      toClient.stop();
-      client.destroy();
-      upstream.destroy();
-      this.sockets.delete(client);
-      this.sockets.delete(upstream);
+    const entry = {
+      cut() {
+        toServer.stop();
+        toClient.stop();
+        client.destroy();
+        upstream.destroy();
+      },
     };
-    // A reset or a cut kills both sides; an orderly end is passed on after the data before it.
-    for (const s of [client, upstream]) s.on('error', kill);
+    this.conns.add(entry);
+    // Done when both directions are done (an end, a reset or an error on their sending side,
+    // each passed on after the data before it).
     let ended = 0;
     const closed = () => {
       ended += 1;
-      if (ended === 2) kill();
+      if (ended === 2) {
+        client.destroy();
+        upstream.destroy();
+        this.conns.delete(entry);
+      }
     };
     toServer.onEnd(closed);
     toClient.onEnd(closed);
   }
 
   // Forwards `from` to `to`, counting each chunk when it arrives and releasing it after the delay
-  // and within the bandwidth.
+  // and within the bandwidth. One queue per direction, released in order by one timer: separate
+  // timers of different lengths may fire out of order (an end overtaking the data before it).
   #pipe(from, to, count) {
     let freeAt = 0; // when the link in this direction is free again (ms)
     let lastAt = 0; // when the last chunk so far leaves
     let stopped = false;
+    let finished = false;
     let onEnd = () => {};
-    const timers = new Set();
-    const later = (at, f) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        if (!stopped) f();
-      }, Math.max(0, at - performance.now()));
-      timers.add(t);
+    const queue = []; // { at, f }, `at` never decreasing
+    let timer = null;
+    const pump = () => {
+      timer = null;
+      while (!stopped && queue.length > 0 && queue[0].at <= performance.now()) queue.shift().f();
+      if (!stopped && queue.length > 0) timer = setTimeout(pump, queue[0].at - performance.now());
     };
+    const later = (at, f) => {
+      queue.push({ at, f });
+      if (timer === null) pump();
+    };
+    const open = () => !to.destroyed && to.writable;
     from.on('data', (chunk) => {
       count(chunk.length);
-      if (this.delayMs === 0 && this.bytesPerMs === 0) {
-        to.write(chunk);
-        return;
-      }
-      const now = performance.now();
-      const start = Math.max(now, freeAt);
+      const start = Math.max(performance.now(), freeAt);
       freeAt = start + (this.bytesPerMs > 0 ? chunk.length / this.bytesPerMs : 0);
-      lastAt = freeAt + this.delayMs;
-      later(lastAt, () => to.write(chunk));
+      lastAt = this.delayMs > 0 || this.bytesPerMs > 0 ? freeAt + this.delayMs : 0;
+      later(lastAt, () => open() && to.write(chunk));
     });
-    from.on('end', () => {
+    const finish = () => {
+      if (finished) return;
+      finished = true;
       later(lastAt, () => {
-        to.end();
+        if (open()) to.end();
         onEnd();
       });
-    });
+    };
+    from.on('end', finish);
+    from.on('error', finish);
+    from.on('close', finish);
     return {
       stop() {
         stopped = true;
-        for (const t of timers) clearTimeout(t);
+        clearTimeout(timer);
       },
       onEnd(f) {
         onEnd = f;

@@ -521,3 +521,64 @@ fn a_task_can_be_opened_on_its_own() {
         TaskStatus::Cancelled
     );
 }
+
+/// Each document keeps one row in the search table, at the rowid `fts_rows` gives it, through
+/// edits and a rebuild: rows are replaced by rowid (FTS5 reads its whole table to find anything
+/// else), and an old name is no longer found.
+#[test]
+fn search_rows_are_replaced_in_place() {
+    let mut r = replica("gw1", "张网格");
+    let s = &mut r.store;
+    let mut ids = Vec::new();
+    for (room, name) in [("101", "王秀英"), ("102", "赵敏"), ("201", "钱学森")] {
+        let h = s
+            .create_household(new_household(
+                "G1",
+                "1",
+                room,
+                vec![resident(name, "户主", None, &[])],
+            ))
+            .unwrap();
+        ids.push((h.id.clone(), h.residents[0].id.clone()));
+    }
+    let (first, rid) = ids[0].clone();
+    s.record_visit(&first, visit(T0), None, None).unwrap();
+    s.update_resident(
+        &first,
+        &rid,
+        ResidentPatch {
+            name: Some("王桂英".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let found = |s: &Store, q: &str| {
+        let q = HouseholdQuery {
+            search: Some(q.into()),
+            ..HouseholdQuery::grid("G1")
+        };
+        s.households(&q, T0).unwrap().len()
+    };
+    let rows = |s: &Store| -> (i64, i64) {
+        let c = s.connection();
+        let n = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        (
+            n("SELECT COUNT(*) FROM search"),
+            n(
+                "SELECT COUNT(*) FROM search s JOIN fts_rows f ON f.id = s.rowid AND f.doc_id = s.doc_id",
+            ),
+        )
+    };
+    assert_eq!(
+        rows(s),
+        (3, 3),
+        "one row per document, each at its own rowid"
+    );
+    assert_eq!((found(s, "桂英"), found(s, "秀英")), (1, 0));
+    s.rebuild_indexes().unwrap();
+    assert_eq!(rows(s), (3, 3));
+    assert_eq!(
+        (found(s, "桂英"), found(s, "秀英"), found(s, "赵敏")),
+        (1, 0, 1)
+    );
+}

@@ -23,11 +23,22 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
         "DELETE FROM task_lost_claims WHERE task_id = ?1",
         "DELETE FROM appeals WHERE id = ?1",
         "DELETE FROM conflicts WHERE doc_id = ?1",
-        "DELETE FROM search WHERE doc_id = ?1",
     ] {
         tx.prepare_cached(sql)?.execute([id])?;
     }
+    // By rowid: FTS5 would read every row to match `doc_id` (migration 4).
+    tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+        .execute([search_row(tx, id)?])?;
     Ok(())
+}
+
+/// The rowid of document `id`'s row in `search`, assigned on first use and kept (`fts_rows`).
+fn search_row(tx: &Transaction<'_>, id: &str) -> Result<i64> {
+    tx.prepare_cached("INSERT INTO fts_rows (doc_id) VALUES (?1) ON CONFLICT (doc_id) DO NOTHING")?
+        .execute([id])?;
+    Ok(tx
+        .prepare_cached("SELECT id FROM fts_rows WHERE doc_id = ?1")?
+        .query_row([id], |r| r.get(0))?)
 }
 
 /// Replaces the index rows of document `id`.
@@ -44,8 +55,8 @@ pub(crate) fn write(
         Entity::Task(t) => (DocKind::Task, task(tx, t)?),
         Entity::Appeal(a) => (DocKind::Appeal, appeal(tx, a)?),
     };
-    tx.prepare_cached("INSERT INTO search (doc_id, kind, text) VALUES (?1, ?2, ?3)")?
-        .execute(params![id, kind.code(), search])?;
+    tx.prepare_cached("INSERT INTO search (rowid, doc_id, kind, text) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![search_row(tx, id)?, id, kind.code(), search])?;
     for c in doc::conflicts::find(d)? {
         let detail: Vec<_> = c
             .values
