@@ -117,6 +117,15 @@ cargo build -p doorstep-server --bins --examples --quiet
 # off after about 7 minutes), so this run allows 50 % growth: it catches a runaway, not a drift.
 target/debug/examples/soak --phones 500 --seconds "${SOAK_SECONDS:-60}" --max-growth-pct 50
 
+step "peers benchmark, small: Doorstep, automerge-repo and PouchDB on loopback, a slow link and one cut (the full run: docs/perf.md)"
+# The pinned npm packages of bench/peers; every sync's content is checked (nothing lost or
+# applied twice) and any failure fails this step. Debug build: the figures are not the ones to
+# quote.
+[ -d bench/peers/node_modules ] || (cd bench/peers && npm install --no-audit --no-fund --loglevel=error)
+PEERS_PROFILE=debug PEERS_LINKS=loopback,mobile,cuts PEERS_CUT_RUNS= PEERS_LOAD_GRIDS=10 PEERS_LOAD_HOUSEHOLDS=10 \
+    PEERS_OUT="$BUILD/peers" node bench/peers/run.mjs > "$BUILD/peers.log" 2>&1 || { tail -60 "$BUILD/peers.log"; exit 1; }
+grep -E "^\[" "$BUILD/peers.log"
+
 step "the phone shells: what their compilers would check (no Android SDK, no Xcode here)"
 # Swift: the generated bindings and the app parsed with tree-sitter-swift.
 PYTHONPATH="$BUILD/pyswift" python3 scripts/swift_syntax.py "$BUILD/swift" ios

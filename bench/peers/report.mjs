@@ -3,7 +3,9 @@
 
 const STACKS = ['doorstep', 'automerge-repo', 'pouchdb'];
 const linkWords = (name, link) =>
-  link.cuts
+  link.cutMid
+    ? 'the same, cut once halfway through (at half its own time above)'
+    : link.cuts
     ? `the same, cut every ${link.cuts.minMs / 1000}–${link.cuts.maxMs / 1000} s (run ${name.slice(5)})`
     : link.delayMs
       ? `${2 * link.delayMs} ms RTT, ${link.kbitPerSec / 1000} Mbit/s`
@@ -27,7 +29,7 @@ function syncTable(results, kind) {
       const mine = stack === 'doorstep';
       const c = r.check;
       rows.push(
-        `| ${linkWords(name, link.link)} | ${stack} | ${n(r.total)} (${n(r.up)} + ${n(r.down)}) | ${mine ? '1' : ratio(r.total, own.total)} | ${r.roundTrips} | ${mine ? '1' : ratio(r.roundTrips, own.roundTrips)} | ${r.connections} | ${sec(r.ms)} | ${mine ? '1' : ratio(r.ms, own.ms)} | ${link.link.cuts ? `${r.cuts} / ${r.attempts}` : '–'} | ${c.ok ? `yes (${c.documents} documents)` : `**no**: ${c.missing} missing, ${c.differing} differing, ${c.duplicates} duplicated ids`} |`,
+        `| ${linkWords(name, link.link)} | ${stack} | ${n(r.total)} (${n(r.up)} + ${n(r.down)}) | ${mine ? '1' : ratio(r.total, own.total)} | ${r.roundTrips} | ${mine ? '1' : ratio(r.roundTrips, own.roundTrips)} | ${r.connections} | ${sec(r.ms)} | ${mine ? '1' : ratio(r.ms, own.ms)} | ${link.link.cuts || link.link.cutMid ? `${r.cuts} / ${r.attempts}` : '–'} | ${c.ok ? `yes (${c.documents} documents)` : `**no**: ${c.missing} missing, ${c.differing} differing, ${c.duplicates} duplicated ids`} |`,
       );
     }
   }
@@ -91,6 +93,13 @@ export function chart(results) {
         bars: STACKS.map((s) => ({ stack: s, ms: results.links.mobile[s]?.[kind]?.ms ?? 0, ok: results.links.mobile[s]?.[kind]?.check?.ok })),
       });
     }
+    if (results.links['cut-mid']) {
+      const l = results.links['cut-mid'];
+      groups.push({
+        label: `${what} · 中途断线 one cut halfway`,
+        bars: STACKS.map((s) => ({ stack: s, ms: l[s]?.[kind]?.ms ?? 0, ok: l[s]?.[kind]?.check?.ok })),
+      });
+    }
     if (cutRuns.length > 0) {
       groups.push({
         label: `${what} · 断线 with cuts (median of ${cutRuns.length})`,
@@ -110,7 +119,7 @@ export function chart(results) {
   const top = 56;
   const max = Math.max(...groups.flatMap((g) => g.bars.map((b) => b.ms)), 1000);
   const lo = 100; // 0.1 s at the axis origin
-  const x = (ms) => left + ((Math.log10(Math.max(ms, lo)) - Math.log10(lo)) / (Math.log10(max * 1.5) - Math.log10(lo))) * (W - left - 90);
+  const x = (ms) => left + ((Math.log10(Math.max(ms, lo)) - Math.log10(lo)) / (Math.log10(max * 1.5) - Math.log10(lo))) * (W - left - 150);
   const H = top + groups.length * (3 * barH + gap) + 50;
   const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts = [

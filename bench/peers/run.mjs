@@ -36,8 +36,12 @@ const CUTS = { minMs: 1000, maxMs: 6000 };
 const LINKS = [
   { name: 'loopback' },
   { name: 'mobile', delayMs: 150, kbitPerSec: 1000 },
-  ...(process.env.PEERS_CUT_RUNS ?? '1,2,3').split(',').map(Number).map((k) => ({ name: `cuts-${k}`, delayMs: 150, kbitPerSec: 1000, cuts: CUTS, seed: 100 * k })),
-].filter((l) => (process.env.PEERS_LINKS ?? 'loopback,mobile,cuts').split(',').includes(l.name.replace(/-\d+$/, '')));
+  // One cut in the middle of each stack's own sync: at half the time it took on the mobile link
+  // (so the sync has started and has not finished: a push sent but not answered, a page half
+  // read). Needs the mobile run before it.
+  { name: 'cut-mid', delayMs: 150, kbitPerSec: 1000, cutMid: true },
+  ...(process.env.PEERS_CUT_RUNS ?? '1,2,3').split(',').filter(Boolean).map(Number).map((k) => ({ name: `cuts-${k}`, delayMs: 150, kbitPerSec: 1000, cuts: CUTS, seed: 100 * k })),
+].filter((l) => (process.env.PEERS_LINKS ?? 'loopback,mobile,cuts').split(',').includes(l.name.replace(/-\d+$/, '')) || (l.cutMid && (process.env.PEERS_LINKS ?? 'cuts').includes('cuts')));
 const RETRY_MS = 1000;
 /// A sync that has not completed in this long (cuts going on) is given up and counted as failed.
 const LIMIT_MS = Number(process.env.PEERS_LIMIT_S ?? 300) * 1000;
@@ -96,6 +100,12 @@ async function stop(child) {
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
+/// The link for one sync: on `cut-mid`, with the moment of its one cut (`link.mobile`: the
+/// stack's results on the mobile link).
+function once(link, kind) {
+  return link.cutMid ? { ...link, cutOnceAt: link.mobile[kind].ms / 2 } : link;
+}
+
 /// A small seeded generator (mulberry32), so that every stack meets the same cuts.
 function random(seed) {
   let a = seed >>> 0;
@@ -144,6 +154,12 @@ async function measure(proxy, link, seed, attempt, settle) {
     }, link.cuts.minMs + rnd() * (link.cuts.maxMs - link.cuts.minMs));
   };
   if (link.cuts) cutLater();
+  if (link.cutOnceAt) {
+    timer = setTimeout(() => {
+      proxy.cut();
+      cuts += 1;
+    }, link.cutOnceAt);
+  }
   const t0 = performance.now();
   let attempts = 0;
   let result;
@@ -166,7 +182,7 @@ async function measure(proxy, link, seed, attempt, settle) {
           gaveUp = true;
           break;
         }
-        if (!link.cuts) throw e;
+        if (!link.cuts && !link.cutOnceAt) throw e;
         await sleep(RETRY_MS);
       }
     }
@@ -263,10 +279,10 @@ async function doorstep(fx, link) {
   const proxy = new Proxy({ target: { host: '127.0.0.1', port: Number(found[0]) }, ...link });
   const url = `http://127.0.0.1:${await proxy.listen()}`;
   // `result` keeps the client's own report (its time excludes starting the helper process).
-  const incremental = await measure(proxy, link, SEED + (link.seed ?? 0), () => helper('sync', path.join(dir, 'a.db'), url));
+  const incremental = await measure(proxy, once(link, 'incremental'), SEED + (link.seed ?? 0), () => helper('sync', path.join(dir, 'a.db'), url));
   // A new phone enrolls (not measured, no cuts), then pulls the grid.
   await helper('enroll', path.join(dir, 'b.db'), url, fx.prep.code_b);
-  const first = await measure(proxy, link, SEED + (link.seed ?? 0) + 1, () => helper('sync', path.join(dir, 'b.db'), url));
+  const first = await measure(proxy, once(link, 'first'), SEED + (link.seed ?? 0) + 1, () => helper('sync', path.join(dir, 'b.db'), url));
   await proxy.close();
   await stop(child);
   await helper('export', path.join(dir, 'server'), path.join(dir, 'server-docs'));
@@ -344,7 +360,7 @@ async function automergeRepo(fx, link) {
   const adapterA = new Client(url, RETRY_MS);
   const incremental = await measure(
     proxy,
-    link,
+    once(link, 'incremental'),
     SEED + (link.seed ?? 0),
     async () => {
       a.networkSubsystem.addNetworkAdapter(adapterA);
@@ -358,7 +374,7 @@ async function automergeRepo(fx, link) {
   // no notion of "everything in my scope").
   const adapterB = new Client(url, RETRY_MS);
   const b = new Repo({ network: [adapterB], storage: new NodeFSStorageAdapter(path.join(dir, 'b')) });
-  const first = await measure(proxy, link, SEED + (link.seed ?? 0) + 1, () => findAll(b, fx.all), () => quiet(proxy));
+  const first = await measure(proxy, once(link, 'first'), SEED + (link.seed ?? 0) + 1, () => findAll(b, fx.all), () => quiet(proxy));
   const held = Object.fromEntries([...(first.result ?? [])].map(([u, h]) => [u, A.toJS(h.doc())]));
   delete first.result;
   const onServer = await (await fetch(`http://127.0.0.1:${oraclePort}/json`)).json();
@@ -385,13 +401,13 @@ async function pouch(fx, link) {
     const cur = await a.get(uuid);
     await a.put({ ...fx.expected[uuid], _id: uuid, _rev: cur._rev });
   }
-  const incremental = await measure(proxy, link, SEED + (link.seed ?? 0), () => a.sync(remote));
+  const incremental = await measure(proxy, once(link, 'incremental'), SEED + (link.seed ?? 0), () => a.sync(remote));
   delete incremental.result;
   await a.close();
 
   // Phone B: empty, replicates the whole database.
   const b = new PouchDB(path.join(dir, 'b'));
-  const first = await measure(proxy, link, SEED + (link.seed ?? 0) + 1, () => b.replicate.from(remote));
+  const first = await measure(proxy, once(link, 'first'), SEED + (link.seed ?? 0) + 1, () => b.replicate.from(remote));
   delete first.result;
   const contents = async (db, ids) => {
     const out = {};
@@ -552,8 +568,12 @@ log(`prepared ${fx.all.length} documents in ${dir}; phone A changed ${fx.changed
 const results = { date: new Date().toISOString().slice(0, 10), profile: PROFILE, versions: versions(), fixture: { documents: fx.all.length, work: fx.work }, links: {}, load: null };
 const stacks = { doorstep, 'automerge-repo': automergeRepo, pouchdb: pouch };
 for (const link of LINKS) {
-  results.links[link.name] = { link };
+  results.links[link.name] = { link: { ...link } };
   for (const [name, run] of Object.entries(stacks)) {
+    if (link.cutMid) {
+      if (!results.links.mobile) continue;
+      link.mobile = results.links.mobile[name];
+    }
     log(`${name} on ${link.name}`);
     results.links[link.name][name] = await run(fx, link);
     const r = results.links[link.name][name];
@@ -581,4 +601,20 @@ fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2
 fs.writeFileSync(path.join(OUT, 'results.md'), markdown(results));
 if (results.links.mobile) fs.writeFileSync(path.join(OUT === HERE ? path.join(ROOT, 'docs') : OUT, 'peers-slow-link.svg'), chart(results));
 console.log(markdown(results));
+// Any sync incomplete, or any content lost or duplicated, fails the run (the test command runs a
+// small version of it).
+const bad = [];
+for (const [name, l] of Object.entries(results.links)) {
+  for (const stack of Object.keys(stacks)) {
+    for (const kind of ['incremental', 'first']) {
+      const r = l[stack]?.[kind];
+      if (r && (!r.check.ok || r.gaveUp)) bad.push(`${stack} ${kind} on ${name}: ${JSON.stringify(r.check)}${r.gaveUp ? ', gave up' : ''}`);
+    }
+  }
+}
+for (const [stack, r] of Object.entries(results.load ?? {})) if (r?.failed) bad.push(`${stack}: ${r.failed} of the load's syncs failed`);
+if (bad.length > 0) {
+  console.error(`FAILED:\n${bad.join('\n')}`);
+  process.exit(1);
+}
 process.exit(0);

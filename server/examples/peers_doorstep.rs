@@ -101,7 +101,7 @@ fn history(s: &mut Store, grid: &str, k: usize, id: &str) -> Res<()> {
     for i in 0..VISITS {
         s.record_visit(id, visit(i), None, None).map_err(e)?;
     }
-    if k % 10 == 0 {
+    if k.is_multiple_of(10) {
         s.open_task(NewHelpTask {
             household_id: id.to_string(),
             need: "代购降压药".into(),
@@ -109,7 +109,7 @@ fn history(s: &mut Store, grid: &str, k: usize, id: &str) -> Res<()> {
         })
         .map_err(e)?;
     }
-    if k % 5 == 0 {
+    if k.is_multiple_of(5) {
         s.open_appeal(NewAppeal {
             grid: grid.into(),
             household_id: Some(id.to_string()),
