@@ -107,8 +107,10 @@ st() {
         --max-redirects 0 --workers 2 --no-color --suppress-health-check all \
         --report junit --report-dir "$BUILD/schemathesis" "$@"
 }
-st -H "Cookie: ds_session=$SUP_SID" --exclude-path-regex '^/admin'
-st -H "Cookie: ds_session=$ADM_SID" --include-path-regex '^/admin'
+# On a failure, the server's side of it (its log is gone with the temporary folder otherwise).
+fail() { echo "schemathesis failed; the server's log ends:"; tail -40 "$W/serve.log"; exit 1; }
+st -H "Cookie: ds_session=$SUP_SID" --exclude-path-regex '^/admin' || fail
+st -H "Cookie: ds_session=$ADM_SID" --include-path-regex '^/admin' || fail
 # The server must still be whole afterwards: healthy and still serving the session.
 "${C[@]}" -o /dev/null "$BASE/healthz"
 if grep -E '"level":"ERROR"|panicked' "$W/serve.log"; then echo "the server logged errors under schemathesis"; exit 1; fi

@@ -363,6 +363,10 @@ async fn binary_body(req: Request) -> Result<(HeaderMap, Bytes), ApiError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !ct.starts_with(protocol::CONTENT_TYPE) {
+        // The body is read (bounded) all the same: a response sent before it would make hyper
+        // close the connection after answering, without saying so, and a client reusing that
+        // kept-alive connection for its next request would find it dead (schemathesis did).
+        let _ = axum::body::to_bytes(body, protocol::MAX_BODY_BYTES).await;
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

@@ -72,3 +72,35 @@ fn a_data_path_that_is_a_file_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a directory"), "{err}");
 }
+
+/// A sync request refused for its media type leaves its kept-alive connection usable: the server
+/// reads the body it refuses, so the next request on the same connection is answered (before,
+/// the connection was closed without a word after the 415, and a client reusing it failed).
+#[test]
+fn a_refused_body_leaves_the_connection_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(&dir.path().join("data"));
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = vec![b'x'; 200_000];
+    write!(
+        s,
+        "POST /v1/sync HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(&body).unwrap();
+    write!(
+        s,
+        "GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    let statuses: Vec<&str> = resp
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &resp[i + 9..i + 12])
+        .collect();
+    assert_eq!(statuses, ["415", "200"], "{resp}");
+    assert!(server.stop().success());
+}
