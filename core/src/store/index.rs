@@ -14,7 +14,9 @@ use crate::{
     },
 };
 
-fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
+/// Deletes every index row of document `id`; the rowid its search row uses (`search_row`), for
+/// the row that replaces it.
+fn clear(tx: &Transaction<'_>, id: &str) -> Result<i64> {
     for sql in [
         "DELETE FROM households WHERE id = ?1",
         "DELETE FROM household_tags WHERE household_id = ?1",
@@ -27,9 +29,10 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
         tx.prepare_cached(sql)?.execute([id])?;
     }
     // By rowid: FTS5 would read every row to match `doc_id` (migration 4).
+    let row = search_row(tx, id)?;
     tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-        .execute([search_row(tx, id)?])?;
-    Ok(())
+        .execute([row])?;
+    Ok(row)
 }
 
 /// The rowid of document `id`'s row in `search`, assigned on first use and kept (`fts_rows`).
@@ -49,14 +52,14 @@ pub(crate) fn write(
     d: &mut AutoCommit,
     visit_rows: bool,
 ) -> Result<()> {
-    clear(tx, id)?;
+    let row = clear(tx, id)?;
     let (kind, search) = match entity {
         Entity::Household(h) => (DocKind::Household, household(tx, h, visit_rows)?),
         Entity::Task(t) => (DocKind::Task, task(tx, t)?),
         Entity::Appeal(a) => (DocKind::Appeal, appeal(tx, a)?),
     };
     tx.prepare_cached("INSERT INTO search (rowid, doc_id, kind, text) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![search_row(tx, id)?, id, kind.code(), search])?;
+        .execute(params![row, id, kind.code(), search])?;
     for c in doc::conflicts::find(d)? {
         let detail: Vec<_> = c
             .values
