@@ -16,7 +16,7 @@
 //!                                    data directory) as OUT/<kind>-<id>.automerge, to compare
 //!     peers_doorstep prepare-load DIR GRIDS N  the load fixture in DIR/load: a server of GRIDS
 //!                                    grids of N households (each with its grid worker), one
-//!                                    phone per grid holding its grid (p<g>.db), each phone's
+//!                                    phone per grid holding its grid (<person>.db), each phone's
 //!                                    offline work (5 visits, a claim, an appeal update) done and
 //!                                    its changes in phones.json; every document in load/docs/
 //!     peers_doorstep load DIR URL    every phone of DIR/load syncs at once through URL (a thread
@@ -337,23 +337,10 @@ fn prepare_load(dir: &Path, grids: usize, n: usize) -> Res<Value> {
     let url = demo::serve_in_background(server.clone())?;
     let mut phones = Vec::new();
     for (g, worker) in workers.iter().enumerate() {
-        let code = directory::enroll(server.lock().connection(), worker, "phone")
-            .map_err(e)?
-            .code;
-        let db = format!("p{g:03}.db");
-        let store = Mutex::new(Store::open(load.join(&db)).map_err(e)?);
-        // Enrollment is rate-limited per server (codes are guessed no faster than that); this
-        // fixture enrolls far faster than any office would, so it waits when told to.
-        loop {
-            match client::enroll(&store, &url, &code) {
-                Err(doorstep_core::Error::Server { status: 429, .. }) => {
-                    std::thread::sleep(std::time::Duration::from_millis(200))
-                }
-                r => break r.map(|_| ()).map_err(e)?,
-            }
-        }
-        client::sync(&store).map_err(e)?;
-        let mut s = store.into_inner().map_err(e)?;
+        let phone = demo::enroll_phone(&server, &url, &load, worker)?;
+        let db = format!("{worker}.db");
+        client::sync(&phone.store).map_err(e)?;
+        let mut s = phone.store.into_inner().map_err(e)?;
         let docs: Vec<String> = s
             .doc_ids()
             .map_err(e)?
