@@ -11,10 +11,11 @@ use argon2::{
     Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
     password_hash::{SaltString, rand_core::OsRng},
 };
-use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use crate::db::Db;
 use crate::directory::{self, DirectoryError, Person, Role, now_ms};
+use crate::vals;
 
 /// How long a session lasts without being used again.
 pub const SESSION_IDLE_MS: i64 = 12 * 3600 * 1000;
@@ -60,7 +61,7 @@ pub fn random_hex(n: usize) -> Result<String, DirectoryError> {
 /// Sets (or replaces) the login and password of a supervisor or administrator. Replacing a
 /// password ends every session of that person.
 pub fn set_password(
-    conn: &Connection,
+    conn: &Db<'_>,
     person_id: &str,
     login: &str,
     password: &str,
@@ -90,12 +91,12 @@ pub fn set_password(
         ));
     }
     let taken: Option<String> = conn
-        .query_row(
-            "SELECT person_id FROM accounts WHERE login = ?1",
-            [login],
-            |r| r.get(0),
-        )
-        .optional()?;
+        .row(
+            "SELECT person_id FROM accounts WHERE login = $1",
+            vals![login],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?;
     if taken.as_deref().is_some_and(|p| p != person_id) {
         return Err(DirectoryError::Invalid(format!(
             "login {login} is taken / 登录名 {login} 已被使用"
@@ -109,11 +110,14 @@ pub fn set_password(
     let now = now_ms();
     conn.execute(
         "INSERT INTO accounts (person_id, login, password_hash, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (person_id) DO UPDATE \
-         SET login = ?2, password_hash = ?3, updated_at = ?4",
-        params![person_id, login, hash, now],
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (person_id) DO UPDATE \
+         SET login = $2, password_hash = $3, updated_at = $4",
+        vals![person_id, login, hash, now],
     )?;
-    conn.execute("DELETE FROM sessions WHERE person_id = ?1", [person_id])?;
+    conn.execute(
+        "DELETE FROM sessions WHERE person_id = $1",
+        vals![person_id],
+    )?;
     Ok(())
 }
 
@@ -122,17 +126,17 @@ pub fn set_password(
 /// An unknown login costs the same hashing as a wrong password, so that timing does not tell
 /// which logins exist.
 pub fn check_password(
-    conn: &Connection,
+    conn: &Db<'_>,
     login: &str,
     password: &str,
 ) -> Result<Option<Person>, DirectoryError> {
-    let row: Option<(String, String)> = conn
-        .query_row(
-            "SELECT person_id, password_hash FROM accounts WHERE login = ?1",
-            [login.trim()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let row: Option<(String, String)> = match conn.row(
+        "SELECT person_id, password_hash FROM accounts WHERE login = $1",
+        vals![login.trim()],
+    )? {
+        Some(r) => Some((r.text(0)?, r.text(1)?)),
+        None => None,
+    };
     // A fixed hash of a random password, for unknown logins.
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qpbx0Zl3bG0o6dKp2Y6Ld1Hf0m8q4n8C2nWw3gQ1y3E";
     let (person_id, stored) = row.unwrap_or_else(|| (String::new(), DUMMY.to_string()));
@@ -150,36 +154,37 @@ pub fn check_password(
 }
 
 /// Starts a session for `person`; returns the id to put in the cookie (shown this once).
-pub fn start_session(conn: &Connection, person_id: &str) -> Result<String, DirectoryError> {
+pub fn start_session(conn: &Db<'_>, person_id: &str) -> Result<String, DirectoryError> {
     let id = random_hex(32)?;
     let csrf = random_hex(32)?;
     let now = now_ms();
-    conn.execute("DELETE FROM sessions WHERE expires_at < ?1", params![now])?;
+    conn.execute("DELETE FROM sessions WHERE expires_at < $1", vals![now])?;
     conn.execute(
         "INSERT INTO sessions (id_hash, person_id, csrf, created_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![sha(&id), person_id, csrf, now, now + SESSION_IDLE_MS],
+         VALUES ($1, $2, $3, $4, $5)",
+        vals![sha(&id), person_id, csrf, now, now + SESSION_IDLE_MS],
     )?;
     Ok(id)
 }
 
 /// The session a cookie names, if it is current; its expiry moves on with each use.
-pub fn session(conn: &Connection, id: &str) -> Result<Option<Session>, DirectoryError> {
+pub fn session(conn: &Db<'_>, id: &str) -> Result<Option<Session>, DirectoryError> {
     if id.len() != 64 {
         return Ok(None);
     }
     let now = now_ms();
-    let row: Option<(String, String)> = conn
-        .prepare_cached(
-            "SELECT person_id, csrf FROM sessions WHERE id_hash = ?1 AND expires_at >= ?2",
-        )?
-        .query_row(params![sha(id), now], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((person_id, csrf)) = row else {
+    let Some(row) = conn.row(
+        "SELECT person_id, csrf FROM sessions WHERE id_hash = $1 AND expires_at >= $2",
+        vals![sha(id), now],
+    )?
+    else {
         return Ok(None);
     };
-    conn.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE id_hash = ?1")?
-        .execute(params![sha(id), now + SESSION_IDLE_MS])?;
+    let (person_id, csrf) = (row.text(0)?, row.text(1)?);
+    conn.execute(
+        "UPDATE sessions SET expires_at = $2 WHERE id_hash = $1",
+        vals![sha(id), now + SESSION_IDLE_MS],
+    )?;
     let Some(person) = directory::person(conn, &person_id)? else {
         return Ok(None);
     };
@@ -187,8 +192,8 @@ pub fn session(conn: &Connection, id: &str) -> Result<Option<Session>, Directory
 }
 
 /// Ends a session (logout).
-pub fn end_session(conn: &Connection, id: &str) -> Result<(), DirectoryError> {
-    conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [sha(id)])?;
+pub fn end_session(conn: &Db<'_>, id: &str) -> Result<(), DirectoryError> {
+    conn.execute("DELETE FROM sessions WHERE id_hash = $1", vals![sha(id)])?;
     Ok(())
 }
 
@@ -202,12 +207,12 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 }
 
 /// The login of a person, if they have an account.
-pub fn login_of(conn: &Connection, person_id: &str) -> Result<Option<String>, DirectoryError> {
+pub fn login_of(conn: &Db<'_>, person_id: &str) -> Result<Option<String>, DirectoryError> {
     Ok(conn
-        .query_row(
-            "SELECT login FROM accounts WHERE person_id = ?1",
-            [person_id],
-            |r| r.get(0),
-        )
-        .optional()?)
+        .row(
+            "SELECT login FROM accounts WHERE person_id = $1",
+            vals![person_id],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?)
 }

@@ -8,7 +8,13 @@
 //! wrong phone clock or a relayed change cannot alter. Supervisors' triage on the dashboard is
 //! pushed as the pseudo-device `web:<person id>`.
 
-use rusqlite::{Connection, params};
+use std::collections::HashMap;
+
+use rusqlite::params;
+
+use crate::ServerError;
+use crate::storage::Backend;
+use crate::vals;
 
 /// One accepted change, as the server received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,38 +36,67 @@ pub struct AuditEntry {
 }
 
 /// The newest `limit` entries about a household: its own document and its help tasks' and
-/// appeals' documents.
+/// appeals' documents. The log and the documents are read from this process's store (on
+/// PostgreSQL, its replica); who each device belongs to, from the shared directory.
 pub fn for_household(
-    conn: &Connection,
+    b: &Backend,
     household_id: &str,
     limit: u32,
-) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare_cached(
+) -> Result<Vec<AuditEntry>, ServerError> {
+    let mut stmt = b.connection().prepare_cached(
         "WITH docs_of (doc_id) AS ( \
              SELECT ?1 UNION SELECT id FROM tasks WHERE household_id = ?1 \
              UNION SELECT id FROM appeals WHERE household_id = ?1) \
-         SELECT l.seq, l.doc_id, COALESCE(s.kind, ''), l.hash, l.device_id, d.label, p.id, p.name, l.received_at \
+         SELECT l.seq, l.doc_id, COALESCE(s.kind, ''), l.hash, l.device_id, l.received_at \
          FROM change_log l \
          JOIN docs_of o ON o.doc_id = l.doc_id \
          LEFT JOIN doc_scope s ON s.doc_id = l.doc_id \
-         LEFT JOIN devices d ON d.id = l.device_id \
-         LEFT JOIN people p ON p.id = COALESCE(d.person_id, \
-             CASE WHEN l.device_id LIKE 'web:%' THEN substr(l.device_id, 5) END) \
          ORDER BY l.seq DESC LIMIT ?2",
     )?;
-    stmt.query_map(params![household_id, limit], |r| {
-        let hash: Vec<u8> = r.get(3)?;
-        Ok(AuditEntry {
-            seq: r.get(0)?,
-            doc_id: r.get(1)?,
-            doc_kind: r.get(2)?,
-            hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
-            device_id: r.get(4)?,
-            device_label: r.get(5)?,
-            person_id: r.get(6)?,
-            person_name: r.get(7)?,
-            received_at: r.get(8)?,
-        })
-    })?
-    .collect()
+    let mut entries = stmt
+        .query_map(params![household_id, limit], |r| {
+            let hash: Vec<u8> = r.get(3)?;
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                doc_id: r.get(1)?,
+                doc_kind: r.get(2)?,
+                hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+                device_id: r.get(4)?,
+                device_label: None,
+                person_id: None,
+                person_name: None,
+                received_at: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Each device once: its label and person (the dashboard's pseudo-devices name the person).
+    let db = b.db();
+    // label, person id, person name
+    type Who = (Option<String>, Option<String>, Option<String>);
+    let mut known: HashMap<String, Who> = HashMap::new();
+    for e in &mut entries {
+        let Some(device) = &e.device_id else { continue };
+        if !known.contains_key(device) {
+            let found = match device.strip_prefix("web:") {
+                Some(person) => db
+                    .row("SELECT id, name FROM people WHERE id = $1", vals![person])?
+                    .map(|r| Ok::<_, ServerError>((None, Some(r.text(0)?), Some(r.text(1)?))))
+                    .transpose()?,
+                None => db
+                    .row(
+                        "SELECT d.label, p.id, p.name FROM devices d \
+                         JOIN people p ON p.id = d.person_id WHERE d.id = $1",
+                        vals![device],
+                    )?
+                    .map(|r| Ok::<_, ServerError>((r.opt_text(0)?, r.opt_text(1)?, r.opt_text(2)?)))
+                    .transpose()?,
+            };
+            known.insert(device.clone(), found.unwrap_or((None, None, None)));
+        }
+        let (label, person_id, person_name) = known[device].clone();
+        e.device_label = label;
+        e.person_id = person_id;
+        e.person_name = person_name;
+    }
+    Ok(entries)
 }

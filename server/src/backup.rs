@@ -39,6 +39,13 @@ fn fail(path: &Path, reason: impl Into<String>) -> ServerError {
 /// Takes a consistent copy of the database in `data` into `out`, which must not exist.
 pub fn backup(data: &Path, out: &Path) -> Result<BackupReport, ServerError> {
     let db = data.join(DB_FILE);
+    if !db.is_file() && data.join(crate::storage::REPLICA_FILE).is_file() {
+        return Err(fail(
+            data,
+            "holds a replica of a PostgreSQL database, which is what to back up (pg_dump, \
+             docs/scaling.md) / 此目录只有 PostgreSQL 的副本，请用 pg_dump 备份 PostgreSQL",
+        ));
+    }
     if !db.is_file() {
         return Err(fail(data, "holds no Doorstep database / 目录中没有数据库"));
     }

@@ -226,7 +226,7 @@ pub fn enroll_phone(
 ) -> Result<Phone, String> {
     let code = {
         let s = server.lock();
-        directory::enroll(s.connection(), person_id, "模拟手机 simulated phone")
+        directory::enroll(&s.db(), person_id, "模拟手机 simulated phone")
             .map_err(|e| e.to_string())?
             .code
     };
@@ -269,7 +269,7 @@ pub struct DemoStreet {
 pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStreet, String> {
     let mut s = server.lock();
     let e = |e: directory::DirectoryError| e.to_string();
-    let conn = s.connection();
+    let conn = &s.db();
     directory::add_unit(conn, UnitKind::Street, "dh", "东湖街道", None).map_err(e)?;
     let mut street = DemoStreet {
         logins: Vec::new(),
@@ -281,7 +281,7 @@ pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStree
     let mut rolls = Vec::new();
     let mut rng = Rng::new(7);
     for (c, cname) in [("dh-xf", "幸福里社区"), ("dh-hp", "和平社区")] {
-        let conn = s.connection();
+        let conn = &s.db();
         directory::add_unit(conn, UnitKind::Community, c, cname, Some("dh")).map_err(e)?;
         let secretary = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
         street.supervisors.push(
@@ -333,7 +333,7 @@ pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStree
             street.grids.push(grid);
         }
     }
-    let conn = s.connection();
+    let conn = &s.db();
     let admin = directory::add_person(conn, "系统管理员", Role::Administrator, &["dh".to_string()])
         .map_err(e)?;
     let chief = directory::add_person(
@@ -610,7 +610,7 @@ pub async fn run(
     {
         let s = store.lock();
         let people =
-            directory::people(s.connection()).map_err(|e| ServerError::Database(e.to_string()))?;
+            directory::people(&s.db()).map_err(|e| ServerError::Database(e.to_string()))?;
         println!("人员 people ({}):", people.len());
         for p in people.iter().filter(|p| p.role != Role::LiaisonLead) {
             println!(
@@ -629,7 +629,7 @@ pub async fn run(
                 .count()
         );
         if let Some(w) = people.iter().find(|p| p.role == Role::GridWorker) {
-            let en = directory::enroll(s.connection(), &w.id, "演示新手机 demo phone")
+            let en = directory::enroll(&s.db(), &w.id, "演示新手机 demo phone")
                 .map_err(|e| ServerError::Database(e.to_string()))?;
             let link = format!("doorstep://enroll?server={base}&code={}", en.code);
             println!(

@@ -9,11 +9,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::ServerError;
+use crate::db::{Db, Row};
+use crate::vals;
 
 /// What a person does, and so what their devices may see and change (DESIGN.md, "Roles and
 /// scopes").
@@ -253,42 +254,37 @@ fn check_text(field: &str, v: &str, max: usize) -> DResult<()> {
     Ok(())
 }
 
-pub fn unit(conn: &Connection, id: &str) -> DResult<Option<Unit>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, kind, name, parent FROM units WHERE id = ?1",
-            [id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                ))
-            },
-        )
-        .optional()?
-        .map(|(id, kind, name, parent)| Unit {
-            id,
-            kind: UnitKind::from_code(&kind).unwrap_or(UnitKind::Grid),
-            name,
-            parent,
-        }))
+fn unit_of(r: &Row) -> DResult<Unit> {
+    Ok(Unit {
+        id: r.text(0)?,
+        kind: UnitKind::from_code(&r.text(1)?).unwrap_or(UnitKind::Grid),
+        name: r.text(2)?,
+        parent: r.opt_text(3)?,
+    })
 }
 
-pub fn units(conn: &Connection) -> DResult<Vec<Unit>> {
-    let ids: Vec<String> = conn
-        .prepare("SELECT id FROM units ORDER BY kind, id")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    ids.iter()
-        .map(|id| unit(conn, id).map(|u| u.expect("listed")))
-        .collect()
+pub fn unit(db: &Db<'_>, id: &str) -> DResult<Option<Unit>> {
+    db.row(
+        "SELECT id, kind, name, parent FROM units WHERE id = $1",
+        vals![id],
+    )?
+    .map(|r| unit_of(&r))
+    .transpose()
+}
+
+pub fn units(db: &Db<'_>) -> DResult<Vec<Unit>> {
+    db.rows(
+        "SELECT id, kind, name, parent FROM units ORDER BY kind, id",
+        &[],
+    )?
+    .iter()
+    .map(unit_of)
+    .collect()
 }
 
 /// Adds a unit under `parent` (which must be of the kind above it).
 pub fn add_unit(
-    conn: &Connection,
+    conn: &Db<'_>,
     kind: UnitKind,
     id: &str,
     name: &str,
@@ -344,8 +340,8 @@ pub fn add_unit(
         )));
     }
     conn.execute(
-        "INSERT INTO units (id, kind, name, parent, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, kind.code(), name.trim(), parent, now_ms()],
+        "INSERT INTO units (id, kind, name, parent, created_at) VALUES ($1, $2, $3, $4, $5)",
+        vals![id, kind.code(), name.trim(), parent, now_ms()],
     )?;
     Ok(Unit {
         id: id.to_string(),
@@ -356,7 +352,7 @@ pub fn add_unit(
 }
 
 /// Adds a person with a role in one or more units of the kind that role works in.
-pub fn add_person(conn: &Connection, name: &str, role: Role, units: &[String]) -> DResult<Person> {
+pub fn add_person(conn: &Db<'_>, name: &str, role: Role, units: &[String]) -> DResult<Person> {
     check_text("name", name, 64)?;
     if units.is_empty() && role != Role::Administrator {
         return Err(DirectoryError::Invalid(format!(
@@ -388,13 +384,13 @@ pub fn add_person(conn: &Connection, name: &str, role: Role, units: &[String]) -
     }
     let id = doorstep_core::ids::new_id();
     conn.execute(
-        "INSERT INTO people (id, name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![id, name.trim(), role.code(), now_ms()],
+        "INSERT INTO people (id, name, role, created_at) VALUES ($1, $2, $3, $4)",
+        vals![&id, name.trim(), role.code(), now_ms()],
     )?;
     for u in units {
         conn.execute(
-            "INSERT OR IGNORE INTO person_units (person_id, unit_id) VALUES (?1, ?2)",
-            params![id, u],
+            "INSERT INTO person_units (person_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            vals![&id, u],
         )?;
     }
     Ok(Person {
@@ -405,19 +401,19 @@ pub fn add_person(conn: &Connection, name: &str, role: Role, units: &[String]) -
     })
 }
 
-pub fn person(conn: &Connection, id: &str) -> DResult<Option<Person>> {
-    let row: Option<(String, String)> = conn
-        .query_row("SELECT name, role FROM people WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    let Some((name, role)) = row else {
+pub fn person(conn: &Db<'_>, id: &str) -> DResult<Option<Person>> {
+    let Some(row) = conn.row("SELECT name, role FROM people WHERE id = $1", vals![id])? else {
         return Ok(None);
     };
+    let (name, role) = (row.text(0)?, row.text(1)?);
     let units = conn
-        .prepare_cached("SELECT unit_id FROM person_units WHERE person_id = ?1 ORDER BY unit_id")?
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .rows(
+            "SELECT unit_id FROM person_units WHERE person_id = $1 ORDER BY unit_id",
+            vals![id],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, _>>()?;
     Ok(Some(Person {
         id: id.to_string(),
         name,
@@ -427,47 +423,33 @@ pub fn person(conn: &Connection, id: &str) -> DResult<Option<Person>> {
     }))
 }
 
-pub fn people(conn: &Connection) -> DResult<Vec<Person>> {
+pub fn people(conn: &Db<'_>) -> DResult<Vec<Person>> {
     let ids: Vec<String> = conn
-        .prepare("SELECT id FROM people ORDER BY role, name")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .rows("SELECT id FROM people ORDER BY role, name", &[])?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, _>>()?;
     ids.iter()
         .map(|id| person(conn, id).map(|p| p.expect("listed")))
         .collect()
 }
 
 /// Every unit below `id` (itself included) in one query, parents before children.
-pub fn units_under(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
-    let mut stmt = conn.prepare_cached(
-        "WITH RECURSIVE d (id, depth) AS (SELECT ?1, 0 UNION ALL \
+pub fn units_under(conn: &Db<'_>, id: &str) -> DResult<Vec<Unit>> {
+    conn.rows(
+        "WITH RECURSIVE d (id, depth) AS (SELECT CAST($1 AS TEXT), 0 UNION ALL \
          SELECT u.id, d.depth + 1 FROM units u JOIN d ON u.parent = d.id) \
          SELECT u.id, u.kind, u.name, u.parent FROM d JOIN units u ON u.id = d.id \
          ORDER BY d.depth, u.id",
-    )?;
-    let rows = stmt
-        .query_map([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get(2)?,
-                r.get(3)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, kind, name, parent)| Unit {
-            id,
-            kind: UnitKind::from_code(&kind).unwrap_or(UnitKind::Grid),
-            name,
-            parent,
-        })
-        .collect())
+        vals![id],
+    )?
+    .iter()
+    .map(unit_of)
+    .collect()
 }
 
 /// The grids below `id` (itself, if it is a grid).
-pub fn grids_under(conn: &Connection, id: &str) -> DResult<Vec<String>> {
+pub fn grids_under(conn: &Db<'_>, id: &str) -> DResult<Vec<String>> {
     Ok(units_under(conn, id)?
         .into_iter()
         .filter(|u| u.kind == UnitKind::Grid)
@@ -476,7 +458,7 @@ pub fn grids_under(conn: &Connection, id: &str) -> DResult<Vec<String>> {
 }
 
 /// The units from the top down to `id` (itself last).
-pub fn path_to(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
+pub fn path_to(conn: &Db<'_>, id: &str) -> DResult<Vec<Unit>> {
     let mut out = Vec::new();
     let mut next = Some(id.to_string());
     while let Some(u) = next.take() {
@@ -493,7 +475,7 @@ pub fn path_to(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
 }
 
 /// The units directly under `id`.
-pub fn children(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
+pub fn children(conn: &Db<'_>, id: &str) -> DResult<Vec<Unit>> {
     Ok(units_under(conn, id)?
         .into_iter()
         .filter(|u| u.parent.as_deref() == Some(id))
@@ -501,7 +483,7 @@ pub fn children(conn: &Connection, id: &str) -> DResult<Vec<Unit>> {
 }
 
 /// The scope of a person (DESIGN.md, "Roles and scopes").
-pub fn scope_of(conn: &Connection, p: &Person) -> DResult<Scope> {
+pub fn scope_of(conn: &Db<'_>, p: &Person) -> DResult<Scope> {
     let mut s = Scope {
         role: p.role,
         grids: BTreeSet::new(),
@@ -536,7 +518,7 @@ pub fn scope_of(conn: &Connection, p: &Person) -> DResult<Scope> {
 }
 
 /// Creates a device for a person and its one-time enrollment code (valid for 7 days).
-pub fn enroll(conn: &Connection, person_id: &str, label: &str) -> DResult<Enrollment> {
+pub fn enroll(conn: &Db<'_>, person_id: &str, label: &str) -> DResult<Enrollment> {
     if person(conn, person_id)?.is_none() {
         return Err(DirectoryError::NotFound {
             kind: "person",
@@ -554,8 +536,8 @@ pub fn enroll(conn: &Connection, person_id: &str, label: &str) -> DResult<Enroll
     let expires_at = now + 7 * 24 * 3600 * 1000;
     conn.execute(
         "INSERT INTO devices (id, person_id, label, enroll_hash, enroll_expires, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![id, person_id, label.trim(), hash(&code), expires_at, now],
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        vals![&id, person_id, label.trim(), hash(&code), expires_at, now],
     )?;
     Ok(Enrollment {
         device_id: id,
@@ -566,30 +548,28 @@ pub fn enroll(conn: &Connection, person_id: &str, label: &str) -> DResult<Enroll
 
 /// Exchanges an enrollment code for a device token (shown once). `None`: no such code, or it
 /// was used, revoked or expired.
-pub fn redeem(conn: &Connection, code: &str) -> DResult<Option<(Device, String)>> {
+pub fn redeem(conn: &Db<'_>, code: &str) -> DResult<Option<(Device, String)>> {
     let code = normalize_code(code);
     if code.len() != 12 {
         return Ok(None);
     }
-    let row: Option<(String, i64, Option<i64>)> = conn
-        .query_row(
-            "SELECT id, enroll_expires, revoked_at FROM devices WHERE enroll_hash = ?1",
-            [hash(&code)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((device_id, expires, revoked)) = row else {
+    let Some(row) = conn.row(
+        "SELECT id, enroll_expires, revoked_at FROM devices WHERE enroll_hash = $1",
+        vals![hash(&code)],
+    )?
+    else {
         return Ok(None);
     };
+    let (device_id, expires, revoked) = (row.text(0)?, row.int(1)?, row.opt_int(2)?);
     if revoked.is_some() || expires < now_ms() {
         return Ok(None);
     }
     // 192 random bits: far beyond guessing, and short, since it travels with every sync.
     let token = format!("dst_{}", hex(&random_bytes::<24>()?));
     conn.execute(
-        "UPDATE devices SET token_hash = ?2, enroll_hash = NULL, enroll_expires = NULL, \
-         enrolled_at = ?3 WHERE id = ?1",
-        params![device_id, hash(&token), now_ms()],
+        "UPDATE devices SET token_hash = $2, enroll_hash = NULL, enroll_expires = NULL, \
+         enrolled_at = $3 WHERE id = $1",
+        vals![device_id, hash(&token), now_ms()],
     )?;
     match authenticate(conn, &token)? {
         Ok(d) => Ok(Some((d, token))),
@@ -602,18 +582,20 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// The device a bearer token belongs to, with its current scope.
-pub fn authenticate(conn: &Connection, token: &str) -> DResult<Result<Device, AuthFailure>> {
-    let row: Option<(String, String, Option<i64>, Option<String>)> = conn
-        .prepare_cached(
-            "SELECT id, person_id, revoked_at, scope_sig FROM devices WHERE token_hash = ?1",
-        )?
-        .query_row([hash(token)], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?;
-    let Some((id, person_id, revoked, scope_sig)) = row else {
+pub fn authenticate(conn: &Db<'_>, token: &str) -> DResult<Result<Device, AuthFailure>> {
+    let Some(row) = conn.row(
+        "SELECT id, person_id, revoked_at, scope_sig FROM devices WHERE token_hash = $1",
+        vals![hash(token)],
+    )?
+    else {
         return Ok(Err(AuthFailure::Unknown));
     };
+    let (id, person_id, revoked, scope_sig) = (
+        row.text(0)?,
+        row.text(1)?,
+        row.opt_int(2)?,
+        row.opt_text(3)?,
+    );
     if revoked.is_some() {
         return Ok(Err(AuthFailure::Revoked));
     }
@@ -631,10 +613,10 @@ pub fn authenticate(conn: &Connection, token: &str) -> DResult<Result<Device, Au
 }
 
 /// Revokes a device: its token (and any unused enrollment code) stops working at once.
-pub fn revoke(conn: &Connection, device_id: &str) -> DResult<()> {
+pub fn revoke(conn: &Db<'_>, device_id: &str) -> DResult<()> {
     let n = conn.execute(
-        "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
-        params![device_id, now_ms()],
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+        vals![device_id, now_ms()],
     )?;
     if n == 0 {
         return Err(DirectoryError::NotFound {
@@ -645,28 +627,28 @@ pub fn revoke(conn: &Connection, device_id: &str) -> DResult<()> {
     Ok(())
 }
 
-pub fn devices(conn: &Connection) -> DResult<Vec<DeviceRow>> {
-    let mut stmt = conn.prepare(
+pub fn devices(conn: &Db<'_>) -> DResult<Vec<DeviceRow>> {
+    conn.rows(
         "SELECT d.id, d.person_id, p.name, d.label, d.created_at, d.enrolled_at, d.revoked_at, \
          d.last_sync_at, d.last_cursor FROM devices d JOIN people p ON p.id = d.person_id \
-         ORDER BY d.created_at",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(DeviceRow {
-                id: r.get(0)?,
-                person_id: r.get(1)?,
-                person_name: r.get(2)?,
-                label: r.get(3)?,
-                created_at: r.get(4)?,
-                enrolled_at: r.get(5)?,
-                revoked_at: r.get(6)?,
-                last_sync_at: r.get(7)?,
-                last_cursor: r.get(8)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+         ORDER BY d.created_at, d.id",
+        &[],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(DeviceRow {
+            id: r.text(0)?,
+            person_id: r.text(1)?,
+            person_name: r.text(2)?,
+            label: r.text(3)?,
+            created_at: r.int(4)?,
+            enrolled_at: r.opt_int(5)?,
+            revoked_at: r.opt_int(6)?,
+            last_sync_at: r.opt_int(7)?,
+            last_cursor: r.opt_int(8)?,
+        })
+    })
+    .collect()
 }
 
 /// The server's own tables, created by the migrations in `storage.rs`.

@@ -222,9 +222,13 @@ pub fn parse_roll(csv_text: &[u8], grid: &str) -> Result<Vec<NewHousehold>, Impo
 }
 
 /// Imports a roll into `grid`: all rows or none. Returns how many households were created.
-pub fn import_roll(store: &mut Store, grid: &str, csv_text: &[u8]) -> Result<usize, ImportError> {
+pub fn import_roll(
+    store: &mut crate::storage::Backend,
+    grid: &str,
+    csv_text: &[u8],
+) -> Result<usize, ImportError> {
     let other = |e: &dyn std::fmt::Display| ImportError::Other(e.to_string());
-    match directory::unit(store.connection(), grid).map_err(|e| other(&e))? {
+    match directory::unit(&store.db(), grid).map_err(|e| other(&e))? {
         Some(u) if u.kind == UnitKind::Grid => {}
         _ => {
             return Err(ImportError::Other(format!(
@@ -236,7 +240,7 @@ pub fn import_roll(store: &mut Store, grid: &str, csv_text: &[u8]) -> Result<usi
     let mut errors = Vec::new();
     for (i, h) in households.iter().enumerate() {
         if let Some(g) = &h.liaison_group {
-            match directory::unit(store.connection(), g).map_err(|e| other(&e))? {
+            match directory::unit(&store.db(), g).map_err(|e| other(&e))? {
                 Some(u) if u.kind == UnitKind::Group && u.parent.as_deref() == Some(grid) => {}
                 _ => errors.push(LineError {
                     line: i + 2,

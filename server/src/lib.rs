@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod db;
 pub mod demo;
 pub mod directory;
 pub mod http;
@@ -75,6 +76,9 @@ pub struct ServeOptions {
     pub tls: Option<tls::TlsFiles>,
     /// Documents kept loaded ([`storage::DOC_CACHE`] by default).
     pub doc_cache: usize,
+    /// A `postgres://` URL: the data is shared with other server processes there, and the data
+    /// directory holds this process's replica (docs/scaling.md).
+    pub database: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -83,6 +87,7 @@ impl Default for ServeOptions {
             limit: DeviceLimit::default(),
             tls: None,
             doc_cache: storage::DOC_CACHE,
+            database: None,
         }
     }
 }
@@ -95,8 +100,21 @@ pub async fn serve(
 ) -> Result<(), ServerError> {
     // A certificate that cannot be used stops the start, before the database is touched.
     let tls = options.tls.as_ref().map(tls::server_config).transpose()?;
-    let store = storage::ServerStore::open(&data)?;
+    let store = {
+        let data = data.clone();
+        let database = options.database.clone();
+        // The PostgreSQL client blocks: it connects (and the replica catches up) off the async
+        // threads.
+        tokio::task::spawn_blocking(move || {
+            storage::ServerStore::open_with(&data, database.as_deref())
+        })
+        .await
+        .map_err(|e| ServerError::Database(e.to_string()))??
+    };
     store.set_doc_cache(options.doc_cache);
+    if store.is_shared() {
+        tokio::spawn(follow(store.clone()));
+    }
     serve_store_limited(
         store,
         listen,
@@ -154,6 +172,26 @@ async fn serve_store_limited(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often a server on PostgreSQL brings its replica up to the shared change log when no
+/// request did: the dashboard's figures then lag other servers' merges by about this much.
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps the replica of a server on PostgreSQL caught up (syncs catch up by themselves first).
+async fn follow(store: storage::ServerStore) {
+    let mut tick = tokio::time::interval(FOLLOW_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.lock().catch_up()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::debug!(rows = n, "replica caught up"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "replica could not catch up"),
+            Err(e) => tracing::warn!(error = %e, "replica catch-up task failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -39,6 +39,10 @@ enum Command {
         /// The data directory.
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        /// Share the data with other server processes in this PostgreSQL database (DIR then
+        /// holds this process's replica); also DOORSTEP_DATABASE / 多个服务进程共用的 PostgreSQL 数据库
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         /// Address and port to listen on (port 0 picks a free one and prints it).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -62,6 +66,10 @@ enum Command {
     Admin {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        /// Share the data with other server processes in this PostgreSQL database (DIR then
+        /// holds this process's replica); also DOORSTEP_DATABASE / 多个服务进程共用的 PostgreSQL 数据库
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         /// Print results as JSON (for scripts).
         #[arg(long)]
         json: bool,
@@ -201,6 +209,7 @@ fn main() -> ExitCode {
             tls_cert,
             tls_key,
             doc_cache,
+            database,
         } => runtime().and_then(|rt| {
             if !(device_burst >= 1.0 && device_rate > 0.0) {
                 return Err(
@@ -219,11 +228,17 @@ fn main() -> ExitCode {
                 limit,
                 tls,
                 doc_cache: doc_cache.max(1),
+                database: database_url(database),
             };
             rt.block_on(doorstep_server::serve(data, listen, options))
                 .map_err(|e| e.to_string())
         }),
-        Command::Admin { data, json, action } => admin(data, json, action),
+        Command::Admin {
+            data,
+            json,
+            action,
+            database,
+        } => admin(data, database_url(database), json, action),
         Command::Backup { data, out } => doorstep_server::backup::backup(&data, &out)
             .map(|r| print_json(&r))
             .map_err(|e| e.to_string()),
@@ -270,8 +285,15 @@ fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
-fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
-    if !data.join(doorstep_server::storage::DB_FILE).exists()
+/// `--database`, or else the environment's `DOORSTEP_DATABASE` (empty: none).
+fn database_url(arg: Option<String>) -> Option<String> {
+    arg.or_else(|| std::env::var("DOORSTEP_DATABASE").ok())
+        .filter(|u| !u.trim().is_empty())
+}
+
+fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> Result<(), String> {
+    if database.is_none()
+        && !data.join(doorstep_server::storage::DB_FILE).exists()
         && !matches!(action, Admin::AddUnit { .. })
     {
         return Err(format!(
@@ -279,7 +301,7 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
             data.display()
         ));
     }
-    let store = ServerStore::open(&data).map_err(|e| e.to_string())?;
+    let store = ServerStore::open_with(&data, database.as_deref()).map_err(|e| e.to_string())?;
     let mut s = store.lock();
     let e = |e: directory::DirectoryError| e.to_string();
     match action {
@@ -289,8 +311,7 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
             name,
             parent,
         } => {
-            let u = directory::add_unit(s.connection(), kind, &id, &name, parent.as_deref())
-                .map_err(e)?;
+            let u = directory::add_unit(&s.db(), kind, &id, &name, parent.as_deref()).map_err(e)?;
             if json {
                 print_json(&u);
             } else {
@@ -304,7 +325,7 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
             }
         }
         Admin::AddPerson { name, role, units } => {
-            let p = directory::add_person(s.connection(), &name, role, &units).map_err(e)?;
+            let p = directory::add_person(&s.db(), &name, role, &units).map_err(e)?;
             if json {
                 print_json(&p);
             } else {
@@ -322,7 +343,7 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
             label,
             server_url,
         } => {
-            let en = directory::enroll(s.connection(), &person, &label).map_err(e)?;
+            let en = directory::enroll(&s.db(), &person, &label).map_err(e)?;
             let payload = format!("doorstep://enroll?server={server_url}&code={}", en.code);
             if json {
                 print_json(&serde_json::json!({
@@ -347,7 +368,7 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
             }
         }
         Admin::Units => {
-            let units = directory::units(s.connection()).map_err(e)?;
+            let units = directory::units(&s.db()).map_err(e)?;
             if json {
                 print_json(&units);
             } else {
@@ -363,7 +384,7 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
             }
         }
         Admin::People => {
-            let people = directory::people(s.connection()).map_err(e)?;
+            let people = directory::people(&s.db()).map_err(e)?;
             if json {
                 print_json(&people);
             } else {
@@ -379,7 +400,7 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
             }
         }
         Admin::Devices => {
-            let devices = directory::devices(s.connection()).map_err(e)?;
+            let devices = directory::devices(&s.db()).map_err(e)?;
             if json {
                 print_json(&devices);
             } else {
@@ -403,7 +424,7 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
             }
         }
         Admin::Revoke { device } => {
-            directory::revoke(s.connection(), &device).map_err(e)?;
+            directory::revoke(&s.db(), &device).map_err(e)?;
             if json {
                 print_json(&serde_json::json!({"revoked": device}));
             } else {
@@ -432,7 +453,7 @@ fn admin(data: PathBuf, json: bool, action: Admin) -> Result<(), String> {
                 .read_line(&mut password)
                 .map_err(|err| format!("reading the password from stdin: {err}"))?;
             let password = password.trim_end_matches(['\n', '\r']);
-            accounts::set_password(s.connection(), &person, &login, password).map_err(e)?;
+            accounts::set_password(&s.db(), &person, &login, password).map_err(e)?;
             if json {
                 print_json(&serde_json::json!({"person": person, "login": login}));
             } else {

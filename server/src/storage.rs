@@ -1,22 +1,35 @@
-//! The server's embedded database: one SQLite file in the data directory.
+//! The server's databases.
 //!
-//! The file is a Doorstep core store (`doorstep_core::Store`): the same documents, saved the same
-//! way, with the same index tables, which on the server are the **read model** the supervisors'
-//! views query (DESIGN.md rule 2: derived from the documents, rebuilt from them at will). The
-//! server adds its own tables beside them, in the same file so that a merge, its change-log rows
-//! and its read-model rows commit in one transaction:
-//! - the directory (units, people, devices; `directory.rs`);
+//! **Embedded (the default):** one SQLite file in the data directory. It is a Doorstep core store
+//! (`doorstep_core::Store`): the same documents, saved the same way, with the same index tables,
+//! which on the server are the **read model** the supervisors' views query (DESIGN.md rule 2:
+//! derived from the documents, rebuilt from them at will). The server adds its own tables beside
+//! them, in the same file so that a merge, its change-log rows and its read-model rows commit in
+//! one transaction:
+//! - the directory (units, people, devices; `directory.rs`), accounts and sessions;
 //! - `change_log`: every accepted Automerge change once, content-addressed, numbered by `seq`,
 //!   the cursor phones pull from; each row keeps the document's heads after it (`heads_after`);
 //! - `doc_scope`: each document's grid and liaison group, and the `seq` at which it entered them.
+//!
+//! **Shared (`--database postgres://...`):** several server processes share one PostgreSQL. It
+//! holds what is the truth for all of them: the change log (every change, content-addressed) and
+//! the directory, accounts, sessions and refusals (queried through `db::Db`, the same SQL as on
+//! SQLite). Each process keeps a **replica** in its data directory: a core store with the
+//! documents, their read model and a copy of the change log, built only from PostgreSQL's change
+//! log and caught up from it (`Backend::catch_up`) before every sync and every second. The replica
+//! holds nothing that is not in PostgreSQL: deleting it loses nothing (docs/scaling.md).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use doorstep_core::{Store, domain::PersonRef};
-use rusqlite::{Connection, OptionalExtension};
+use doorstep_core::{Store, doc::DocKind, domain::PersonRef, store::Entry};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::{ServerError, directory};
+use crate::db::{Db, Pg, Value};
+use crate::{ServerError, directory, vals};
 
 /// The server's migrations, applied in order; `meta.server_schema` says how many ran.
 fn migrations() -> Vec<String> {
@@ -48,10 +61,11 @@ fn migrations() -> Vec<String> {
         ),
         // 2: web accounts and sessions of the dashboard, and the documents the server refused
         // from each device (which the phone keeps unsynced: the devices page shows them).
-        format!(
-            "{}{}",
-            crate::accounts::TABLES,
-            r#"
+        format!("{}{}", crate::accounts::TABLES, DEVICE_REFUSED),
+    ]
+}
+
+const DEVICE_REFUSED: &str = r#"
         CREATE TABLE device_refused (
             device_id TEXT NOT NULL,
             doc_id TEXT NOT NULL,
@@ -59,9 +73,39 @@ fn migrations() -> Vec<String> {
             at INTEGER NOT NULL,
             PRIMARY KEY (device_id, doc_id)
         ) WITHOUT ROWID;
+    "#;
+
+/// PostgreSQL's migrations: the same shared tables, written once for SQLite and translated
+/// (64-bit integers, BYTEA), and the change log with each change's document kind, so that a
+/// replica can load it without reading anything else.
+fn pg_migrations() -> Vec<String> {
+    let pg = |sqlite: &str| {
+        sqlite
+            .replace(" WITHOUT ROWID", "")
+            .replace("INTEGER", "BIGINT")
+            .replace("BLOB", "BYTEA")
+            // Text compares and sorts by code point, as in SQLite, whatever the database's locale.
+            .replace("TEXT", "TEXT COLLATE \"C\"")
+    };
+    vec![format!(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);{}{}{}{}",
+        pg(directory::TABLES),
+        pg(crate::accounts::TABLES),
+        pg(DEVICE_REFUSED),
+        r#"
+        CREATE TABLE change_log (
+            seq BIGSERIAL PRIMARY KEY,
+            doc_id TEXT COLLATE "C" NOT NULL,
+            kind TEXT NOT NULL,
+            hash BYTEA NOT NULL UNIQUE,
+            bytes BYTEA NOT NULL,
+            heads_after BYTEA NOT NULL,
+            device_id TEXT,
+            received_at BIGINT NOT NULL
+        );
+        CREATE INDEX change_log_doc ON change_log (doc_id, seq);
     "#
-        ),
-    ]
+    )]
 }
 
 /// The file name of the database inside the data directory.
@@ -72,11 +116,220 @@ pub fn server_person() -> PersonRef {
     PersonRef::new("server", "服务器 Server")
 }
 
-/// The server's database, shared by request handlers. One connection behind a mutex: SQLite
-/// takes one writer at a time anyway, and every handler's work under the lock is short.
+/// The replica's file name in the data directory of a server on PostgreSQL. It is not named like
+/// [`DB_FILE`] so that no one takes it for a database to back up or restore.
+pub const REPLICA_FILE: &str = "doorstep-replica.db";
+
+/// The server's databases as one request holds them: the core store (documents and read model)
+/// and, on a shared deployment, the PostgreSQL connection. It derefs to the core store.
+pub struct Backend {
+    store: Store,
+    pg: Option<RefCell<Pg>>,
+}
+
+impl Deref for Backend {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl DerefMut for Backend {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+}
+
+/// How many change-log rows a replica loads at once when catching up.
+const CATCH_UP_ROWS: i64 = 2000;
+
+impl Backend {
+    /// Where the shared tables (directory, accounts, sessions, refusals) are.
+    pub fn db(&self) -> Db<'_> {
+        match &self.pg {
+            Some(pg) => Db::Pg(pg),
+            None => Db::Lite(self.store.connection()),
+        }
+    }
+
+    /// The PostgreSQL connection of a shared deployment.
+    pub fn pg(&self) -> Option<&RefCell<Pg>> {
+        self.pg.as_ref()
+    }
+
+    /// Whether several processes share this server's data (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// The core store and the PostgreSQL connection, borrowed apart (a merge writes to both).
+    pub fn parts(&mut self) -> (&mut Store, Option<&RefCell<Pg>>) {
+        (&mut self.store, self.pg.as_ref())
+    }
+
+    /// The position in PostgreSQL's change log up to which this replica has applied every row
+    /// (0 on SQLite, which has no replica).
+    pub fn replica_seq(&self) -> Result<i64, ServerError> {
+        Ok(self
+            .store
+            .connection()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'replica_seq'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Brings the replica up to PostgreSQL's change log: every row after the replica's cursor,
+    /// in `seq` order, merged into the documents (their read model follows), copied into the
+    /// local change log and placed (`doc_scope`). Idempotent: a change the replica holds already
+    /// (this process merged it) merges as nothing. Returns how many rows it read. On SQLite it
+    /// does nothing.
+    ///
+    /// Correct because appends to the shared log are serialised (sync.rs: one advisory lock
+    /// from the first `seq` drawn to the commit), so rows become visible in `seq` order and a
+    /// cursor never passes a row that has yet to commit.
+    pub fn catch_up(&mut self) -> Result<usize, ServerError> {
+        let Some(pg) = &self.pg else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        loop {
+            let from = self.replica_seq()?;
+            let rows = pg.borrow_mut().rows(
+                "SELECT seq, doc_id, kind, hash, bytes, heads_after, device_id, received_at \
+                 FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                vals![from, CATCH_UP_ROWS],
+            )?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            let last = last.int(0)?;
+            let n = rows.len();
+            apply_rows(&mut self.store, &rows, last)?;
+            total += n;
+            if (n as i64) < CATCH_UP_ROWS {
+                break;
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// One batch of the shared log applied to the replica, in one local transaction.
+fn apply_rows(store: &mut Store, rows: &[crate::db::Row], last: i64) -> Result<(), ServerError> {
+    // Each document's changes of the batch, in order, with the first seq it has in it.
+    let mut docs: Vec<(String, DocKind, Vec<u8>, i64)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        let id = r.text(1)?;
+        let kind_code = r.text(2)?;
+        let kind = DocKind::from_code(&kind_code).ok_or_else(|| {
+            ServerError::Database(format!("change log: unknown kind {kind_code:?}"))
+        })?;
+        let bytes = r.blob(4)?;
+        match at.get(&id) {
+            Some(&i) => docs[i].2.extend(bytes),
+            None => {
+                at.insert(id.clone(), docs.len());
+                docs.push((id, kind, bytes, r.int(0)?));
+            }
+        }
+    }
+    let placements: RefCell<crate::sync::Placements> = RefCell::default();
+    let entries: Vec<Entry<'_>> = docs
+        .iter()
+        .map(|(id, kind, data, _)| Entry {
+            id: id.clone(),
+            kind: *kind,
+            data,
+        })
+        .collect();
+    let first_seq: HashMap<&str, i64> = docs.iter().map(|d| (d.0.as_str(), d.3)).collect();
+    let err = |e: rusqlite::Error| doorstep_core::Error::Storage(e.to_string());
+    store
+        .ingest(
+            entries,
+            |inc| {
+                let (kind, grid, group) = crate::policy::placement(inc.after);
+                placements.borrow_mut().insert(
+                    inc.id.to_string(),
+                    (kind, grid.to_string(), group.map(str::to_string)),
+                );
+                Ok(())
+            },
+            |tx, _| {
+                for r in rows {
+                    let v = |i: usize| r.0.get(i).cloned().unwrap_or(Value::Null);
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO change_log \
+                         (seq, doc_id, hash, bytes, heads_after, device_id, received_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![v(0), v(1), v(3), v(4), v(5), v(6), v(7)])
+                    })
+                    .map_err(err)?;
+                }
+                for (id, (kind, grid, group)) in placements.borrow().iter() {
+                    place(
+                        tx,
+                        id,
+                        *kind,
+                        grid,
+                        group.as_deref(),
+                        first_seq[id.as_str()],
+                    )
+                    .map_err(err)?;
+                }
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('replica_seq', ?1) \
+                     ON CONFLICT (key) DO UPDATE SET value = ?1",
+                    [last.to_string()],
+                )
+                .map_err(err)?;
+                Ok(())
+            },
+        )
+        .map_err(|e| ServerError::Database(format!("replica: {e}")))?;
+    Ok(())
+}
+
+/// Records where a document is (its grid and group), and from which `seq` on, when that
+/// changed: a device that gains the document then gets it whole (`sync::page`).
+pub fn place(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    kind: DocKind,
+    grid: &str,
+    group: Option<&str>,
+    seq: i64,
+) -> rusqlite::Result<()> {
+    let current: Option<(String, Option<String>)> = tx
+        .prepare_cached("SELECT grid, grp FROM doc_scope WHERE doc_id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if current.as_ref().map(|(g, gr)| (g.as_str(), gr.as_deref())) != Some((grid, group)) {
+        tx.prepare_cached(
+            "INSERT INTO doc_scope (doc_id, kind, grid, grp, scope_seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (doc_id) DO UPDATE \
+             SET grid = ?3, grp = ?4, scope_seq = ?5",
+        )?
+        .execute(params![id, kind.code(), grid, group, seq])?;
+    }
+    Ok(())
+}
+
+/// The server's databases, shared by request handlers: one SQLite connection (and on a shared
+/// deployment one PostgreSQL connection) behind a mutex. SQLite takes one writer at a time
+/// anyway, and every handler's work under the lock is short; a deployment that needs more
+/// runs more processes on PostgreSQL (docs/scaling.md).
 #[derive(Clone)]
 pub struct ServerStore {
-    inner: Arc<Mutex<Store>>,
+    inner: Arc<Mutex<Backend>>,
     pub path: PathBuf,
 }
 
@@ -87,8 +340,16 @@ pub struct ServerStore {
 pub const DOC_CACHE: usize = 4096;
 
 impl ServerStore {
-    /// Opens (creating if needed) the database in `data`, which must be a directory or not exist.
+    /// Opens (creating if needed) the embedded database in `data`, which must be a directory or
+    /// not exist.
     pub fn open(data: &Path) -> Result<ServerStore, ServerError> {
+        Self::open_with(data, None)
+    }
+
+    /// Opens the server's data: SQLite in `data`, or, with `database` (a `postgres://` URL), the
+    /// shared PostgreSQL with this process's replica in `data`. Must not run on an async thread
+    /// when `database` is given (the PostgreSQL client blocks).
+    pub fn open_with(data: &Path, database: Option<&str>) -> Result<ServerStore, ServerError> {
         let dir_err = |reason: String| ServerError::DataDir {
             path: data.to_path_buf(),
             reason,
@@ -97,7 +358,34 @@ impl ServerStore {
             return Err(dir_err("exists and is not a directory".into()));
         }
         std::fs::create_dir_all(data).map_err(|e| dir_err(e.to_string()))?;
-        let path = data.join(DB_FILE);
+        let mut pg = match database {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err(ServerError::Database(format!(
+                        "--database: a postgres:// URL expected, not {} / 须为 postgres:// 地址",
+                        crate::db::redact(url)
+                    )));
+                }
+                let mut pg = Pg::connect(url)?;
+                migrate_pg(&mut pg)?;
+                Some(pg)
+            }
+        };
+        let path = data.join(if pg.is_some() { REPLICA_FILE } else { DB_FILE });
+        if let Some(pg) = &mut pg {
+            // A replica of another database (the URL changed) is of no use: start it again.
+            let shared_id = pg_server_id(pg)?;
+            if path.exists() && replica_of(&path)?.as_deref() != Some(shared_id.as_str()) {
+                tracing::warn!(path = %path.display(), "replica of another database: rebuilt");
+                for suffix in ["", "-wal", "-shm"] {
+                    let f = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if f.exists() {
+                        std::fs::remove_file(&f).map_err(|e| dir_err(e.to_string()))?;
+                    }
+                }
+            }
+        }
         let mut store = Store::open(&path).map_err(|e| ServerError::Database(e.to_string()))?;
         store
             .set_user(server_person())
@@ -110,19 +398,29 @@ impl ServerStore {
         migrate(store.connection_mut(), &path)?;
         let conn = store.connection();
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let existing: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if existing.is_none() {
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('server_id', ?1)",
-                [doorstep_core::ids::new_id()],
-            )?;
+        let id = match &mut pg {
+            Some(pg) => pg_server_id(pg)?,
+            None => doorstep_core::ids::new_id(),
+        };
+        let key = if pg.is_some() {
+            "replica_of"
+        } else {
+            "server_id"
+        };
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            [key, id.as_str()],
+        )?;
+        let mut backend = Backend {
+            store,
+            pg: pg.map(RefCell::new),
+        };
+        let applied = backend.catch_up()?;
+        if backend.is_shared() {
+            tracing::info!(rows = applied, "replica caught up");
         }
         Ok(ServerStore {
-            inner: Arc::new(Mutex::new(store)),
+            inner: Arc::new(Mutex::new(backend)),
             path,
         })
     }
@@ -132,28 +430,112 @@ impl ServerStore {
         self.lock().set_cache_size(docs);
     }
 
-    /// The store, locked. A panic while it was held (a bug) does not poison it for good: every
-    /// write is one SQLite transaction, so the file is consistent whatever happened.
-    pub fn lock(&self) -> MutexGuard<'_, Store> {
+    /// The databases, locked. A panic while they were held (a bug) does not poison them for
+    /// good: every write is one transaction, so they are consistent whatever happened.
+    pub fn lock(&self) -> MutexGuard<'_, Backend> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// This server's id (made when its database was created).
-    pub fn server_id(&self) -> Result<String, ServerError> {
-        Ok(self.lock().connection().query_row(
-            "SELECT value FROM meta WHERE key = 'server_id'",
-            [],
-            |r| r.get(0),
-        )?)
+    /// Whether several processes share this server's data (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.lock().is_shared()
     }
 
-    /// Whether the database answers.
+    /// This server's id (made when its database was created; on PostgreSQL, the shared one's).
+    pub fn server_id(&self) -> Result<String, ServerError> {
+        let b = self.lock();
+        let id = b
+            .db()
+            .row("SELECT value FROM meta WHERE key = 'server_id'", &[])?
+            .ok_or_else(|| ServerError::Database("no server id".into()))?;
+        id.text(0)
+    }
+
+    /// Whether the databases answer.
     pub fn check(&self) -> Result<(), ServerError> {
-        self.lock()
-            .connection()
+        let b = self.lock();
+        b.connection()
             .query_row("SELECT COUNT(*) FROM meta", [], |r| r.get::<_, i64>(0))?;
+        if b.is_shared() {
+            b.db().row("SELECT COUNT(*) FROM meta", &[])?;
+        }
         Ok(())
     }
+}
+
+fn pg_server_id(pg: &mut Pg) -> Result<String, ServerError> {
+    pg.rows("SELECT value FROM meta WHERE key = 'server_id'", &[])?
+        .first()
+        .ok_or_else(|| ServerError::Database("PostgreSQL: no server id".into()))?
+        .text(0)
+}
+
+/// Which shared database a replica file was built from.
+fn replica_of(path: &Path) -> Result<Option<String>, ServerError> {
+    let conn = Connection::open(path)?;
+    let has_meta: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Ok(None);
+    }
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = 'replica_of'", [], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// PostgreSQL's schema, made or brought up to date by one process at a time (several may start
+/// at once): a session advisory lock is held around the migrations.
+fn migrate_pg(pg: &mut Pg) -> Result<(), ServerError> {
+    const LOCK: &str = "SELECT pg_advisory_lock(1685024884, 1)";
+    pg.batch(LOCK)?;
+    let result = (|| {
+        let has_meta = !pg
+            .rows("SELECT 1 FROM pg_tables WHERE tablename = 'meta' AND schemaname = current_schema()", &[])?
+            .is_empty();
+        let current: i64 = if has_meta {
+            pg.rows("SELECT value FROM meta WHERE key = 'server_schema'", &[])?
+                .first()
+                .map(|r| r.text(0))
+                .transpose()?
+                .map(|v| v.parse().unwrap_or(i64::MAX))
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let all = pg_migrations();
+        if current > all.len() as i64 {
+            return Err(ServerError::Database(format!(
+                "the PostgreSQL database was written by a newer doorstep-server (schema {current})"
+            )));
+        }
+        for (i, sql) in all.iter().enumerate().skip(current as usize) {
+            pg.batch(&format!("BEGIN; {sql}"))?;
+            let step = (|| {
+                pg.execute(
+                    "INSERT INTO meta (key, value) VALUES ('server_schema', $1) \
+                     ON CONFLICT (key) DO UPDATE SET value = $1",
+                    vals![(i + 1).to_string()],
+                )?;
+                pg.execute(
+                    "INSERT INTO meta (key, value) VALUES ('server_id', $1) ON CONFLICT DO NOTHING",
+                    vals![doorstep_core::ids::new_id()],
+                )?;
+                pg.batch("COMMIT")
+            })();
+            if step.is_err() {
+                let _ = pg.batch("ROLLBACK");
+            }
+            step?;
+        }
+        Ok(())
+    })();
+    pg.batch("SELECT pg_advisory_unlock(1685024884, 1)")?;
+    result
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), ServerError> {

@@ -16,10 +16,13 @@ use doorstep_core::{
     protocol::{ReconcileEntry, SyncRequest, SyncResponse},
     store::{Entry, Merged, decode_bundle_resolving, decode_heads, encode_heads},
 };
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 
+use crate::db::Db;
 use crate::directory::{Device, Role, now_ms};
 use crate::policy;
+use crate::storage::Backend;
+use crate::vals;
 
 /// What a merge did, for the logs.
 #[derive(Debug, Default)]
@@ -72,17 +75,18 @@ pub fn decode_push<'a>(store: &Store, bundle: &'a [u8]) -> Result<Vec<Entry<'a>>
 }
 
 /// Each merged document's kind, grid and liaison group.
-type Placements = BTreeMap<String, (DocKind, String, Option<String>)>;
+pub type Placements = BTreeMap<String, (DocKind, String, Option<String>)>;
 
 /// Merges a pushed bundle from `device` (or from the server itself when `device` is `None`).
 /// Every refused document is named, and then nothing at all is stored.
 pub fn push(
-    store: &mut Store,
+    b: &mut Backend,
     device: Option<&Device>,
     bundle: &[u8],
 ) -> Result<PushOutcome, PushError> {
-    let entries = decode_push(store, bundle)?;
-    push_noting(store, device, entries, None)
+    b.catch_up().map_err(storage_err)?;
+    let entries = decode_push(b, bundle)?;
+    push_noting(b, device, entries, None)
 }
 
 /// What the server notes about a device with its push, in the same transaction (one fsync per
@@ -93,8 +97,56 @@ pub struct Note {
     pub scope_sig: Option<String>,
 }
 
+fn storage_err(e: crate::ServerError) -> PushError {
+    PushError::Core(Error::Storage(e.to_string()))
+}
+
+/// The advisory lock that serialises appends to PostgreSQL's change log, from the first `seq`
+/// drawn to the commit: rows then become visible in `seq` order, which is what makes a cursor
+/// (a phone's, a replica's) safe to advance past every row it has seen.
+const APPEND_LOCK: &str = "SELECT pg_advisory_xact_lock(1685024884, 2)";
+
 fn push_noting(
-    store: &mut Store,
+    b: &mut Backend,
+    device: Option<&Device>,
+    entries: Vec<Entry<'_>>,
+    note: Option<Note>,
+) -> Result<PushOutcome, PushError> {
+    if let Some(pg) = b.pg() {
+        // One transaction on the shared database for the whole push. Each document is locked
+        // (in id order, so two pushes cannot deadlock) before the replica catches up: the merge
+        // then starts from every change another server has committed to it, and another server
+        // merging the same document waits for this one's commit.
+        let mut ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut pg = pg.borrow_mut();
+        pg.batch("BEGIN").map_err(storage_err)?;
+        let locked = ids.iter().try_for_each(|id| {
+            pg.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                vals![*id],
+            )
+            .map(drop)
+        });
+        drop(pg);
+        let result = locked
+            .and_then(|()| b.catch_up().map(drop))
+            .map_err(storage_err)
+            .and_then(|()| merge(b, device, entries, note));
+        if result.is_err()
+            && let Some(pg) = b.pg()
+        {
+            // Nothing of a failed push stays (a committed one makes this a no-op).
+            let _ = pg.borrow_mut().batch("ROLLBACK");
+        }
+        return result;
+    }
+    merge(b, device, entries, note)
+}
+
+fn merge(
+    b: &mut Backend,
     device: Option<&Device>,
     entries: Vec<Entry<'_>>,
     note: Option<Note>,
@@ -102,6 +154,7 @@ fn push_noting(
     let placements: RefCell<Placements> = RefCell::default();
     let refused: RefCell<Vec<(String, String)>> = RefCell::default();
     let device_id = device.map(|d| d.id.clone());
+    let (store, pg) = b.parts();
     let result = store.ingest(
         entries,
         |inc| {
@@ -125,32 +178,37 @@ fn push_noting(
                 // Rolls the whole transaction back.
                 return Err(Error::NotAllowed("refused".into()));
             }
-            append_log(tx, merged, &placements.borrow(), device_id.as_deref())
+            let shared = match pg {
+                Some(pg) => Db::Pg(pg),
+                None => Db::Lite(tx),
+            };
+            let firsts = append_log(&shared, merged, device_id.as_deref())
                 .map_err(|e| Error::Storage(e.to_string()))?;
-            if let Some(id) = &device_id {
-                for m in merged {
-                    tx.prepare_cached(
-                        "DELETE FROM device_refused WHERE device_id = ?1 AND doc_id = ?2",
-                    )
-                    .and_then(|mut st| st.execute(params![id, m.id]))
-                    .map_err(|e| Error::Storage(e.to_string()))?;
+            for (id, seq) in firsts {
+                if let Some((kind, grid, group)) = placements.borrow().get(&id) {
+                    crate::storage::place(tx, &id, *kind, grid, group.as_deref(), seq)
+                        .map_err(|e| Error::Storage(e.to_string()))?;
                 }
             }
-            if let (Some(id), Some(n)) = (&device_id, &note) {
-                tx.execute(
-                    "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3, \
-                     scope_sig = COALESCE(?4, scope_sig) WHERE id = ?1",
-                    params![id, now_ms(), n.cursor as i64, n.scope_sig],
-                )
+            note_device(&shared, device_id.as_deref(), merged, note.as_ref())
                 .map_err(|e| Error::Storage(e.to_string()))?;
+            if let Some(pg) = pg {
+                // The push is acknowledged when the shared database has it; the replica's own
+                // commit follows, and if it fails, catching up brings the same changes.
+                pg.borrow_mut()
+                    .batch("COMMIT")
+                    .map_err(|e| Error::Storage(e.to_string()))?;
             }
             Ok(())
         },
     );
     let refused = refused.into_inner();
     if !refused.is_empty() {
+        if let Some(pg) = b.pg() {
+            let _ = pg.borrow_mut().batch("ROLLBACK");
+        }
         if let Some(id) = &device_id {
-            note_refused(store, id, &refused).map_err(Error::from)?;
+            note_refused(&b.db(), id, &refused).map_err(storage_err)?;
         }
         return Err(PushError::Refused(refused));
     }
@@ -161,72 +219,92 @@ fn push_noting(
     })
 }
 
-/// Remembers the documents refused from a device: the phone keeps them unsynced (it sets them
-/// aside and sends the rest), and the devices page shows them until they are accepted.
-fn note_refused(
-    store: &Store,
-    device_id: &str,
-    refused: &[(String, String)],
-) -> rusqlite::Result<()> {
-    let now = now_ms();
-    for (doc, why) in refused {
-        store
-            .connection()
-            .prepare_cached(
-                "INSERT INTO device_refused (device_id, doc_id, reason, at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (device_id, doc_id) DO UPDATE SET reason = ?3, at = ?4",
-            )?
-            .execute(params![device_id, doc, why, now])?;
+/// The device's bookkeeping with its push: documents it had refused that now passed, and (with
+/// a sync) when it synced, its cursor and its scope.
+fn note_device(
+    db: &Db<'_>,
+    device_id: Option<&str>,
+    merged: &[Merged],
+    note: Option<&Note>,
+) -> Result<(), crate::ServerError> {
+    let Some(id) = device_id else {
+        return Ok(());
+    };
+    for m in merged {
+        db.execute(
+            "DELETE FROM device_refused WHERE device_id = $1 AND doc_id = $2",
+            vals![id, &m.id],
+        )?;
+    }
+    if let Some(n) = note {
+        db.execute(
+            "UPDATE devices SET last_sync_at = $2, last_cursor = $3, \
+             scope_sig = COALESCE($4, scope_sig) WHERE id = $1",
+            vals![id, now_ms(), n.cursor as i64, n.scope_sig.clone()],
+        )?;
     }
     Ok(())
 }
 
-fn append_log(
-    tx: &rusqlite::Transaction<'_>,
-    merged: &[Merged],
-    placements: &Placements,
-    device_id: Option<&str>,
-) -> rusqlite::Result<()> {
+/// Remembers the documents refused from a device: the phone keeps them unsynced (it sets them
+/// aside and sends the rest), and the devices page shows them until they are accepted.
+fn note_refused(
+    db: &Db<'_>,
+    device_id: &str,
+    refused: &[(String, String)],
+) -> Result<(), crate::ServerError> {
     let now = now_ms();
+    for (doc, why) in refused {
+        db.execute(
+            "INSERT INTO device_refused (device_id, doc_id, reason, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (device_id, doc_id) DO UPDATE SET reason = $3, at = $4",
+            vals![device_id, doc, why, now],
+        )?;
+    }
+    Ok(())
+}
+
+/// Appends each merged change to the change log once (a change already there, from a retried
+/// push or from another server, is skipped by its hash); each document's first new `seq`.
+fn append_log(
+    db: &Db<'_>,
+    merged: &[Merged],
+    device_id: Option<&str>,
+) -> Result<Vec<(String, i64)>, crate::ServerError> {
+    let now = now_ms();
+    let mut firsts = Vec::new();
+    if db.is_postgres() && merged.iter().any(|m| !m.changes.is_empty()) {
+        db.execute(APPEND_LOCK, &[])?;
+    }
     for m in merged {
         let mut first_seq = None;
         for c in &m.changes {
-            let n = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO change_log \
-                     (doc_id, hash, bytes, heads_after, device_id, received_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            let hash = &c.hash.0[..];
+            let heads = encode_heads(&c.heads_after);
+            let row = if db.is_postgres() {
+                db.row(
+                    "INSERT INTO change_log \
+                     (doc_id, kind, hash, bytes, heads_after, device_id, received_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (hash) DO NOTHING RETURNING seq",
+                    vals![&m.id, m.kind.code(), hash, c.bytes.clone(), heads, device_id, now],
                 )?
-                .execute(params![
-                    m.id,
-                    &c.hash.0[..],
-                    c.bytes,
-                    encode_heads(&c.heads_after),
-                    device_id,
-                    now
-                ])?;
-            if n == 1 && first_seq.is_none() {
-                first_seq = Some(tx.last_insert_rowid());
+            } else {
+                db.row(
+                    "INSERT INTO change_log \
+                     (doc_id, hash, bytes, heads_after, device_id, received_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hash) DO NOTHING RETURNING seq",
+                    vals![&m.id, hash, c.bytes.clone(), heads, device_id, now],
+                )?
+            };
+            if let (Some(r), None) = (row, first_seq) {
+                first_seq = Some(r.int(0)?);
             }
         }
-        let Some((kind, grid, group)) = placements.get(&m.id) else {
-            continue;
-        };
-        let current: Option<(String, Option<String>)> = tx
-            .prepare_cached("SELECT grid, grp FROM doc_scope WHERE doc_id = ?1")?
-            .query_row([&m.id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let moved = current.as_ref() != Some(&(grid.clone(), group.clone()));
-        if moved && let Some(seq) = first_seq {
-            tx.prepare_cached(
-                "INSERT INTO doc_scope (doc_id, kind, grid, grp, scope_seq) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (doc_id) DO UPDATE \
-                 SET grid = ?3, grp = ?4, scope_seq = ?5",
-            )?
-            .execute(params![m.id, kind.code(), grid, group, seq])?;
+        if let Some(seq) = first_seq {
+            firsts.push((m.id.clone(), seq));
         }
     }
-    Ok(())
+    Ok(firsts)
 }
 
 /// The highest `seq` in the change log (0 when empty).
@@ -369,7 +447,7 @@ pub fn page(
 /// One sync: the push merged, then the first page. The device's bookkeeping (last sync, cursor,
 /// scope) is updated with it.
 pub fn sync(
-    store: &mut Store,
+    store: &mut Backend,
     device: &Device,
     req: &SyncRequest,
 ) -> Result<(SyncResponse, PushOutcome), PushError> {
@@ -382,8 +460,11 @@ pub fn sync(
         cursor: req.cursor,
         scope_sig: (device.scope_sig.is_none() || req.cursor == 0).then(|| sig.clone()),
     };
+    store.catch_up().map_err(storage_err)?;
     let entries = decode_push(store, &req.push)?;
     let pushed = push_noting(store, Some(device), entries, Some(note))?;
+    // On PostgreSQL: this push's rows and whatever other servers committed meanwhile.
+    store.catch_up().map_err(storage_err)?;
     let max = max_seq(store).map_err(Error::from)?;
     let restart = |reset: bool, repull: bool| SyncResponse {
         cursor: 0,
@@ -412,11 +493,12 @@ pub fn sync(
 /// is generated from a fresh sync state, which is all the server needs since the phone's message
 /// says what it has.
 pub fn reconcile(
-    store: &mut Store,
+    store: &mut Backend,
     device: &Device,
     entries: &[ReconcileEntry],
 ) -> Result<Vec<ReconcileEntry>, PushError> {
     use automerge::sync::{Message, State};
+    store.catch_up().map_err(storage_err)?;
     let mut incoming = Vec::new();
     let mut messages = Vec::new();
     for e in entries {

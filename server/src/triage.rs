@@ -38,7 +38,7 @@ pub const DEPARTMENTS: &[(&str, &str)] = &[
 
 /// The pseudo-device the dashboard writes through for a person: its changes are logged under
 /// this id, so that phones (other ids) receive them.
-pub fn web_device(conn: &rusqlite::Connection, person: &Person) -> Result<Device, Error> {
+pub fn web_device(conn: &crate::db::Db<'_>, person: &Person) -> Result<Device, Error> {
     let scope = directory::scope_of(conn, person).map_err(|e| Error::Storage(e.to_string()))?;
     Ok(Device {
         id: format!("web:{}", person.id),
@@ -50,7 +50,7 @@ pub fn web_device(conn: &rusqlite::Connection, person: &Person) -> Result<Device
 
 /// Applies `action` to appeal `id` as `person` and merges it into the server's store.
 pub fn act(
-    store: &mut Store,
+    store: &mut crate::storage::Backend,
     person: &Person,
     id: &str,
     action: AppealAction,
@@ -63,7 +63,7 @@ pub fn act(
         }
         .into());
     }
-    let device = web_device(store.connection(), person)?;
+    let device = web_device(&store.db(), person)?;
     let heads = store.doc_heads(id)?.unwrap_or_default();
     let bytes = store.stored_bytes(id)?;
     let mut scratch = Store::open(":memory:")?;

@@ -217,7 +217,7 @@ fn accounts_scopes_triage_and_bad_input() {
     assert_eq!(r.location, format!("/a/{appeal_a}?done=1"));
     assert_eq!(changes(&data), before + 1);
     let device: String = {
-        let conn = rusqlite::Connection::open(data.join("doorstep-server.db")).unwrap();
+        let conn = rusqlite::Connection::open(common::db_file(&data)).unwrap();
         conn.query_row(
             "SELECT device_id FROM change_log ORDER BY seq DESC LIMIT 1",
             [],
@@ -286,7 +286,7 @@ fn accounts_scopes_triage_and_bad_input() {
         "the phone's household change is audited"
     );
     let log_total = {
-        let conn = rusqlite::Connection::open(data.join("doorstep-server.db")).unwrap();
+        let conn = rusqlite::Connection::open(common::db_file(&data)).unwrap();
         let n: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM change_log WHERE doc_id IN (?1, ?2)",

@@ -84,7 +84,7 @@ impl Proxy {
 }
 
 fn server_visits(data: &std::path::Path) -> BTreeSet<String> {
-    let mut srv = doorstep_core::Store::open(data.join("doorstep-server.db")).unwrap();
+    let mut srv = doorstep_core::Store::open(common::db_file(data)).unwrap();
     let mut out = BTreeSet::new();
     for (id, kind) in srv.doc_ids().unwrap() {
         if kind == doorstep_core::doc::DocKind::Household {
@@ -234,7 +234,7 @@ fn assert_acknowledged_held(p: &Phone, data: &std::path::Path) {
         let out = s.unacknowledged().unwrap();
         out.docs.into_iter().map(|(id, _)| id).collect()
     };
-    let mut server = doorstep_core::Store::open(data.join("doorstep-server.db")).unwrap();
+    let mut server = doorstep_core::Store::open(common::db_file(data)).unwrap();
     for (id, _) in p.heads() {
         if unacked.contains(&id) {
             continue;
@@ -258,12 +258,12 @@ fn read_model_and_rebuild(
     data: &std::path::Path,
     scratch: &std::path::Path,
 ) -> (Vec<String>, Vec<String>) {
-    let live = doorstep_core::Store::open(data.join("doorstep-server.db"))
+    let live = doorstep_core::Store::open(common::db_file(data))
         .unwrap()
         .dump_indexes()
         .unwrap();
     copy_db(data, scratch);
-    let mut copy = doorstep_core::Store::open(scratch.join("doorstep-server.db")).unwrap();
+    let mut copy = doorstep_core::Store::open(common::db_file(scratch)).unwrap();
     copy.rebuild_indexes().unwrap();
     (live, copy.dump_indexes().unwrap())
 }

@@ -256,7 +256,7 @@ fn field_day_converges_and_loses_nothing() {
     // Stop the server and read its store: the read model agrees with every phone, no visit is
     // missing, and it equals the read model rebuilt from the documents.
     drop(server);
-    let mut srv = Store::open(data.join("doorstep-server.db")).unwrap();
+    let mut srv = Store::open(common::db_file(&data)).unwrap();
     let now = srv.now();
     let mut seen = BTreeSet::new();
     for grid in ["A", "B"] {

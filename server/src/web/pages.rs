@@ -14,7 +14,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use doorstep_core::{
-    Store,
     domain::{
         PersonRef,
         appeal::{AppealAction, AppealStatus, Channel, DeadlineState, Tier, Topic},
@@ -36,7 +35,9 @@ use super::{
 };
 use crate::directory::{self, Role, Unit, UnitKind};
 use crate::http::AppState;
+use crate::storage::Backend;
 use crate::triage;
+use crate::vals;
 
 /// Rows per page of a list.
 const PAGE: u32 = 50;
@@ -99,7 +100,7 @@ async fn unit_page<F>(
     page: F,
 ) -> Result<Response, WebError>
 where
-    F: FnOnce(&Store, &Viewer, UnitCtx, &str) -> Result<Response, WebError> + Send + 'static,
+    F: FnOnce(&Backend, &Viewer, UnitCtx, &str) -> Result<Response, WebError> + Send + 'static,
 {
     let path = format!("/u/{}{}", format::enc(&id), TABS[tab]);
     let here = here(&path, &raw);
@@ -113,10 +114,16 @@ where
     .await?
 }
 
-fn unit_ctx(s: &Store, v: &Viewer, id: &str, tab: usize, here: &str) -> Result<UnitCtx, WebError> {
+fn unit_ctx(
+    s: &Backend,
+    v: &Viewer,
+    id: &str,
+    tab: usize,
+    here: &str,
+) -> Result<UnitCtx, WebError> {
     let lang = v.lang;
     let ie = |e: directory::DirectoryError| WebError::internal(lang, e.to_string());
-    let conn = s.connection();
+    let conn = &s.db();
     let unit = directory::unit(conn, id)
         .map_err(ie)?
         .ok_or_else(|| WebError::not_found(lang))?;
@@ -266,7 +273,7 @@ struct UnitPage {
 
 /// When each grid's grid-worker phones last synced: the latest of its enrolled, unrevoked
 /// devices (`None`: no phone ever synced).
-fn grid_last_sync(s: &Store) -> rusqlite::Result<BTreeMap<String, Option<Millis>>> {
+fn grid_last_sync(s: &Backend) -> rusqlite::Result<BTreeMap<String, Option<Millis>>> {
     let mut stmt = s.connection().prepare_cached(
         "SELECT pu.unit_id, MAX(d.last_sync_at) FROM devices d \
          JOIN people p ON p.id = d.person_id JOIN person_units pu ON pu.person_id = p.id \
@@ -408,10 +415,10 @@ pub async fn unit(
             }
         }
         if ctx.unit.kind != UnitKind::Grid {
-            let kids = directory::children(s.connection(), &ctx.unit.id)
+            let kids = directory::children(&s.db(), &ctx.unit.id)
                 .map_err(|e| WebError::internal(lang, e.to_string()))?;
             for k in kids.into_iter().filter(|k| k.kind != UnitKind::Group) {
-                let grids = directory::grids_under(s.connection(), &k.id)
+                let grids = directory::grids_under(&s.db(), &k.id)
                     .map_err(|e| WebError::internal(lang, e.to_string()))?;
                 let mut f = stats::GridFigures::default();
                 // The stalest grid speaks for the unit: one grid without sync is what matters.
@@ -1048,13 +1055,13 @@ pub struct DeviceView {
 /// Devices whose person works in one of `grids` (grid workers and the liaison leads of their
 /// groups), with what the server knows they still lack or hold unsynced.
 pub fn device_views(
-    s: &Store,
+    s: &Backend,
     lang: Lang,
     grids: &[String],
     include_revoked: bool,
 ) -> Result<Vec<DeviceView>, WebError> {
     let ie = |e: &dyn std::fmt::Display| WebError::internal(lang, e.to_string());
-    let conn = s.connection();
+    let conn = &s.db();
     let now = now();
     let mut out = Vec::new();
     for d in directory::devices(conn).map_err(|e| ie(&e))? {
@@ -1078,7 +1085,7 @@ pub fn device_views(
             Role::LiaisonLead => {
                 let groups: Vec<String> = scope.groups.iter().cloned().collect();
                 count_pending(
-                    conn,
+                    s.connection(),
                     "s.grp",
                     &groups,
                     " AND s.kind = 'task'",
@@ -1088,17 +1095,17 @@ pub fn device_views(
             }
             _ => {
                 let gs: Vec<String> = scope.grids.iter().cloned().collect();
-                count_pending(conn, "s.grid", &gs, "", cursor, &d.id)
+                count_pending(s.connection(), "s.grid", &gs, "", cursor, &d.id)
             }
         }
         .map_err(|e| ie(&e))?;
-        let refused: u32 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM device_refused WHERE device_id = ?1",
-                [&d.id],
-                |r| r.get(0),
+        let refused = conn
+            .row(
+                "SELECT COUNT(*) FROM device_refused WHERE device_id = $1",
+                vals![&d.id],
             )
-            .map_err(|e| ie(&e))?;
+            .and_then(|r| r.map_or(Ok(0), |r| r.int(0)))
+            .map_err(|e| ie(&e))? as u32;
         let (last_sync, stale) = match (d.enrolled_at, d.last_sync_at) {
             (None, _) => (lang.tr().not_enrolled.to_string(), false),
             (Some(_), last) => sync_text(lang, last, now),
@@ -1203,9 +1210,9 @@ pub struct AuditView {
     pub hash: String,
 }
 
-fn audit_views(s: &Store, lang: Lang, household_id: &str) -> Result<Vec<AuditView>, WebError> {
+fn audit_views(s: &Backend, lang: Lang, household_id: &str) -> Result<Vec<AuditView>, WebError> {
     let t = lang.tr();
-    let entries = crate::audit::for_household(s.connection(), household_id, 200)
+    let entries = crate::audit::for_household(s, household_id, 200)
         .map_err(|e| WebError::internal(lang, e.to_string()))?;
     Ok(entries
         .into_iter()
@@ -1268,7 +1275,7 @@ fn what_label(lang: Lang, what: &str) -> String {
     what.to_string()
 }
 
-fn history_views(s: &mut Store, lang: Lang, id: &str) -> Result<Vec<HistoryView>, WebError> {
+fn history_views(s: &mut Backend, lang: Lang, id: &str) -> Result<Vec<HistoryView>, WebError> {
     let mut h = s
         .history(id)
         .map_err(|e| WebError::internal(lang, e.to_string()))?;
@@ -1303,15 +1310,15 @@ struct HouseholdPage {
 
 /// The chrome of a page about one document of grid `grid`: breadcrumbs down to the grid.
 fn doc_chrome(
-    s: &Store,
+    s: &Backend,
     v: &Viewer,
     grid: &str,
     title: String,
     here: &str,
 ) -> Result<Chrome, WebError> {
     let mut c = v.chrome(title, here);
-    for u in directory::path_to(s.connection(), grid)
-        .map_err(|e| WebError::internal(v.lang, e.to_string()))?
+    for u in
+        directory::path_to(&s.db(), grid).map_err(|e| WebError::internal(v.lang, e.to_string()))?
     {
         if v.sees_unit(&u.id) {
             c.crumbs
@@ -1348,7 +1355,7 @@ pub async fn household(
             .household(&id)
             .map_err(|e| WebError::new(lang, e.into()))?;
         let now = now();
-        let grid_name = directory::unit(s.connection(), &h.grid)
+        let grid_name = directory::unit(&s.db(), &h.grid)
             .ok()
             .flatten()
             .map(|u| u.name)
@@ -1450,7 +1457,7 @@ struct AppealPage {
 /// The appeal `id` if it exists and lies in the viewer's scope: 404 for a malformed or unknown
 /// id (or another kind of document), 403 outside the scope.
 fn appeal_in_scope(
-    s: &mut Store,
+    s: &mut Backend,
     v: &Viewer,
     id: &str,
 ) -> Result<
@@ -1494,7 +1501,7 @@ pub async fn appeal(
         let t = lang.tr();
         let (a, st) = appeal_in_scope(&mut s, &v, &id)?;
         let now = now();
-        let grid_name = directory::unit(s.connection(), &a.grid)
+        let grid_name = directory::unit(&s.db(), &a.grid)
             .ok()
             .flatten()
             .map(|u| u.name)
@@ -1545,7 +1552,7 @@ pub async fn appeal(
             })
             .collect();
         // Whom an appeal can be assigned to: the grid's workers and the community's supervisors.
-        let conn = s.connection();
+        let conn = &s.db();
         let mut people = Vec::new();
         let path_units = directory::path_to(conn, &a.grid)
             .map_err(|e| WebError::internal(lang, e.to_string()))?;
@@ -1651,7 +1658,7 @@ pub async fn triage(
         appeal_in_scope(&mut s, &v, &id)?;
         let action = match f.action.as_str() {
             "assign" => {
-                let p = directory::person(s.connection(), &f.person)
+                let p = directory::person(&s.db(), &f.person)
                     .map_err(|e| WebError::internal(lang, e.to_string()))?
                     .ok_or_else(|| {
                         WebError::bad(lang, format!("{}: {}", t.assign_to, t.not_found))

@@ -35,6 +35,7 @@ impl ServerProc {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", listen, "--data"])
             .arg(data)
+            .args(database_args(data))
             .args(extra)
             .env("DOORSTEP_LOG", "warn")
             .stdout(Stdio::piped())
@@ -100,6 +101,7 @@ pub fn admin(data: &Path, args: &[&str]) -> serde_json::Value {
     let out = Command::new(BIN)
         .args(["--log-format", "text", "admin", "--json", "--data"])
         .arg(data)
+        .args(database_args(data))
         .args(args)
         .env("DOORSTEP_LOG", "warn")
         .output()
@@ -122,6 +124,7 @@ pub fn admin_fails(data: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .args(["--log-format", "text", "admin", "--json", "--data"])
         .arg(data)
+        .args(database_args(data))
         .args(args)
         .env("DOORSTEP_LOG", "off")
         .output()
@@ -147,6 +150,72 @@ pub fn person(data: &Path, name: &str, role: &str, units: &[&str]) -> String {
         args.push(u);
     }
     admin(data, &args)["id"].as_str().unwrap().to_string()
+}
+
+/// The PostgreSQL cluster the tests may use (`postgres://user@host:port`, no database), from
+/// `DOORSTEP_TEST_POSTGRES`; scripts/test.sh starts a throwaway one and sets it.
+pub fn postgres_base() -> Option<String> {
+    std::env::var("DOORSTEP_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|u| u.trim_end_matches('/').to_string())
+}
+
+/// Whether this run puts every test server on PostgreSQL (`DOORSTEP_TEST_BACKEND=postgres`,
+/// with `DOORSTEP_TEST_POSTGRES`): the same tests then run against the shared backend.
+pub fn on_postgres() -> bool {
+    std::env::var("DOORSTEP_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// Data directories given a database explicitly (several servers sharing one).
+static SHARED: Mutex<BTreeMap<PathBuf, String>> = Mutex::new(BTreeMap::new());
+
+/// Makes `data`'s server and admin commands use the PostgreSQL database `url`.
+pub fn share(data: &Path, url: &str) {
+    SHARED
+        .lock()
+        .unwrap()
+        .insert(data.to_path_buf(), url.to_string());
+}
+
+/// A new, empty database `name` in the test cluster; its URL.
+pub fn fresh_database(base: &str, name: &str) -> String {
+    let mut pg = doorstep_server::db::Pg::connect(&format!("{base}/postgres")).unwrap();
+    pg.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    pg.batch(&format!("CREATE DATABASE {name}")).unwrap();
+    format!("{base}/{name}")
+}
+
+/// `--database URL` for a data directory's server, when it has one.
+pub fn database_args(data: &Path) -> Vec<String> {
+    if let Some(url) = SHARED.lock().unwrap().get(data) {
+        return vec!["--database".into(), url.clone()];
+    }
+    if !on_postgres() {
+        return Vec::new();
+    }
+    let base =
+        postgres_base().expect("DOORSTEP_TEST_BACKEND=postgres needs DOORSTEP_TEST_POSTGRES");
+    // One database per data directory, made the first time it is used.
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    let name = format!("t_{:016x}", h.finish());
+    let url = fresh_database(&base, &name);
+    share(data, &url);
+    vec!["--database".into(), url]
+}
+
+/// The SQLite file a server keeps in its data directory: its database, or on PostgreSQL its
+/// replica.
+pub fn db_file(data: &Path) -> PathBuf {
+    let shared = SHARED.lock().unwrap().contains_key(data) || on_postgres();
+    data.join(if shared {
+        doorstep_server::storage::REPLICA_FILE
+    } else {
+        doorstep_server::storage::DB_FILE
+    })
 }
 
 /// A phone: a real store file, enrolled with the server.
@@ -207,7 +276,7 @@ impl Phone {
 /// The server's documents' heads, read from its database file (WAL: safe beside the server).
 pub fn server_heads(data: &Path) -> BTreeMap<String, String> {
     let conn = rusqlite::Connection::open_with_flags(
-        data.join("doorstep-server.db"),
+        db_file(data),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();
@@ -231,12 +300,9 @@ pub fn server_heads(data: &Path) -> BTreeMap<String, String> {
 /// A consistent copy of the server's database into `dir` (also while it runs).
 pub fn copy_db(data: &Path, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    let conn = rusqlite::Connection::open(data.join("doorstep-server.db")).unwrap();
-    conn.execute(
-        "VACUUM INTO ?1",
-        [dir.join("doorstep-server.db").to_str().unwrap()],
-    )
-    .unwrap();
+    let conn = rusqlite::Connection::open(db_file(data)).unwrap();
+    conn.execute("VACUUM INTO ?1", [db_file(dir).to_str().unwrap()])
+        .unwrap();
 }
 
 /// A street with grids A and B of `n` households, two grid workers of A, the server running,
@@ -260,7 +326,7 @@ pub fn two_phones(n: usize) -> (tempfile::TempDir, PathBuf, ServerProc, Phone, P
 /// One number from the server's database.
 pub fn server_count(data: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open_with_flags(
-        data.join("doorstep-server.db"),
+        db_file(data),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();
