@@ -30,7 +30,7 @@ use doorstep_core::{
     store::HouseholdQuery,
 };
 use doorstep_server::{
-    demo::{self, Phone},
+    demo::{self, Phone, percentile},
     directory::{self, Role, UnitKind},
     storage::ServerStore,
 };
@@ -142,10 +142,6 @@ fn worker(server: &ServerStore, name: &str, grid: &str) -> String {
     directory::add_person(&s.db(), name, Role::GridWorker, &[grid.to_string()])
         .unwrap()
         .id
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Runs Automerge's sync protocol between two copies until both are quiet; (messages, bytes,

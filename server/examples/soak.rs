@@ -19,7 +19,7 @@ use doorstep_core::domain::task::TaskAction;
 use doorstep_core::domain::visit::{NewVisit, VisitKind};
 use doorstep_core::store::{HouseholdQuery, VisitTask};
 use doorstep_core::{Store, client};
-use doorstep_server::demo::Rng;
+use doorstep_server::demo::{Rng, percentile, proc_usage as usage};
 use doorstep_server::directory::{self, Role};
 use doorstep_server::storage::ServerStore;
 
@@ -108,22 +108,6 @@ fn server_bin() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-/// Resident memory (KiB) and CPU time (ms) of a process, from /proc.
-fn usage(pid: u32) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some((rss, ticks * 10)) // 100 ticks a second on Linux
-}
-
 /// A number field of a JSON log line, without parsing the whole line.
 fn json_u32(line: &str, field: &str) -> Option<u32> {
     let at = line.find(&format!("\"{field}\":"))? + field.len() + 3;
@@ -143,13 +127,6 @@ fn latency_row(what: &str, sorted: &[u32]) {
         percentile(sorted, 0.99),
         sorted.last().copied().unwrap_or(0)
     );
-}
-
-fn percentile(sorted: &[u32], p: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// One phone's work between two syncs.

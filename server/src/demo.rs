@@ -217,6 +217,31 @@ pub fn serve_in_background(server: ServerStore) -> Result<String, String> {
     Ok(format!("http://{addr}"))
 }
 
+/// The sample at fraction `p` (0 to 1) of sorted samples, by nearest rank; the default (0) when
+/// there are none. For the benchmarks' latency figures.
+pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
+    if sorted.is_empty() {
+        return T::default();
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p.clamp(0.0, 1.0)).round() as usize]
+}
+
+/// Resident memory (KiB) and CPU time, user and system (ms), of a process, from Linux's /proc.
+pub fn proc_usage(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some((rss, ticks * 10)) // 100 ticks a second on Linux
+}
+
 /// Creates a phone's store under `dir` and enrolls it for `person_id` over HTTP.
 pub fn enroll_phone(
     server: &ServerStore,

@@ -437,7 +437,7 @@ pub fn people(conn: &Db<'_>) -> DResult<Vec<Person>> {
 /// Every unit below `id` (itself included) in one query, parents before children.
 pub fn units_under(conn: &Db<'_>, id: &str) -> DResult<Vec<Unit>> {
     conn.rows(
-        "WITH RECURSIVE d (id, depth) AS (SELECT CAST($1 AS TEXT), 0 UNION ALL \
+        "WITH RECURSIVE d (id, depth) AS (SELECT id, 0 FROM units WHERE id = $1 UNION ALL \
          SELECT u.id, d.depth + 1 FROM units u JOIN d ON u.parent = d.id) \
          SELECT u.id, u.kind, u.name, u.parent FROM d JOIN units u ON u.id = d.id \
          ORDER BY d.depth, u.id",

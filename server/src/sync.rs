@@ -86,7 +86,11 @@ pub fn push(
 ) -> Result<PushOutcome, PushError> {
     b.catch_up().map_err(storage_err)?;
     let entries = decode_push(b, bundle)?;
-    push_noting(b, device, entries, None)
+    let outcome = push_noting(b, device, entries, None)?;
+    // On PostgreSQL the replica's log then holds this push too: what the dashboard wrote, it
+    // shows at once.
+    b.catch_up().map_err(storage_err)?;
+    Ok(outcome)
 }
 
 /// What the server notes about a device with its push, in the same transaction (one fsync per

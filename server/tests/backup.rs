@@ -27,6 +27,12 @@ fn cli(args: &[&str]) -> (bool, serde_json::Value, String) {
 
 #[test]
 fn online_backups_restore_whole() {
+    if on_postgres() {
+        // A server on PostgreSQL is backed up with PostgreSQL's tools (docs/scaling.md); its
+        // backup command refuses, which a test below checks.
+        eprintln!("skipped on PostgreSQL");
+        return;
+    }
     let (dir, data, server, p1, p2) = two_phones(30);
     let data_s = data.to_str().unwrap();
 
@@ -140,4 +146,23 @@ fn online_backups_restore_whole() {
         );
     }
     assert_eq!(on_restored, live, "nothing lost against the live server");
+}
+
+#[test]
+fn a_replica_is_not_backed_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join(doorstep_server::storage::REPLICA_FILE), b"").unwrap();
+    let out = dir.path().join("b.db");
+    let (ok, _, err) = cli(&[
+        "backup",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("pg_dump"), "{err}");
+    assert!(!out.exists());
 }

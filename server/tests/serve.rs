@@ -48,7 +48,7 @@ fn serves_health_and_stops_cleanly() {
     assert!(!err["error"]["message_zh"].as_str().unwrap().is_empty());
 
     assert!(server.stop().success(), "graceful shutdown exits 0");
-    assert!(data.join("doorstep-server.db").exists());
+    assert!(common::db_file(&data).exists());
 
     // Restarted on the same data, it is the same server.
     let server = ServerProc::start(&data);

@@ -11,6 +11,7 @@ pub fn set_password(data: &std::path::Path, person: &str, login: &str, password:
     let mut child = Command::new(BIN)
         .args(["--log-format", "text", "admin", "--data"])
         .arg(data)
+        .args(super::database_args(data))
         .args(["set-password", "--person", person, "--login", login])
         .env("DOORSTEP_LOG", "off")
         .stdin(Stdio::piped())
