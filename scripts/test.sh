@@ -39,6 +39,17 @@ if [ ! -x "$KC/bin/kotlinc" ]; then
     npm install --silent --no-audit --no-fund --prefix "$BUILD/kotlinc" kotlin-compiler@2
 fi
 echo "jna: /usr/share/java/jna.jar; kotlinc: $("$KC/bin/kotlinc" -version 2>&1 | tail -1)"
+# PostgreSQL (Debian's, installed if missing): a throwaway cluster on a loopback port for the
+# tests of several server processes on one database; stopped and deleted when this script ends.
+PIDS=()
+cleanup() {
+    [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true
+    doorstep_pg_stop
+}
+trap cleanup EXIT
+source scripts/postgres.sh
+# The tests on PostgreSQL fail rather than skip when it is missing.
+export DOORSTEP_REQUIRE_POSTGRES=1
 
 step "format and lints"
 cargo fmt --all -- --check
@@ -46,6 +57,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "Rust tests"
 cargo test --workspace
+
+step "the server's tests again, every server on PostgreSQL (docs/scaling.md)"
+DOORSTEP_TEST_BACKEND=postgres cargo test -p doorstep-server --tests
 
 step "bindings: build the library and generate Kotlin and Swift"
 cargo build -p doorstep-ffi --quiet
@@ -82,7 +96,7 @@ P1=$(admin add-person --name 王网格 --role grid-worker --unit KT | sed -n 's/
 P2=$(admin add-person --name 李网格 --role grid-worker --unit KT | sed -n 's/.*"id": "\(.*\)".*/\1/p')
 "$SRV" serve --data "$KTDATA" --listen 127.0.0.1:0 > "$KTDATA/serve.out" 2> "$KTDATA/serve.log" &
 SRV_PID=$!
-trap 'kill $SRV_PID 2>/dev/null || true' EXIT
+PIDS+=("$SRV_PID")
 for _ in $(seq 50); do grep -q "listening on" "$KTDATA/serve.out" && break; sleep 0.1; done
 export DOORSTEP_TEST_SERVER="http://$(sed -n 's/^listening on //p' "$KTDATA/serve.out")"
 export DOORSTEP_TEST_LINK1=$(admin enroll --person "$P1" --server-url "$DOORSTEP_TEST_SERVER" | sed -n 's/.*"qr": "\(.*\)".*/\1/p')
@@ -116,6 +130,9 @@ cargo build -p doorstep-server --bins --examples --quiet
 # One minute is mostly the caches filling (the 10-minute run in docs/perf.md shows memory level
 # off after about 7 minutes), so this run allows 50 % growth: it catches a runaway, not a drift.
 target/debug/examples/soak --phones 500 --seconds "${SOAK_SECONDS:-60}" --max-growth-pct 50
+
+step "scale-out, small: phones through 1-3 server processes on one PostgreSQL (the full run: docs/scaling.md)"
+target/debug/examples/scale --grids 4 --households 20 --phones 6 --seconds 4
 
 step "peers benchmark, small: Doorstep, automerge-repo and PouchDB on loopback, a slow link and one cut (the full run: docs/perf.md)"
 # The pinned npm packages of bench/peers; every sync's content is checked (nothing lost or
@@ -158,7 +175,7 @@ cargo build -p doorstep-server --examples --quiet
 E2E=$(mktemp -d)
 "$SRV" demo --data "$E2E/data" --listen 127.0.0.1:0 --households 150 > "$E2E/demo.out" 2> "$E2E/demo.log" &
 DEMO_PID=$!
-trap 'kill $SRV_PID $DEMO_PID 2>/dev/null || true' EXIT
+PIDS+=("$DEMO_PID")
 for _ in $(seq 600); do grep -q "督导台 dashboard:" "$E2E/demo.out" && break; sleep 0.5; done
 grep -q "督导台 dashboard:" "$E2E/demo.out" || { cat "$E2E/demo.out" "$E2E/demo.log"; echo "the demo did not start"; exit 1; }
 export DS_BASE="http://$(sed -n 's/^listening on //p' "$E2E/demo.out")"

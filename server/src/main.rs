@@ -301,7 +301,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             data.display()
         ));
     }
-    let store = ServerStore::open_with(&data, database.as_deref()).map_err(|e| e.to_string())?;
+    let store = ServerStore::open_admin(&data, database.as_deref()).map_err(|e| e.to_string())?;
     let mut s = store.lock();
     let e = |e: directory::DirectoryError| e.to_string();
     match action {

@@ -125,6 +125,9 @@ pub const REPLICA_FILE: &str = "doorstep-replica.db";
 pub struct Backend {
     store: Store,
     pg: Option<RefCell<Pg>>,
+    /// Whether this process brings the replica up to the shared log (`serve` does; `admin`,
+    /// which may open a running server's replica, does not: see `ServerStore::open_admin`).
+    follows: bool,
 }
 
 impl Deref for Backend {
@@ -196,6 +199,9 @@ impl Backend {
         let Some(pg) = &self.pg else {
             return Ok(0);
         };
+        if !self.follows {
+            return Ok(0);
+        }
         let mut total = 0;
         loop {
             let from = self.replica_seq()?;
@@ -350,6 +356,23 @@ impl ServerStore {
     /// shared PostgreSQL with this process's replica in `data`. Must not run on an async thread
     /// when `database` is given (the PostgreSQL client blocks).
     pub fn open_with(data: &Path, database: Option<&str>) -> Result<ServerStore, ServerError> {
+        Self::open_inner(data, database, true)
+    }
+
+    /// Opens the data for an administrator's command, which may run beside the server that
+    /// serves the same directory. On PostgreSQL it then leaves the replica's catching up to that
+    /// server: a document the server holds loaded must change only through it. What the
+    /// command writes itself (directory rows in PostgreSQL, new documents of an import) is safe,
+    /// as on SQLite.
+    pub fn open_admin(data: &Path, database: Option<&str>) -> Result<ServerStore, ServerError> {
+        Self::open_inner(data, database, false)
+    }
+
+    fn open_inner(
+        data: &Path,
+        database: Option<&str>,
+        follows: bool,
+    ) -> Result<ServerStore, ServerError> {
         let dir_err = |reason: String| ServerError::DataDir {
             path: data.to_path_buf(),
             reason,
@@ -414,6 +437,7 @@ impl ServerStore {
         let mut backend = Backend {
             store,
             pg: pg.map(RefCell::new),
+            follows,
         };
         let applied = backend.catch_up()?;
         if backend.is_shared() {

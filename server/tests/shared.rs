@@ -16,6 +16,9 @@ use doorstep_server::db::Pg;
 
 fn postgres_or_skip(test: &str) -> Option<String> {
     let base = postgres_base();
+    if base.is_none() && std::env::var("DOORSTEP_REQUIRE_POSTGRES").is_ok() {
+        panic!("{test}: DOORSTEP_REQUIRE_POSTGRES is set but DOORSTEP_TEST_POSTGRES is not");
+    }
     if base.is_none() {
         eprintln!("{test}: skipped, DOORSTEP_TEST_POSTGRES is not set (scripts/test.sh sets it)");
     }
