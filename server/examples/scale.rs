@@ -131,7 +131,9 @@ struct Row {
     phones_ms: f64,
     server_rss_mb: f64,
     errors: usize,
-    bytes_per_household: u64,
+    /// Bytes per household right after the street was built: (the shared database or the SQLite
+    /// file, a PostgreSQL server's replica file).
+    bytes_per_household: (u64, u64),
     replica_rows_per_sec: Option<f64>,
 }
 
@@ -175,12 +177,12 @@ fn run() -> Result<bool, String> {
         a.grids, a.households, a.phones, a.seconds
     );
     println!(
-        "| set-up | syncs/s | p50 / p99 | server CPU / sync | PostgreSQL CPU / sync | phones' CPU / sync | servers' RSS | stored per household | new replica | errors |"
+        "| set-up | syncs/s | p50 / p99 | server CPU / sync | PostgreSQL CPU / sync | phones' CPU / sync | servers' RSS | stored per household (database / replica) | new replica | errors |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.1} | {} / {} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} MB | {} B | {} | {} |",
+            "| {} | {:.1} | {} / {} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} MB | {} B / {} | {} | {} |",
             r.setup,
             r.per_sec,
             r.p50,
@@ -189,7 +191,12 @@ fn run() -> Result<bool, String> {
             r.postgres_ms,
             r.phones_ms,
             r.server_rss_mb,
-            r.bytes_per_household,
+            r.bytes_per_household.0,
+            if r.bytes_per_household.1 > 0 {
+                format!("{} B", r.bytes_per_household.1)
+            } else {
+                "-".into()
+            },
             r.replica_rows_per_sec
                 .map_or("-".into(), |v| format!("{v:.0} changes/s")),
             r.errors
@@ -216,6 +223,7 @@ fn measure(
     // per grid with three visits each, and an enrollment code per phone.
     let mut codes = Vec::new();
     let mut grids = Vec::new();
+    let stored;
     {
         let store = ServerStore::open_with(&datas[0], database).map_err(|x| e(&x))?;
         let mut workers = Vec::new();
@@ -249,6 +257,7 @@ fn measure(
                 Ok(())
             })?;
         }
+        stored = stored_bytes(&store, &datas[0], database)?;
         let s = store.lock();
         for i in 0..a.phones {
             let en = directory::enroll(&s.db(), &workers[i % workers.len()], &format!("p{i}"))
@@ -309,9 +318,9 @@ fn measure(
                 let ready = (|| -> Result<(Mutex<Store>, Vec<String>), String> {
                     let store = Mutex::new(Store::open(&path).map_err(|x| x.to_string())?);
                     let mut tries = 0;
-                    loop {
+                    let grid = loop {
                         match client::enroll(&store, &url, code) {
-                            Ok(_) => break,
+                            Ok(en) => break en.grids.first().cloned().unwrap_or_default(),
                             Err(doorstep_core::Error::Server { status: 429, .. })
                                 if tries < 100 =>
                             {
@@ -320,11 +329,11 @@ fn measure(
                             }
                             Err(x) => return Err(format!("enroll: {x}")),
                         }
-                    }
+                    };
                     client::sync(&store).map_err(|x| format!("first sync: {x}"))?;
                     let ids = {
                         let s = store.lock().unwrap();
-                        s.households(&HouseholdQuery::default(), s.now())
+                        s.households(&HouseholdQuery::grid(grid), s.now())
                             .map_err(|x| x.to_string())?
                             .into_iter()
                             .map(|h| h.id)
@@ -382,20 +391,7 @@ fn measure(
     }
     let per_sync = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / syncs.max(1) as f64;
     let households = (a.grids * a.households) as u64;
-    let bytes_per_household = match database {
-        None => {
-            let f = datas[0].join(DB_FILE);
-            let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-            size(f.clone()) + size(PathBuf::from(format!("{}-wal", f.display())))
-        }
-        Some(url) => {
-            let mut pg = Pg::connect(url).map_err(|x| e(&x))?;
-            pg.rows("SELECT pg_database_size(current_database())", &[])
-                .map_err(|x| e(&x))?[0]
-                .int(0)
-                .map_err(|x| e(&x))? as u64
-        }
-    } / households;
+    let bytes_per_household = (stored.0 / households, stored.1 / households);
     drop(servers);
     // How fast a server added to the deployment builds its replica from the shared log.
     let replica_rows_per_sec = match database {
@@ -429,6 +425,42 @@ fn measure(
         bytes_per_household,
         replica_rows_per_sec,
     })
+}
+
+/// What the street takes on disk: (the SQLite file, or PostgreSQL's tables and indexes; the
+/// replica file of a server on PostgreSQL, 0 on SQLite). Checkpointed first, so that the file
+/// holds everything.
+fn stored_bytes(
+    store: &ServerStore,
+    data: &Path,
+    database: Option<&str>,
+) -> Result<(u64, u64), String> {
+    let e = |x: &dyn std::fmt::Display| x.to_string();
+    let file = |name: &str| {
+        store
+            .lock()
+            .connection()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(|x| e(&x))?;
+        Ok::<_, String>(std::fs::metadata(data.join(name)).map_or(0, |m| m.len()))
+    };
+    match database {
+        None => Ok((file(DB_FILE)?, 0)),
+        Some(url) => {
+            let mut pg = Pg::connect(url).map_err(|x| e(&x))?;
+            let shared = pg
+                .rows(
+                    "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) \
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+                    &[],
+                )
+                .map_err(|x| e(&x))?[0]
+                .int(0)
+                .map_err(|x| e(&x))?;
+            Ok((shared as u64, file(REPLICA_FILE)?))
+        }
+    }
 }
 
 fn visit(notes: &str) -> NewVisit {
