@@ -121,7 +121,7 @@ fn seed_grid(
     seed: u64,
 ) {
     directory::add_unit(
-        &server.lock().db(),
+        server.lock().db(),
         UnitKind::Grid,
         grid,
         grid,
@@ -139,7 +139,7 @@ fn seed_grid(
 
 fn worker(server: &ServerStore, name: &str, grid: &str) -> String {
     let s = server.lock();
-    directory::add_person(&s.db(), name, Role::GridWorker, &[grid.to_string()])
+    directory::add_person(s.db(), name, Role::GridWorker, &[grid.to_string()])
         .unwrap()
         .id
 }
@@ -183,8 +183,8 @@ fn main() {
     let server = ServerStore::open(&dir.path().join("server")).unwrap();
     {
         let s = server.lock();
-        directory::add_unit(&s.db(), UnitKind::Street, "st", "街道", None).unwrap();
-        directory::add_unit(&s.db(), UnitKind::Community, "cm", "社区", Some("st")).unwrap();
+        directory::add_unit(s.db(), UnitKind::Street, "st", "街道", None).unwrap();
+        directory::add_unit(s.db(), UnitKind::Community, "cm", "社区", Some("st")).unwrap();
     }
     let t = Instant::now();
     seed_grid(&server, "G", "cm", households, 12, 1);

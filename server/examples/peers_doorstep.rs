@@ -132,7 +132,7 @@ fn prepare(dir: &Path) -> Res<Value> {
     let server = ServerStore::open(&dir.join("server")).map_err(e)?;
     let worker = {
         let s = server.lock();
-        let c = &s.db();
+        let c = s.db();
         directory::add_unit(c, UnitKind::Street, "st", "街道", None).map_err(e)?;
         directory::add_unit(c, UnitKind::Community, "cm", "社区", Some("st")).map_err(e)?;
         directory::add_unit(c, UnitKind::Grid, GRID, "网格", Some("cm")).map_err(e)?;
@@ -147,7 +147,7 @@ fn prepare(dir: &Path) -> Res<Value> {
     })?;
     // Phone A enrolls and pulls it all from a server run in this process for the purpose.
     let url = demo::serve_in_background(server.clone())?;
-    let code_a = directory::enroll(&server.lock().db(), &worker, "phone A")
+    let code_a = directory::enroll(server.lock().db(), &worker, "phone A")
         .map_err(e)?
         .code;
     {
@@ -155,7 +155,7 @@ fn prepare(dir: &Path) -> Res<Value> {
         client::enroll(&a, &url, &code_a).map_err(e)?;
         client::sync(&a).map_err(e)?;
     }
-    let code_b = directory::enroll(&server.lock().db(), &worker, "phone B")
+    let code_b = directory::enroll(server.lock().db(), &worker, "phone B")
         .map_err(e)?
         .code;
     // Every document of phone A, for the peers to start from the same content and history.
@@ -311,7 +311,7 @@ fn prepare_load(dir: &Path, grids: usize, n: usize) -> Res<Value> {
     let mut workers = Vec::new();
     {
         let s = server.lock();
-        let c = &s.db();
+        let c = s.db();
         directory::add_unit(c, UnitKind::Street, "st", "街道", None).map_err(e)?;
         directory::add_unit(c, UnitKind::Community, "cm", "社区", Some("st")).map_err(e)?;
         for g in 0..grids {

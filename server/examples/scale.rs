@@ -230,15 +230,15 @@ fn measure(
         {
             let s = store.lock();
             let db = s.db();
-            directory::add_unit(&db, UnitKind::Street, "st", "街道", None).map_err(|x| e(&x))?;
-            directory::add_unit(&db, UnitKind::Community, "cm", "社区", Some("st"))
+            directory::add_unit(db, UnitKind::Street, "st", "街道", None).map_err(|x| e(&x))?;
+            directory::add_unit(db, UnitKind::Community, "cm", "社区", Some("st"))
                 .map_err(|x| e(&x))?;
             for g in 0..a.grids {
                 let grid = format!("g{g:03}");
-                directory::add_unit(&db, UnitKind::Grid, &grid, "网格", Some("cm"))
+                directory::add_unit(db, UnitKind::Grid, &grid, "网格", Some("cm"))
                     .map_err(|x| e(&x))?;
                 let w = directory::add_person(
-                    &db,
+                    db,
                     "网格员",
                     Role::GridWorker,
                     std::slice::from_ref(&grid),
@@ -260,7 +260,7 @@ fn measure(
         stored = stored_bytes(&store, &datas[0], database)?;
         let s = store.lock();
         for i in 0..a.phones {
-            let en = directory::enroll(&s.db(), &workers[i % workers.len()], &format!("p{i}"))
+            let en = directory::enroll(s.db(), &workers[i % workers.len()], &format!("p{i}"))
                 .map_err(|x| e(&x))?;
             codes.push(en.code);
         }
@@ -409,7 +409,10 @@ fn measure(
     };
     Ok(Row {
         setup: if database.is_some() {
-            format!("PostgreSQL, {processes} server process(es)")
+            format!(
+                "PostgreSQL, {processes} server process{}",
+                if processes == 1 { "" } else { "es" }
+            )
         } else {
             "SQLite, 1 server process".into()
         },

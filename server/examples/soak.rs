@@ -227,7 +227,7 @@ fn run() -> Result<bool, String> {
     {
         let store = ServerStore::open(&data).map_err(|x| e(&x))?;
         let s = store.lock();
-        let people: Vec<_> = directory::people(&s.db())
+        let people: Vec<_> = directory::people(s.db())
             .map_err(|x| e(&x))?
             .into_iter()
             .filter(|p| matches!(p.role, Role::GridWorker | Role::LiaisonLead))
@@ -240,7 +240,7 @@ fn run() -> Result<bool, String> {
         order.extend(people.iter().filter(|p| p.role == Role::LiaisonLead));
         for i in 0..a.phones {
             let p = order[i % order.len()];
-            let en = directory::enroll(&s.db(), &p.id, &format!("soak {i}")).map_err(|x| e(&x))?;
+            let en = directory::enroll(s.db(), &p.id, &format!("soak {i}")).map_err(|x| e(&x))?;
             phones.push((
                 p.role,
                 p.units.first().cloned().unwrap_or_default(),

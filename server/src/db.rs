@@ -140,8 +140,14 @@ impl Pg {
     /// Connects (without TLS: see docs/scaling.md). Must not be called on an async thread: the
     /// `postgres` client runs its own small runtime.
     pub fn connect(url: &str) -> Result<Pg, ServerError> {
-        let client = postgres::Client::connect(url, postgres::NoTls)
+        let mut client = postgres::Client::connect(url, postgres::NoTls)
             .map_err(|e| ServerError::Database(format!("PostgreSQL {}: {e}", redact(url))))?;
+        // A backstop: a transaction this process left open (a hang) is ended by PostgreSQL, so
+        // its document locks do not stop the other servers for good. A push's transaction lasts
+        // milliseconds; a whole grid's import, a few seconds.
+        client
+            .batch_execute("SET idle_in_transaction_session_timeout = '300s'")
+            .map_err(pg_err)?;
         Ok(Pg {
             client,
             url: url.to_string(),
@@ -219,48 +225,62 @@ pub fn pg_err(e: postgres::Error) -> ServerError {
     }
 }
 
-/// Where the shared tables are: the store's own SQLite connection, or PostgreSQL.
-pub enum Db<'a> {
-    Lite(&'a rusqlite::Connection),
-    Pg(&'a RefCell<Pg>),
-}
-
-impl Db<'_> {
+/// The storage of the tables every server process of a deployment shares (the directory,
+/// accounts, sessions, refusals, the change log), with two implementations: the embedded SQLite
+/// connection (the default, the same file as the documents) and PostgreSQL. Queries are written
+/// once for both (see the module's comment).
+pub trait Storage {
     /// Every row of a query.
-    pub fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, ServerError> {
-        match self {
-            Db::Lite(c) => {
-                let mut st = c.prepare_cached(&lite_sql(sql))?;
-                let n = st.column_count();
-                let rows = st
-                    .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                        (0..n).map(|i| lite_value(r, i)).collect()
-                    })?
-                    .collect::<rusqlite::Result<Vec<Vec<Value>>>>()?;
-                Ok(rows.into_iter().map(Row).collect())
-            }
-            Db::Pg(p) => p.borrow_mut().rows(sql, params),
-        }
+    fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, ServerError>;
+
+    /// Runs a statement; how many rows it changed.
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, ServerError>;
+
+    /// Whether this is PostgreSQL (the change log's insert names the document kind there, and
+    /// appends take the append lock: `sync.rs`).
+    fn is_postgres(&self) -> bool {
+        false
     }
 
     /// The first row of a query, if any.
-    pub fn row(&self, sql: &str, params: &[Value]) -> Result<Option<Row>, ServerError> {
+    fn row(&self, sql: &str, params: &[Value]) -> Result<Option<Row>, ServerError> {
         Ok(self.rows(sql, params)?.into_iter().next())
     }
+}
 
-    /// Runs a statement; how many rows it changed.
-    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, ServerError> {
-        match self {
-            Db::Lite(c) => {
-                let mut st = c.prepare_cached(&lite_sql(sql))?;
-                Ok(st.execute(rusqlite::params_from_iter(params.iter()))? as u64)
-            }
-            Db::Pg(p) => p.borrow_mut().execute(sql, params),
-        }
+/// The shared tables, as functions take them.
+pub type Db<'a> = dyn Storage + 'a;
+
+impl Storage for rusqlite::Connection {
+    fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, ServerError> {
+        let mut st = self.prepare_cached(&lite_sql(sql))?;
+        let n = st.column_count();
+        let rows = st
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                (0..n).map(|i| lite_value(r, i)).collect()
+            })?
+            .collect::<rusqlite::Result<Vec<Vec<Value>>>>()?;
+        Ok(rows.into_iter().map(Row).collect())
     }
 
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, Db::Pg(_))
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, ServerError> {
+        let mut st = self.prepare_cached(&lite_sql(sql))?;
+        Ok(st.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+    }
+}
+
+/// PostgreSQL behind the same lock as the replica it feeds (one connection per process).
+impl Storage for RefCell<Pg> {
+    fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, ServerError> {
+        self.borrow_mut().rows(sql, params)
+    }
+
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, ServerError> {
+        self.borrow_mut().execute(sql, params)
+    }
+
+    fn is_postgres(&self) -> bool {
+        true
     }
 }
 
@@ -382,7 +402,7 @@ mod tests {
     #[test]
     fn one_query_text_serves_sqlite() {
         let c = rusqlite::Connection::open_in_memory().unwrap();
-        let db = Db::Lite(&c);
+        let db: &Db<'_> = &c;
         db.execute(
             "CREATE TABLE t (a TEXT PRIMARY KEY, n INTEGER, b BLOB)",
             &[],

@@ -251,7 +251,7 @@ pub fn enroll_phone(
 ) -> Result<Phone, String> {
     let code = {
         let s = server.lock();
-        directory::enroll(&s.db(), person_id, "模拟手机 simulated phone")
+        directory::enroll(s.db(), person_id, "模拟手机 simulated phone")
             .map_err(|e| e.to_string())?
             .code
     };
@@ -294,7 +294,7 @@ pub struct DemoStreet {
 pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStreet, String> {
     let mut s = server.lock();
     let e = |e: directory::DirectoryError| e.to_string();
-    let conn = &s.db();
+    let conn = s.db();
     directory::add_unit(conn, UnitKind::Street, "dh", "东湖街道", None).map_err(e)?;
     let mut street = DemoStreet {
         logins: Vec::new(),
@@ -306,7 +306,7 @@ pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStree
     let mut rolls = Vec::new();
     let mut rng = Rng::new(7);
     for (c, cname) in [("dh-xf", "幸福里社区"), ("dh-hp", "和平社区")] {
-        let conn = &s.db();
+        let conn = s.db();
         directory::add_unit(conn, UnitKind::Community, c, cname, Some("dh")).map_err(e)?;
         let secretary = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
         street.supervisors.push(
@@ -358,7 +358,7 @@ pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStree
             street.grids.push(grid);
         }
     }
-    let conn = &s.db();
+    let conn = s.db();
     let admin = directory::add_person(conn, "系统管理员", Role::Administrator, &["dh".to_string()])
         .map_err(e)?;
     let chief = directory::add_person(
@@ -634,8 +634,7 @@ pub async fn run(
     );
     {
         let s = store.lock();
-        let people =
-            directory::people(&s.db()).map_err(|e| ServerError::Database(e.to_string()))?;
+        let people = directory::people(s.db()).map_err(|e| ServerError::Database(e.to_string()))?;
         println!("人员 people ({}):", people.len());
         for p in people.iter().filter(|p| p.role != Role::LiaisonLead) {
             println!(
@@ -654,7 +653,7 @@ pub async fn run(
                 .count()
         );
         if let Some(w) = people.iter().find(|p| p.role == Role::GridWorker) {
-            let en = directory::enroll(&s.db(), &w.id, "演示新手机 demo phone")
+            let en = directory::enroll(s.db(), &w.id, "演示新手机 demo phone")
                 .map_err(|e| ServerError::Database(e.to_string()))?;
             let link = format!("doorstep://enroll?server={base}&code={}", en.code);
             println!(

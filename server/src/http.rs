@@ -336,7 +336,7 @@ async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiE
         .ok_or_else(|| unauthorized(false))?
         .to_string();
     let store = state.store.clone();
-    let found = blocking(move || directory::authenticate(&store.lock().db(), &token)).await??;
+    let found = blocking(move || directory::authenticate(store.lock().db(), &token)).await??;
     let device = match found {
         Ok(d) => d,
         Err(AuthFailure::Revoked) => return Err(unauthorized(true)),
@@ -491,7 +491,7 @@ async fn enroll(
     })?;
     let store = state.store.clone();
     let result = blocking(move || {
-        let redeemed = directory::redeem(&store.lock().db(), &req.code)?;
+        let redeemed = directory::redeem(store.lock().db(), &req.code)?;
         let server_id = store.server_id()?;
         Ok::<_, directory::DirectoryError>(redeemed.map(|x| (x, server_id)))
     })

@@ -228,7 +228,7 @@ pub fn import_roll(
     csv_text: &[u8],
 ) -> Result<usize, ImportError> {
     let other = |e: &dyn std::fmt::Display| ImportError::Other(e.to_string());
-    match directory::unit(&store.db(), grid).map_err(|e| other(&e))? {
+    match directory::unit(store.db(), grid).map_err(|e| other(&e))? {
         Some(u) if u.kind == UnitKind::Grid => {}
         _ => {
             return Err(ImportError::Other(format!(
@@ -240,7 +240,7 @@ pub fn import_roll(
     let mut errors = Vec::new();
     for (i, h) in households.iter().enumerate() {
         if let Some(g) = &h.liaison_group {
-            match directory::unit(&store.db(), g).map_err(|e| other(&e))? {
+            match directory::unit(store.db(), g).map_err(|e| other(&e))? {
                 Some(u) if u.kind == UnitKind::Group && u.parent.as_deref() == Some(grid) => {}
                 _ => errors.push(LineError {
                     line: i + 2,

@@ -311,7 +311,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             name,
             parent,
         } => {
-            let u = directory::add_unit(&s.db(), kind, &id, &name, parent.as_deref()).map_err(e)?;
+            let u = directory::add_unit(s.db(), kind, &id, &name, parent.as_deref()).map_err(e)?;
             if json {
                 print_json(&u);
             } else {
@@ -325,7 +325,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             }
         }
         Admin::AddPerson { name, role, units } => {
-            let p = directory::add_person(&s.db(), &name, role, &units).map_err(e)?;
+            let p = directory::add_person(s.db(), &name, role, &units).map_err(e)?;
             if json {
                 print_json(&p);
             } else {
@@ -343,7 +343,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             label,
             server_url,
         } => {
-            let en = directory::enroll(&s.db(), &person, &label).map_err(e)?;
+            let en = directory::enroll(s.db(), &person, &label).map_err(e)?;
             let payload = format!("doorstep://enroll?server={server_url}&code={}", en.code);
             if json {
                 print_json(&serde_json::json!({
@@ -368,7 +368,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             }
         }
         Admin::Units => {
-            let units = directory::units(&s.db()).map_err(e)?;
+            let units = directory::units(s.db()).map_err(e)?;
             if json {
                 print_json(&units);
             } else {
@@ -384,7 +384,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             }
         }
         Admin::People => {
-            let people = directory::people(&s.db()).map_err(e)?;
+            let people = directory::people(s.db()).map_err(e)?;
             if json {
                 print_json(&people);
             } else {
@@ -400,7 +400,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             }
         }
         Admin::Devices => {
-            let devices = directory::devices(&s.db()).map_err(e)?;
+            let devices = directory::devices(s.db()).map_err(e)?;
             if json {
                 print_json(&devices);
             } else {
@@ -424,7 +424,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             }
         }
         Admin::Revoke { device } => {
-            directory::revoke(&s.db(), &device).map_err(e)?;
+            directory::revoke(s.db(), &device).map_err(e)?;
             if json {
                 print_json(&serde_json::json!({"revoked": device}));
             } else {
@@ -453,7 +453,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 .read_line(&mut password)
                 .map_err(|err| format!("reading the password from stdin: {err}"))?;
             let password = password.trim_end_matches(['\n', '\r']);
-            accounts::set_password(&s.db(), &person, &login, password).map_err(e)?;
+            accounts::set_password(s.db(), &person, &login, password).map_err(e)?;
             if json {
                 print_json(&serde_json::json!({"person": person, "login": login}));
             } else {

@@ -148,10 +148,10 @@ const CATCH_UP_ROWS: i64 = 2000;
 
 impl Backend {
     /// Where the shared tables (directory, accounts, sessions, refusals) are.
-    pub fn db(&self) -> Db<'_> {
+    pub fn db(&self) -> &Db<'_> {
         match &self.pg {
-            Some(pg) => Db::Pg(pg),
-            None => Db::Lite(self.store.connection()),
+            Some(pg) => pg,
+            None => self.store.connection(),
         }
     }
 
@@ -227,10 +227,22 @@ impl Backend {
 
 /// One batch of the shared log applied to the replica, in one local transaction.
 fn apply_rows(store: &mut Store, rows: &[crate::db::Row], last: i64) -> Result<(), ServerError> {
-    // Each document's changes of the batch, in order, with the first seq it has in it.
+    // Each document's changes of the batch, in order, with the first seq it has in it. Rows
+    // the replica holds already (this process merged them: `sync::mirror_into_replica`) are
+    // not read again.
     let mut docs: Vec<(String, DocKind, Vec<u8>, i64)> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
+    let mut fresh = Vec::with_capacity(rows.len());
     for r in rows {
+        let held = store
+            .connection()
+            .prepare_cached("SELECT 1 FROM change_log WHERE seq = ?1")?
+            .exists([r.int(0)?])?;
+        if !held {
+            fresh.push(r);
+        }
+    }
+    for r in &fresh {
         let id = r.text(1)?;
         let kind_code = r.text(2)?;
         let kind = DocKind::from_code(&kind_code).ok_or_else(|| {
@@ -268,7 +280,7 @@ fn apply_rows(store: &mut Store, rows: &[crate::db::Row], last: i64) -> Result<(
                 Ok(())
             },
             |tx, _| {
-                for r in rows {
+                for r in fresh.iter().copied() {
                     let v = |i: usize| r.0.get(i).cloned().unwrap_or(Value::Null);
                     tx.prepare_cached(
                         "INSERT OR IGNORE INTO change_log \

@@ -14,7 +14,7 @@ use doorstep_core::{
     Error, Store,
     doc::DocKind,
     protocol::{ReconcileEntry, SyncRequest, SyncResponse},
-    store::{Entry, Merged, decode_bundle_resolving, decode_heads, encode_heads},
+    store::{Entry, Merged, MergedChange, decode_bundle_resolving, decode_heads, encode_heads},
 };
 use rusqlite::OptionalExtension;
 
@@ -134,17 +134,21 @@ fn push_noting(
             .map(drop)
         });
         drop(pg);
-        let result = locked
-            .and_then(|()| b.catch_up().map(drop))
-            .map_err(storage_err)
-            .and_then(|()| merge(b, device, entries, note));
-        if result.is_err()
+        // A panic (a bug) must not leave the transaction open with its locks held: other
+        // servers would wait on those documents.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            locked
+                .and_then(|()| b.catch_up().map(drop))
+                .map_err(storage_err)
+                .and_then(|()| merge(b, device, entries, note))
+        }));
+        if !matches!(result, Ok(Ok(_)))
             && let Some(pg) = b.pg()
         {
             // Nothing of a failed push stays (a committed one makes this a no-op).
             let _ = pg.borrow_mut().batch("ROLLBACK");
         }
-        return result;
+        return result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     }
     merge(b, device, entries, note)
 }
@@ -182,19 +186,28 @@ fn merge(
                 // Rolls the whole transaction back.
                 return Err(Error::NotAllowed("refused".into()));
             }
-            let shared = match pg {
-                Some(pg) => Db::Pg(pg),
-                None => Db::Lite(tx),
+            let shared: &Db<'_> = match pg {
+                Some(pg) => pg,
+                None => &**tx,
             };
-            let firsts = append_log(&shared, merged, device_id.as_deref())
+            let now = now_ms();
+            let appended = append_log(shared, merged, device_id.as_deref(), now)
                 .map_err(|e| Error::Storage(e.to_string()))?;
-            for (id, seq) in firsts {
-                if let Some((kind, grid, group)) = placements.borrow().get(&id) {
-                    crate::storage::place(tx, &id, *kind, grid, group.as_deref(), seq)
+            // Each document's first new seq: where it is from then on.
+            let mut placed = std::collections::BTreeSet::new();
+            for a in &appended {
+                if placed.insert(a.doc)
+                    && let Some((kind, grid, group)) = placements.borrow().get(a.doc)
+                {
+                    crate::storage::place(tx, a.doc, *kind, grid, group.as_deref(), a.seq)
                         .map_err(|e| Error::Storage(e.to_string()))?;
                 }
             }
-            note_device(&shared, device_id.as_deref(), merged, note.as_ref())
+            if pg.is_some() {
+                mirror_into_replica(tx, &appended, device_id.as_deref(), now)
+                    .map_err(|e| Error::Storage(e.to_string()))?;
+            }
+            note_device(shared, device_id.as_deref(), merged, note.as_ref())
                 .map_err(|e| Error::Storage(e.to_string()))?;
             if let Some(pg) = pg {
                 // The push is acknowledged when the shared database has it; the replica's own
@@ -212,7 +225,7 @@ fn merge(
             let _ = pg.borrow_mut().batch("ROLLBACK");
         }
         if let Some(id) = &device_id {
-            note_refused(&b.db(), id, &refused).map_err(storage_err)?;
+            note_refused(b.db(), id, &refused).map_err(storage_err)?;
         }
         return Err(PushError::Refused(refused));
     }
@@ -268,20 +281,26 @@ fn note_refused(
     Ok(())
 }
 
+/// A change this push added to the change log, with its `seq`.
+struct Appended<'m> {
+    seq: i64,
+    doc: &'m str,
+    change: &'m MergedChange,
+}
+
 /// Appends each merged change to the change log once (a change already there, from a retried
-/// push or from another server, is skipped by its hash); each document's first new `seq`.
-fn append_log(
+/// push or from another server, is skipped by its hash); the changes it added, in order.
+fn append_log<'m>(
     db: &Db<'_>,
-    merged: &[Merged],
+    merged: &'m [Merged],
     device_id: Option<&str>,
-) -> Result<Vec<(String, i64)>, crate::ServerError> {
-    let now = now_ms();
-    let mut firsts = Vec::new();
+    now: i64,
+) -> Result<Vec<Appended<'m>>, crate::ServerError> {
+    let mut appended = Vec::new();
     if db.is_postgres() && merged.iter().any(|m| !m.changes.is_empty()) {
         db.execute(APPEND_LOCK, &[])?;
     }
     for m in merged {
-        let mut first_seq = None;
         for c in &m.changes {
             let hash = &c.hash.0[..];
             let heads = encode_heads(&c.heads_after);
@@ -300,15 +319,68 @@ fn append_log(
                     vals![&m.id, hash, c.bytes.clone(), heads, device_id, now],
                 )?
             };
-            if let (Some(r), None) = (row, first_seq) {
-                first_seq = Some(r.int(0)?);
+            if let Some(r) = row {
+                appended.push(Appended {
+                    seq: r.int(0)?,
+                    doc: &m.id,
+                    change: c,
+                });
             }
         }
-        if let Some(seq) = first_seq {
-            firsts.push((m.id.clone(), seq));
-        }
     }
-    Ok(firsts)
+    Ok(appended)
+}
+
+/// On PostgreSQL: this push's rows go into the replica's copy of the log in the replica's own
+/// transaction (with the documents they changed). When they directly follow what the replica
+/// had (no other server's rows came between), the replica's cursor moves past them too, and
+/// catching up has nothing to read back; otherwise catching up fills the gap and skips these.
+fn mirror_into_replica(
+    tx: &rusqlite::Transaction<'_>,
+    appended: &[Appended<'_>],
+    device_id: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let Some(last) = appended.last() else {
+        return Ok(());
+    };
+    for a in appended {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO change_log \
+             (seq, doc_id, hash, bytes, heads_after, device_id, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(rusqlite::params![
+            a.seq,
+            a.doc,
+            &a.change.hash.0[..],
+            a.change.bytes,
+            encode_heads(&a.change.heads_after),
+            device_id,
+            now
+        ])?;
+    }
+    let replica: i64 = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'replica_seq'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let follows = appended
+        .iter()
+        .enumerate()
+        .all(|(i, a)| a.seq == replica + 1 + i as i64);
+    if follows {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('replica_seq', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = ?1",
+            [last.seq.to_string()],
+        )?;
+    }
+    Ok(())
 }
 
 /// The highest `seq` in the change log (0 when empty).

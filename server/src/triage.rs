@@ -63,7 +63,7 @@ pub fn act(
         }
         .into());
     }
-    let device = web_device(&store.db(), person)?;
+    let device = web_device(store.db(), person)?;
     let heads = store.doc_heads(id)?.unwrap_or_default();
     let bytes = store.stored_bytes(id)?;
     let mut scratch = Store::open(":memory:")?;

@@ -70,7 +70,7 @@ fn build(s: &crate::storage::Backend, v: &Viewer, outcome: Outcome) -> Result<Re
     let lang = v.lang;
     let t = lang.tr();
     let ie = |e: directory::DirectoryError| WebError::internal(lang, e.to_string());
-    let conn = &s.db();
+    let conn = s.db();
     let all = directory::units(conn).map_err(ie)?;
     let mut units = Vec::new();
     for u in all.iter().filter(|u| v.units.contains(&u.id)) {
@@ -221,7 +221,7 @@ pub async fn enroll(
     run(v.lang, move || {
         let s = store.lock();
         let lang = v.lang;
-        let conn = &s.db();
+        let conn = s.db();
         let p = directory::person(conn, &f.person)
             .map_err(|e| WebError::internal(lang, e.to_string()))?
             .ok_or_else(|| WebError::bad(lang, lang.tr().not_found))?;
@@ -282,7 +282,7 @@ pub async fn revoke(
         {
             return Err(WebError::not_found(lang));
         }
-        directory::revoke(&s.db(), &f.device).map_err(|e| WebError::bad(lang, e.to_string()))?;
+        directory::revoke(s.db(), &f.device).map_err(|e| WebError::bad(lang, e.to_string()))?;
         tracing::info!(device = %f.device, by = %v.person.id, "device revoked on the dashboard");
         build(
             &s,

@@ -123,7 +123,7 @@ fn unit_ctx(
 ) -> Result<UnitCtx, WebError> {
     let lang = v.lang;
     let ie = |e: directory::DirectoryError| WebError::internal(lang, e.to_string());
-    let conn = &s.db();
+    let conn = s.db();
     let unit = directory::unit(conn, id)
         .map_err(ie)?
         .ok_or_else(|| WebError::not_found(lang))?;
@@ -415,10 +415,10 @@ pub async fn unit(
             }
         }
         if ctx.unit.kind != UnitKind::Grid {
-            let kids = directory::children(&s.db(), &ctx.unit.id)
+            let kids = directory::children(s.db(), &ctx.unit.id)
                 .map_err(|e| WebError::internal(lang, e.to_string()))?;
             for k in kids.into_iter().filter(|k| k.kind != UnitKind::Group) {
-                let grids = directory::grids_under(&s.db(), &k.id)
+                let grids = directory::grids_under(s.db(), &k.id)
                     .map_err(|e| WebError::internal(lang, e.to_string()))?;
                 let mut f = stats::GridFigures::default();
                 // The stalest grid speaks for the unit: one grid without sync is what matters.
@@ -1061,7 +1061,7 @@ pub fn device_views(
     include_revoked: bool,
 ) -> Result<Vec<DeviceView>, WebError> {
     let ie = |e: &dyn std::fmt::Display| WebError::internal(lang, e.to_string());
-    let conn = &s.db();
+    let conn = s.db();
     let now = now();
     let mut out = Vec::new();
     for d in directory::devices(conn).map_err(|e| ie(&e))? {
@@ -1318,7 +1318,7 @@ fn doc_chrome(
 ) -> Result<Chrome, WebError> {
     let mut c = v.chrome(title, here);
     for u in
-        directory::path_to(&s.db(), grid).map_err(|e| WebError::internal(v.lang, e.to_string()))?
+        directory::path_to(s.db(), grid).map_err(|e| WebError::internal(v.lang, e.to_string()))?
     {
         if v.sees_unit(&u.id) {
             c.crumbs
@@ -1355,7 +1355,7 @@ pub async fn household(
             .household(&id)
             .map_err(|e| WebError::new(lang, e.into()))?;
         let now = now();
-        let grid_name = directory::unit(&s.db(), &h.grid)
+        let grid_name = directory::unit(s.db(), &h.grid)
             .ok()
             .flatten()
             .map(|u| u.name)
@@ -1501,7 +1501,7 @@ pub async fn appeal(
         let t = lang.tr();
         let (a, st) = appeal_in_scope(&mut s, &v, &id)?;
         let now = now();
-        let grid_name = directory::unit(&s.db(), &a.grid)
+        let grid_name = directory::unit(s.db(), &a.grid)
             .ok()
             .flatten()
             .map(|u| u.name)
@@ -1552,7 +1552,7 @@ pub async fn appeal(
             })
             .collect();
         // Whom an appeal can be assigned to: the grid's workers and the community's supervisors.
-        let conn = &s.db();
+        let conn = s.db();
         let mut people = Vec::new();
         let path_units = directory::path_to(conn, &a.grid)
             .map_err(|e| WebError::internal(lang, e.to_string()))?;
@@ -1658,7 +1658,7 @@ pub async fn triage(
         appeal_in_scope(&mut s, &v, &id)?;
         let action = match f.action.as_str() {
             "assign" => {
-                let p = directory::person(&s.db(), &f.person)
+                let p = directory::person(s.db(), &f.person)
                     .map_err(|e| WebError::internal(lang, e.to_string()))?
                     .ok_or_else(|| {
                         WebError::bad(lang, format!("{}: {}", t.assign_to, t.not_found))

@@ -159,7 +159,7 @@ pub async fn viewer(state: &AppState, headers: &HeaderMap, here: &str) -> Result
     let store = state.store.clone();
     let found = run(lang, move || {
         let s = store.lock();
-        let conn = &s.db();
+        let conn = s.db();
         let Some(session) = accounts::session(conn, &id)? else {
             return Ok(None);
         };
@@ -301,10 +301,10 @@ pub async fn login(
     let (login, password) = (f.login.clone(), f.password.clone());
     let started = run(lang, move || {
         let s = store.lock();
-        let Some(person) = accounts::check_password(&s.db(), &login, &password)? else {
+        let Some(person) = accounts::check_password(s.db(), &login, &password)? else {
             return Ok(None);
         };
-        accounts::start_session(&s.db(), &person.id).map(|id| Some((person, id)))
+        accounts::start_session(s.db(), &person.id).map(|id| Some((person, id)))
     })
     .await?
     .map_err(|e| WebError::internal(lang, e.to_string()))?;
@@ -341,7 +341,7 @@ pub async fn logout(
     if let Some(id) = cookie(&headers, SESSION_COOKIE) {
         let store = state.store.clone();
         run(v.lang, move || {
-            accounts::end_session(&store.lock().db(), &id)
+            accounts::end_session(store.lock().db(), &id)
         })
         .await?
         .map_err(|e| WebError::internal(v.lang, e.to_string()))?;
