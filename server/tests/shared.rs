@@ -229,3 +229,77 @@ fn a_replica_of_another_database_is_rebuilt() {
     assert_eq!(server_heads(&data).len(), 0);
     assert_eq!(admin(&data, &["units"]).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_new_server_starts_from_a_copy_of_a_siblings_replica() {
+    let Some(base) = postgres_or_skip("a_new_server_starts_from_a_copy_of_a_siblings_replica")
+    else {
+        return;
+    };
+    let url = fresh_database(&base, "shared_seeded");
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    share(&a, &url);
+    share(&b, &url);
+    small_street(&a, 6);
+    let w = person(&a, "王网格", "grid-worker", &["A"]);
+    let sa = ServerProc::start(&a);
+    let p = Phone::enroll(&a, &sa.url(), dir.path(), &w, "p");
+    p.sync().unwrap();
+    // The sibling's replica copied while it serves (VACUUM INTO, as docs/scaling.md says).
+    copy_db(&a, &b);
+    let copied_seq = |d: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(db_file(d))
+            .unwrap()
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'replica_seq'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let at_copy = copied_seq(&b);
+    assert!(at_copy > 0);
+    // Work after the copy, through the first server.
+    let late = record_visits(&p, "A", 3, "after the copy");
+    p.sync().unwrap();
+    // A mark in the copy: a replica that was built again would not have it.
+    rusqlite::Connection::open(db_file(&b))
+        .unwrap()
+        .execute(
+            "INSERT INTO meta (key, value) VALUES ('test_mark', 'copy')",
+            [],
+        )
+        .unwrap();
+    // The new server keeps the copy (it is of this database) and catches up only what follows.
+    let sb = ServerProc::start(&b);
+    assert!(copied_seq(&b) > at_copy, "the new server caught up");
+    let mark: Option<String> = rusqlite::Connection::open(db_file(&b))
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE key = 'test_mark'", [], |r| {
+            r.get(0)
+        })
+        .ok();
+    assert_eq!(
+        mark.as_deref(),
+        Some("copy"),
+        "the copy was kept, not rebuilt"
+    );
+    let q = Phone::enroll(&b, &sb.url(), dir.path(), &w, "q");
+    q.sync().unwrap();
+    assert_eq!(
+        q.heads(),
+        p.heads(),
+        "a phone of the new server has everything"
+    );
+    let mut s = q.s();
+    let visits: BTreeSet<String> = s
+        .doc_ids()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, k)| *k == doorstep_core::doc::DocKind::Household)
+        .flat_map(|(id, _)| s.household(&id).unwrap().visits)
+        .map(|v| v.id)
+        .collect();
+    assert!(late.iter().all(|v| visits.contains(v)));
+}
