@@ -1,7 +1,9 @@
 //! Doorstep's sync server.
 //!
 //! - `storage`: the embedded SQLite database (a core store whose index tables are the read
-//!   model, plus the change log and the directory);
+//!   model, plus the change log and the directory), or PostgreSQL shared by several server
+//!   processes with a replica in each (docs/scaling.md);
+//! - `db`: the `Storage` trait the shared tables are queried through, for both engines;
 //! - `directory`: units, people, devices, enrollment and tokens;
 //! - `policy`: who may read and change which document;
 //! - `sync`: merging a push and paging the change log (docs/protocol.md);

@@ -34,7 +34,8 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve phones and the dashboard from the data in DIR (SQLite, created if missing).
+    /// Serve phones and the dashboard from the data in DIR (SQLite, created if missing), or
+    /// from PostgreSQL with --database, DIR then holding this process's replica.
     Serve {
         /// The data directory.
         #[arg(long, value_name = "DIR")]
