@@ -213,7 +213,38 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reconcile", post(reconcile_handler))
         .merge(crate::web::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(read_body_first))
         .with_state(state)
+}
+
+/// Reads every request's body (bounded by the largest the server takes) before routing and
+/// extractors see it. An answer sent before the body was read (a 404 for an unknown path, a
+/// query or path an extractor refuses, a wrong media type) would make hyper close the kept-alive
+/// connection after it without saying so, and a client sending its next request on it would
+/// find it dead. A body over the bound is refused with `Connection: close`, which says it.
+async fn read_body_first(req: Request, next: axum::middleware::Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, protocol::MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => {
+            let mut r = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "请求过大",
+                format!(
+                    "the body is over {} bytes (or was cut off)",
+                    protocol::MAX_BODY_BYTES
+                ),
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -362,10 +393,7 @@ async fn binary_body(req: Request) -> Result<(HeaderMap, Bytes), ApiError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !ct.starts_with(protocol::CONTENT_TYPE) {
-        // The body is read (bounded) all the same: a response sent before it would make hyper
-        // close the connection after answering, without saying so, and a client reusing that
-        // kept-alive connection for its next request would find it dead (schemathesis did).
-        let _ = axum::body::to_bytes(body, protocol::MAX_BODY_BYTES).await;
+        // (The body was read before routing: `read_body_first`.)
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

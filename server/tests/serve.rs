@@ -102,5 +102,38 @@ fn a_refused_body_leaves_the_connection_usable() {
         .map(|(i, _)| &resp[i + 9..i + 12])
         .collect();
     assert_eq!(statuses, ["415", "200"], "{resp}");
+
+    // The same for every answer given before a handler reads the body: an unknown path, a
+    // dashboard form posted to a page that takes none, a bad query.
+    for first in [
+        "POST /nope HTTP/1.1",
+        "POST /healthz HTTP/1.1",
+        "POST /login?next=%ZZ HTTP/1.1",
+    ] {
+        let mut s = TcpStream::connect(&server.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let body = vec![b'x'; 200_000];
+        write!(
+            s,
+            "{first}\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        s.write_all(&body).unwrap();
+        write!(
+            s,
+            "GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        let statuses: Vec<&str> = resp
+            .match_indices("HTTP/1.1 ")
+            .map(|(i, _)| &resp[i + 9..i + 12])
+            .collect();
+        assert_eq!(statuses.len(), 2, "{first}: {statuses:?}");
+        assert!(statuses[0].starts_with('4'), "{first}: {statuses:?}");
+        assert_eq!(statuses[1], "200", "{first}");
+    }
     assert!(server.stop().success());
 }
