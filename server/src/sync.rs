@@ -84,13 +84,26 @@ pub fn push(
     device: Option<&Device>,
     bundle: &[u8],
 ) -> Result<PushOutcome, PushError> {
-    b.catch_up().map_err(storage_err)?;
-    let entries = decode_push(b, bundle)?;
+    let entries = decode_with_replica(b, bundle)?;
     let outcome = push_noting(b, device, entries, None)?;
     // On PostgreSQL the replica's log then holds this push too: what the dashboard wrote, it
     // shows at once.
     b.catch_up().map_err(storage_err)?;
     Ok(outcome)
+}
+
+/// [`decode_push`] on this process's store. On PostgreSQL an implied id may name changes
+/// another server merged that the replica has yet to catch up: the replica then catches up and
+/// the push is decoded again. (Catching up before every decode would cost every push a round
+/// trip; the push catches up under its documents' locks anyway.)
+fn decode_with_replica<'a>(b: &mut Backend, bundle: &'a [u8]) -> Result<Vec<Entry<'a>>, PushError> {
+    match decode_push(b, bundle) {
+        Err(PushError::UnknownBase) if b.is_shared() => {
+            b.catch_up().map_err(storage_err)?;
+            decode_push(b, bundle)
+        }
+        other => other,
+    }
 }
 
 /// What the server notes about a device with its push, in the same transaction (one fsync per
@@ -116,7 +129,9 @@ fn push_noting(
     entries: Vec<Entry<'_>>,
     note: Option<Note>,
 ) -> Result<PushOutcome, PushError> {
-    if let Some(pg) = b.pg() {
+    if let Some(pg) = b.pg()
+        && !entries.is_empty()
+    {
         // One transaction on the shared database for the whole push. Each document is locked
         // (in id order, so two pushes cannot deadlock) before the replica catches up: the merge
         // then starts from every change another server has committed to it, and another server
@@ -140,7 +155,7 @@ fn push_noting(
             locked
                 .and_then(|()| b.catch_up().map(drop))
                 .map_err(storage_err)
-                .and_then(|()| merge(b, device, entries, note))
+                .and_then(|()| merge(b, device, entries, note, true))
         }));
         if !matches!(result, Ok(Ok(_)))
             && let Some(pg) = b.pg()
@@ -150,14 +165,19 @@ fn push_noting(
         }
         return result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     }
-    merge(b, device, entries, note)
+    // SQLite, or a sync that pushes nothing: no transaction on PostgreSQL (the device's note
+    // is one statement).
+    merge(b, device, entries, note, false)
 }
 
+/// The checked merge; `pg_tx` says whether a PostgreSQL transaction is open for it (and is
+/// committed by it).
 fn merge(
     b: &mut Backend,
     device: Option<&Device>,
     entries: Vec<Entry<'_>>,
     note: Option<Note>,
+    pg_tx: bool,
 ) -> Result<PushOutcome, PushError> {
     let placements: RefCell<Placements> = RefCell::default();
     let refused: RefCell<Vec<(String, String)>> = RefCell::default();
@@ -209,7 +229,7 @@ fn merge(
             }
             note_device(shared, device_id.as_deref(), merged, note.as_ref())
                 .map_err(|e| Error::Storage(e.to_string()))?;
-            if let Some(pg) = pg {
+            if let Some(pg) = pg.filter(|_| pg_tx) {
                 // The push is acknowledged when the shared database has it; the replica's own
                 // commit follows, and if it fails, catching up brings the same changes.
                 pg.borrow_mut()
@@ -221,7 +241,7 @@ fn merge(
     );
     let refused = refused.into_inner();
     if !refused.is_empty() {
-        if let Some(pg) = b.pg() {
+        if let Some(pg) = b.pg().filter(|_| pg_tx) {
             let _ = pg.borrow_mut().batch("ROLLBACK");
         }
         if let Some(id) = &device_id {
@@ -536,8 +556,7 @@ pub fn sync(
         cursor: req.cursor,
         scope_sig: (device.scope_sig.is_none() || req.cursor == 0).then(|| sig.clone()),
     };
-    store.catch_up().map_err(storage_err)?;
-    let entries = decode_push(store, &req.push)?;
+    let entries = decode_with_replica(store, &req.push)?;
     let pushed = push_noting(store, Some(device), entries, Some(note))?;
     // On PostgreSQL: this push's rows and whatever other servers committed meanwhile.
     store.catch_up().map_err(storage_err)?;

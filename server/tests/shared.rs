@@ -303,3 +303,36 @@ fn a_new_server_starts_from_a_copy_of_a_siblings_replica() {
         .collect();
     assert!(late.iter().all(|v| visits.contains(v)));
 }
+
+#[test]
+fn a_push_building_on_another_servers_merge_takes_one_round_trip() {
+    let Some(base) =
+        postgres_or_skip("a_push_building_on_another_servers_merge_takes_one_round_trip")
+    else {
+        return;
+    };
+    let url = fresh_database(&base, "shared_implied");
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    share(&a, &url);
+    share(&b, &url);
+    small_street(&a, 4);
+    let w = person(&a, "王网格", "grid-worker", &["A"]);
+    let (sa, sb) = (ServerProc::start(&a), ServerProc::start(&b));
+    let p = Phone::enroll(&a, &sa.url(), dir.path(), &w, "p");
+    p.sync().unwrap();
+    for round in 0..5 {
+        // A visit merged by A; at once, the next one on the same households through B. The
+        // phone leaves the ids implied (B's replica has yet to see A's merge, its follower runs
+        // once a second): B catches up and decodes again instead of asking for the ids.
+        record_visits(&p, "A", 4, &format!("via A {round}"));
+        p.set_server(&sa.url());
+        p.sync().unwrap();
+        record_visits(&p, "A", 4, &format!("via B {round}"));
+        p.set_server(&sb.url());
+        let r = p.sync().unwrap();
+        assert_eq!(r.pushed_docs, 4, "{r:?}");
+        assert_eq!(r.round_trips, 1, "round {round}: {r:?}");
+    }
+    drop((sa, sb));
+}
