@@ -13,12 +13,12 @@
 //!
 //! **Shared (`--database postgres://...`):** several server processes share one PostgreSQL. It
 //! holds what is the truth for all of them: the change log (every change, content-addressed) and
-//! the directory, accounts, sessions and refusals (queried through the `db::Storage` trait, the same SQL
-//! as on SQLite). Each process keeps a **replica** in its data directory: a core store with the
-//! documents, their read model and a copy of the change log, built only from PostgreSQL's change
-//! log and caught up from it (`Backend::catch_up`) for every merge and page, and every second.
-//! The replica holds nothing that is not in PostgreSQL: deleting it loses nothing
-//! (docs/scaling.md).
+//! the directory, accounts, sessions and refusals (queried through the `db::Storage` trait, the
+//! same SQL as on SQLite). Each process keeps a **replica** in its data directory: a core store
+//! with the documents, their read model and a copy of the change log, built only from
+//! PostgreSQL's change log and caught up from it (`Backend::catch_up`) for every merge and page,
+//! and every second. The replica holds nothing that is not in PostgreSQL: deleting it loses
+//! nothing (docs/scaling.md).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
