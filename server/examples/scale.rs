@@ -13,7 +13,7 @@
 //! stored per household, and for PostgreSQL how fast a new server's replica is built.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Child, Command, ExitCode};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use doorstep_core::domain::visit::{NewVisit, VisitKind};
 use doorstep_core::store::HouseholdQuery;
 use doorstep_core::{Store, client};
-use doorstep_server::db::Pg;
+use doorstep_server::db::{Pg, fresh_database};
 use doorstep_server::demo::{self, Rng, percentile, proc_usage};
 use doorstep_server::directory::{self, Role, UnitKind};
 use doorstep_server::storage::{DB_FILE, REPLICA_FILE, ServerStore};
@@ -82,19 +82,6 @@ impl Drop for Servers {
     }
 }
 
-fn server_bin() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("doorstep-server"))
-        .ok_or("no target directory")?;
-    if !bin.exists() {
-        return Err(format!("{} is missing: build it first", bin.display()));
-    }
-    Ok(bin)
-}
-
 /// CPU time (ms) of every process of the PostgreSQL cluster (all processes named `postgres`).
 fn postgres_cpu_ms() -> u64 {
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -108,16 +95,6 @@ fn postgres_cpu_ms() -> u64 {
         })
         .filter_map(|pid| proc_usage(pid).map(|(_, cpu)| cpu))
         .sum()
-}
-
-fn fresh_database(base: &str, name: &str) -> Result<String, String> {
-    let base = base.trim_end_matches('/');
-    let mut pg = Pg::connect(&format!("{base}/postgres")).map_err(|e| e.to_string())?;
-    pg.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .map_err(|e| e.to_string())?;
-    pg.batch(&format!("CREATE DATABASE {name}"))
-        .map_err(|e| e.to_string())?;
-    Ok(format!("{base}/{name}"))
 }
 
 struct Row {
@@ -150,7 +127,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, String> {
     let a = args()?;
-    let bin = server_bin()?;
+    let bin = demo::server_bin()?;
     let mut rows = Vec::new();
     for setup in &a.setups {
         let (database, processes) = match setup.as_str() {
@@ -163,7 +140,10 @@ fn run() -> Result<bool, String> {
                     .postgres
                     .as_deref()
                     .ok_or("PostgreSQL set-ups need DOORSTEP_TEST_POSTGRES or --postgres")?;
-                (Some(fresh_database(base, &format!("scale_{s}"))?), n.max(1))
+                (
+                    Some(fresh_database(base, &format!("scale_{s}")).map_err(|e| e.to_string())?),
+                    n.max(1),
+                )
             }
             other => return Err(format!("unknown set-up {other}")),
         };
@@ -277,24 +257,8 @@ fn measure(
         if let Some(url) = database {
             cmd.arg("--database").arg(url);
         }
-        let mut child = cmd
-            .env("DOORSTEP_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|x| e(&x))?;
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?),
-            &mut line,
-        )
-        .map_err(|x| e(&x))?;
-        urls.push(format!(
-            "http://{}",
-            line.trim()
-                .strip_prefix("listening on ")
-                .ok_or_else(|| format!("unexpected: {line:?}"))?
-        ));
+        let (child, url) = demo::spawn_serve(cmd.env("DOORSTEP_LOG", "warn"))?;
+        urls.push(url);
         servers.0.push(child);
     }
     let pids: Vec<u32> = servers.0.iter().map(Child::id).collect();

@@ -9,7 +9,6 @@
 //! (resident set, sampled every few seconds) and CPU time, and fails when any sync failed or the
 //! memory kept growing after the warm-up. `docs/perf.md` holds the figures.
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +18,7 @@ use doorstep_core::domain::task::TaskAction;
 use doorstep_core::domain::visit::{NewVisit, VisitKind};
 use doorstep_core::store::{HouseholdQuery, VisitTask};
 use doorstep_core::{Store, client};
-use doorstep_server::demo::{Rng, percentile, proc_usage as usage};
+use doorstep_server::demo::{self, Rng, percentile, proc_usage as usage};
 use doorstep_server::directory::{self, Role};
 use doorstep_server::storage::ServerStore;
 
@@ -89,23 +88,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn server_bin() -> Result<PathBuf, String> {
-    // Examples live in target/<profile>/examples; the server binary one level up.
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("doorstep-server"))
-        .ok_or("no target directory")?;
-    if !bin.exists() {
-        return Err(format!(
-            "{} is missing: build it first (cargo build [--release] -p doorstep-server)",
-            bin.display()
-        ));
-    }
-    Ok(bin)
 }
 
 /// A number field of a JSON log line, without parsing the whole line.
@@ -193,7 +175,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, String> {
     let a = args()?;
-    let bin = server_bin()?;
+    let bin = demo::server_bin()?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = dir.path().join("server");
     let e = |e: &dyn std::fmt::Display| e.to_string();
@@ -264,18 +246,8 @@ fn run() -> Result<bool, String> {
     serve.arg("--doc-cache").arg(a.doc_cache.to_string());
     // The server logs each sync with the time it took to answer it (from the device's
     // authentication, so waiting for the database is in it): read from its JSON log lines.
-    let mut child = serve
-        .env("DOORSTEP_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|x| e(&x))?;
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?),
-        &mut line,
-    )
-    .map_err(|x| e(&x))?;
+    let (mut child, url) =
+        demo::spawn_serve(serve.env("DOORSTEP_LOG", "info").stderr(Stdio::piped()))?;
     let server_ms = Arc::new(Mutex::new(Vec::<u32>::new()));
     let measuring = Arc::new(AtomicBool::new(false));
     {
@@ -301,12 +273,6 @@ fn run() -> Result<bool, String> {
     }
     let server = Server(child);
     let pid = server.0.id();
-    let url = format!(
-        "http://{}",
-        line.trim()
-            .strip_prefix("listening on ")
-            .ok_or_else(|| format!("unexpected: {line:?}"))?
-    );
     println!(
         "street ready in {:.1} s: {} phones against {url}",
         t0.elapsed().as_secs_f64(),

@@ -202,6 +202,16 @@ impl Pg {
     }
 }
 
+/// Drops and creates database `name` in the cluster at `base` (`postgres://user@host:port`); its
+/// URL. For tests and benchmarks, which each want an empty database.
+pub fn fresh_database(base: &str, name: &str) -> Result<String, ServerError> {
+    let base = base.trim_end_matches('/');
+    let mut pg = Pg::connect(&format!("{base}/postgres"))?;
+    pg.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+    pg.batch(&format!("CREATE DATABASE {name}"))?;
+    Ok(format!("{base}/{name}"))
+}
+
 /// The URL without its password, for messages and logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

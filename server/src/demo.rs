@@ -226,6 +226,47 @@ pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
     sorted[((sorted.len() as f64 - 1.0) * p.clamp(0.0, 1.0)).round() as usize]
 }
 
+/// The `doorstep-server` binary beside the running example or bench (they live in
+/// `target/<profile>/examples`, the binary one level up), for tools that start it as a process.
+pub fn server_bin() -> Result<std::path::PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(|d| d.join("doorstep-server"))
+        .ok_or("no target directory")?;
+    if !bin.exists() {
+        return Err(format!(
+            "{} is missing: build it first (cargo build [--release] -p doorstep-server)",
+            bin.display()
+        ));
+    }
+    Ok(bin)
+}
+
+/// Starts a prepared `doorstep-server serve` command with its stdout piped and waits for the
+/// line that says where it listens; the process and its URL.
+pub fn spawn_serve(
+    cmd: &mut std::process::Command,
+) -> Result<(std::process::Child, String), String> {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .map_err(|e| e.to_string())?;
+    match line.trim().strip_prefix("listening on ") {
+        Some(addr) => Ok((child, format!("http://{addr}"))),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!("the server did not start: {line:?}"))
+        }
+    }
+}
+
 /// Resident memory (KiB) and CPU time, user and system (ms), of a process, from Linux's /proc.
 pub fn proc_usage(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -180,11 +180,7 @@ pub fn share(data: &Path, url: &str) {
 
 /// A new, empty database `name` in the test cluster; its URL.
 pub fn fresh_database(base: &str, name: &str) -> String {
-    let mut pg = doorstep_server::db::Pg::connect(&format!("{base}/postgres")).unwrap();
-    pg.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .unwrap();
-    pg.batch(&format!("CREATE DATABASE {name}")).unwrap();
-    format!("{base}/{name}")
+    doorstep_server::db::fresh_database(base, name).unwrap()
 }
 
 /// `--database URL` for a data directory's server, when it has one.
