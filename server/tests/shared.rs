@@ -40,6 +40,26 @@ fn shared_log(url: &str) -> (BTreeSet<Vec<u8>>, usize, i64) {
     (hashes, rows.len(), max)
 }
 
+/// Two data directories, `a` and `b`, for servers sharing the fresh database `name`, with a
+/// street of grids A and B of `households` each (through `a`) and a grid worker of A.
+struct TwoServers {
+    dir: tempfile::TempDir,
+    a: PathBuf,
+    b: PathBuf,
+    worker: String,
+}
+
+fn two_servers(base: &str, name: &str, households: usize) -> TwoServers {
+    let url = fresh_database(base, name);
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    share(&a, &url);
+    share(&b, &url);
+    small_street(&a, households);
+    let worker = person(&a, "王网格", "grid-worker", &["A"]);
+    TwoServers { dir, a, b, worker }
+}
+
 #[test]
 fn three_servers_on_one_postgres_lose_nothing() {
     let Some(base) = postgres_or_skip("three_servers_on_one_postgres_lose_nothing") else {
@@ -192,13 +212,12 @@ fn a_device_revoked_through_one_server_is_refused_by_another() {
     else {
         return;
     };
-    let url = fresh_database(&base, "shared_revoke");
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    share(&a, &url);
-    share(&b, &url);
-    small_street(&a, 4);
-    let w = person(&a, "王网格", "grid-worker", &["A"]);
+    let TwoServers {
+        dir,
+        a,
+        b,
+        worker: w,
+    } = two_servers(&base, "shared_revoke", 4);
     let (sa, sb) = (ServerProc::start(&a), ServerProc::start(&b));
     let p = Phone::enroll(&a, &sa.url(), dir.path(), &w, "p");
     p.sync().unwrap();
@@ -236,13 +255,12 @@ fn a_new_server_starts_from_a_copy_of_a_siblings_replica() {
     else {
         return;
     };
-    let url = fresh_database(&base, "shared_seeded");
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    share(&a, &url);
-    share(&b, &url);
-    small_street(&a, 6);
-    let w = person(&a, "王网格", "grid-worker", &["A"]);
+    let TwoServers {
+        dir,
+        a,
+        b,
+        worker: w,
+    } = two_servers(&base, "shared_seeded", 6);
     let sa = ServerProc::start(&a);
     let p = Phone::enroll(&a, &sa.url(), dir.path(), &w, "p");
     p.sync().unwrap();
@@ -311,13 +329,12 @@ fn a_push_building_on_another_servers_merge_takes_one_round_trip() {
     else {
         return;
     };
-    let url = fresh_database(&base, "shared_implied");
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    share(&a, &url);
-    share(&b, &url);
-    small_street(&a, 4);
-    let w = person(&a, "王网格", "grid-worker", &["A"]);
+    let TwoServers {
+        dir,
+        a,
+        b,
+        worker: w,
+    } = two_servers(&base, "shared_implied", 4);
     let (sa, sb) = (ServerProc::start(&a), ServerProc::start(&b));
     let p = Phone::enroll(&a, &sa.url(), dir.path(), &w, "p");
     p.sync().unwrap();
