@@ -230,16 +230,7 @@ async fn read_body_first(req: Request, next: axum::middleware::Next) -> Response
                 .await
         }
         Err(_) => {
-            let mut r = ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "请求过大",
-                format!(
-                    "the body is over {} bytes (or was cut off)",
-                    protocol::MAX_BODY_BYTES
-                ),
-            )
-            .into_response();
+            let mut r = too_large().into_response();
             r.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r
@@ -403,18 +394,21 @@ async fn binary_body(req: Request) -> Result<(HeaderMap, Bytes), ApiError> {
     }
     let bytes = axum::body::to_bytes(body, protocol::MAX_BODY_BYTES)
         .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "请求过大",
-                format!(
-                    "the body is over {} bytes (or was cut off)",
-                    protocol::MAX_BODY_BYTES
-                ),
-            )
-        })?;
+        .map_err(|_| too_large())?;
     Ok((parts.headers, bytes))
+}
+
+/// A body over the largest the server takes (or cut off before its end).
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "请求过大",
+        format!(
+            "the body is over {} bytes (or was cut off)",
+            protocol::MAX_BODY_BYTES
+        ),
+    )
 }
 
 fn binary_response(bytes: Vec<u8>) -> Response {
