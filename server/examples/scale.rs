@@ -99,7 +99,6 @@ fn postgres_cpu_ms() -> u64 {
 
 struct Row {
     setup: String,
-    syncs: u64,
     per_sec: f64,
     p50: u32,
     p99: u32,
@@ -181,7 +180,6 @@ fn run() -> Result<bool, String> {
                 .map_or("-".into(), |v| format!("{v:.0} changes/s")),
             r.errors
         );
-        let _ = r.syncs;
     }
     Ok(rows.iter().all(|r| r.errors == 0))
 }
@@ -380,7 +378,6 @@ fn measure(
         } else {
             "SQLite, 1 server process".into()
         },
-        syncs,
         per_sec: syncs as f64 / a.seconds as f64,
         p50: percentile(&l, 0.5),
         p99: percentile(&l, 0.99),

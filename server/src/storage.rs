@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use doorstep_core::{Store, doc::DocKind, domain::PersonRef, store::Entry};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::db::{Db, Pg, Value};
+use crate::db::{Db, Pg};
 use crate::{ServerError, directory, vals};
 
 /// The server's migrations, applied in order; `meta.server_schema` says how many ran.
@@ -174,17 +174,7 @@ impl Backend {
     /// The position in PostgreSQL's change log up to which this replica has applied every row
     /// (0 on SQLite, which has no replica).
     pub fn replica_seq(&self) -> Result<i64, ServerError> {
-        Ok(self
-            .store
-            .connection()
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'replica_seq'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0))
+        Ok(replica_seq_of(self.store.connection())?)
     }
 
     /// Brings the replica up to PostgreSQL's change log: every row after the replica's cursor,
@@ -226,13 +216,53 @@ impl Backend {
     }
 }
 
+/// A row read from PostgreSQL's change log.
+struct Fetched {
+    seq: i64,
+    doc_id: String,
+    kind: DocKind,
+    hash: Vec<u8>,
+    bytes: Vec<u8>,
+    heads_after: Vec<u8>,
+    device_id: Option<String>,
+    received_at: i64,
+}
+
+impl Fetched {
+    /// From `SELECT seq, doc_id, kind, hash, bytes, heads_after, device_id, received_at`.
+    fn of(r: &crate::db::Row) -> Result<Fetched, ServerError> {
+        let kind = r.text(2)?;
+        Ok(Fetched {
+            seq: r.int(0)?,
+            doc_id: r.text(1)?,
+            kind: DocKind::from_code(&kind).ok_or_else(|| {
+                ServerError::Database(format!("change log: unknown kind {kind:?}"))
+            })?,
+            hash: r.blob(3)?,
+            bytes: r.blob(4)?,
+            heads_after: r.blob(5)?,
+            device_id: r.opt_text(6)?,
+            received_at: r.int(7)?,
+        })
+    }
+
+    fn log(&self) -> LogRow<'_> {
+        LogRow {
+            seq: self.seq,
+            doc_id: &self.doc_id,
+            hash: &self.hash,
+            bytes: &self.bytes,
+            heads_after: &self.heads_after,
+            device_id: self.device_id.as_deref(),
+            received_at: self.received_at,
+        }
+    }
+}
+
 /// One batch of the shared log applied to the replica, in one local transaction.
 fn apply_rows(store: &mut Store, rows: &[crate::db::Row], last: i64) -> Result<(), ServerError> {
-    // Each document's changes of the batch, in order, with the first seq it has in it. Rows
-    // the replica holds already (this process merged them: `sync::mirror_into_replica`) are
-    // not read again.
-    let mut docs: Vec<(String, DocKind, Vec<u8>, i64)> = Vec::new();
-    let mut at: HashMap<String, usize> = HashMap::new();
+    // Rows the replica holds already (this process merged them: `sync::mirror_into_replica`)
+    // are not read again.
     let mut fresh = Vec::with_capacity(rows.len());
     for r in rows {
         let held = store
@@ -240,21 +270,18 @@ fn apply_rows(store: &mut Store, rows: &[crate::db::Row], last: i64) -> Result<(
             .prepare_cached("SELECT 1 FROM change_log WHERE seq = ?1")?
             .exists([r.int(0)?])?;
         if !held {
-            fresh.push(r);
+            fresh.push(Fetched::of(r)?);
         }
     }
-    for r in &fresh {
-        let id = r.text(1)?;
-        let kind_code = r.text(2)?;
-        let kind = DocKind::from_code(&kind_code).ok_or_else(|| {
-            ServerError::Database(format!("change log: unknown kind {kind_code:?}"))
-        })?;
-        let bytes = r.blob(4)?;
-        match at.get(&id) {
-            Some(&i) => docs[i].2.extend(bytes),
+    // Each document's changes of the batch, in order, with the first seq it has in it.
+    let mut docs: Vec<(&str, DocKind, Vec<u8>, i64)> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    for f in &fresh {
+        match at.get(f.doc_id.as_str()) {
+            Some(&i) => docs[i].2.extend(&f.bytes),
             None => {
-                at.insert(id.clone(), docs.len());
-                docs.push((id, kind, bytes, r.int(0)?));
+                at.insert(&f.doc_id, docs.len());
+                docs.push((&f.doc_id, f.kind, f.bytes.clone(), f.seq));
             }
         }
     }
@@ -262,58 +289,85 @@ fn apply_rows(store: &mut Store, rows: &[crate::db::Row], last: i64) -> Result<(
     let entries: Vec<Entry<'_>> = docs
         .iter()
         .map(|(id, kind, data, _)| Entry {
-            id: id.clone(),
+            id: id.to_string(),
             kind: *kind,
             data,
         })
         .collect();
-    let first_seq: HashMap<&str, i64> = docs.iter().map(|d| (d.0.as_str(), d.3)).collect();
     let err = |e: rusqlite::Error| doorstep_core::Error::Storage(e.to_string());
     store
         .ingest(
             entries,
             |inc| {
-                let (kind, grid, group) = crate::policy::placement(inc.after);
-                placements.borrow_mut().insert(
-                    inc.id.to_string(),
-                    (kind, grid.to_string(), group.map(str::to_string)),
-                );
+                crate::sync::note_placement(&placements, inc);
                 Ok(())
             },
             |tx, _| {
-                for r in fresh.iter().copied() {
-                    let v = |i: usize| r.0.get(i).cloned().unwrap_or(Value::Null);
-                    tx.prepare_cached(
-                        "INSERT OR IGNORE INTO change_log \
-                         (seq, doc_id, hash, bytes, heads_after, device_id, received_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )
-                    .and_then(|mut st| {
-                        st.execute(params![v(0), v(1), v(3), v(4), v(5), v(6), v(7)])
-                    })
-                    .map_err(err)?;
+                for f in &fresh {
+                    copy_log_row(tx, &f.log()).map_err(err)?;
                 }
                 for (id, (kind, grid, group)) in placements.borrow().iter() {
-                    place(
-                        tx,
-                        id,
-                        *kind,
-                        grid,
-                        group.as_deref(),
-                        first_seq[id.as_str()],
-                    )
-                    .map_err(err)?;
+                    let first_seq = docs[at[id.as_str()]].3;
+                    place(tx, id, *kind, grid, group.as_deref(), first_seq).map_err(err)?;
                 }
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES ('replica_seq', ?1) \
-                     ON CONFLICT (key) DO UPDATE SET value = ?1",
-                    [last.to_string()],
-                )
-                .map_err(err)?;
-                Ok(())
+                set_replica_seq(tx, last).map_err(err)
             },
         )
         .map_err(|e| ServerError::Database(format!("replica: {e}")))?;
+    Ok(())
+}
+
+/// A change-log row as a replica copies it from PostgreSQL's log (or from its own push).
+pub struct LogRow<'a> {
+    pub seq: i64,
+    pub doc_id: &'a str,
+    pub hash: &'a [u8],
+    pub bytes: &'a [u8],
+    pub heads_after: &'a [u8],
+    pub device_id: Option<&'a str>,
+    pub received_at: i64,
+}
+
+/// Copies a row into the replica's change log, with the shared log's `seq` (a row the replica
+/// holds already is left as it is).
+pub fn copy_log_row(conn: &Connection, r: &LogRow<'_>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO change_log \
+         (seq, doc_id, hash, bytes, heads_after, device_id, received_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        r.seq,
+        r.doc_id,
+        r.hash,
+        r.bytes,
+        r.heads_after,
+        r.device_id,
+        r.received_at
+    ])?;
+    Ok(())
+}
+
+/// The position in PostgreSQL's change log up to which a replica has applied every row.
+pub fn replica_seq_of(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'replica_seq'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Moves a replica's position (in the transaction that applied the rows up to it).
+pub fn set_replica_seq(conn: &Connection, seq: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('replica_seq', ?1) \
+         ON CONFLICT (key) DO UPDATE SET value = ?1",
+        [seq.to_string()],
+    )?;
     Ok(())
 }
 
@@ -409,9 +463,9 @@ impl ServerStore {
             }
         };
         let path = data.join(if pg.is_some() { REPLICA_FILE } else { DB_FILE });
-        if let Some(pg) = &mut pg {
+        let shared_id = pg.as_mut().map(pg_server_id).transpose()?;
+        if let Some(shared_id) = &shared_id {
             // A replica of another database (the URL changed) is of no use: start it again.
-            let shared_id = pg_server_id(pg)?;
             if path.exists() && replica_of(&path)?.as_deref() != Some(shared_id.as_str()) {
                 tracing::warn!(path = %path.display(), "replica of another database: rebuilt");
                 for suffix in ["", "-wal", "-shm"] {
@@ -434,14 +488,9 @@ impl ServerStore {
         migrate(store.connection_mut(), &path)?;
         let conn = store.connection();
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let id = match &mut pg {
-            Some(pg) => pg_server_id(pg)?,
-            None => doorstep_core::ids::new_id(),
-        };
-        let key = if pg.is_some() {
-            "replica_of"
-        } else {
-            "server_id"
+        let (key, id) = match shared_id {
+            Some(id) => ("replica_of", id),
+            None => ("server_id", doorstep_core::ids::new_id()),
         };
         conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",

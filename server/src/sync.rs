@@ -14,14 +14,16 @@ use doorstep_core::{
     Error, Store,
     doc::DocKind,
     protocol::{ReconcileEntry, SyncRequest, SyncResponse},
-    store::{Entry, Merged, MergedChange, decode_bundle_resolving, decode_heads, encode_heads},
+    store::{
+        Entry, Incoming, Merged, MergedChange, decode_bundle_resolving, decode_heads, encode_heads,
+    },
 };
 use rusqlite::OptionalExtension;
 
 use crate::db::Db;
 use crate::directory::{Device, Role, now_ms};
 use crate::policy;
-use crate::storage::Backend;
+use crate::storage::{self, Backend};
 use crate::vals;
 
 /// What a merge did, for the logs.
@@ -76,6 +78,15 @@ pub fn decode_push<'a>(store: &Store, bundle: &'a [u8]) -> Result<Vec<Entry<'a>>
 
 /// Each merged document's kind, grid and liaison group.
 pub type Placements = BTreeMap<String, (DocKind, String, Option<String>)>;
+
+/// Notes where an incoming document is once merged (`policy::placement`).
+pub fn note_placement(placements: &RefCell<Placements>, inc: &Incoming<'_>) {
+    let (kind, grid, group) = policy::placement(inc.after);
+    placements.borrow_mut().insert(
+        inc.id.to_string(),
+        (kind, grid.to_string(), group.map(str::to_string)),
+    );
+}
 
 /// Merges a pushed bundle from `device` (or from the server itself when `device` is `None`).
 /// Every refused document is named, and then nothing at all is stored.
@@ -194,11 +205,7 @@ fn merge(
                     .push((inc.id.to_string(), e.to_string()));
                 return Ok(());
             }
-            let (kind, grid, group) = policy::placement(inc.after);
-            placements.borrow_mut().insert(
-                inc.id.to_string(),
-                (kind, grid.to_string(), group.map(str::to_string)),
-            );
+            note_placement(&placements, inc);
             Ok(())
         },
         |tx, merged| {
@@ -365,40 +372,26 @@ fn mirror_into_replica(
         return Ok(());
     };
     for a in appended {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO change_log \
-             (seq, doc_id, hash, bytes, heads_after, device_id, received_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(rusqlite::params![
-            a.seq,
-            a.doc,
-            &a.change.hash.0[..],
-            a.change.bytes,
-            encode_heads(&a.change.heads_after),
-            device_id,
-            now
-        ])?;
+        storage::copy_log_row(
+            tx,
+            &storage::LogRow {
+                seq: a.seq,
+                doc_id: a.doc,
+                hash: &a.change.hash.0,
+                bytes: &a.change.bytes,
+                heads_after: &encode_heads(&a.change.heads_after),
+                device_id,
+                received_at: now,
+            },
+        )?;
     }
-    let replica: i64 = tx
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'replica_seq'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let replica = storage::replica_seq_of(tx)?;
     let follows = appended
         .iter()
         .enumerate()
         .all(|(i, a)| a.seq == replica + 1 + i as i64);
     if follows {
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('replica_seq', ?1) \
-             ON CONFLICT (key) DO UPDATE SET value = ?1",
-            [last.seq.to_string()],
-        )?;
+        storage::set_replica_seq(tx, last.seq)?;
     }
     Ok(())
 }
