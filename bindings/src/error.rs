@@ -10,6 +10,17 @@ pub enum DoorstepError {
     NotFound { kind: String, id: String },
     #[error("not allowed: {reason}")]
     NotAllowed { reason: String },
+    /// The rules refuse this change for this person (the server would refuse it too):
+    /// `rule` is a stable code (`history_changed`, `event_kind`, `out_of_scope`...), the reasons
+    /// are plain words for the person. Nothing was written.
+    #[error("refused ({rule}): {reason_zh} / {reason_en}")]
+    Refused {
+        doc_id: String,
+        rule: String,
+        reason_zh: String,
+        reason_en: String,
+        detail: String,
+    },
     #[error("document {id} does not follow the schema: {reason}")]
     Schema { id: String, reason: String },
     #[error("cannot decode: {reason}")]
@@ -52,6 +63,13 @@ impl From<CoreError> for DoorstepError {
                 id,
             },
             CoreError::NotAllowed(reason) => DoorstepError::NotAllowed { reason },
+            CoreError::Refused(r) => DoorstepError::Refused {
+                doc_id: r.doc_id,
+                rule: r.rule.code().to_string(),
+                reason_zh: r.rule.zh().to_string(),
+                reason_en: r.rule.en().to_string(),
+                detail: r.detail,
+            },
             CoreError::Schema { id, reason } => DoorstepError::Schema { id, reason },
             CoreError::Decode(reason) => DoorstepError::Decode { reason },
             CoreError::MissingDependencies(doc_id) => DoorstepError::MissingDependencies { doc_id },

@@ -33,6 +33,24 @@ pub struct Enrollment {
     pub role: String,
     pub grids: Vec<String>,
     pub groups: Vec<String>,
+    /// For a liaison lead: the grid of each group (from servers that tell it).
+    #[serde(default)]
+    pub group_grids: std::collections::BTreeMap<String, String>,
+}
+
+impl Enrollment {
+    /// Whom the rules check this phone's actions as: the server's view of this person.
+    pub fn principal(&self) -> Option<crate::rules::Principal> {
+        Some(crate::rules::Principal {
+            person_id: self.person_id.clone(),
+            scope: crate::rules::Scope {
+                role: crate::rules::Role::from_code(&self.role)?,
+                grids: self.grids.iter().cloned().collect(),
+                groups: self.groups.iter().cloned().collect(),
+                group_grid: self.group_grids.clone(),
+            },
+        })
+    }
 }
 
 /// A document the server refused (out of scope, bad schema); it stays on the phone, unsynced.
@@ -323,6 +341,8 @@ pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enro
         role: String,
         grids: Vec<String>,
         groups: Vec<String>,
+        #[serde(default)]
+        group_grids: std::collections::BTreeMap<String, String>,
     }
     let a: Answer = serde_json::from_slice(&bytes)
         .map_err(|e| Error::Decode(format!("enrollment answer: {e}")))?;
@@ -334,12 +354,14 @@ pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enro
         role: a.role,
         grids: a.grids,
         groups: a.groups,
+        group_grids: a.group_grids,
     };
     let mut s = lock(store);
     s.set_user(PersonRef::new(
         &enrollment.person_id,
         &enrollment.person_name,
     ))?;
+    s.set_principal(enrollment.principal())?;
     s.set_sync_setting(KEY_SERVER, &base)?;
     s.set_sync_setting(KEY_TOKEN, &a.token)?;
     s.set_sync_setting(
@@ -641,6 +663,15 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
         let lost = s.sync_cursor()? == 0 && !s.doc_ids()?.is_empty();
         (base, token, s.sync_setting(KEY_SERVER_CA)?, lost)
     };
+    {
+        // A store enrolled before the phone ran the rules learns its principal now.
+        let mut s = lock(store);
+        if s.principal().is_none()
+            && let Some(p) = enrollment(&s)?.and_then(|e| e.principal())
+        {
+            s.set_principal(Some(p))?;
+        }
+    }
     let mut session = Session {
         store,
         http: http(ca.as_deref())?,

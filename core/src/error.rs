@@ -21,6 +21,11 @@ pub enum Error {
     #[error("not allowed: {0}")]
     NotAllowed(String),
 
+    /// A change that the rules (`rules.rs`) refuse for this person: the phone refuses it
+    /// before writing, the server before merging. Nothing was changed.
+    #[error("refused: {0}")]
+    Refused(crate::rules::Refusal),
+
     /// A document (local or received) does not follow Doorstep's schema.
     #[error("document {id} does not follow the schema: {reason}")]
     Schema { id: String, reason: String },

@@ -20,6 +20,7 @@ pub mod domain;
 mod error;
 pub mod ids;
 pub mod protocol;
+pub mod rules;
 pub mod store;
 pub mod time;
 mod wire;

@@ -130,27 +130,39 @@ pub fn check_password(
     login: &str,
     password: &str,
 ) -> Result<Option<Person>, DirectoryError> {
-    let row: Option<(String, String)> = match conn.row(
-        "SELECT person_id, password_hash FROM accounts WHERE login = $1",
-        vals![login.trim()],
-    )? {
-        Some(r) => Some((r.text(0)?, r.text(1)?)),
-        None => None,
-    };
-    // A fixed hash of a random password, for unknown logins.
+    let (person_id, stored) = stored_hash(conn, login)?;
+    if !verify_password(&stored, password) || person_id.is_empty() {
+        return Ok(None);
+    }
+    directory::person(conn, &person_id)
+}
+
+/// The person id and password hash of `login`: an empty id and a fixed hash of a random
+/// password for an unknown login, so that both take the same time to check. Read under the
+/// store's lock; the hash is then checked with [`verify_password`] outside it (argon2 takes tens
+/// of milliseconds, and a flood of guesses must not stall every other request).
+pub fn stored_hash(conn: &Db<'_>, login: &str) -> Result<(String, String), DirectoryError> {
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qpbx0Zl3bG0o6dKp2Y6Ld1Hf0m8q4n8C2nWw3gQ1y3E";
-    let (person_id, stored) = row.unwrap_or_else(|| (String::new(), DUMMY.to_string()));
-    let ok = PasswordHash::new(&stored)
+    Ok(
+        match conn.row(
+            "SELECT person_id, password_hash FROM accounts WHERE login = $1",
+            vals![login.trim()],
+        )? {
+            Some(r) => (r.text(0)?, r.text(1)?),
+            None => (String::new(), DUMMY.to_string()),
+        },
+    )
+}
+
+/// Whether `password` matches a stored argon2id hash (no lock needed).
+pub fn verify_password(stored: &str, password: &str) -> bool {
+    PasswordHash::new(stored)
         .map(|h| {
             Argon2::default()
                 .verify_password(password.as_bytes(), &h)
                 .is_ok()
         })
-        .unwrap_or(false);
-    if !ok || person_id.is_empty() {
-        return Ok(None);
-    }
-    directory::person(conn, &person_id)
+        .unwrap_or(false)
 }
 
 /// Starts a session for `person`; returns the id to put in the cookie (shown this once).

@@ -17,55 +17,16 @@ use crate::db::{Db, Row};
 use crate::vals;
 
 /// What a person does, and so what their devices may see and change (DESIGN.md, "Roles and
-/// scopes").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    GridWorker,
-    LiaisonLead,
-    Supervisor,
-    Administrator,
-}
+/// scopes"): the core's, so that the rules the phone runs and the server runs name the same roles.
+pub use doorstep_core::rules::{Role, Scope};
 
-impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::GridWorker,
-        Role::LiaisonLead,
-        Role::Supervisor,
-        Role::Administrator,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::GridWorker => "grid_worker",
-            Role::LiaisonLead => "liaison_lead",
-            Role::Supervisor => "supervisor",
-            Role::Administrator => "administrator",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Role::GridWorker => "网格员",
-            Role::LiaisonLead => "联户长",
-            Role::Supervisor => "社区/街道管理员",
-            Role::Administrator => "系统管理员",
-        }
-    }
-
-    pub fn from_code(s: &str) -> Option<Role> {
-        let s = s.replace('-', "_");
-        Role::ALL.into_iter().find(|r| r.code() == s)
-    }
-
-    /// The kind of unit a person of this role belongs to.
-    pub fn unit_kinds(self) -> &'static [UnitKind] {
-        match self {
-            Role::GridWorker => &[UnitKind::Grid],
-            Role::LiaisonLead => &[UnitKind::Group],
-            Role::Supervisor => &[UnitKind::Community, UnitKind::Street],
-            Role::Administrator => &[UnitKind::Street, UnitKind::Community],
-        }
+/// The kinds of unit a person of `role` belongs to.
+pub fn unit_kinds(role: Role) -> &'static [UnitKind] {
+    match role {
+        Role::GridWorker => &[UnitKind::Grid],
+        Role::LiaisonLead => &[UnitKind::Group],
+        Role::Supervisor => &[UnitKind::Community, UnitKind::Street],
+        Role::Administrator => &[UnitKind::Street, UnitKind::Community],
     }
 }
 
@@ -175,33 +136,6 @@ pub struct Enrollment {
     pub device_id: String,
     pub code: String,
     pub expires_at: i64,
-}
-
-/// What a device may see and change, derived from its person's role and units.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope {
-    pub role: Role,
-    /// Grids whose documents the device reads (all kinds, or tasks only for a liaison lead).
-    pub grids: BTreeSet<String>,
-    /// Liaison groups whose help tasks a liaison lead reads and works on.
-    pub groups: BTreeSet<String>,
-    /// For a liaison lead: the grid each of their groups belongs to.
-    pub group_grid: BTreeMap<String, String>,
-}
-
-impl Scope {
-    /// A stable text of the scope: when it changes, the device's cursor no longer says what it
-    /// holds.
-    pub fn signature(&self) -> String {
-        let grids: Vec<&str> = self.grids.iter().map(String::as_str).collect();
-        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
-        format!(
-            "{}|{}|{}",
-            self.role.code(),
-            grids.join(","),
-            groups.join(",")
-        )
-    }
 }
 
 /// An authenticated device.
@@ -363,7 +297,7 @@ pub fn add_person(conn: &Db<'_>, name: &str, role: Role, units: &[String]) -> DR
     }
     for u in units {
         match unit(conn, u)? {
-            Some(found) if role.unit_kinds().contains(&found.kind) => {}
+            Some(found) if unit_kinds(role).contains(&found.kind) => {}
             Some(found) => {
                 return Err(DirectoryError::Invalid(format!(
                     "a {} cannot belong to {} ({}) / {}不能属于{}",

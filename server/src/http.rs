@@ -34,6 +34,9 @@ pub struct AppState {
     pub store: ServerStore,
     limiter: Arc<RateLimiter>,
     logins: Arc<RateLimiter>,
+    /// Whether the dashboard's cookies are marked Secure: the server serves HTTPS itself or
+    /// behind a proxy that does (configuration, never a request's Host header).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(limit.burst, limit.per_sec)),
             // Password guesses: 10 at once per login name, then one every 6 seconds.
             logins: Arc::new(RateLimiter::new(10.0, 1.0 / 6.0)),
+            secure_cookies: false,
         }
     }
 
@@ -165,10 +169,19 @@ impl From<CoreError> for ApiError {
 impl From<PushError> for ApiError {
     fn from(e: PushError) -> Self {
         match &e {
+            PushError::Refused(docs) if docs.iter().all(|(_, why)| is_scope_refusal(why)) => {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "out_of_scope",
+                    "有文档超出本设备的权限范围，本次未合并任何修改",
+                    e_text(docs),
+                )
+                .about(docs.iter().map(|(id, _)| id.clone()))
+            }
             PushError::Refused(docs) => ApiError::new(
                 StatusCode::FORBIDDEN,
-                "out_of_scope",
-                "有文档超出本设备的权限范围，本次未合并任何修改",
+                "refused",
+                "有文档的修改不符合规则，本次未合并任何修改",
                 e_text(docs),
             )
             .about(docs.iter().map(|(id, _)| id.clone())),
@@ -184,6 +197,15 @@ impl From<PushError> for ApiError {
             },
         }
     }
+}
+
+/// Whether a refusal's reason (a `rules::Refusal` as text) is about scope or role, not about
+/// what was changed.
+fn is_scope_refusal(why: &str) -> bool {
+    use doorstep_core::rules::Rule;
+    [Rule::OutOfScope, Rule::RoleKind]
+        .iter()
+        .any(|r| why.contains(r.zh()))
 }
 
 fn e_text(docs: &[(String, String)]) -> String {
@@ -347,12 +369,19 @@ fn unauthorized(revoked: bool) -> ApiError {
     }
 }
 
+/// The token of an `Authorization: Bearer ...` value; the scheme's name is case-insensitive
+/// (RFC 7235 section 2.1).
+fn bearer(v: &str) -> Option<&str> {
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
 /// The device behind the request's bearer token, rate-limited.
 async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer)
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 200)
         .ok_or_else(|| unauthorized(false))?
@@ -476,6 +505,9 @@ pub struct MeResponse {
     pub role: String,
     pub grids: Vec<String>,
     pub groups: Vec<String>,
+    /// For a liaison lead: the grid of each of their groups (the rules check a new request
+    /// for help against it, on the phone as on the server).
+    pub group_grids: std::collections::BTreeMap<String, String>,
 }
 
 impl MeResponse {
@@ -486,6 +518,7 @@ impl MeResponse {
             role: d.person.role.code().to_string(),
             grids: d.scope.grids.iter().cloned().collect(),
             groups: d.scope.groups.iter().cloned().collect(),
+            group_grids: d.scope.group_grid.clone(),
         }
     }
 }

@@ -81,6 +81,9 @@ pub struct ServeOptions {
     /// A `postgres://` URL: the data is shared with other server processes there, and the data
     /// directory holds this process's replica (docs/scaling.md).
     pub database: Option<String>,
+    /// A reverse proxy terminates HTTPS in front of this process: the dashboard's cookies are
+    /// marked Secure as with `tls` (never from what a request's Host header says).
+    pub behind_proxy: bool,
 }
 
 impl Default for ServeOptions {
@@ -90,6 +93,7 @@ impl Default for ServeOptions {
             tls: None,
             doc_cache: storage::DOC_CACHE,
             database: None,
+            behind_proxy: false,
         }
     }
 }
@@ -123,6 +127,7 @@ pub async fn serve(
         &data.display().to_string(),
         options.limit,
         tls,
+        options.behind_proxy,
         |_| {},
     )
     .await
@@ -135,7 +140,16 @@ pub async fn serve_store(
     data: &str,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    serve_store_limited(store, listen, data, DeviceLimit::default(), None, on_listen).await
+    serve_store_limited(
+        store,
+        listen,
+        data,
+        DeviceLimit::default(),
+        None,
+        false,
+        on_listen,
+    )
+    .await
 }
 
 async fn serve_store_limited(
@@ -144,9 +158,12 @@ async fn serve_store_limited(
     data: &str,
     limit: DeviceLimit,
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    behind_proxy: bool,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    let app = http::router(http::AppState::with_limit(store, limit));
+    let mut state = http::AppState::with_limit(store, limit);
+    state.secure_cookies = tls.is_some() || behind_proxy;
+    let app = http::router(state);
     let listener =
         tokio::net::TcpListener::bind(listen)
             .await

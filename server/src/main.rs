@@ -62,6 +62,10 @@ enum Command {
         /// Documents kept in memory, about 25-45 KB each / 内存中缓存的文档数
         #[arg(long, value_name = "N", default_value_t = doorstep_server::storage::DOC_CACHE)]
         doc_cache: usize,
+        /// A reverse proxy serves HTTPS in front of this server: mark the dashboard's cookies
+        /// Secure (they are with --tls-cert; never on what a request's Host header says).
+        #[arg(long)]
+        behind_proxy: bool,
     },
     /// The directory and devices / 管理目录与设备 (works on DIR directly, also while serving).
     Admin {
@@ -211,6 +215,7 @@ fn main() -> ExitCode {
             tls_key,
             doc_cache,
             database,
+            behind_proxy,
         } => runtime().and_then(|rt| {
             if !(device_burst >= 1.0 && device_rate > 0.0) {
                 return Err(
@@ -230,6 +235,7 @@ fn main() -> ExitCode {
                 tls,
                 doc_cache: doc_cache.max(1),
                 database: database_url(database),
+                behind_proxy,
             };
             rt.block_on(doorstep_server::serve(data, listen, options))
                 .map_err(|e| e.to_string())

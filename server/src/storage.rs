@@ -63,8 +63,18 @@ fn migrations() -> Vec<String> {
         // 2: web accounts and sessions of the dashboard, and the documents the server refused
         // from each device (which the phone keeps unsynced: the devices page shows them).
         format!("{}{}", crate::accounts::TABLES, DEVICE_REFUSED),
+        // 3: which device first used each Automerge actor (rule 6: actors are bound to devices).
+        DEVICE_ACTORS.to_string(),
     ]
 }
+
+const DEVICE_ACTORS: &str = r#"
+        CREATE TABLE device_actors (
+            actor TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            first_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+    "#;
 
 const DEVICE_REFUSED: &str = r#"
         CREATE TABLE device_refused (
@@ -88,12 +98,13 @@ fn pg_migrations() -> Vec<String> {
             // Text compares and sorts by code point, as in SQLite, whatever the database's locale.
             .replace("TEXT", "TEXT COLLATE \"C\"")
     };
-    vec![format!(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);{}{}{}{}",
-        pg(directory::TABLES),
-        pg(crate::accounts::TABLES),
-        pg(DEVICE_REFUSED),
-        r#"
+    vec![
+        format!(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);{}{}{}{}",
+            pg(directory::TABLES),
+            pg(crate::accounts::TABLES),
+            pg(DEVICE_REFUSED),
+            r#"
         CREATE TABLE change_log (
             seq BIGSERIAL PRIMARY KEY,
             doc_id TEXT COLLATE "C" NOT NULL,
@@ -106,7 +117,9 @@ fn pg_migrations() -> Vec<String> {
         );
         CREATE INDEX change_log_doc ON change_log (doc_id, seq);
     "#
-    )]
+        ),
+        pg(DEVICE_ACTORS),
+    ]
 }
 
 /// The file name of the database inside the data directory.

@@ -193,12 +193,14 @@ fn merge(
     let placements: RefCell<Placements> = RefCell::default();
     let refused: RefCell<Vec<(String, String)>> = RefCell::default();
     let device_id = device.map(|d| d.id.clone());
+    let who = device.map(policy::principal);
+    let now = now_ms();
     let (store, pg) = b.parts();
     let result = store.ingest(
         entries,
         |inc| {
-            if let Some(d) = device
-                && let Err(e) = policy::check_push(d, inc)
+            if let Some(who) = &who
+                && let Err(e) = policy::check_push(who, inc, now)
             {
                 refused
                     .borrow_mut()
@@ -209,15 +211,19 @@ fn merge(
             Ok(())
         },
         |tx, merged| {
-            if !refused.borrow().is_empty() {
-                // Rolls the whole transaction back.
-                return Err(Error::NotAllowed("refused".into()));
-            }
             let shared: &Db<'_> = match pg {
                 Some(pg) => pg,
                 None => &**tx,
             };
-            let now = now_ms();
+            if refused.borrow().is_empty() {
+                let foreign = bind_actors(shared, device_id.as_deref(), merged, now)
+                    .map_err(|e| Error::Storage(e.to_string()))?;
+                refused.borrow_mut().extend(foreign);
+            }
+            if !refused.borrow().is_empty() {
+                // Rolls the whole transaction back.
+                return Err(Error::NotAllowed("refused".into()));
+            }
             let appended = append_log(shared, merged, device_id.as_deref(), now)
                 .map_err(|e| Error::Storage(e.to_string()))?;
             // Each document's first new seq: where it is from then on.
@@ -262,6 +268,57 @@ fn merge(
         changes: merged.iter().map(|m| m.changes.len()).sum(),
     })
 }
+
+/// Binds each Automerge actor of the merged changes to the device that first pushed it (the
+/// server itself for its own changes), and names the documents whose changes come from an
+/// actor another device holds: a copied store's or a forger's (DESIGN.md rule 6).
+fn bind_actors(
+    db: &Db<'_>,
+    device_id: Option<&str>,
+    merged: &[Merged],
+    now: i64,
+) -> Result<Vec<(String, String)>, crate::ServerError> {
+    let me = device_id.unwrap_or(SERVER_DEVICE);
+    let mut seen: BTreeMap<&str, Option<String>> = BTreeMap::new();
+    let mut foreign = Vec::new();
+    for m in merged {
+        for c in &m.changes {
+            let holder = match seen.get(c.actor.as_str()) {
+                Some(h) => h.clone(),
+                None => {
+                    let h = db
+                        .rows(
+                            "SELECT device_id FROM device_actors WHERE actor = $1",
+                            vals![&c.actor],
+                        )?
+                        .first()
+                        .map(|r| r.text(0))
+                        .transpose()?;
+                    if h.is_none() {
+                        db.execute(
+                            "INSERT INTO device_actors (actor, device_id, first_at)                              VALUES ($1, $2, $3) ON CONFLICT (actor) DO NOTHING",
+                            vals![&c.actor, me, now],
+                        )?;
+                    }
+                    seen.insert(&c.actor, h.clone());
+                    h
+                }
+            };
+            if holder.is_some_and(|h| h != me) && !foreign.iter().any(|(id, _)| id == &m.id) {
+                let r = doorstep_core::rules::Refusal {
+                    doc_id: m.id.clone(),
+                    rule: doorstep_core::rules::Rule::ActorBound,
+                    detail: format!("actor {}", c.actor),
+                };
+                foreign.push((m.id.clone(), r.to_string()));
+            }
+        }
+    }
+    Ok(foreign)
+}
+
+/// The device id under which the server's own actors are bound.
+const SERVER_DEVICE: &str = "server";
 
 /// The device's bookkeeping with its push: documents it had refused that now passed, and (with
 /// a sync) when it synced, its cursor and its scope.
@@ -638,10 +695,12 @@ pub fn reconcile(
             .as_ref()
             .is_some_and(|(g, gr)| policy::may_read(&device.scope, kind, g, gr.as_deref()));
         if !readable {
-            return Err(PushError::Refused(vec![(
-                e.id.clone(),
-                "outside the device's scope / 超出权限范围".into(),
-            )]));
+            let r = doorstep_core::rules::Refusal {
+                doc_id: e.id.clone(),
+                rule: doorstep_core::rules::Rule::OutOfScope,
+                detail: "reconcile".into(),
+            };
+            return Err(PushError::Refused(vec![(e.id.clone(), r.to_string())]));
         }
         let mut doc = store.doc_copy(&e.id)?;
         let mut state = State::new();

@@ -176,6 +176,16 @@ pub fn reduce(events: &[TaskEvent]) -> TaskState {
                     event_id: e.id.clone(),
                 });
             }
+            (TaskEventKind::Claimed, TaskStatus::Done | TaskStatus::Cancelled)
+                if !by_claimant && s.done_by.as_ref().map(|d| &d.id) != Some(&e.by.id) =>
+            {
+                // A claim made offline while someone else finished the task: its author is
+                // told, as when the other still holds it.
+                s.lost_claims.push(LostClaim {
+                    by: e.by.clone(),
+                    event_id: e.id.clone(),
+                });
+            }
             (TaskEventKind::Released, TaskStatus::Claimed) if by_claimant => {
                 s.status = TaskStatus::Open;
                 s.claimant = None;
@@ -293,6 +303,37 @@ mod tests {
             ev(Claimed, "a", 2),
             ev(Claimed, "a", 3),
         ]);
+        assert!(s.lost_claims.is_empty());
+    }
+
+    #[test]
+    fn both_leads_claim_and_finish_offline() {
+        // A's claim and done reach the list first; B's claim and done come after.
+        let s = reduce(&[
+            ev(Opened, "gw", 1),
+            ev(Claimed, "a", 2),
+            ev(Done, "a", 3),
+            ev(Claimed, "b", 2),
+            ev(Done, "b", 4),
+        ]);
+        assert_eq!(
+            (s.status, s.done_by.unwrap().id.as_str()),
+            (TaskStatus::Done, "a")
+        );
+        assert_eq!(s.lost_claims.len(), 1);
+        assert_eq!(s.lost_claims[0].by.id, "b");
+        // Interleaved the other way round.
+        let s = reduce(&[
+            ev(Opened, "gw", 1),
+            ev(Claimed, "b", 2),
+            ev(Claimed, "a", 2),
+            ev(Done, "a", 3),
+            ev(Done, "b", 4),
+        ]);
+        assert_eq!(s.lost_claims[0].by.id, "a");
+        // Finished by someone who never claimed: a later claim by another is a lost one, the
+        // finisher's own is not.
+        let s = reduce(&[ev(Opened, "gw", 1), ev(Done, "a", 2), ev(Claimed, "a", 3)]);
         assert!(s.lost_claims.is_empty());
     }
 

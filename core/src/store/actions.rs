@@ -99,7 +99,7 @@ impl Store {
         let mut s = self.stage_new(h.id.clone(), DocKind::Household);
         doc::household::create(&mut s.doc, &h)?;
         self.commit(&mut s, "household.create", &user);
-        self.persist(vec![s], now)?;
+        self.persist_action(vec![s], now)?;
         Ok(h)
     }
 
@@ -133,7 +133,7 @@ impl Store {
         let current = doc::household::read(&s.doc, id)?;
         doc::household::update(&mut s.doc, &current, &patch)?;
         self.commit(&mut s, "household.update", &user);
-        self.persist(vec![s], self.now())?;
+        self.persist_action(vec![s], self.now())?;
         Ok(())
     }
 
@@ -145,7 +145,7 @@ impl Store {
         let mut s = self.stage(household_id, DocKind::Household)?;
         doc::household::add_resident(&mut s.doc, &r)?;
         self.commit(&mut s, "resident.add", &user);
-        self.persist(vec![s], self.now())?;
+        self.persist_action(vec![s], self.now())?;
         Ok(r.id)
     }
 
@@ -168,7 +168,7 @@ impl Store {
         let new = patch.apply(old, year_of(self.now()))?;
         doc::household::update_resident(&mut s.doc, old, &new)?;
         self.commit(&mut s, "resident.update", &user);
-        self.persist(vec![s], self.now())?;
+        self.persist_action(vec![s], self.now())?;
         Ok(())
     }
 
@@ -243,7 +243,7 @@ impl Store {
         doc::household::add_visit(&mut hs.doc, &v)?;
         self.commit(&mut hs, "visit.record", &user);
         staged.insert(0, hs);
-        self.persist(staged, now)?;
+        self.persist_action(staged, now)?;
         Ok(outcome)
     }
 
@@ -297,7 +297,7 @@ impl Store {
         }
         let s = self.new_task_doc(&h, new, &user, now)?;
         let id = s.id.clone();
-        self.persist(vec![s], now)?;
+        self.persist_action(vec![s], now)?;
         Ok(id)
     }
 
@@ -333,7 +333,7 @@ impl Store {
             events.push(e);
             tk::reduce(&events)
         };
-        self.persist(vec![s], self.now())?;
+        self.persist_action(vec![s], self.now())?;
         Ok(state)
     }
 
@@ -389,7 +389,7 @@ impl Store {
         }
         let s = self.new_appeal_doc(new, &user, now)?;
         let id = s.id.clone();
-        self.persist(vec![s], now)?;
+        self.persist_action(vec![s], now)?;
         Ok(id)
     }
 
@@ -422,7 +422,7 @@ impl Store {
         doc::appeal::add_event(&mut s.doc, &e)?;
         self.commit(&mut s, &format!("appeal.{}", kind.code()), &user);
         a.events.push(e);
-        self.persist(vec![s], self.now())?;
+        self.persist_action(vec![s], self.now())?;
         Ok(ap::reduce(&a))
     }
 
@@ -433,7 +433,7 @@ impl Store {
         let mut s = self.stage(id, DocKind::Appeal)?;
         doc::appeal::set_tier(&mut s.doc, tier)?;
         self.commit(&mut s, "appeal.tier", &user);
-        self.persist(vec![s], self.now())?;
+        self.persist_action(vec![s], self.now())?;
         Ok(())
     }
 
@@ -452,7 +452,7 @@ impl Store {
         let parts: Vec<String> = path.split('/').map(str::to_string).collect();
         doc::conflicts::settle(&mut s.doc, &parts, choice as usize)?;
         self.commit(&mut s, "conflict.settle", &user);
-        self.persist(vec![s], self.now())?;
+        self.persist_action(vec![s], self.now())?;
         Ok(())
     }
 

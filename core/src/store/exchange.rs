@@ -93,6 +93,12 @@ pub struct Incoming<'a> {
     pub before: Option<&'a Entity>,
     /// The document with the incoming changes merged (it passed the schema check).
     pub after: &'a Entity,
+    /// The merged document itself.
+    pub doc: &'a AutoCommit,
+    /// Its heads before the merge (empty for a document new here).
+    pub before_heads: &'a [ChangeHash],
+    /// The changes the merge added, in causal order.
+    pub changes: &'a [automerge::Change],
 }
 
 /// The changes one document gained in an import, in causal order.
@@ -108,15 +114,21 @@ pub struct Merged {
 #[derive(Debug, Clone)]
 pub struct MergedChange {
     pub hash: ChangeHash,
+    /// The Automerge actor that made it, hex.
+    pub actor: String,
     pub bytes: Vec<u8>,
     pub heads_after: Vec<ChangeHash>,
 }
 
 impl Merged {
-    fn of(id: &str, kind: DocKind, doc: &mut AutoCommit, before: Vec<ChangeHash>) -> Merged {
+    fn of(
+        id: &str,
+        kind: DocKind,
+        changes: &[automerge::Change],
+        before: Vec<ChangeHash>,
+    ) -> Merged {
         let mut heads = before.clone();
-        let changes = doc
-            .get_changes(&before)
+        let changes = changes
             .iter()
             .map(|c| {
                 heads.retain(|h| !c.deps().contains(h));
@@ -124,6 +136,7 @@ impl Merged {
                 heads.sort_unstable();
                 MergedChange {
                     hash: c.hash(),
+                    actor: c.actor_id().to_hex_string(),
                     bytes: c.raw_bytes().to_vec(),
                     heads_after: heads.clone(),
                 }
@@ -405,13 +418,17 @@ impl Store {
                 report.new_docs += 1;
             }
             let after = Entity::read(&s.doc, &s.id, s.kind)?;
+            let changes = s.doc.get_changes(&before_heads);
             check(&Incoming {
                 id: &s.id,
                 kind: s.kind,
                 before: before.as_ref(),
                 after: &after,
+                doc: &s.doc,
+                before_heads: &before_heads,
+                changes: &changes,
             })?;
-            merged.push(Merged::of(&s.id, s.kind, &mut s.doc, before_heads));
+            merged.push(Merged::of(&s.id, s.kind, &changes, before_heads));
             s.read = Some(after);
             staged.push(s);
         }

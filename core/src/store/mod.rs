@@ -73,6 +73,10 @@ pub struct Store {
     /// Whether each visit gets an index row (`visits`): the server's weekly trends need them, a
     /// phone does not (they were 40 % of its file). Kept in `meta`, so a rebuild at open knows.
     visit_rows: bool,
+    /// Who writes and what their role and scope allow (from the enrollment): every action is
+    /// checked against the rules with it before it is written. `None` on a store that no
+    /// server stands behind (tools, tests, the server's own replica).
+    principal: Option<crate::rules::Principal>,
 }
 
 /// A document taken out for a write. It goes back into the cache only if the write commits, so a
@@ -150,6 +154,7 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         self.actor = actor;
         self.user = None;
+        self.principal = None;
         self.cache.clear();
         Ok(())
     }
@@ -173,6 +178,13 @@ impl Store {
             }
             None => None,
         };
+        let principal = match meta_get(&conn, "principal")? {
+            Some(json) => Some(
+                serde_json::from_str(&json)
+                    .map_err(|e| Error::Storage(format!("principal: {e}")))?,
+            ),
+            None => None,
+        };
         let mut store = Store {
             conn,
             actor,
@@ -180,6 +192,7 @@ impl Store {
             cache: cache::DocCache::new(CACHE_DOCS),
             clock: None,
             visit_rows: false,
+            principal,
         };
         store.visit_rows = meta_get(&store.conn, "visit_rows")?.is_some();
         if meta_get(&store.conn, "indexes_stale")?.is_some() {
@@ -252,6 +265,28 @@ impl Store {
         )?;
         self.user = Some(user);
         Ok(())
+    }
+
+    /// Whose role and scope the rules check every action against from now on (kept in the
+    /// store); `None` stops checking (a store no server stands behind).
+    pub fn set_principal(&mut self, p: Option<crate::rules::Principal>) -> Result<()> {
+        match &p {
+            Some(p) => meta_set(
+                &self.conn,
+                "principal",
+                &serde_json::to_string(p).unwrap_or_default(),
+            )?,
+            None => {
+                self.conn
+                    .execute("DELETE FROM meta WHERE key = 'principal'", [])?;
+            }
+        }
+        self.principal = p;
+        Ok(())
+    }
+
+    pub fn principal(&self) -> Option<&crate::rules::Principal> {
+        self.principal.as_ref()
     }
 
     pub fn user(&self) -> Option<&PersonRef> {
@@ -338,6 +373,18 @@ impl Store {
             Some(_) => self.stage(id, kind),
             None => Ok(self.stage_new(id.to_string(), kind)),
         }
+    }
+
+    /// [`Store::persist`] for a person's own action: each document is first checked against the
+    /// rules (`rules.rs`) with the store's principal, exactly as the server will check it, so
+    /// that the phone never keeps what the server would refuse. A refusal writes nothing.
+    pub(crate) fn persist_action(&mut self, mut staged: Vec<Staged>, now: Millis) -> Result<()> {
+        if let Some(who) = self.principal.clone() {
+            for s in &mut staged {
+                check_staged(&who, s, now)?;
+            }
+        }
+        self.persist(staged, now).map(drop)
     }
 
     /// Writes the new changes of every staged document and their index rows in one transaction.
@@ -496,6 +543,35 @@ impl Store {
         )?;
         Ok(n as u64)
     }
+}
+
+/// Checks one staged document's new changes against the rules; reads it back into `s.read`.
+fn check_staged(who: &crate::rules::Principal, s: &mut Staged, now: Millis) -> Result<()> {
+    use crate::rules::{self, Proposal, Tree};
+    let heads = s.doc.get_heads();
+    if s.before.as_ref() == Some(&heads) {
+        return Ok(());
+    }
+    let entity = crate::doc::Entity::read(&s.doc, &s.id, s.kind)?;
+    let before = s.before.as_deref().map(|h| Tree::of(&s.doc, Some(h)));
+    let after = Tree::of(&s.doc, None);
+    let changes = s.doc.get_changes(s.before.as_deref().unwrap_or(&[]));
+    rules::check(
+        who,
+        &Proposal {
+            id: &s.id,
+            kind: s.kind,
+            before: before.as_ref(),
+            after: &after,
+            entity: &entity,
+            doc: &s.doc,
+            changes: &changes,
+            now,
+        },
+    )
+    .map_err(Error::Refused)?;
+    s.read = Some(entity);
+    Ok(())
 }
 
 /// Loads a document from its snapshot and chunks, in order; `None` if none are stored.

@@ -458,10 +458,15 @@ impl Store {
                 "t.grp = ?1 AND t.status = 'done' AND t.done_at >= ?2 ORDER BY t.done_at DESC",
                 &[&group, &(now - 7 * DAY)],
             )?,
+            // Still claimed by someone else, or finished by someone else lately (both leads
+            // claimed and finished it offline: the one whose claim lost is told all the same).
             lost: list(
                 "t.id IN (SELECT task_id FROM task_lost_claims WHERE person_id = ?1) \
-                 AND t.status = 'claimed' AND t.claimant_id <> ?1 ORDER BY t.created_at",
-                &[&me],
+                 AND t.claimant_id IS NOT ?1 \
+                 AND (t.status = 'claimed' \
+                      OR (t.status IN ('done', 'cancelled') AND t.done_at >= ?2)) \
+                 ORDER BY t.created_at",
+                &[&me, &(now - 7 * DAY)],
             )?,
         })
     }

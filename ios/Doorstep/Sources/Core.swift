@@ -35,6 +35,8 @@ struct Problem: Error, Equatable {
         case .WrongKey: self.init(.wrongKey)
         case let .Storage(reason): self.init(.storage, reason)
         case let .Decode(reason): self.init(.invalid, reason)
+        case let .Refused(_, rule, reasonZh, reasonEn, _):
+            self.init(.notAllowed, "\(reasonZh) / \(reasonEn)", field: rule)
         case let .Schema(_, reason): self.init(.server, reason)
         case let .MissingDependencies(docId): self.init(.server, docId)
         case let .Internal(reason): self.init(.internal, reason)

@@ -1655,7 +1655,7 @@ pub async fn triage(
         let mut s = store.lock();
         let lang = v.lang;
         let t = lang.tr();
-        appeal_in_scope(&mut s, &v, &id)?;
+        let (appeal, _) = appeal_in_scope(&mut s, &v, &id)?;
         let action = match f.action.as_str() {
             "assign" => {
                 let p = directory::person(s.db(), &f.person)
@@ -1663,6 +1663,14 @@ pub async fn triage(
                     .ok_or_else(|| {
                         WebError::bad(lang, format!("{}: {}", t.assign_to, t.not_found))
                     })?;
+                if !may_hold(s.db(), &v, &p, &appeal.grid)
+                    .map_err(|e| WebError::internal(lang, e.to_string()))?
+                {
+                    return Err(WebError::bad(
+                        lang,
+                        format!("{}: {} ({})", t.assign_to, p.name, t.not_found),
+                    ));
+                }
                 AppealAction::Assign(PersonRef::new(p.id, p.name))
             }
             "whistle" => AppealAction::Whistle {
@@ -1685,6 +1693,26 @@ pub async fn triage(
     .await?
 }
 
+/// Whether `p` may be handed an appeal of `grid` by viewer `v`: a grid worker of that grid, or
+/// a supervisor whose units are all inside the viewer's and who sees that grid.
+fn may_hold(
+    db: &crate::db::Db<'_>,
+    v: &Viewer,
+    p: &directory::Person,
+    grid: &str,
+) -> Result<bool, crate::ServerError> {
+    use directory::Role;
+    let inside = !p.units.is_empty() && p.units.iter().all(|u| v.units.contains(u));
+    let holds = match p.role {
+        Role::GridWorker | Role::Supervisor => directory::scope_of(db, p)
+            .map_err(|e| crate::ServerError::Database(e.to_string()))?
+            .grids
+            .contains(grid),
+        Role::LiaisonLead | Role::Administrator => false,
+    };
+    Ok(holds && inside)
+}
+
 // ---- CSV ---------------------------------------------------------------------------------
 
 /// A CSV download that Excel opens correctly: UTF-8 with a byte-order mark, CRLF line ends,
@@ -1701,11 +1729,12 @@ pub fn csv_response(
     let ie = |e: &dyn std::fmt::Display| WebError::internal(lang, e.to_string());
     w.write_record(head).map_err(|e| ie(&e))?;
     for r in rows {
-        // A cell starting with = + - @ would be a formula in Excel: quote it as text.
+        // A cell starting with = + - @ (or a TAB, CR or LF before one) would be a formula in
+        // a spreadsheet (OWASP's CSV injection): quote it as text.
         let r: Vec<String> = r
             .into_iter()
             .map(|c| {
-                if c.starts_with(['=', '+', '-', '@']) {
+                if c.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
                     format!("'{c}")
                 } else {
                     c

@@ -2,9 +2,9 @@
 //!
 //! - Login with a password (argon2id, `accounts.rs`), rate-limited per login name. The login form
 //!   is protected against login CSRF by a double-submit cookie (`ds_pre`).
-//! - The session cookie `ds_session` is HttpOnly and SameSite=Strict, and Secure unless the
-//!   dashboard is reached on a loopback address (a developer's machine or the tests; a real
-//!   deployment sits behind TLS).
+//! - The session cookie `ds_session` is HttpOnly and SameSite=Strict, and Secure when the server
+//!   serves HTTPS (`--tls-cert`) or sits behind a proxy that does (`--behind-proxy`): a setting,
+//!   never read from the request's Host header, which the client chooses.
 //! - Every form carries the session's CSRF token, checked before anything is done.
 //! - A supervisor sees the units they belong to (a community or a street) and everything below;
 //!   an administrator the directory and devices under theirs, and no residents' data.
@@ -48,17 +48,10 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
         .unwrap_or_default()
 }
 
-/// Whether the request reached us on a loopback address, where cookies cannot be Secure.
-fn loopback(headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
-}
-
-fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
-    let secure = if loopback(headers) { "" } else { "; Secure" };
+/// A `Set-Cookie` value; `secure` comes from the server's configuration (TLS, or
+/// `--behind-proxy`), never from the request.
+fn set_cookie(secure: bool, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
     let age = max_age
         .map(|s| format!("; Max-Age={s}"))
         .unwrap_or_default();
@@ -74,12 +67,17 @@ pub fn lang_link(lang: Lang, back: &str) -> String {
 }
 
 /// A path of this site to go back to after a login or a language switch (nothing off-site).
-fn local_path(p: &str) -> String {
-    if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() < 2000 {
-        p.to_string()
-    } else {
-        "/".into()
-    }
+///
+/// Only a plain local path is kept: one `/` and then no second `/` or `\\` right after it, and no
+/// control or whitespace character anywhere (a browser drops a TAB or newline from a URL, so
+/// `/%09/evil.example/` would become `//evil.example/`, another site). Anything else goes to `/`.
+pub(crate) fn local_path(p: &str) -> String {
+    let plain = p.starts_with('/')
+        && !p[1..].starts_with(['/', '\\'])
+        && !p.contains('\\')
+        && !p.chars().any(|c| c.is_control() || c.is_whitespace())
+        && p.len() < 2000;
+    if plain { p.to_string() } else { "/".into() }
 }
 
 /// A logged-in person and what they may see.
@@ -234,6 +232,7 @@ pub struct NextQuery {
 }
 
 fn login_form(
+    secure: bool,
     headers: &HeaderMap,
     next: &str,
     login: &str,
@@ -255,16 +254,17 @@ fn login_form(
     let mut r = render(&page)?;
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(headers, PRE_COOKIE, &pre, None),
+        set_cookie(secure, PRE_COOKIE, &pre, None),
     );
     Ok(r)
 }
 
 pub async fn login_page(
+    State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, WebError> {
-    login_form(&headers, &q.next, "", None)
+    login_form(state.secure_cookies, &headers, &q.next, "", None)
 }
 
 #[derive(Deserialize)]
@@ -292,16 +292,33 @@ pub async fn login(
         return Err(WebError::new(lang, WebErrorKind::Csrf));
     }
     if f.login.len() > 200 || f.password.len() > 1024 {
-        return login_form(&headers, &f.next, "", Some(t.login_failed.into()));
+        return login_form(
+            state.secure_cookies,
+            &headers,
+            &f.next,
+            "",
+            Some(t.login_failed.into()),
+        );
     }
     if !state.allow(&format!("login:{}", f.login.trim())) {
-        return login_form(&headers, &f.next, &f.login, Some(t.login_rate.into()));
+        return login_form(
+            state.secure_cookies,
+            &headers,
+            &f.next,
+            &f.login,
+            Some(t.login_rate.into()),
+        );
     }
     let store = state.store.clone();
     let (login, password) = (f.login.clone(), f.password.clone());
     let started = run(lang, move || {
+        // The hash is read under the store's lock and checked outside it.
+        let (person_id, stored) = accounts::stored_hash(store.lock().db(), &login)?;
+        if !accounts::verify_password(&stored, &password) || person_id.is_empty() {
+            return Ok(None);
+        }
         let s = store.lock();
-        let Some(person) = accounts::check_password(s.db(), &login, &password)? else {
+        let Some(person) = crate::directory::person(s.db(), &person_id)? else {
             return Ok(None);
         };
         accounts::start_session(s.db(), &person.id).map(|id| Some((person, id)))
@@ -310,17 +327,23 @@ pub async fn login(
     .map_err(|e| WebError::internal(lang, e.to_string()))?;
     let Some((person, id)) = started else {
         tracing::info!(login = %f.login, "dashboard login refused");
-        return login_form(&headers, &f.next, &f.login, Some(t.login_failed.into()));
+        return login_form(
+            state.secure_cookies,
+            &headers,
+            &f.next,
+            &f.login,
+            Some(t.login_failed.into()),
+        );
     };
     tracing::info!(person = %person.id, "dashboard login");
     let mut r = Redirect::to(&local_path(&f.next)).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&headers, SESSION_COOKIE, &id, None),
+        set_cookie(state.secure_cookies, SESSION_COOKIE, &id, None),
     );
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&headers, PRE_COOKIE, "", Some(0)),
+        set_cookie(state.secure_cookies, PRE_COOKIE, "", Some(0)),
     );
     Ok(r)
 }
@@ -349,7 +372,7 @@ pub async fn logout(
     let mut r = Redirect::to("/login").into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&headers, SESSION_COOKIE, "", Some(0)),
+        set_cookie(state.secure_cookies, SESSION_COOKIE, "", Some(0)),
     );
     Ok(r)
 }
@@ -363,10 +386,15 @@ pub struct LangQuery {
 }
 
 /// Switches the language (a preference, not a change of data: a plain link is enough).
-pub async fn switch_lang(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+pub async fn switch_lang(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Response {
     let lang = Lang::from_code(&q.to).unwrap_or_default();
     let mut r = Redirect::to(&local_path(&q.back)).into_response();
-    let mut v = set_cookie(&headers, LANG_COOKIE, lang.short(), Some(365 * 24 * 3600));
+    let mut v = set_cookie(
+        state.secure_cookies,
+        LANG_COOKIE,
+        lang.short(),
+        Some(365 * 24 * 3600),
+    );
     // The language is no secret: scripts may read it, and it may come along from other sites.
     if let Ok(s) = v.to_str() {
         let s = s

@@ -50,6 +50,8 @@ data class Problem(val kind: Kind, val detail: String = "", val field: String? =
             is DoorstepException.NoUser -> Problem(Kind.NOT_ENROLLED, e.message ?: "")
             is DoorstepException.Storage -> Problem(Kind.STORAGE, e.reason)
             is DoorstepException.Decode -> Problem(Kind.INVALID, e.reason)
+            is DoorstepException.Refused ->
+                Problem(Kind.NOT_ALLOWED, "${e.reasonZh} / ${e.reasonEn}", e.rule)
             is DoorstepException.Schema -> Problem(Kind.SERVER, e.reason)
             is DoorstepException.MissingDependencies -> Problem(Kind.SERVER, e.docId)
             is DoorstepException.Internal -> Problem(Kind.INTERNAL, e.reason)

@@ -1,0 +1,560 @@
+//! The rules on documents made by the store's own actions and then forged with raw Automerge.
+
+use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, transaction::Transactable};
+
+use super::*;
+use crate::{
+    Store,
+    doc::{self, ChangeNote},
+    domain::{
+        PersonRef,
+        appeal::{AppealAction, Asker, Channel, NewAppeal, Tier, Topic},
+        household::{Address, HousingStatus, NewHousehold},
+        task::{NewHelpTask, TaskAction},
+        visit::{NewVisit, VisitKind},
+    },
+};
+
+const NOW: Millis = 1_800_000_000_000;
+
+fn scope(role: Role) -> Scope {
+    Scope {
+        role,
+        grids: ["G1".to_string()].into(),
+        groups: ["G1-L1".to_string()].into(),
+        group_grid: [("G1-L1".to_string(), "G1".to_string())].into(),
+    }
+}
+
+fn who(id: &str, role: Role) -> Principal {
+    Principal {
+        person_id: id.into(),
+        scope: scope(role),
+    }
+}
+
+/// A grid worker's store with a household (visited once), a task and an appeal.
+struct World {
+    _dir: tempfile::TempDir,
+    store: Store,
+    household: String,
+    task: String,
+    appeal: String,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("s.db")).unwrap();
+    store.set_clock(Some(NOW));
+    store.set_user(PersonRef::new("gw", "王网格")).unwrap();
+    store
+        .set_principal(Some(who("gw", Role::GridWorker)))
+        .unwrap();
+    let h = store
+        .create_household(NewHousehold {
+            grid: "G1".into(),
+            liaison_group: Some("G1-L1".into()),
+            address: Address {
+                building: "1".into(),
+                unit: "1".into(),
+                room: "101".into(),
+                text: String::new(),
+            },
+            housing: HousingStatus::OwnerOccupied,
+            residents: vec![],
+        })
+        .unwrap();
+    store
+        .record_visit(
+            &h.id,
+            NewVisit {
+                at: None,
+                kind: VisitKind::Routine,
+                notes: "一切正常".into(),
+                needs: vec![],
+            },
+            None,
+            None,
+        )
+        .unwrap();
+    let task = store
+        .open_task(NewHelpTask {
+            household_id: h.id.clone(),
+            need: "买降压药".into(),
+            due_by: None,
+        })
+        .unwrap();
+    let appeal = store
+        .open_appeal(NewAppeal {
+            grid: "G1".into(),
+            household_id: Some(h.id.clone()),
+            channel: Channel::Visit,
+            topic: Topic::from_code("parking"),
+            tier: Tier::General,
+            summary: "楼下乱停车".into(),
+            asker: Asker::default(),
+            received_at: None,
+        })
+        .unwrap();
+    World {
+        _dir: dir,
+        store,
+        household: h.id,
+        task,
+        appeal,
+    }
+}
+
+/// Runs the rules on `after` (a fork of `before` with forged changes) as `who` would push it.
+fn judge(
+    who: &Principal,
+    id: &str,
+    kind: DocKind,
+    before: &mut AutoCommit,
+    after: &mut AutoCommit,
+) -> Result<(), Refusal> {
+    let heads = before.get_heads();
+    let entity = Entity::read(after, id, kind).map_err(|e| Refusal {
+        doc_id: id.into(),
+        rule: Rule::BadValue,
+        detail: e.to_string(),
+    })?;
+    let b = Tree::of(after, Some(&heads));
+    let a = Tree::of(after, None);
+    let changes = after.get_changes(&heads);
+    check(
+        who,
+        &Proposal {
+            id,
+            kind,
+            before: Some(&b),
+            after: &a,
+            entity: &entity,
+            doc: after,
+            changes: &changes,
+            now: NOW,
+        },
+    )
+}
+
+fn sign(doc: &mut AutoCommit, by: &str) {
+    doc::commit(
+        doc,
+        &ChangeNote::new(&PersonRef::new(by, by), "forged"),
+        NOW,
+    );
+}
+
+/// Forges a change on a copy of document `id` with `edit`, signed by `by`, and judges it.
+fn forge(
+    w: &mut World,
+    as_who: &Principal,
+    id: &str,
+    edit: impl FnOnce(&mut AutoCommit),
+) -> Result<(), Refusal> {
+    let kind = w.store.doc_kind(id).unwrap().unwrap();
+    let mut before = w.store.doc_copy(id).unwrap();
+    let mut after = before.fork();
+    edit(&mut after);
+    sign(&mut after, &as_who.person_id);
+    judge(as_who, id, kind, &mut before, &mut after)
+}
+
+fn obj(d: &AutoCommit, parent: &automerge::ObjId, key: &str) -> automerge::ObjId {
+    match d.get(parent, key).unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        _ => panic!("no object {key}"),
+    }
+}
+
+fn first_visit(d: &AutoCommit) -> automerge::ObjId {
+    let visits = obj(d, &ROOT, "visits");
+    let key = d.keys(&visits).next().unwrap();
+    obj(d, &visits, &key)
+}
+
+fn events(d: &AutoCommit) -> automerge::ObjId {
+    obj(d, &ROOT, "events")
+}
+
+fn rule(r: Result<(), Refusal>) -> Rule {
+    r.expect_err("refused").rule
+}
+
+#[test]
+fn history_never_changes() {
+    let mut w = world();
+    let gw = who("gw", Role::GridWorker);
+    let (h, t, a) = (w.household.clone(), w.task.clone(), w.appeal.clone());
+    assert_eq!(
+        rule(forge(&mut w, &gw, &h, |d| {
+            let v = first_visit(d);
+            d.put(&v, "notes", "改过的记录").unwrap();
+        })),
+        Rule::HistoryChanged
+    );
+    assert_eq!(
+        rule(forge(&mut w, &gw, &h, |d| {
+            let v = first_visit(d);
+            d.put(&v, "at", NOW - 1000).unwrap();
+        })),
+        Rule::HistoryChanged
+    );
+    assert_eq!(
+        rule(forge(&mut w, &gw, &h, |d| {
+            let visits = obj(d, &ROOT, "visits");
+            let key = d.keys(&visits).next().unwrap();
+            d.delete(&visits, key.as_str()).unwrap();
+        })),
+        Rule::Removed
+    );
+    for id in [&t, &a] {
+        assert_eq!(
+            rule(forge(&mut w, &gw, id, |d| {
+                let e = events(d);
+                let first = match d.get(&e, 0).unwrap() {
+                    Some((_, id)) => id,
+                    None => panic!(),
+                };
+                d.put(&first, "note", "改写").unwrap();
+            })),
+            Rule::HistoryChanged
+        );
+        assert_eq!(
+            rule(forge(&mut w, &gw, id, |d| {
+                let e = events(d);
+                d.delete(&e, 0).unwrap();
+            })),
+            Rule::Removed
+        );
+    }
+}
+
+#[test]
+fn fixed_fields_and_allow_lists() {
+    let mut w = world();
+    let gw = who("gw", Role::GridWorker);
+    let sup = who("sup", Role::Supervisor);
+    let a = w.appeal.clone();
+    for key in ["received_at", "channel", "summary"] {
+        let r = forge(&mut w, &gw, &a, |d| match key {
+            "received_at" => d.put(ROOT, key, NOW - 5).unwrap(),
+            _ => d.put(ROOT, key, "hotline").unwrap(),
+        });
+        assert_eq!(rule(r), Rule::FixedField, "{key}");
+    }
+    let r = forge(&mut w, &gw, &a, |d| {
+        let f = obj(d, &ROOT, "first_responsible");
+        d.put(&f, "id", "someone").unwrap();
+    });
+    assert_eq!(rule(r), Rule::FixedField);
+    // A grid worker corrects the tier; a supervisor may not.
+    forge(&mut w, &gw, &a, |d| d.put(ROOT, "tier", "urgent").unwrap()).unwrap();
+    assert_eq!(
+        rule(forge(&mut w, &sup, &a, |d| d
+            .put(ROOT, "tier", "urgent")
+            .unwrap())),
+        Rule::NotEditable
+    );
+    // An unknown key, and a text object where a text belongs.
+    assert_eq!(
+        rule(forge(&mut w, &gw, &a, |d| d.put(ROOT, "junk", 1).unwrap())),
+        Rule::UnknownField
+    );
+    let h = w.household.clone();
+    assert_eq!(
+        rule(forge(&mut w, &gw, &h, |d| {
+            d.put_object(ROOT, "housing", ObjType::Text).unwrap();
+        })),
+        Rule::BadValue
+    );
+}
+
+#[test]
+fn limits_hold_on_merged_documents() {
+    let mut w = world();
+    let gw = who("gw", Role::GridWorker);
+    let (a, h) = (w.appeal.clone(), w.household.clone());
+    let big = "很".repeat(5 << 20);
+    assert_eq!(
+        rule(forge(&mut w, &gw, &a, |d| {
+            let e = doc::append_event(
+                d,
+                &crate::ids::new_id(),
+                "progress",
+                NOW,
+                &PersonRef::new("gw", "王"),
+                &big,
+            )
+            .unwrap();
+            let _ = e;
+        })),
+        Rule::TooLong
+    );
+    // 2,000 visits in one push.
+    assert_eq!(
+        rule(forge(&mut w, &gw, &h, |d| {
+            for _ in 0..2_000 {
+                let v = crate::domain::visit::Visit {
+                    id: crate::ids::new_id(),
+                    at: NOW,
+                    by: PersonRef::new("gw", "王"),
+                    kind: VisitKind::Routine,
+                    notes: String::new(),
+                    needs: vec![],
+                    opened: vec![],
+                };
+                doc::household::add_visit(d, &v).unwrap();
+            }
+        })),
+        Rule::TooMany
+    );
+}
+
+#[test]
+fn authors_are_the_writer() {
+    let mut w = world();
+    let gw = who("gw", Role::GridWorker);
+    let h = w.household.clone();
+    // A visit in someone else's name.
+    assert_eq!(
+        rule(forge(&mut w, &gw, &h, |d| {
+            let v = crate::domain::visit::Visit {
+                id: crate::ids::new_id(),
+                at: NOW,
+                by: PersonRef::new("other", "别人"),
+                kind: VisitKind::Routine,
+                notes: String::new(),
+                needs: vec![],
+                opened: vec![],
+            };
+            doc::household::add_visit(d, &v).unwrap();
+        })),
+        Rule::NotAuthor
+    );
+    // A change signed by someone else.
+    let mut before = w.store.doc_copy(&h).unwrap();
+    let mut after = before.fork();
+    after.put(ROOT, "housing", "rented").unwrap();
+    sign(&mut after, "other");
+    assert_eq!(
+        rule(judge(&gw, &h, DocKind::Household, &mut before, &mut after)),
+        Rule::ChangeAuthor
+    );
+    // And one with no note at all.
+    let mut after = before.fork();
+    after.put(ROOT, "housing", "rented").unwrap();
+    after.commit();
+    assert_eq!(
+        rule(judge(&gw, &h, DocKind::Household, &mut before, &mut after)),
+        Rule::ChangeAuthor
+    );
+}
+
+#[test]
+fn roles_record_only_their_actions() {
+    let mut w = world();
+    let lead = who("lead", Role::LiaisonLead);
+    let sup = who("sup", Role::Supervisor);
+    let (t, a, h) = (w.task.clone(), w.appeal.clone(), w.household.clone());
+    let event = |kind: &'static str, by: &'static str| {
+        move |d: &mut AutoCommit| {
+            doc::append_event(
+                d,
+                &crate::ids::new_id(),
+                kind,
+                NOW,
+                &PersonRef::new(by, by),
+                "",
+            )
+            .unwrap();
+        }
+    };
+    forge(&mut w, &lead, &t, event("claimed", "lead")).unwrap();
+    assert_eq!(
+        rule(forge(&mut w, &lead, &t, event("cancelled", "lead"))),
+        Rule::EventKind
+    );
+    assert_eq!(
+        rule(forge(&mut w, &lead, &t, event("opened", "lead"))),
+        Rule::EventKind
+    );
+    assert_eq!(
+        rule(forge(&mut w, &lead, &a, event("progress", "lead"))),
+        Rule::RoleKind
+    );
+    assert_eq!(
+        rule(forge(&mut w, &lead, &h, |d| d
+            .put(ROOT, "housing", "rented")
+            .unwrap())),
+        Rule::RoleKind
+    );
+    forge(&mut w, &sup, &a, event("whistled", "sup")).unwrap();
+    assert_eq!(
+        rule(forge(&mut w, &sup, &a, event("resolved", "sup"))),
+        Rule::EventKind
+    );
+    assert_eq!(
+        rule(forge(&mut w, &sup, &t, event("claimed", "sup"))),
+        Rule::RoleKind
+    );
+    let admin = who("admin", Role::Administrator);
+    assert_eq!(
+        rule(forge(&mut w, &admin, &a, event("closed", "admin"))),
+        Rule::RoleKind
+    );
+    // Out of the lead's group.
+    let mut other = lead.clone();
+    other.scope.groups = ["G1-L2".to_string()].into();
+    assert_eq!(
+        rule(forge(&mut w, &other, &t, event("claimed", "lead"))),
+        Rule::OutOfScope
+    );
+}
+
+#[test]
+fn an_event_slipped_before_others_is_refused() {
+    let mut w = world();
+    let lead = who("lead", Role::LiaisonLead);
+    let t = w.task.clone();
+    // Someone claimed it already.
+    w.store.set_user(PersonRef::new("gw", "王网格")).unwrap();
+    w.store.act_on_task(&t, TaskAction::Claim).unwrap();
+    // The lead inserts a claim right after "opened", ahead of the claim it has seen.
+    let r = forge(&mut w, &lead, &t, |d| {
+        let e = events(d);
+        let m = d.insert_object(&e, 1, ObjType::Map).unwrap();
+        d.put(&m, "id", crate::ids::new_id()).unwrap();
+        d.put(&m, "kind", "claimed").unwrap();
+        d.put(&m, "at", NOW).unwrap();
+        let by = d.put_object(&m, "by", ObjType::Map).unwrap();
+        d.put(&by, "id", "lead").unwrap();
+        d.put(&by, "name", "lead").unwrap();
+        d.put(&m, "note", "").unwrap();
+    });
+    assert_eq!(rule(r), Rule::EventOrder);
+}
+
+#[test]
+fn a_losing_conflict_value_is_checked_too() {
+    let mut w = world();
+    let gw = who("gw", Role::GridWorker);
+    let a = w.appeal.clone();
+    let mut before = w.store.doc_copy(&a).unwrap();
+    // Two concurrent changes of the tier: one fine, one 3,000 characters long.
+    let mut x = before.fork();
+    let mut y = before.fork();
+    x.put(ROOT, "tier", "urgent").unwrap();
+    sign(&mut x, "gw");
+    y.put(ROOT, "tier", "x".repeat(3000)).unwrap();
+    sign(&mut y, "gw");
+    x.merge(&mut y).unwrap();
+    let r = judge(&gw, &a, DocKind::Appeal, &mut before, &mut x);
+    assert!(
+        matches!(
+            r.as_ref().map_err(|e| e.rule),
+            Err(Rule::TooLong) | Err(Rule::BadValue)
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn the_phone_refuses_first_and_writes_nothing() {
+    let mut w = world();
+    let a = w.appeal.clone();
+    let t = w.task.clone();
+    // The same store, now a supervisor's: correcting a tier is not a supervisor's action.
+    w.store.set_user(PersonRef::new("sup", "周书记")).unwrap();
+    w.store
+        .set_principal(Some(who("sup", Role::Supervisor)))
+        .unwrap();
+    let heads = w.store.doc_heads(&a).unwrap();
+    let e = w.store.set_appeal_tier(&a, Tier::Urgent).unwrap_err();
+    assert!(
+        matches!(&e, crate::Error::Refused(r) if r.rule == Rule::NotEditable),
+        "{e}"
+    );
+    assert_eq!(w.store.doc_heads(&a).unwrap(), heads, "nothing written");
+    assert_eq!(w.store.appeal(&a).unwrap().0.tier, Tier::General);
+    let e = w
+        .store
+        .act_on_appeal(&a, AppealAction::Resolve("好了".into()))
+        .unwrap_err();
+    assert!(
+        matches!(&e, crate::Error::Refused(r) if r.rule == Rule::EventKind),
+        "{e}"
+    );
+    let e = w.store.act_on_task(&t, TaskAction::Claim).unwrap_err();
+    assert!(
+        matches!(&e, crate::Error::Refused(r) if r.rule == Rule::RoleKind),
+        "{e}"
+    );
+    // What a supervisor does is allowed.
+    w.store
+        .act_on_appeal(&a, AppealAction::Escalate("转街道".into()))
+        .unwrap();
+    // A liaison lead claims, and may not cancel.
+    w.store.set_user(PersonRef::new("lead", "孙联户")).unwrap();
+    w.store
+        .set_principal(Some(who("lead", Role::LiaisonLead)))
+        .unwrap();
+    w.store.act_on_task(&t, TaskAction::Claim).unwrap();
+    let e = w
+        .store
+        .act_on_task(&t, TaskAction::Cancel(String::new()))
+        .unwrap_err();
+    assert!(
+        matches!(&e, crate::Error::Refused(r) if r.rule == Rule::EventKind),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_legit_action_passes() {
+    // The world's own actions ran with the rules on; a few more, including a conflict settled.
+    let mut w = world();
+    let h = w.household.clone();
+    let rid = w
+        .store
+        .add_resident(
+            &h,
+            crate::domain::household::NewResident {
+                name: "王秀英".into(),
+                gender: None,
+                birth_year: Some(1940),
+                phone: None,
+                relation: "户主".into(),
+                tags: [crate::domain::household::AttentionTag::from_code("elderly_alone").unwrap()]
+                    .into(),
+                notes: String::new(),
+            },
+        )
+        .unwrap();
+    w.store
+        .update_resident(
+            &h,
+            &rid,
+            crate::domain::household::ResidentPatch {
+                notes: Some("腿脚不便".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let t = w.task.clone();
+    w.store.act_on_task(&t, TaskAction::Claim).unwrap();
+    w.store
+        .act_on_task(&t, TaskAction::Done("送到了".into()))
+        .unwrap();
+    let a = w.appeal.clone();
+    w.store.act_on_appeal(&a, AppealAction::Accept).unwrap();
+    w.store.set_appeal_tier(&a, Tier::BasicLiving).unwrap();
+    let _ = ScalarValue::Null;
+}
+
+#[test]
+fn the_table_covers_every_kind() {
+    for kind in DocKind::ALL {
+        assert!(!fields::table(kind).is_empty());
+    }
+}
