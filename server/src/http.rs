@@ -138,6 +138,13 @@ impl From<CoreError> for ApiError {
             CoreError::NotAllowed(_) => {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", "无权执行此操作", msg)
             }
+            CoreError::Refused(r) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "refused",
+                "有文档的修改不符合规则，本次未合并任何修改",
+                msg,
+            )
+            .about([r.doc_id]),
             CoreError::Invalid { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid", "请求无效", msg)
             }

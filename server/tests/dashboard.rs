@@ -236,10 +236,20 @@ fn accounts_scopes_triage_and_bad_input() {
         ("赵书记", "三日内到场")
     );
 
-    // Assign to B's grid worker, then close; a closed appeal refuses more triage.
+    // Assigning to B's grid worker (who may not hold an appeal of grid A) or to a supervisor
+    // of another community is refused and changes nothing; to A's grid worker it is done.
+    let before_assign = changes(&data);
+    for other in [&worker_b, &sup_c2] {
+        let r = zhao.post(
+            &path,
+            &[("csrf", &csrf), ("action", "assign"), ("person", other)],
+        );
+        assert_eq!(r.status, 400, "assigning to {other}");
+    }
+    assert_eq!(changes(&data), before_assign);
     let r = zhao.post(
         &path,
-        &[("csrf", &csrf), ("action", "assign"), ("person", &worker_b)],
+        &[("csrf", &csrf), ("action", "assign"), ("person", &worker_a)],
     );
     assert_eq!(r.status, 303);
     let r = zhao.post(
@@ -257,7 +267,7 @@ fn accounts_scopes_triage_and_bad_input() {
     p1.sync().unwrap();
     let (_, st) = p1.s().appeal(&appeal_a).unwrap();
     assert_eq!(st.status.code(), "closed");
-    assert_eq!(st.responsible.name, "孙网格");
+    assert_eq!(st.responsible.name, "王网格");
     let page = zhao.get(&format!("/a/{appeal_a}"));
     assert!(page.body.contains("已销账") && !page.body.contains("id=\"form-whistle\""));
     // The ledger shows the closed appeal.

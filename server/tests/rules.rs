@@ -168,7 +168,19 @@ fn scopes_revocation_and_bad_input() {
             None,
         )
         .unwrap();
+    // The phone's own rules refuse a household in another grid first, writing nothing...
+    let held = pb.s().doc_ids().unwrap().len();
+    let e = pb.s().create_household(household("A")).unwrap_err();
+    assert!(
+        matches!(&e, doorstep_core::Error::Refused(r) if r.rule == doorstep_core::rules::Rule::OutOfScope),
+        "{e}"
+    );
+    assert_eq!(pb.s().doc_ids().unwrap().len(), held);
+    // ...and a phone without them (an old build) meets the server's.
+    let principal = pb.s().principal().cloned();
+    pb.s().set_principal(None).unwrap();
     let stray = pb.s().create_household(household("A")).unwrap();
+    pb.s().set_principal(principal).unwrap();
     let r = pb.sync().unwrap();
     assert_eq!(r.failed.len(), 1, "{r:?}");
     assert_eq!(r.failed[0].doc_id, stray.id);

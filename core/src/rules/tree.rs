@@ -147,8 +147,13 @@ impl Walker<'_, '_> {
                 None => self.doc.get_all(obj, k.as_str()),
             }
             .unwrap_or_default();
-            // A key with a `/` would read as a deeper path: escaped, it matches no field.
-            let seg = k.replace('%', "%25").replace('/', "%2F");
+            // A key with a `/` would read as a deeper path: escaped, it matches no field; so
+            // does a key longer than any the schema has (ids, tag codes: 64 at most).
+            let seg = if k.chars().count() > 64 {
+                "%long".to_string()
+            } else {
+                k.replace('%', "%25").replace('/', "%2F")
+            };
             for (v, id) in all {
                 self.value(join(path, &seg), v, id);
             }

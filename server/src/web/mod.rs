@@ -77,6 +77,17 @@ fn asset(body: &'static str, ct: &'static str) -> Response {
 }
 
 /// Headers every page carries: no caching of personal data, no framing, no inline script.
+/// A CSV cell as text: one starting with = + - @, or with a TAB, CR or LF (which a spreadsheet
+/// skips before a formula), would be run as a formula (OWASP's CSV injection), so it gets a
+/// leading apostrophe.
+pub fn csv_cell(c: String) -> String {
+    if c.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
+        format!("'{c}")
+    } else {
+        c
+    }
+}
+
 pub fn secure_page(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(

@@ -1729,18 +1729,7 @@ pub fn csv_response(
     let ie = |e: &dyn std::fmt::Display| WebError::internal(lang, e.to_string());
     w.write_record(head).map_err(|e| ie(&e))?;
     for r in rows {
-        // A cell starting with = + - @ (or a TAB, CR or LF before one) would be a formula in
-        // a spreadsheet (OWASP's CSV injection): quote it as text.
-        let r: Vec<String> = r
-            .into_iter()
-            .map(|c| {
-                if c.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
-                    format!("'{c}")
-                } else {
-                    c
-                }
-            })
-            .collect();
+        let r: Vec<String> = r.into_iter().map(super::csv_cell).collect();
         w.write_record(&r).map_err(|e| ie(&e))?;
     }
     let body = w.into_inner().map_err(|e| ie(&e))?;
