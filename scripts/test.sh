@@ -104,7 +104,7 @@ export DOORSTEP_TEST_CODE2=$(admin enroll --person "$P2" | sed -n 's/.*"code": "
 code_for() { admin enroll --person "$1" | sed -n 's/.*"code": "\(.*\)".*/\1/p'; }
 export DOORSTEP_TEST_LINK_GW=$(admin enroll --person "$P_GW" --server-url "$DOORSTEP_TEST_SERVER" | sed -n 's/.*"qr": "\(.*\)".*/\1/p')
 export DOORSTEP_TEST_CODE_GW2=$(code_for "$P_GW2") DOORSTEP_TEST_CODE_LEAD=$(code_for "$P_LEAD")
-export DOORSTEP_TEST_CODE_SUP=$(code_for "$P_SUP")
+export DOORSTEP_TEST_CODE_SUP=$(code_for "$P_SUP") DOORSTEP_TEST_CODE_SUP2=$(code_for "$P_SUP")
 export DOORSTEP_TEST_ADMIN=$ROOT/$SRV DOORSTEP_TEST_DATA=$KTDATA
 CP=/usr/share/java/jna.jar:$KC/lib/kotlinx-coroutines-core-jvm.jar
 RUN_CP="$CP:$KC/lib/kotlin-stdlib.jar"
@@ -160,7 +160,7 @@ step "fuzzing: every target for a short, bounded run (nightly, cargo-fuzz, libFu
 # fuzz/artifacts/<target>/; copy it to fuzz/regressions/<target>/ (replayed by every test run).
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 (cd fuzz && cargo +nightly fuzz build -O)
-for t in protocol_decode core_import server_ingest; do
+for t in protocol_decode core_import server_ingest rules_check; do
     # fuzz/corpus/<t> grows with what libFuzzer finds; fuzz/seeds/<t> holds real messages to start from.
     mkdir -p "fuzz/corpus/$t"
     (cd fuzz && cargo +nightly fuzz run -O "$t" "corpus/$t" "seeds/$t" -- -max_total_time="${FUZZ_SECONDS:-20}" \

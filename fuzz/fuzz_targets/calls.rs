@@ -51,3 +51,233 @@ pub fn grid_worker_device() -> Device {
 pub fn ingest(store: &ServerStore, device: &Device, data: &[u8]) {
     let _ = doorstep_server::sync::push(&mut store.lock(), Some(device), data);
 }
+
+/// Documents of each kind as a grid worker's actions make them (a household visited once, a
+/// help task, an appeal), for the rules target to edit.
+pub struct RuleDocs {
+    _dir: tempfile::TempDir,
+    pub docs: Vec<(String, doorstep_core::doc::DocKind, automerge::AutoCommit)>,
+}
+
+pub fn rule_docs() -> RuleDocs {
+    use doorstep_core::domain::{
+        PersonRef,
+        appeal::{Asker, Channel, NewAppeal, Tier, Topic},
+        household::{Address, HousingStatus, NewHousehold},
+        task::NewHelpTask,
+        visit::{NewVisit, VisitKind},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(dir.path().join("rules.db")).unwrap();
+    s.set_user(PersonRef::new("fuzz-person", "模糊测试"))
+        .unwrap();
+    let h = s
+        .create_household(NewHousehold {
+            grid: "A".into(),
+            liaison_group: Some("A-l1".into()),
+            address: Address {
+                building: "1".into(),
+                unit: "1".into(),
+                room: "101".into(),
+                text: String::new(),
+            },
+            housing: HousingStatus::OwnerOccupied,
+            residents: vec![],
+        })
+        .unwrap();
+    s.record_visit(
+        &h.id,
+        NewVisit {
+            at: None,
+            kind: VisitKind::Routine,
+            notes: "例行".into(),
+            needs: vec![],
+        },
+        None,
+        None,
+    )
+    .unwrap();
+    let t = s
+        .open_task(NewHelpTask {
+            household_id: h.id.clone(),
+            need: "买药".into(),
+            due_by: None,
+        })
+        .unwrap();
+    let a = s
+        .open_appeal(NewAppeal {
+            grid: "A".into(),
+            household_id: Some(h.id.clone()),
+            channel: Channel::Visit,
+            topic: Topic::from_code("parking"),
+            tier: Tier::General,
+            summary: "停车".into(),
+            asker: Asker::default(),
+            received_at: None,
+        })
+        .unwrap();
+    use doorstep_core::doc::DocKind;
+    let docs = [
+        (h.id, DocKind::Household),
+        (t, DocKind::Task),
+        (a, DocKind::Appeal),
+    ]
+    .into_iter()
+    .map(|(id, k)| {
+        let d = s.doc_copy(&id).unwrap();
+        (id, k, d)
+    })
+    .collect();
+    RuleDocs { _dir: dir, docs }
+}
+
+/// The rules (`doorstep_core::rules::check`) on an edit of one of `docs` that the bytes spell
+/// out: byte 0 picks the role, byte 1 the document, then each 3 bytes an operation (put a
+/// value, put an object, step into a key, back to the root, insert into a list, delete, commit
+/// with a note by the writer, by someone else or none) on keys and values the schema knows and
+/// some it does not. Never a panic, whatever the edit.
+pub fn rules(docs: &RuleDocs, data: &[u8]) {
+    use automerge::{ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
+    use doorstep_core::doc::{ChangeNote, Entity};
+    use doorstep_core::domain::PersonRef;
+    use doorstep_core::rules::{self, Principal, Proposal, Tree};
+    const KEYS: &[&str] = &[
+        "grid",
+        "group",
+        "housing",
+        "moved_out",
+        "address",
+        "building",
+        "residents",
+        "visits",
+        "events",
+        "kind",
+        "at",
+        "by",
+        "id",
+        "name",
+        "note",
+        "notes",
+        "tier",
+        "received_at",
+        "channel",
+        "tags",
+        "elderly_alone",
+        "needs",
+        "opened",
+        "assignee",
+        "junk",
+        "type",
+        "v",
+        "created_by",
+        "first_responsible",
+        "summary",
+        "need",
+        "due_by",
+    ];
+    const TEXTS: &[&str] = &[
+        "",
+        "A",
+        "B",
+        "A-l1",
+        "claimed",
+        "done",
+        "opened",
+        "received",
+        "progress",
+        "urgent",
+        "owner",
+        "fuzz-person",
+        "someone",
+        "routine",
+        "f",
+    ];
+    if data.len() < 2 {
+        return;
+    }
+    let role = Role::ALL[data[0] as usize % Role::ALL.len()];
+    let (id, kind, base) = &docs.docs[data[1] as usize % docs.docs.len()];
+    let mut base = base.clone();
+    let mut d = base.fork();
+    let mut at = ROOT;
+    for op in data[2..].chunks(3) {
+        let (code, a, b) = (op[0], *op.get(1).unwrap_or(&0), *op.get(2).unwrap_or(&0));
+        let key = KEYS[a as usize % KEYS.len()];
+        let is_list = matches!(d.object_type(&at), Ok(ObjType::List));
+        let _ = match (code % 9, is_list) {
+            (0, false) => d.put(&at, key, TEXTS[b as usize % TEXTS.len()]),
+            (1, false) => d.put(&at, key, i64::from(b) * 1_000_000_000_000 / 7),
+            (2, false) => d.put(&at, key, b % 2 == 0),
+            (3, false) => d.put_object(&at, key, ObjType::Map).map(drop),
+            (4, false) => d.put_object(&at, key, ObjType::List).map(drop),
+            (5, _) => {
+                if let Ok(Some((Value::Object(_), o))) = d.get(&at, key) {
+                    at = o;
+                } else if is_list
+                    && let Ok(Some((Value::Object(_), o))) =
+                        d.get(&at, b as usize % (d.length(&at) + 1))
+                {
+                    at = o;
+                }
+                Ok(())
+            }
+            (6, _) => {
+                at = ROOT;
+                Ok(())
+            }
+            (7, true) => {
+                let n = d.length(&at);
+                d.insert_object(&at, b as usize % (n + 1), ObjType::Map)
+                    .map(|o| at = o)
+            }
+            (8, false) => d.delete(&at, key),
+            (8, true) if d.length(&at) > 0 => d.delete(&at, b as usize % d.length(&at)),
+            (_, true) => d.insert(&at, d.length(&at), ScalarValue::Null),
+            _ => Ok(()),
+        };
+        if code % 17 == 16 {
+            let by = if b % 3 == 0 { "someone" } else { "fuzz-person" };
+            let note = ChangeNote::new(&PersonRef::new(by, by), "fuzz");
+            let mut opts =
+                automerge::transaction::CommitOptions::default().with_time(1_800_000_000_000);
+            if b % 5 != 0 {
+                opts = opts.with_message(note.encode());
+            }
+            d.commit_with(opts);
+            at = ROOT;
+        }
+    }
+    d.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_message(ChangeNote::new(&PersonRef::new("fuzz-person", "f"), "fuzz").encode()),
+    );
+    let Ok(entity) = Entity::read(&d, id, *kind) else {
+        return;
+    };
+    let heads = base.get_heads();
+    let before = Tree::of(&d, Some(&heads));
+    let after = Tree::of(&d, None);
+    let changes = d.get_changes(&heads);
+    let who = Principal {
+        person_id: "fuzz-person".into(),
+        scope: Scope {
+            role,
+            grids: ["A".to_string()].into(),
+            groups: ["A-l1".to_string()].into(),
+            group_grid: [("A-l1".to_string(), "A".to_string())].into(),
+        },
+    };
+    let _ = rules::check(
+        &who,
+        &Proposal {
+            id,
+            kind: *kind,
+            before: Some(&before),
+            after: &after,
+            entity: &entity,
+            doc: &d,
+            changes: &changes,
+            now: 1_800_000_000_000,
+        },
+    );
+}

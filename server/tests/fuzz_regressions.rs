@@ -63,6 +63,14 @@ fn server_ingest() {
     }
 }
 
+#[test]
+fn rules_check() {
+    let docs = calls::rule_docs();
+    for (_, data) in inputs("rules_check") {
+        calls::rules(&docs, &data);
+    }
+}
+
 /// A grid worker's day in grid A on a real store: three households (one with a resident), a
 /// visit that opens a help task and an appeal, the task claimed. Its messages are the fuzz
 /// targets' seeds: libFuzzer mutates real bundles instead of finding the format from nothing.

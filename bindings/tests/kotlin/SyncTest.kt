@@ -42,6 +42,39 @@ fun syncChecks() {
         expect(p2.household(h.id).visits.any { it.notes == "从 Kotlin 记录" }, "the visit arrived")
     }
 
+    check("a supervisor's phone refuses what the server would, before writing (the one rule set)") {
+        val codeSup = System.getenv("DOORSTEP_TEST_CODE_SUP2") ?: throw AssertionError("DOORSTEP_TEST_CODE_SUP2 not set")
+        val h = p1.households(HouseholdQuery(grid = "KT"), null).first()
+        val out = p1.recordVisit(
+            h.id, NewVisit(null, VisitKind.ROUTINE, "楼道堆物", emptyList()), null,
+            VisitAppeal("other", Tier.GENERAL, "楼道堆物"),
+        )
+        p1.sync()
+        val sup = phone()
+        val e = sup.enroll(server, codeSup)
+        expect(e.role == "supervisor", "enrollment $e")
+        sup.sync()
+        val appealId = out.appealId!!
+        try {
+            sup.setAppealTier(appealId, Tier.URGENT)
+            throw AssertionError("a supervisor changed a tier")
+        } catch (x: DoorstepException.Refused) {
+            expect(x.rule == "not_editable" && x.docId == appealId, "refusal ${x.rule} ${x.docId}")
+            expect(x.reasonZh.isNotEmpty() && x.reasonEn.isNotEmpty(), "plain words in both languages")
+        }
+        try {
+            sup.actOnAppeal(appealId, AppealAction.Resolve("办结"), null)
+            throw AssertionError("a supervisor resolved an appeal")
+        } catch (x: DoorstepException.Refused) {
+            expect(x.rule == "event_kind", "refusal ${x.rule}")
+        }
+        expect(sup.unsyncedDocs() == 0UL, "nothing was written")
+        sup.actOnAppeal(appealId, AppealAction.Escalate("转街道"), null)
+        val r = sup.sync()
+        expect(r.pushedDocs == 1u && r.failed.isEmpty(), "the escalation synced: $r")
+        sup.close()
+    }
+
     check("typed errors: a used code, no network") {
         try {
             phone().enroll(server, code2)

@@ -336,7 +336,10 @@ pub fn check(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
         collections.insert(path.rsplit_once('/').map_or("", |(parent, _)| parent));
         collections.insert(path);
         let segs: Vec<&str> = path.split('/').collect();
+        // An escaped key (one with a `/`, or longer than any id or code: `tree.rs`) matches
+        // no field, not even where any key is allowed (a resident's tags).
         let spec = fields::spec(p.kind, &segs)
+            .filter(|_| !segs.iter().any(|s| s.starts_with('%')))
             .ok_or_else(|| refuse(p, Rule::UnknownField, path.clone()))?;
         if a.is_empty() {
             return Err(refuse(p, Rule::Removed, path.clone()));

@@ -268,6 +268,39 @@ fn fixed_fields_and_allow_lists() {
         })),
         Rule::BadValue
     );
+    // A key longer than any id or code, even where any key may go (a resident's tags: found
+    // by the property test through the server, seed 1796025426169, edit 4418).
+    w.store
+        .add_resident(
+            &h,
+            crate::domain::household::NewResident {
+                name: "王秀英".into(),
+                gender: None,
+                birth_year: None,
+                phone: None,
+                relation: "户主".into(),
+                tags: Default::default(),
+                notes: String::new(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        rule(forge(&mut w, &gw, &h, |d| {
+            let rs = obj(d, &ROOT, "residents");
+            let rid = d.keys(&rs).next().unwrap();
+            let r = obj(d, &rs, &rid);
+            let tags = obj(d, &r, "tags");
+            d.put(&tags, "t".repeat(80), true).unwrap();
+        })),
+        Rule::UnknownField
+    );
+    // A key with a slash, which would read as a deeper path.
+    assert_eq!(
+        rule(forge(&mut w, &gw, &h, |d| {
+            d.put(ROOT, "visits/x", 1).unwrap();
+        })),
+        Rule::UnknownField
+    );
 }
 
 #[test]
