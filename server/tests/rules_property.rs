@@ -89,11 +89,11 @@ enum Edit {
     /// Insert a complete event before the last one.
     InsertEvent { kind: String },
     /// Change a field of an event already there.
-    EditEvent { field: String },
+    ChangeEvent { field: String },
     /// Add a visit.
     AddVisit { by: String, notes: usize },
     /// Change a field of a visit already there.
-    EditVisit { field: String },
+    ChangeVisit { field: String },
     /// Add a resident.
     AddResident { name: usize },
     /// Set an attention tag of a resident already there.
@@ -217,8 +217,8 @@ fn oracle(
         }
         Edit::Delete { .. }
         | Edit::InsertEvent { .. }
-        | Edit::EditEvent { .. }
-        | Edit::EditVisit { .. } => false,
+        | Edit::ChangeEvent { .. }
+        | Edit::ChangeVisit { .. } => false,
         Edit::AppendEvent { kind: k, by, note } => {
             if by != "me" {
                 return false;
@@ -388,7 +388,7 @@ fn apply(d: &mut AutoCommit, edit: &Edit, me: &str, ids: &Ids) -> Option<Val> {
             fill_event(d, &m, kind, me, 0, ids);
             None
         }
-        Edit::EditEvent { field } => {
+        Edit::ChangeEvent { field } => {
             let e = obj(d, &ROOT, "events")?;
             let first = match d.get(&e, 0).ok().flatten() {
                 Some((_, id)) => id,
@@ -410,7 +410,7 @@ fn apply(d: &mut AutoCommit, edit: &Edit, me: &str, ids: &Ids) -> Option<Val> {
             d.put_object(&v, "opened", ObjType::List).unwrap();
             None
         }
-        Edit::EditVisit { field } => {
+        Edit::ChangeVisit { field } => {
             let vs = obj(d, &ROOT, "visits")?;
             let key = d.keys(&vs).next()?;
             let v = obj(d, &vs, &key)?;
@@ -522,7 +522,7 @@ fn random_edit(rng: &mut Rng, kind: DocKind, d: &AutoCommit) -> Edit {
             by: rng.pick(&["me", "me", "other"]).to_string(),
             notes: *rng.pick(&[0, 10, 5000]),
         },
-        (DocKind::Household, 6) => Edit::EditVisit {
+        (DocKind::Household, 6) => Edit::ChangeVisit {
             field: rng.pick(&["notes", "kind", "at", "junk"]).to_string(),
         },
         (DocKind::Household, 7) => {
@@ -563,7 +563,7 @@ fn random_edit(rng: &mut Rng, kind: DocKind, d: &AutoCommit) -> Edit {
         (_, 7) => Edit::InsertEvent {
             kind: rng.pick(kinds).to_string(),
         },
-        (_, 8) => Edit::EditEvent {
+        (_, 8) => Edit::ChangeEvent {
             field: rng.pick(&["kind", "note", "at", "id", "junk"]).to_string(),
         },
         (_, _) => Edit::Delete {

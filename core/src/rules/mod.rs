@@ -404,7 +404,7 @@ fn history_item(kind: DocKind, segs: &[&str]) -> Option<String> {
 
 fn check_authors_of_changes(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
     for c in p.changes {
-        let note = c.message().and_then(|m| ChangeNote::decode(m));
+        let note = c.message().and_then(ChangeNote::decode);
         match note {
             Some(n) if n.by == who.person_id => {}
             Some(n) => {
