@@ -390,6 +390,23 @@ impl DoorstepStore {
         guarded(|| Ok(doorstep_core::client::sync(&self.inner)?.into()))
     }
 
+    /// Documents the server refused at the last sync, with this phone's actions on them that
+    /// it has not taken (the other documents sync as usual).
+    pub fn refused_docs(&self) -> Res<Vec<RefusedDoc>> {
+        self.with(|s| {
+            Ok(doorstep_core::client::refused_docs(s)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Drops this phone's unsynced changes to a refused document (the person chose to): the
+    /// document becomes the server's copy again, or goes if the server never had it.
+    pub fn drop_refused(&self, doc_id: String) -> Res<()> {
+        self.with(|s| Ok(doorstep_core::client::drop_refused(s, &doc_id)?))
+    }
+
     // ---- maintenance ----
 
     /// Compacts every document into a snapshot and reclaims space.

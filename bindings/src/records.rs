@@ -984,8 +984,48 @@ pub struct EnrollmentLink {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct FailedDoc {
     pub doc_id: String,
+    /// The answer's code (`refused`, `out_of_scope`, ...).
     pub code: String,
+    /// The rule broken (a stable code: `fixed_field`, `out_of_scope`, ...).
+    pub rule: String,
+    /// Why, in words a screen shows (Chinese, English).
+    pub reason_zh: String,
+    pub reason_en: String,
+    /// Everything the server said, for a support call.
     pub reason: String,
+}
+
+impl From<doorstep_core::client::FailedDoc> for FailedDoc {
+    fn from(f: doorstep_core::client::FailedDoc) -> Self {
+        FailedDoc {
+            doc_id: f.doc_id,
+            code: f.code,
+            rule: f.rule,
+            reason_zh: f.reason_zh,
+            reason_en: f.reason_en,
+            reason: f.reason,
+        }
+    }
+}
+
+/// A document the server refuses, with the person's actions on it it has not taken: the
+/// screen says what was refused and why, and offers to drop them (`drop_refused`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RefusedDoc {
+    pub refusal: FailedDoc,
+    /// `household`, `task` or `appeal`.
+    pub kind: String,
+    pub actions: Vec<HistoryItem>,
+}
+
+impl From<doorstep_core::client::RefusedDoc> for RefusedDoc {
+    fn from(r: doorstep_core::client::RefusedDoc) -> Self {
+        RefusedDoc {
+            refusal: r.refusal.into(),
+            kind: r.kind.code().to_string(),
+            actions: r.actions.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// What one sync did (for the sync bar and its details).
@@ -1001,6 +1041,10 @@ pub struct SyncReport {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub cursor: u64,
+    /// Changes of this phone's own brought back because its store was an older copy of itself.
+    pub restored_changes: u32,
+    /// How far the server's clock is ahead of this phone's, in ms (negative: the phone is ahead).
+    pub clock_offset_ms: Option<i64>,
 }
 
 impl From<doorstep_core::client::SyncReport> for SyncReport {
@@ -1010,20 +1054,14 @@ impl From<doorstep_core::client::SyncReport> for SyncReport {
             pulled_docs: r.pulled_docs,
             new_docs: r.new_docs,
             new_conflicts: r.new_conflicts.into_iter().map(Into::into).collect(),
-            failed: r
-                .failed
-                .into_iter()
-                .map(|f| FailedDoc {
-                    doc_id: f.doc_id,
-                    code: f.code,
-                    reason: f.reason,
-                })
-                .collect(),
+            failed: r.failed.into_iter().map(Into::into).collect(),
             reconciled_docs: r.reconciled_docs,
             round_trips: r.round_trips,
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
             cursor: r.cursor,
+            restored_changes: r.restored_changes,
+            clock_offset_ms: r.clock_offset_ms,
         }
     }
 }
@@ -1046,6 +1084,10 @@ pub struct SyncStatus {
     pub last_attempt_at: Option<i64>,
     pub last_success_at: Option<i64>,
     pub last_error: Option<SyncProblem>,
+    /// How far the server's clock was ahead of this phone's at the last sync (ms).
+    pub clock_offset_ms: Option<i64>,
+    /// The phone's clock is off by more than five minutes: ask the person to set it.
+    pub clock_wrong: bool,
 }
 
 impl From<doorstep_core::client::SyncStatus> for SyncStatus {
@@ -1060,6 +1102,8 @@ impl From<doorstep_core::client::SyncStatus> for SyncStatus {
                 detail: p.detail,
                 at: p.at,
             }),
+            clock_offset_ms: s.clock_offset_ms,
+            clock_wrong: s.clock_wrong,
         }
     }
 }

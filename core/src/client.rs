@@ -53,11 +53,23 @@ impl Enrollment {
     }
 }
 
-/// A document the server refused (out of scope, bad schema); it stays on the phone, unsynced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A document the server refused (out of scope, bad schema); it stays on the phone, unsynced,
+/// until the person drops its unsynced changes ([`Store::drop_unsynced`]) or the server takes
+/// it (the scope or the rules changed back).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FailedDoc {
     pub doc_id: String,
+    /// The answer's code (`refused`, `out_of_scope`, `schema`...).
     pub code: String,
+    /// The rule broken (`rules::Rule::code`), or the answer's code when the server named none.
+    #[serde(default)]
+    pub rule: String,
+    /// Why, in Chinese and in English: what a screen shows.
+    #[serde(default)]
+    pub reason_zh: String,
+    #[serde(default)]
+    pub reason_en: String,
+    /// Everything the server said, for a support call.
     pub reason: String,
 }
 
@@ -81,7 +93,17 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// Where this phone now is in the server's change log.
     pub cursor: u64,
+    /// Changes of this phone's own the server sent back because the store did not hold them
+    /// any more: it is an older copy of itself (restored from a backup, a copied file). They
+    /// are merged again; nothing was lost.
+    pub restored_changes: u32,
+    /// How far the server's clock is ahead of this phone's (ms; negative: the phone's clock is
+    /// ahead), when the server said.
+    pub clock_offset_ms: Option<i64>,
 }
+
+/// A phone clock off by more than this from the server's is shown as wrong.
+pub const CLOCK_WARNING_MS: i64 = 5 * crate::time::MINUTE;
 
 const KEY_SERVER: &str = "server_url";
 const KEY_TOKEN: &str = "device_token";
@@ -287,10 +309,24 @@ struct ErrorFields {
     message_zh: String,
     #[serde(default)]
     docs: Vec<String>,
+    #[serde(default)]
+    refusals: Vec<RefusalFields>,
 }
 
-/// A non-2xx answer as a typed error, and the documents it names.
-fn refusal(status: u16, body: &[u8]) -> (Error, Vec<String>) {
+/// One refused document as the server names it: the rule it broke, in words.
+#[derive(serde::Deserialize, Debug, Clone)]
+struct RefusalFields {
+    doc_id: String,
+    rule: String,
+    reason_zh: String,
+    reason_en: String,
+    #[serde(default)]
+    detail: String,
+}
+
+/// A non-2xx answer as a typed error, the documents it names, and why each was refused (when
+/// the server says).
+fn refusal(status: u16, body: &[u8]) -> (Error, Vec<String>, Vec<RefusalFields>) {
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(b) => (
             Error::Server {
@@ -299,6 +335,7 @@ fn refusal(status: u16, body: &[u8]) -> (Error, Vec<String>) {
                 message: format!("{} / {}", b.error.message_zh, b.error.message),
             },
             b.error.docs,
+            b.error.refusals,
         ),
         Err(_) => (
             Error::Server {
@@ -306,6 +343,7 @@ fn refusal(status: u16, body: &[u8]) -> (Error, Vec<String>) {
                 code: "http".into(),
                 message: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
             },
+            Vec::new(),
             Vec::new(),
         ),
     }
@@ -411,6 +449,8 @@ type Answer = std::result::Result<Vec<u8>, (Error, Vec<String>)>;
 
 struct Session<'a> {
     store: &'a Mutex<Store>,
+    /// Why the server refused each document, from its answers so far.
+    refusals: HashMap<String, RefusalFields>,
     http: reqwest::blocking::Client,
     base: String,
     token: String,
@@ -432,7 +472,10 @@ impl Session<'_> {
         if status == 200 {
             Ok(Ok(bytes))
         } else {
-            Ok(Err(refusal(status, &bytes)))
+            let (e, docs, why) = refusal(status, &bytes);
+            self.refusals
+                .extend(why.into_iter().map(|r| (r.doc_id.clone(), r)));
+            Ok(Err((e, docs)))
         }
     }
 
@@ -525,14 +568,29 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Reports documents the server refused, once each.
+    /// Reports documents the server refused, once each, with the rule each broke when the
+    /// server named it (the answer's own words otherwise).
     fn set_aside(&mut self, docs: &[String], code: &str, reason: &str) {
         for d in docs {
             if !self.report.failed.iter().any(|f| &f.doc_id == d) {
+                let why = self.refusals.get(d);
+                let (zh, en) = match why {
+                    Some(r) => (r.reason_zh.clone(), r.reason_en.clone()),
+                    None => match reason.split_once(" / ") {
+                        Some((zh, en)) => (zh.to_string(), en.to_string()),
+                        None => (reason.to_string(), reason.to_string()),
+                    },
+                };
                 self.report.failed.push(FailedDoc {
                     doc_id: d.clone(),
                     code: code.to_string(),
-                    reason: reason.to_string(),
+                    rule: why.map_or_else(|| code.to_string(), |r| r.rule.clone()),
+                    reason: match why {
+                        Some(r) => format!("{zh} / {en} ({})", r.detail),
+                        None => reason.to_string(),
+                    },
+                    reason_zh: zh,
+                    reason_en: en,
                 });
             }
         }
@@ -561,6 +619,12 @@ pub struct SyncStatus {
     pub last_success_at: Option<Millis>,
     /// The last sync's failure, if the last attempt failed (cleared by a success).
     pub last_error: Option<SyncProblem>,
+    /// How far the server's clock was ahead of this phone's at the last sync (ms; negative:
+    /// the phone's clock is ahead). `None` before the first sync with a server that says.
+    pub clock_offset_ms: Option<i64>,
+    /// This phone's clock is off by more than [`CLOCK_WARNING_MS`]: the screen asks the
+    /// person to set it (times recorded meanwhile are bounded by the server's, see rule 7).
+    pub clock_wrong: bool,
 }
 
 /// Why the last sync failed, in a form a screen can put into words.
@@ -575,6 +639,7 @@ pub struct SyncProblem {
 }
 
 const KEY_LAST_ATTEMPT: &str = "last_attempt_at";
+const KEY_REFUSED: &str = "refused_docs";
 const KEY_LAST_SUCCESS: &str = "last_success_at";
 const KEY_LAST_ERROR: &str = "last_error";
 
@@ -588,6 +653,57 @@ pub fn problem_code(e: &Error) -> String {
         Error::Decode(_) | Error::Schema { .. } | Error::MissingDependencies(_) => "decode".into(),
         _ => "internal".into(),
     }
+}
+
+/// A document the server refuses, as the phone shows it: the refusal, and the person's own
+/// actions on it that the server has not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedDoc {
+    pub refusal: FailedDoc,
+    pub kind: crate::doc::DocKind,
+    /// The unsynced changes (oldest first): who did what, and when on their device.
+    pub actions: Vec<crate::doc::history::HistoryEntry>,
+}
+
+/// The documents the server refused at the last sync that are still on this phone with changes
+/// it has not taken. The rest of the phone's documents sync as usual meanwhile.
+pub fn refused_docs(store: &mut Store) -> Result<Vec<RefusedDoc>> {
+    let list: Vec<FailedDoc> = match store.sync_setting(KEY_REFUSED)? {
+        Some(j) => serde_json::from_str(&j).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for f in list {
+        let Some(kind) = store.doc_kind(&f.doc_id)? else {
+            continue;
+        };
+        let actions = store.unsynced_changes(&f.doc_id)?;
+        if actions.is_empty() {
+            continue;
+        }
+        out.push(RefusedDoc {
+            refusal: f,
+            kind,
+            actions,
+        });
+    }
+    Ok(out)
+}
+
+/// Drops this phone's unsynced changes to a refused document (the person chose to, having
+/// seen what was refused and why): the document becomes the server's copy again, or goes if the
+/// server never had it. The next sync brings anything newer.
+pub fn drop_refused(store: &mut Store, doc_id: &str) -> Result<()> {
+    store.drop_unsynced(doc_id)?;
+    let list: Vec<FailedDoc> = match store.sync_setting(KEY_REFUSED)? {
+        Some(j) => serde_json::from_str(&j).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let kept: Vec<FailedDoc> = list.into_iter().filter(|f| f.doc_id != doc_id).collect();
+    store.set_sync_setting(
+        KEY_REFUSED,
+        &serde_json::to_string(&kept).unwrap_or_default(),
+    )
 }
 
 /// The sync bar's figures, read from the store.
@@ -608,6 +724,10 @@ pub fn sync_status(store: &Store) -> Result<SyncStatus> {
         last_attempt_at: time(KEY_LAST_ATTEMPT)?,
         last_success_at: time(KEY_LAST_SUCCESS)?,
         last_error,
+        clock_offset_ms: store.clock_offset()?,
+        clock_wrong: store
+            .clock_offset()?
+            .is_some_and(|o| o.abs() > CLOCK_WARNING_MS),
     })
 }
 
@@ -646,6 +766,15 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
     if let Some(at) = &success {
         changes.push((KEY_LAST_SUCCESS, Some(at.as_str())));
     }
+    // The documents still refused are those this sync set aside (a sync that failed part way
+    // leaves the list as it was).
+    let refused = result
+        .as_ref()
+        .ok()
+        .map(|r| serde_json::to_string(&r.failed).unwrap_or_default());
+    if let Some(r) = &refused {
+        changes.push((KEY_REFUSED, Some(r.as_str())));
+    }
     let _ = s.set_sync_settings(&changes);
     result
 }
@@ -674,6 +803,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
     }
     let mut session = Session {
         store,
+        refusals: HashMap::new(),
         http: http(ca.as_deref())?,
         base,
         token,
@@ -725,6 +855,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
                 SyncRequest {
                     cursor: s.sync_cursor()?,
                     page_bytes: DEFAULT_PAGE_BYTES,
+                    own_seq: Some(s.own_seq()?),
                     push,
                 },
                 heads,
@@ -771,6 +902,13 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             Err((e, _)) => return Err(e),
         };
         let resp = SyncResponse::decode(&body)?;
+        if let Some(x) = &resp.extra {
+            let s = lock(store);
+            s.note_server_time(x.server_now)?;
+            session.report.clock_offset_ms = s.clock_offset()?;
+            session.report.restored_changes += x.returned_own;
+        }
+        let own_seq = resp.extra.map(|x| x.own_seq).filter(|&o| o > 0);
         if resp.reset {
             if retries >= 3 {
                 return Err(Error::Decode(
@@ -799,6 +937,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
                 bundle: encode_bundle(&[]),
                 acked: pushed_heads,
                 cursor: 0,
+                own_seq,
             };
             let mut s = lock(store);
             s.apply_sync_page(&page)?;
@@ -812,6 +951,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             bundle: resp.page,
             acked,
             cursor: resp.cursor,
+            own_seq,
         };
         let applied = lock(store).apply_sync_page(&page);
         match applied {
@@ -832,6 +972,9 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             break;
         }
     }
-    session.report.cursor = lock(store).sync_cursor()?;
+    let mut s = lock(store);
+    session.report.cursor = s.sync_cursor()?;
+    // What is written from now on is by a new actor (see `Store::renew_actor`).
+    s.renew_actor()?;
     Ok(session.report)
 }

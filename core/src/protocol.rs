@@ -4,8 +4,17 @@
 //! Every body is a zstd frame around one of these (integers little-endian):
 //! ```text
 //! request   "DSQ1" u64:cursor u32:page_bytes  bundle            (push + where the phone is)
+//!           "DSQ2" u64:cursor u32:page_bytes u64:own_seq  bundle
 //! response  "DSA1" u64:cursor u8:more u8:restart u32:n {id heads}*n  bundle
+//!           "DSA2" u64:cursor u8:more u8:restart u64:own_seq i64:server_now u32:returned_own
+//!                  u32:n {id heads}*n  bundle
 //!           (restart: 0 none, 1 reset: reconcile then pull from 0, 2 repull: pull from 0)
+//! ```
+//! The second forms (issue 17) let a phone whose store is an older copy of itself get back what
+//! it had synced (`own_seq`: the last of its own change-log rows it knows it holds) and tell a
+//! phone the server's time (`server_now`, ms since the epoch). A server answers in the form it
+//! was asked in, so that phones of the first form keep working.
+//! ```text
 //! reconcile "DSC1" u32:n { u8:kind id u32:len automerge-sync-message }*n
 //! ```
 //! `id` is `u16:len utf-8`, `heads` is `u16:n hash*n` (32 bytes each), `bundle` is the exchange
@@ -35,7 +44,9 @@ pub const DEFAULT_PAGE_BYTES: u32 = 1 << 20;
 pub const MAX_PAGE_BYTES: u32 = 4 << 20;
 
 const REQUEST_MAGIC: &[u8; 4] = b"DSQ1";
+const REQUEST_MAGIC_2: &[u8; 4] = b"DSQ2";
 const RESPONSE_MAGIC: &[u8; 4] = b"DSA1";
+const RESPONSE_MAGIC_2: &[u8; 4] = b"DSA2";
 const RECONCILE_MAGIC: &[u8; 4] = b"DSC1";
 
 /// What a phone sends: its unacknowledged changes and where it is in the server's change log.
@@ -43,6 +54,11 @@ const RECONCILE_MAGIC: &[u8; 4] = b"DSC1";
 pub struct SyncRequest {
     pub cursor: u64,
     pub page_bytes: u32,
+    /// The last of this device's own change-log rows the phone knows it holds (from the
+    /// `own_seq` of answers it applied). Rows of its own after it are sent back: a store that
+    /// is an older copy of itself lacks them. `None`: a phone of the first form (nothing of
+    /// its own is ever sent back).
+    pub own_seq: Option<u64>,
     /// An exchange bundle (may hold no documents).
     pub push: Vec<u8>,
 }
@@ -65,6 +81,22 @@ pub struct SyncResponse {
     pub acked: Vec<(String, Vec<ChangeHash>)>,
     /// Changes after the cursor in the phone's scope, as an exchange bundle.
     pub page: Vec<u8>,
+    /// The second form's fields; `None` answers in the first form.
+    pub extra: Option<ResponseExtra>,
+}
+
+/// What an answer of the second form adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResponseExtra {
+    /// The last change-log row this request's push added (0: it added none). The phone keeps
+    /// the highest it has applied and sends it back as [`SyncRequest::own_seq`].
+    pub own_seq: u64,
+    /// The server's clock when it answered (ms since the epoch): the phone learns how far its
+    /// own clock is off.
+    pub server_now: i64,
+    /// How many of the device's own changes this page sends back because the phone did not
+    /// say it holds them (a store restored from an older copy of itself).
+    pub returned_own: u32,
 }
 
 /// One document's Automerge sync message, for the fallback path.
@@ -77,9 +109,15 @@ pub struct ReconcileEntry {
 
 impl SyncRequest {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = REQUEST_MAGIC.to_vec();
+        let mut out = match self.own_seq {
+            None => REQUEST_MAGIC.to_vec(),
+            Some(_) => REQUEST_MAGIC_2.to_vec(),
+        };
         out.extend(self.cursor.to_le_bytes());
         out.extend(self.page_bytes.to_le_bytes());
+        if let Some(own) = self.own_seq {
+            out.extend(own.to_le_bytes());
+        }
         out.extend(&self.push);
         compress(&out)
     }
@@ -87,12 +125,19 @@ impl SyncRequest {
     pub fn decode(body: &[u8]) -> Result<SyncRequest> {
         let plain = decompress(body)?;
         let mut r = WireReader::new(&plain);
-        r.magic(REQUEST_MAGIC)?;
+        let second = plain.starts_with(REQUEST_MAGIC_2);
+        r.magic(if second {
+            REQUEST_MAGIC_2
+        } else {
+            REQUEST_MAGIC
+        })?;
         let cursor = r.u64()?;
         let page_bytes = r.u32()?;
+        let own_seq = if second { Some(r.u64()?) } else { None };
         Ok(SyncRequest {
             cursor,
             page_bytes,
+            own_seq,
             push: r.rest().to_vec(),
         })
     }
@@ -100,7 +145,10 @@ impl SyncRequest {
 
 impl SyncResponse {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = RESPONSE_MAGIC.to_vec();
+        let mut out = match self.extra {
+            None => RESPONSE_MAGIC.to_vec(),
+            Some(_) => RESPONSE_MAGIC_2.to_vec(),
+        };
         out.extend(self.cursor.to_le_bytes());
         out.push(self.more as u8);
         out.push(if self.reset {
@@ -110,6 +158,11 @@ impl SyncResponse {
         } else {
             0
         });
+        if let Some(x) = &self.extra {
+            out.extend(x.own_seq.to_le_bytes());
+            out.extend(x.server_now.to_le_bytes());
+            out.extend(x.returned_own.to_le_bytes());
+        }
         out.extend((self.acked.len() as u32).to_le_bytes());
         for (id, heads) in &self.acked {
             put_id(&mut out, id);
@@ -125,7 +178,12 @@ impl SyncResponse {
     pub fn decode(body: &[u8]) -> Result<SyncResponse> {
         let plain = decompress(body)?;
         let mut r = WireReader::new(&plain);
-        r.magic(RESPONSE_MAGIC)?;
+        let second = plain.starts_with(RESPONSE_MAGIC_2);
+        r.magic(if second {
+            RESPONSE_MAGIC_2
+        } else {
+            RESPONSE_MAGIC
+        })?;
         let cursor = r.u64()?;
         let more = r.flag()?;
         let (reset, repull) = match r.take(1)?[0] {
@@ -133,6 +191,15 @@ impl SyncResponse {
             1 => (true, false),
             2 => (false, true),
             b => return Err(Error::Decode(format!("restart byte {b}"))),
+        };
+        let extra = if second {
+            Some(ResponseExtra {
+                own_seq: r.u64()?,
+                server_now: r.u64()? as i64,
+                returned_own: r.u32()?,
+            })
+        } else {
+            None
         };
         let n = r.count(4)?;
         let mut acked = Vec::with_capacity(n);
@@ -154,6 +221,7 @@ impl SyncResponse {
             repull,
             acked,
             page: r.rest().to_vec(),
+            extra,
         })
     }
 }
@@ -253,9 +321,15 @@ mod tests {
         let req = SyncRequest {
             cursor: 42,
             page_bytes: 1000,
+            own_seq: None,
             push: b"DSX2\0\0\0\0".to_vec(),
         };
         assert_eq!(SyncRequest::decode(&req.encode()).unwrap(), req);
+        let req2 = SyncRequest {
+            own_seq: Some(99),
+            ..req
+        };
+        assert_eq!(SyncRequest::decode(&req2.encode()).unwrap(), req2);
         let resp = SyncResponse {
             cursor: 7,
             more: true,
@@ -263,8 +337,18 @@ mod tests {
             repull: true,
             acked: vec![(id(), vec![ChangeHash([3; 32])]), (id(), vec![])],
             page: vec![1, 2, 3],
+            extra: None,
         };
         assert_eq!(SyncResponse::decode(&resp.encode()).unwrap(), resp);
+        let resp2 = SyncResponse {
+            extra: Some(ResponseExtra {
+                own_seq: 12,
+                server_now: 1_800_000_000_000,
+                returned_own: 3,
+            }),
+            ..resp
+        };
+        assert_eq!(SyncResponse::decode(&resp2.encode()).unwrap(), resp2);
         let rec = vec![ReconcileEntry {
             id: id(),
             kind: DocKind::Task,
@@ -282,6 +366,7 @@ mod tests {
             repull: false,
             acked: vec![(id(), vec![ChangeHash([1; 32])])],
             page: vec![],
+            extra: Some(ResponseExtra::default()),
         };
         let plain = decompress(&good.encode()).unwrap();
         for cut in 0..plain.len() - 1 {
@@ -292,10 +377,10 @@ mod tests {
             SyncRequest::decode(b"not zstd at all"),
             Err(Error::Decode(_))
         ));
-        let mut v2 = b"DSQ2".to_vec();
-        v2.extend([0; 12]);
-        let err = SyncRequest::decode(&compress(&v2)).unwrap_err().to_string();
-        assert!(err.contains("protocol version 2"), "{err}");
+        let mut v3 = b"DSQ3".to_vec();
+        v3.extend([0; 20]);
+        let err = SyncRequest::decode(&compress(&v3)).unwrap_err().to_string();
+        assert!(err.contains("protocol version 3"), "{err}");
         // A small body that inflates past the bound.
         let bomb = compress(&vec![0u8; MAX_PLAIN_BYTES + 10]);
         assert!(bomb.len() < 1 << 20);

@@ -34,6 +34,7 @@ fn serve(server: &mut Store, phone: &mut Store, cursor: u64) -> SyncPage {
         bundle,
         acked,
         cursor,
+        own_seq: None,
     }
 }
 

@@ -71,6 +71,32 @@ pub struct ApiError {
     /// The documents a refusal is about, so that a phone can set them aside and sync the rest.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub docs: Vec<String>,
+    /// Each refused document with the rule it broke, in words a phone can show.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<RefusalBody>,
+}
+
+/// One refused document, as the error body names it (docs/protocol.md).
+#[derive(Debug, serde::Serialize)]
+pub struct RefusalBody {
+    pub doc_id: String,
+    /// The rule's stable code (`rules::Rule::code`).
+    pub rule: &'static str,
+    pub reason_zh: &'static str,
+    pub reason_en: &'static str,
+    pub detail: String,
+}
+
+impl From<&doorstep_core::rules::Refusal> for RefusalBody {
+    fn from(r: &doorstep_core::rules::Refusal) -> Self {
+        RefusalBody {
+            doc_id: r.doc_id.clone(),
+            rule: r.rule.code(),
+            reason_zh: r.rule.zh(),
+            reason_en: r.rule.en(),
+            detail: r.detail.clone(),
+        }
+    }
 }
 
 impl ApiError {
@@ -86,12 +112,20 @@ impl ApiError {
             message_zh: zh.into(),
             message: en.into(),
             docs: Vec::new(),
+            refusals: Vec::new(),
         }
     }
 
     /// Names the documents the error is about.
     fn about(mut self, docs: impl IntoIterator<Item = String>) -> Self {
         self.docs.extend(docs);
+        self
+    }
+
+    /// Names the refused documents with the rule each broke.
+    fn refusing(mut self, refusals: &[doorstep_core::rules::Refusal]) -> Self {
+        self.docs.extend(refusals.iter().map(|r| r.doc_id.clone()));
+        self.refusals.extend(refusals.iter().map(RefusalBody::from));
         self
     }
 }
@@ -144,7 +178,7 @@ impl From<CoreError> for ApiError {
                 "有文档的修改不符合规则，本次未合并任何修改",
                 msg,
             )
-            .about([r.doc_id]),
+            .refusing(std::slice::from_ref(&r)),
             CoreError::Invalid { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid", "请求无效", msg)
             }
@@ -176,22 +210,20 @@ impl From<CoreError> for ApiError {
 impl From<PushError> for ApiError {
     fn from(e: PushError) -> Self {
         match &e {
-            PushError::Refused(docs) if docs.iter().all(|(_, why)| is_scope_refusal(why)) => {
-                ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "out_of_scope",
-                    "有文档超出本设备的权限范围，本次未合并任何修改",
-                    e_text(docs),
-                )
-                .about(docs.iter().map(|(id, _)| id.clone()))
-            }
+            PushError::Refused(docs) if docs.iter().all(is_scope_refusal) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "out_of_scope",
+                "有文档超出本设备的权限范围，本次未合并任何修改",
+                e_text(docs),
+            )
+            .refusing(docs),
             PushError::Refused(docs) => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "refused",
                 "有文档的修改不符合规则，本次未合并任何修改",
                 e_text(docs),
             )
-            .about(docs.iter().map(|(id, _)| id.clone())),
+            .refusing(docs),
             PushError::UnknownBase => ApiError::new(
                 StatusCode::CONFLICT,
                 "unknown_base",
@@ -206,18 +238,15 @@ impl From<PushError> for ApiError {
     }
 }
 
-/// Whether a refusal's reason (a `rules::Refusal` as text) is about scope or role, not about
-/// what was changed.
-fn is_scope_refusal(why: &str) -> bool {
+/// Whether a refusal is about scope or role, not about what was changed.
+fn is_scope_refusal(r: &doorstep_core::rules::Refusal) -> bool {
     use doorstep_core::rules::Rule;
-    [Rule::OutOfScope, Rule::RoleKind]
-        .iter()
-        .any(|r| why.contains(r.zh()))
+    matches!(r.rule, Rule::OutOfScope | Rule::RoleKind)
 }
 
-fn e_text(docs: &[(String, String)]) -> String {
+fn e_text(docs: &[doorstep_core::rules::Refusal]) -> String {
     docs.iter()
-        .map(|(_, why)| why.as_str())
+        .map(|r| r.to_string())
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -13,7 +13,7 @@ use doorstep_core::{
     store::Incoming,
 };
 
-use crate::directory::{Device, Scope};
+use crate::directory::Device;
 
 /// The grid and liaison group a document belongs to.
 pub fn placement(e: &Entity) -> (DocKind, &str, Option<&str>) {
@@ -24,11 +24,6 @@ pub fn placement(e: &Entity) -> (DocKind, &str, Option<&str>) {
     };
     let (grid, group) = rules::placement(e);
     (kind, grid, group)
-}
-
-/// Whether a device may read a document placed so.
-pub fn may_read(scope: &Scope, kind: DocKind, grid: &str, group: Option<&str>) -> bool {
-    scope.may_read(kind, grid, group)
 }
 
 /// The principal the rules check a device's pushes against.

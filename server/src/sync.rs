@@ -31,14 +31,16 @@ use crate::vals;
 pub struct PushOutcome {
     pub docs: usize,
     pub changes: usize,
+    /// The first and last change-log rows the push added (`None`: it added none, e.g. a retry).
+    pub seqs: Option<(u64, u64)>,
 }
 
 /// Why a push was refused as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// Documents outside the device's scope or changed beyond its role: nothing was merged.
-    #[error("{} document(s) refused: {}", .0.len(), .0.iter().map(|(id, why)| format!("{id}: {why}")).collect::<Vec<_>>().join("; "))]
-    Refused(Vec<(String, String)>),
+    #[error("{} document(s) refused: {}", .0.len(), .0.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<doorstep_core::rules::Refusal>),
     /// A push left a document's id implied, but its changes build on nothing this server
     /// holds (a server restored from an older backup): the phone sends the ids and reconciles.
     #[error("document entry builds on changes this server does not hold")]
@@ -191,7 +193,8 @@ fn merge(
     pg_tx: bool,
 ) -> Result<PushOutcome, PushError> {
     let placements: RefCell<Placements> = RefCell::default();
-    let refused: RefCell<Vec<(String, String)>> = RefCell::default();
+    let refused: RefCell<Vec<doorstep_core::rules::Refusal>> = RefCell::default();
+    let seqs: std::cell::Cell<Option<(u64, u64)>> = std::cell::Cell::new(None);
     let device_id = device.map(|d| d.id.clone());
     let who = device.map(policy::principal);
     let now = now_ms();
@@ -202,9 +205,7 @@ fn merge(
             if let Some(who) = &who
                 && let Err(e) = policy::check_push(who, inc, now)
             {
-                refused
-                    .borrow_mut()
-                    .push((inc.id.to_string(), e.to_string()));
+                refused.borrow_mut().push(e);
                 return Ok(());
             }
             note_placement(&placements, inc);
@@ -226,6 +227,11 @@ fn merge(
             }
             let appended = append_log(shared, merged, device_id.as_deref(), now)
                 .map_err(|e| Error::Storage(e.to_string()))?;
+            let (lo, hi) = (
+                appended.iter().map(|a| a.seq).min(),
+                appended.iter().map(|a| a.seq).max(),
+            );
+            seqs.set(lo.zip(hi).map(|(l, h)| (l as u64, h as u64)));
             // Each document's first new seq: where it is from then on.
             let mut placed = std::collections::BTreeSet::new();
             for a in &appended {
@@ -266,6 +272,7 @@ fn merge(
     Ok(PushOutcome {
         docs: merged.len(),
         changes: merged.iter().map(|m| m.changes.len()).sum(),
+        seqs: seqs.get(),
     })
 }
 
@@ -277,7 +284,7 @@ fn bind_actors(
     device_id: Option<&str>,
     merged: &[Merged],
     now: i64,
-) -> Result<Vec<(String, String)>, crate::ServerError> {
+) -> Result<Vec<doorstep_core::rules::Refusal>, crate::ServerError> {
     let me = device_id.unwrap_or(SERVER_DEVICE);
     let mut seen: BTreeMap<&str, Option<String>> = BTreeMap::new();
     let mut foreign = Vec::new();
@@ -304,13 +311,16 @@ fn bind_actors(
                     h
                 }
             };
-            if holder.is_some_and(|h| h != me) && !foreign.iter().any(|(id, _)| id == &m.id) {
-                let r = doorstep_core::rules::Refusal {
+            if holder.is_some_and(|h| h != me)
+                && !foreign
+                    .iter()
+                    .any(|r: &doorstep_core::rules::Refusal| r.doc_id == m.id)
+            {
+                foreign.push(doorstep_core::rules::Refusal {
                     doc_id: m.id.clone(),
                     rule: doorstep_core::rules::Rule::ActorBound,
                     detail: format!("actor {}", c.actor),
-                };
-                foreign.push((m.id.clone(), r.to_string()));
+                });
             }
         }
     }
@@ -352,14 +362,14 @@ fn note_device(
 fn note_refused(
     db: &Db<'_>,
     device_id: &str,
-    refused: &[(String, String)],
+    refused: &[doorstep_core::rules::Refusal],
 ) -> Result<(), crate::ServerError> {
     let now = now_ms();
-    for (doc, why) in refused {
+    for r in refused {
         db.execute(
             "INSERT INTO device_refused (device_id, doc_id, reason, at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (device_id, doc_id) DO UPDATE SET reason = $3, at = $4",
-            vals![device_id, doc, why, now],
+            vals![device_id, &r.doc_id, r.to_string(), now],
         )?;
     }
     Ok(())
@@ -463,20 +473,47 @@ pub fn max_seq(store: &Store) -> rusqlite::Result<u64> {
         .map(|n| n as u64)
 }
 
+/// Which of the device's own change-log rows the phone holds, so that the page does not send
+/// them back: those up to the `own_seq` it reported, and those its request just pushed.
+#[derive(Debug, Clone, Copy)]
+pub struct Held {
+    pub up_to: u64,
+    pub pushed: Option<(u64, u64)>,
+}
+
+impl Held {
+    /// A phone of the protocol's first form: it is taken to hold everything of its own.
+    pub const ALL: Held = Held {
+        up_to: u64::MAX,
+        pushed: None,
+    };
+
+    fn holds(&self, seq: i64) -> bool {
+        let seq = seq.max(0) as u64;
+        seq <= self.up_to || self.pushed.is_some_and(|(lo, hi)| (lo..=hi).contains(&seq))
+    }
+}
+
 /// Builds the page of changes after `cursor` in the device's scope, at most about `budget`
-/// bytes (at least one document when any remain).
+/// bytes (at least one document when any remain). Rows the device pushed itself and still
+/// holds (`held`) are not sent back; rows of its own it no longer holds (its store is an older
+/// copy of itself) are, and counted in the answer.
 pub fn page(
     store: &mut Store,
     device: &Device,
     cursor: u64,
     budget: usize,
+    held: Held,
 ) -> Result<SyncResponse, Error> {
     struct Row {
         seq: i64,
         doc_id: String,
         bytes: Vec<u8>,
         heads_after: Vec<u8>,
+        /// Pushed by this device, and still held by it.
         own: bool,
+        /// Pushed by this device.
+        mine: bool,
         kind: String,
         scope_seq: i64,
     }
@@ -517,7 +554,8 @@ pub fn page(
                     doc_id: r.get(1)?,
                     bytes: r.get(2)?,
                     heads_after: r.get(3)?,
-                    own: r.get(4)?,
+                    own: r.get::<_, bool>(4)? && held.holds(r.get(0)?),
+                    mine: r.get(4)?,
                     kind: r.get(5)?,
                     scope_seq: r.get(6)?,
                 })
@@ -554,6 +592,7 @@ pub fn page(
     }
     let mut entries = Vec::new();
     let mut acked = Vec::new();
+    let mut returned_own = 0u32;
     for (id, kind, fresh, rows) in docs {
         let all_own = rows.iter().all(|r| r.own);
         if all_own {
@@ -562,6 +601,7 @@ pub fn page(
             // as acknowledged, so neither the changes nor their heads go back.
             continue;
         }
+        returned_own += rows.iter().filter(|r| r.mine && !r.own).count() as u32;
         if fresh {
             // A compact snapshot rather than the history; it is the document as it is now, so
             // its heads are the current ones.
@@ -587,6 +627,10 @@ pub fn page(
         repull: false,
         acked,
         page: doorstep_core::store::encode_bundle(&entries),
+        extra: Some(doorstep_core::protocol::ResponseExtra {
+            returned_own,
+            ..Default::default()
+        }),
     })
 }
 
@@ -618,19 +662,36 @@ pub fn sync(
         repull,
         acked: Vec::new(),
         page: doorstep_core::store::encode_bundle(&[]),
+        extra: None,
+    };
+    // The second form's fields, on every answer to a request of that form.
+    let answer = |mut resp: SyncResponse| {
+        resp.extra = req.own_seq.map(|_| doorstep_core::protocol::ResponseExtra {
+            own_seq: pushed.seqs.map_or(0, |(_, hi)| hi),
+            server_now: now_ms(),
+            returned_own: resp.extra.map_or(0, |x| x.returned_own),
+        });
+        resp
     };
     if req.cursor > max {
         // The cursor is ahead of the log: this server was restored from an older backup.
-        return Ok((restart(true, false), pushed));
+        return Ok((answer(restart(true, false)), pushed));
     }
     if scope_changed && req.cursor != 0 {
-        return Ok((restart(false, true), pushed));
+        return Ok((answer(restart(false, true)), pushed));
     }
     let budget = req
         .page_bytes
         .clamp(16 << 10, doorstep_core::protocol::MAX_PAGE_BYTES) as usize;
-    let resp = page(store, device, req.cursor, budget)?;
-    Ok((resp, pushed))
+    let held = match req.own_seq {
+        Some(up_to) => Held {
+            up_to,
+            pushed: pushed.seqs,
+        },
+        None => Held::ALL,
+    };
+    let resp = page(store, device, req.cursor, budget, held)?;
+    Ok((answer(resp), pushed))
 }
 
 /// The fallback (docs/protocol.md): one round of Automerge's sync protocol for each document the
@@ -693,14 +754,14 @@ pub fn reconcile(
             .map_err(Error::from)?;
         let readable = placement
             .as_ref()
-            .is_some_and(|(g, gr)| policy::may_read(&device.scope, kind, g, gr.as_deref()));
+            .is_some_and(|(g, gr)| device.scope.may_read(kind, g, gr.as_deref()));
         if !readable {
             let r = doorstep_core::rules::Refusal {
                 doc_id: e.id.clone(),
                 rule: doorstep_core::rules::Rule::OutOfScope,
                 detail: "reconcile".into(),
             };
-            return Err(PushError::Refused(vec![(e.id.clone(), r.to_string())]));
+            return Err(PushError::Refused(vec![r]));
         }
         let mut doc = store.doc_copy(&e.id)?;
         let mut state = State::new();

@@ -49,6 +49,7 @@ fn empty_sync() -> Vec<u8> {
     SyncRequest {
         cursor: 0,
         page_bytes: protocol::DEFAULT_PAGE_BYTES,
+        own_seq: None,
         push: encode_bundle(&[]),
     }
     .encode()

@@ -136,6 +136,7 @@ fn real_day() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let request = SyncRequest {
         cursor: 7,
         page_bytes: DEFAULT_PAGE_BYTES,
+        own_seq: None,
         push: delta.clone(),
     }
     .encode();
@@ -147,6 +148,7 @@ fn real_day() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         repull: false,
         acked: vec![(ids[0].clone(), heads)],
         page: full.clone(),
+        extra: None,
     }
     .encode();
     let mut doc = s.doc_copy(&ids[0]).unwrap();

@@ -71,6 +71,7 @@ fn request(push: Vec<u8>) -> Vec<u8> {
     SyncRequest {
         cursor: 0,
         page_bytes: protocol::DEFAULT_PAGE_BYTES,
+        own_seq: None,
         push,
     }
     .encode()

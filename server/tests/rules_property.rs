@@ -733,6 +733,7 @@ fn random_edits_through_the_real_server_agree_with_the_oracle() {
         let body = SyncRequest {
             cursor: 0,
             page_bytes: 16 << 10,
+            own_seq: None,
             push: bundle,
         }
         .encode();

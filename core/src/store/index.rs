@@ -35,6 +35,14 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<i64> {
     Ok(row)
 }
 
+/// Deletes every index row of document `id` and its search rowid (the document is gone).
+pub(crate) fn remove(tx: &Transaction<'_>, id: &str) -> Result<()> {
+    clear(tx, id)?;
+    tx.prepare_cached("DELETE FROM fts_rows WHERE doc_id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
 /// The rowid of document `id`'s row in `search`, assigned on first use and kept (`fts_rows`).
 fn search_row(tx: &Transaction<'_>, id: &str) -> Result<i64> {
     tx.prepare_cached("INSERT INTO fts_rows (doc_id) VALUES (?1) ON CONFLICT (doc_id) DO NOTHING")?

