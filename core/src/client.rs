@@ -903,7 +903,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
         };
         let resp = SyncResponse::decode(&body)?;
         if let Some(x) = &resp.extra {
-            let s = lock(store);
+            let mut s = lock(store);
             s.note_server_time(x.server_now)?;
             session.report.clock_offset_ms = s.clock_offset()?;
             session.report.restored_changes += x.returned_own;

@@ -33,6 +33,117 @@ pub struct PushOutcome {
     pub changes: usize,
     /// The first and last change-log rows the push added (`None`: it added none, e.g. a retry).
     pub seqs: Option<(u64, u64)>,
+    /// The new timed items of each document (visits, events, receipt), with the changes they
+    /// build on, for the server's own times (`server_times`).
+    pub timed: Vec<Timed>,
+    /// The server's clock when it took the push.
+    pub received_at: i64,
+}
+
+/// A pushed document's new timed items and what they build on.
+#[derive(Debug, Default)]
+pub struct Timed {
+    pub doc_id: String,
+    pub items: Vec<(String, i64)>,
+    /// Changes the push's changes depend on that the server held before.
+    pub deps: Vec<automerge::ChangeHash>,
+}
+
+impl Timed {
+    fn of(inc: &Incoming<'_>) -> Option<Timed> {
+        use doorstep_core::doc::clock;
+        let old: std::collections::HashSet<String> = inc
+            .before
+            .map(|b| clock::items(b).into_iter().map(|(k, _)| k).collect())
+            .unwrap_or_default();
+        let items: Vec<(String, i64)> = clock::items(inc.after)
+            .into_iter()
+            .filter(|(k, _)| !old.contains(k))
+            .collect();
+        if items.is_empty() {
+            return None;
+        }
+        let new: std::collections::HashSet<automerge::ChangeHash> =
+            inc.changes.iter().map(|c| c.hash()).collect();
+        let mut deps: Vec<automerge::ChangeHash> = inc
+            .changes
+            .iter()
+            .flat_map(|c| c.deps().iter().copied())
+            .filter(|h| !new.contains(h))
+            .collect();
+        deps.sort_unstable();
+        deps.dedup();
+        Some(Timed {
+            doc_id: inc.id.to_string(),
+            items,
+            deps,
+        })
+    }
+}
+
+/// Writes the server's own time for every new item whose device time cannot be right
+/// (`doc/clock.rs`): later than the server received it, or earlier than the server received
+/// what it builds on. One change by the server per document, merged like any other.
+pub fn server_times(b: &mut Backend, pushed: &PushOutcome) -> Result<usize, PushError> {
+    use doorstep_core::doc::clock::TOLERANCE;
+    let now = pushed.received_at;
+    let mut fixes: Vec<(String, Vec<(String, i64)>)> = Vec::new();
+    for t in &pushed.timed {
+        let mut floor: Option<i64> = None;
+        for h in &t.deps {
+            let at: Option<i64> = b
+                .connection()
+                .query_row(
+                    "SELECT received_at FROM change_log WHERE hash = ?1",
+                    [&h.0[..]],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(Error::from)?;
+            floor = floor.max(at);
+        }
+        let times: Vec<(String, i64)> = t
+            .items
+            .iter()
+            .filter_map(|(k, at)| {
+                if *at > now + TOLERANCE {
+                    Some((k.clone(), now))
+                } else {
+                    floor
+                        .filter(|f| *at < f - TOLERANCE)
+                        .map(|f| (k.clone(), f))
+                }
+            })
+            .collect();
+        if !times.is_empty() {
+            fixes.push((t.doc_id.clone(), times));
+        }
+    }
+    if fixes.is_empty() {
+        return Ok(0);
+    }
+    let mut scratch = Store::open(":memory:")?;
+    scratch.set_user(crate::storage::server_person())?;
+    scratch.set_clock(Some(now));
+    let mut theirs = doorstep_core::store::StateVector::default();
+    for (id, times) in &fixes {
+        let Some(kind) = b.doc_kind(id)? else {
+            continue;
+        };
+        let bytes = b.stored_bytes(id)?;
+        theirs
+            .0
+            .insert(id.clone(), b.doc_heads(id)?.unwrap_or_default());
+        scratch.import_changes(&doorstep_core::store::encode_bundle(&[(
+            id.clone(),
+            kind,
+            bytes,
+        )]))?;
+        scratch.set_server_times(id, times)?;
+    }
+    let bundle = scratch.export_changes(&theirs)?;
+    push(b, None, &bundle)?;
+    Ok(fixes.len())
 }
 
 /// Why a push was refused as a whole.
@@ -99,6 +210,9 @@ pub fn push(
 ) -> Result<PushOutcome, PushError> {
     let entries = decode_with_replica(b, bundle)?;
     let outcome = push_noting(b, device, entries, None)?;
+    if device.is_some() {
+        server_times(b, &outcome)?;
+    }
     // On PostgreSQL the replica's log then holds this push too: what the dashboard wrote, it
     // shows at once.
     b.catch_up().map_err(storage_err)?;
@@ -195,6 +309,7 @@ fn merge(
     let placements: RefCell<Placements> = RefCell::default();
     let refused: RefCell<Vec<doorstep_core::rules::Refusal>> = RefCell::default();
     let seqs: std::cell::Cell<Option<(u64, u64)>> = std::cell::Cell::new(None);
+    let timed: RefCell<Vec<Timed>> = RefCell::default();
     let device_id = device.map(|d| d.id.clone());
     let who = device.map(policy::principal);
     let now = now_ms();
@@ -209,6 +324,11 @@ fn merge(
                 return Ok(());
             }
             note_placement(&placements, inc);
+            if who.is_some()
+                && let Some(t) = Timed::of(inc)
+            {
+                timed.borrow_mut().push(t);
+            }
             Ok(())
         },
         |tx, merged| {
@@ -273,6 +393,8 @@ fn merge(
         docs: merged.len(),
         changes: merged.iter().map(|m| m.changes.len()).sum(),
         seqs: seqs.get(),
+        timed: timed.into_inner(),
+        received_at: now,
     })
 }
 
@@ -652,6 +774,7 @@ pub fn sync(
     };
     let entries = decode_with_replica(store, &req.push)?;
     let pushed = push_noting(store, Some(device), entries, Some(note))?;
+    server_times(store, &pushed)?;
     // On PostgreSQL: this push's rows and whatever other servers committed meanwhile.
     store.catch_up().map_err(storage_err)?;
     let max = max_seq(store).map_err(Error::from)?;

@@ -222,3 +222,157 @@ fn a_refused_document_is_shown_in_words_and_can_be_dropped_while_the_rest_syncs(
     assert!(rebuilt, "index rows after a drop equal a rebuild");
     drop(server);
 }
+
+const YEAR: i64 = 365 * doorstep_core::time::DAY;
+
+fn urgent_appeal(p: &Phone, household: &str) -> String {
+    use doorstep_core::domain::appeal::{Asker, Channel, NewAppeal, Tier, Topic};
+    p.s()
+        .open_appeal(NewAppeal {
+            grid: "A".into(),
+            household_id: Some(household.into()),
+            channel: Channel::Visit,
+            topic: Topic::from_code("parking"),
+            tier: Tier::Urgent,
+            summary: "楼道堆物挡住消防通道".into(),
+            asker: Asker::default(),
+            received_at: None,
+        })
+        .unwrap()
+}
+
+fn last_visit(p: &Phone, household: &str) -> i64 {
+    let s = p.s();
+    s.households(&HouseholdQuery::grid("A"), 0)
+        .unwrap()
+        .into_iter()
+        .find(|h| h.id == household)
+        .and_then(|h| h.last_visit_at)
+        .unwrap()
+}
+
+#[test]
+fn wrong_phone_clocks_a_year_ahead_behind_or_jumping_back_do_not_move_deadlines_or_last_visits() {
+    use doorstep_core::store::VisitFilter;
+    let (_dir, _data, server, ahead, other) = two_phones(6);
+    let hs: Vec<String> = ahead
+        .s()
+        .households(&HouseholdQuery::grid("A"), 0)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    let real = doorstep_core::time::now();
+    let near = |t: i64| (t - real).abs() < 10 * doorstep_core::time::MINUTE;
+
+    // A year ahead: an urgent appeal and a visit.
+    ahead.s().set_clock_skew(YEAR);
+    let appeal = urgent_appeal(&ahead, &hs[0]);
+    record_visits(&ahead, "A", 1, "ahead");
+    let report = ahead.sync().unwrap();
+    let offset = report.clock_offset_ms.unwrap();
+    assert!(
+        (offset + YEAR).abs() < doorstep_core::time::MINUTE,
+        "{offset}"
+    );
+    assert!(client::sync_status(&ahead.s()).unwrap().clock_wrong);
+    // Everyone, the phone itself included, reads the server's time for them.
+    other.sync().unwrap();
+    for p in [&ahead, &other] {
+        let (a, _) = p.s().appeal(&appeal).unwrap();
+        assert!(
+            near(a.received_at),
+            "received_at {} vs {real}",
+            a.received_at
+        );
+        assert!(near(last_visit(p, &hs[0])));
+    }
+    // 31 minutes later by a right clock the urgent appeal is overdue, and a month later the
+    // household is "not visited in 30 days" again (not in a year).
+    let other_now = real + 31 * doorstep_core::time::MINUTE;
+    let overdue = other
+        .s()
+        .appeal_ledger(
+            &doorstep_core::store::AppealQuery {
+                overdue_only: true,
+                ..Default::default()
+            },
+            other_now,
+        )
+        .unwrap();
+    assert!(
+        overdue.iter().any(|r| r.id == appeal),
+        "overdue after 31 minutes"
+    );
+    let month = real + 31 * doorstep_core::time::DAY;
+    let not_visited = other
+        .s()
+        .households(
+            &HouseholdQuery {
+                visit: Some(VisitFilter::NotVisitedInDays(30)),
+                ..HouseholdQuery::grid("A")
+            },
+            month,
+        )
+        .unwrap();
+    assert!(not_visited.iter().any(|h| h.id == hs[0]));
+    // The device's own time stays in the document, and the dashboard can show both.
+    let corrected = {
+        let mut s = other.s();
+        let doc = s.doc_copy(&appeal).unwrap();
+        doorstep_core::doc::clock::corrected(&doc, doorstep_core::doc::DocKind::Appeal)
+    };
+    assert!(
+        corrected
+            .iter()
+            .any(|c| c.key == "received_at" && (c.device_at - c.server_at - YEAR).abs() < 60_000),
+        "{corrected:?}"
+    );
+
+    // A year behind, on a phone that has synced: it records no earlier than the server's time
+    // at that sync, and says its clock is wrong.
+    ahead.s().set_clock_skew(-YEAR);
+    record_visits(&ahead, "A", 2, "behind");
+    assert!(near(last_visit(&ahead, &hs[1])), "the floor holds");
+    ahead.sync().unwrap();
+    assert!(client::sync_status(&ahead.s()).unwrap().clock_wrong);
+
+    // A fixed clock a year behind (no floor: a phone of an older build) is lifted by the server
+    // to when it received what the visit builds on.
+    other.s().set_clock(Some(real - YEAR));
+    record_visits(&other, "A", 3, "old build");
+    other.s().set_clock(None);
+    other.sync().unwrap();
+    ahead.sync().unwrap();
+    for p in [&ahead, &other] {
+        assert!(near(last_visit(p, &hs[2])), "a year-behind visit lifted");
+    }
+
+    // Jumping backwards mid-day: what was recorded before the jump keeps its time.
+    other.s().set_clock_skew(0);
+    let before = record_visits(&other, "A", 4, "before the jump");
+    let at_before = other
+        .s()
+        .household(&hs[3])
+        .unwrap()
+        .visits
+        .iter()
+        .find(|v| v.id == before[3])
+        .unwrap()
+        .at;
+    other.s().set_clock_skew(-30 * doorstep_core::time::DAY);
+    record_visits(&other, "A", 5, "after the jump");
+    assert!(near(last_visit(&other, &hs[4])));
+    other.sync().unwrap();
+    let kept = other
+        .s()
+        .household(&hs[3])
+        .unwrap()
+        .visits
+        .iter()
+        .find(|v| v.id == before[3])
+        .unwrap()
+        .at;
+    assert_eq!(kept, at_before);
+    drop(server);
+}

@@ -65,6 +65,7 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Appeal> {
     let root = r.check_header(DocKind::Appeal)?;
     let unknown = |field: &str, v: &str| Error::schema(id, format!("{field}: unknown value {v:?}"));
     let mut events = Vec::new();
+    let rx = super::clock::bounds(doc);
     for m in r.items(&root, "events")? {
         let kind = r.str(&m, "kind")?;
         let satisfaction = match r.opt_i64(&m, "satisfaction")? {
@@ -72,10 +73,11 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Appeal> {
             Some(s) => return Err(unknown("satisfaction", &s.to_string())),
             None => None,
         };
+        let ev_id = r.str(&m, "id")?;
         events.push(AppealEvent {
-            id: r.str(&m, "id")?,
+            at: super::clock::time_of(&rx, &ev_id, r.i64(&m, "at")?),
+            id: ev_id,
             kind: AppealEventKind::from_code(&kind).ok_or_else(|| unknown("event kind", &kind))?,
-            at: r.i64(&m, "at")?,
             by: r.person(&m, "by")?,
             note: r.str(&m, "note")?,
             department: r.opt_str(&m, "department")?,
@@ -101,7 +103,7 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Appeal> {
             phone: r.opt_str(&asker, "phone")?,
         },
         first_responsible: r.person(&root, "first_responsible")?,
-        received_at: r.i64(&root, "received_at")?,
+        received_at: super::clock::time_of(&rx, "received_at", r.i64(&root, "received_at")?),
         events,
     })
 }

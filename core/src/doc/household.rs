@@ -209,11 +209,12 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Household> {
     }
 
     let mut visits = Vec::new();
+    let rx = super::clock::bounds(doc);
     for (vid, m) in r.entries(&root, "visits")? {
         let kind = r.str(&m, "kind")?;
         visits.push(Visit {
+            at: super::clock::time_of(&rx, &vid, r.i64(&m, "at")?),
             id: vid,
-            at: r.i64(&m, "at")?,
             by: r.person(&m, "by")?,
             kind: VisitKind::from_code(&kind).ok_or_else(|| code("visit.kind", kind))?,
             notes: r.str(&m, "notes")?,

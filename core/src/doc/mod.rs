@@ -7,6 +7,7 @@
 //! domain type is refused, whether it was written here or arrived from elsewhere.
 
 pub mod appeal;
+pub mod clock;
 pub mod conflicts;
 pub mod history;
 pub mod household;

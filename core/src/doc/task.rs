@@ -50,13 +50,15 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<HelpTask> {
     let root = r.check_header(DocKind::Task)?;
     let h = r.sub(&root, "household")?;
     let mut events = Vec::new();
+    let rx = super::clock::bounds(doc);
     for m in r.items(&root, "events")? {
         let kind = r.str(&m, "kind")?;
+        let ev_id = r.str(&m, "id")?;
         events.push(TaskEvent {
-            id: r.str(&m, "id")?,
+            at: super::clock::time_of(&rx, &ev_id, r.i64(&m, "at")?),
+            id: ev_id,
             kind: TaskEventKind::from_code(&kind)
                 .ok_or_else(|| Error::schema(id, format!("event kind: unknown value {kind:?}")))?,
-            at: r.i64(&m, "at")?,
             by: r.person(&m, "by")?,
             note: r.str(&m, "note")?,
         });
@@ -73,7 +75,7 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<HelpTask> {
         },
         need: r.str(&root, "need")?,
         due_by: r.opt_i64(&root, "due_by")?,
-        created_at: r.i64(&root, "created_at")?,
+        created_at: super::clock::time_of(&rx, "created_at", r.i64(&root, "created_at")?),
         created_by: r.person(&root, "created_by")?,
         events,
     })

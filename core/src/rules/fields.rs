@@ -22,6 +22,9 @@ pub enum Class {
     /// A history item (a visit, a task or appeal event) or anything inside one: appended once,
     /// by the person of the pushing device, and then never changed or removed by anyone.
     History,
+    /// Written by the server only (its own times for items whose device time cannot be right,
+    /// `doc/clock.rs`): no phone may write it, not even in a new document.
+    Server,
 }
 
 /// What a value at a path must be.
@@ -72,7 +75,7 @@ pub const MAX_RESIDENTS: usize = 60;
 /// Events one task or appeal may hold.
 pub const MAX_EVENTS: usize = 500;
 
-use Class::{Editable, Entry, Fixed, History};
+use Class::{Editable, Entry, Fixed, History, Server};
 use Ty::{Bool, Int, List, Map, OptInt, OptStr, Str};
 
 /// A person record's fields (`{id, name}`) under a path of class `c`.
@@ -94,6 +97,8 @@ pub fn spec(kind: DocKind, segs: &[&str]) -> Option<Spec> {
         ["grid"] => return Some(s(Fixed, Str(64))),
         ["created_at"] if kind != DocKind::Appeal => return Some(s(Fixed, Int)),
         ["created_by", rest @ ..] if kind != DocKind::Appeal => return person(Fixed, rest),
+        ["rx"] => return Some(many(Server, Map, MAX_VISITS + 2)),
+        ["rx", _] => return Some(s(Server, Int)),
         _ => {}
     }
     match kind {

@@ -345,6 +345,9 @@ pub fn check(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
             return Err(refuse(p, Rule::Removed, path.clone()));
         }
         check_values(p, path, &spec, a)?;
+        if spec.class == Class::Server {
+            return Err(refuse(p, Rule::NotEditable, path.clone()));
+        }
         if new_doc {
             if let Some(item) = history_item(p.kind, &segs) {
                 new_items.insert(item);
@@ -361,6 +364,7 @@ pub fn check(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
                     return Err(refuse(p, Rule::FixedField, path.clone()));
                 }
             }
+            Class::Server => return Err(refuse(p, Rule::NotEditable, path.clone())),
             Class::History => {
                 let item = history_item(p.kind, &segs)
                     .ok_or_else(|| refuse(p, Rule::UnknownField, path.clone()))?;

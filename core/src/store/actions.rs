@@ -57,9 +57,22 @@ fn year_of(at: Millis) -> i32 {
 }
 
 impl Store {
-    /// The time actions are recorded at: the device clock, or the fixed time of [`Store::set_clock`].
+    /// The time actions are recorded at: the fixed time of [`Store::set_clock`], or the device
+    /// clock, but never earlier than the server's clock at the last sync (a clock that jumped
+    /// backwards, or was set a year behind, records "no earlier than we know it is" rather
+    /// than a time before what the phone has already seen; the sync bar says the clock is
+    /// wrong, `client::SyncStatus::clock_wrong`).
     pub fn now(&self) -> Millis {
-        self.clock.unwrap_or_else(time::now)
+        match self.clock {
+            Some(fixed) => fixed,
+            None => (time::now() + self.clock_skew).max(self.time_floor),
+        }
+    }
+
+    /// Simulates a device clock off by `skew` ms (tests of wrong clocks: the floor of
+    /// [`Store::now`] applies, unlike with [`Store::set_clock`]).
+    pub fn set_clock_skew(&mut self, skew: Millis) {
+        self.clock_skew = skew;
     }
 
     /// Fixes the clock the store records actions at (`None`: the device clock). For simulations,
@@ -101,6 +114,22 @@ impl Store {
         self.commit(&mut s, "household.create", &user);
         self.persist_action(vec![s], now)?;
         Ok(h)
+    }
+
+    /// The server's own times for items whose device time cannot be right (`doc/clock.rs`),
+    /// written as the server (the rules let no phone write them). Returns whether anything was
+    /// written.
+    pub fn set_server_times(&mut self, id: &str, times: &[(String, Millis)]) -> Result<bool> {
+        let user = self.require_user()?;
+        let kind = self.doc_kind(id)?.ok_or_else(|| Error::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        })?;
+        let mut s = self.stage(id, kind)?;
+        doc::clock::set(&mut s.doc, times)?;
+        self.commit(&mut s, "clock.server_time", &user);
+        let now = self.now();
+        Ok(!self.persist(vec![s], now)?.is_empty())
     }
 
     /// A household, read from its document.

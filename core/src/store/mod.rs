@@ -70,6 +70,10 @@ pub struct Store {
     user: Option<PersonRef>,
     cache: cache::DocCache,
     clock: Option<Millis>,
+    /// A simulated device clock error (tests), added to the system clock.
+    clock_skew: Millis,
+    /// The server's clock at the last sync: the device clock is never taken to be earlier.
+    time_floor: Millis,
     /// Whether each visit gets an index row (`visits`): the server's weekly trends need them, a
     /// phone does not (they were 40 % of its file). Kept in `meta`, so a rebuild at open knows.
     visit_rows: bool,
@@ -188,10 +192,15 @@ impl Store {
             user,
             cache: cache::DocCache::new(CACHE_DOCS),
             clock: None,
+            clock_skew: 0,
+            time_floor: 0,
             visit_rows: false,
             principal,
         };
         store.visit_rows = meta_get(&store.conn, "visit_rows")?.is_some();
+        store.time_floor = meta_get(&store.conn, sync::TIME_FLOOR)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         if meta_get(&store.conn, "indexes_stale")?.is_some() {
             // A migration added an index table: derive it (and the rest) from the documents.
             store.rebuild_indexes()?;

@@ -45,6 +45,7 @@ pub struct SyncPage {
 const CURSOR: &str = "sync_cursor";
 const OWN_SEQ: &str = "sync_own_seq";
 const CLOCK_OFFSET: &str = "clock_offset_ms";
+pub(crate) const TIME_FLOOR: &str = "time_floor_ms";
 
 impl Store {
     /// How far in the server's change log this replica has pulled (0: nothing yet).
@@ -76,10 +77,20 @@ impl Store {
         Ok(super::meta_get(&self.conn, CLOCK_OFFSET)?.and_then(|v| v.parse().ok()))
     }
 
-    /// Notes the server's clock as read from an answer, against this phone's clock now.
-    pub fn note_server_time(&self, server_now: crate::time::Millis) -> Result<()> {
-        let offset = server_now - self.now();
-        meta_set(&self.conn, CLOCK_OFFSET, &offset.to_string())
+    /// Notes the server's clock as read from an answer: how far this phone's own clock is off,
+    /// and the floor below which [`Store::now`] no longer goes.
+    pub fn note_server_time(&mut self, server_now: crate::time::Millis) -> Result<()> {
+        let device = match self.clock {
+            Some(fixed) => fixed,
+            None => crate::time::now() + self.clock_skew,
+        };
+        let offset = server_now - device;
+        let tx = self.conn.transaction()?;
+        meta_set(&tx, CLOCK_OFFSET, &offset.to_string())?;
+        meta_set(&tx, TIME_FLOOR, &server_now.to_string())?;
+        tx.commit()?;
+        self.time_floor = server_now;
+        Ok(())
     }
 
     /// How many documents have changes the server has not acknowledged (for the sync bar).
