@@ -6,8 +6,7 @@
 //! the rest is JSON. Every sync request is authenticated by its device token, rate-limited per
 //! device, size-bounded, and runs its database work on the blocking pool.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::{
@@ -34,6 +33,11 @@ pub struct AppState {
     pub store: ServerStore,
     limiter: Arc<RateLimiter>,
     logins: Arc<RateLimiter>,
+    /// Login attempts per client address, whatever the names tried.
+    login_clients: Arc<RateLimiter>,
+    /// A reverse proxy stands in front: the client's address is the last one it adds to
+    /// `X-Forwarded-For` (the connection's is the proxy's).
+    pub behind_proxy: bool,
     /// Whether the dashboard's cookies are marked Secure: the server serves HTTPS itself or
     /// behind a proxy that does (configuration, never a request's Host header).
     pub secure_cookies: bool,
@@ -50,13 +54,41 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(limit.burst, limit.per_sec)),
             // Password guesses: 10 at once per login name, then one every 6 seconds.
             logins: Arc::new(RateLimiter::new(10.0, 1.0 / 6.0)),
+            // From one address (a street office's NAT may hold several supervisors): 30 at
+            // once, then one every 2 seconds.
+            login_clients: Arc::new(RateLimiter::new(30.0, 0.5)),
             secure_cookies: false,
+            behind_proxy: false,
         }
     }
 
-    /// Whether another login attempt under `key` is allowed now.
-    pub fn allow(&self, key: &str) -> bool {
-        self.logins.allow(key)
+    /// Whether another login attempt for `login` from `client` is allowed now: both the name
+    /// and the address are limited, so that neither guessing one name from many places nor
+    /// many names from one place gets far.
+    pub fn allow_login(&self, login: &str, client: Option<std::net::IpAddr>) -> bool {
+        let by_client = client.is_none_or(|ip| self.login_clients.allow(&ip.to_string()));
+        by_client && self.logins.allow(&format!("login:{login}"))
+    }
+
+    /// The client's address: the connection's, or behind a proxy the last one the proxy added.
+    pub fn client_addr(
+        &self,
+        headers: &HeaderMap,
+        conn: Option<std::net::SocketAddr>,
+    ) -> Option<std::net::IpAddr> {
+        if self.behind_proxy {
+            let forwarded = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|a| a.trim().parse().ok())
+                .last();
+            if forwarded.is_some() {
+                return forwarded;
+            }
+        }
+        conn.map(|a| a.ip())
     }
 }
 
@@ -263,6 +295,13 @@ impl From<directory::DirectoryError> for ApiError {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with(state, crate::listen::Limits::default().request_timeout)
+}
+
+/// The router with every request (its body included) bounded by `request_timeout`: tower-http's
+/// timeout around the layer that reads the body first answers 408 to a client that sends it a
+/// byte at a time.
+pub fn router_with(state: AppState, request_timeout: std::time::Duration) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/enroll", post(enroll))
@@ -272,6 +311,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(read_body_first))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .with_state(state)
 }
 
@@ -353,37 +396,32 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-/// A token bucket per device: `burst` requests at once, `per_sec` sustained.
+/// A rate limit per key (a device, a login name, a client address): `burst` requests at
+/// once, then `per_sec` sustained. governor's keyed limiter (GCRA, one timestamp per key).
 struct RateLimiter {
-    burst: f64,
-    per_sec: f64,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    inner: governor::DefaultKeyedRateLimiter<String>,
 }
 
 impl RateLimiter {
     fn new(burst: f64, per_sec: f64) -> Self {
+        let period = std::time::Duration::from_secs_f64(1.0 / per_sec.max(1e-6));
+        let burst = std::num::NonZeroU32::new(burst.max(1.0).min(u32::MAX as f64) as u32)
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let quota = governor::Quota::with_period(period)
+            .unwrap_or_else(|| governor::Quota::per_second(std::num::NonZeroU32::MIN))
+            .allow_burst(burst);
         RateLimiter {
-            burst,
-            per_sec,
-            buckets: Mutex::new(HashMap::new()),
+            inner: governor::RateLimiter::keyed(quota),
         }
     }
 
     fn allow(&self, key: &str) -> bool {
-        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if b.len() > 100_000 {
-            b.clear();
+        // Keys whose state has returned to full are dropped now and then, so that a flood of
+        // random names or addresses does not grow the table without end.
+        if self.inner.len() > 100_000 {
+            self.inner.retain_recent();
         }
-        let now = Instant::now();
-        let (tokens, at) = b.entry(key.to_string()).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.inner.check_key(&key.to_string()).is_ok()
     }
 }
 

@@ -11,7 +11,8 @@
 //! - `http`: the endpoints; `demo`: the main job's demonstration;
 //! - `accounts`: supervisors' and administrators' logins; `web`: their dashboard;
 //!   `triage`: their actions on appeals, written as document changes;
-//! - `tls`: HTTPS served by the server itself.
+//! - `tls`: HTTPS served by the server itself; `listen`: the accept loop (timeouts, a bound
+//!   on connections, graceful shutdown).
 
 pub mod accounts;
 pub mod audit;
@@ -21,6 +22,7 @@ pub mod demo;
 pub mod directory;
 pub mod http;
 pub mod import;
+pub mod listen;
 pub mod policy;
 pub mod storage;
 pub mod sync;
@@ -82,8 +84,11 @@ pub struct ServeOptions {
     /// directory holds this process's replica (docs/scaling.md).
     pub database: Option<String>,
     /// A reverse proxy terminates HTTPS in front of this process: the dashboard's cookies are
-    /// marked Secure as with `tls` (never from what a request's Host header says).
+    /// marked Secure as with `tls` (never from what a request's Host header says), and the
+    /// client's address for rate limits is the one the proxy adds to `X-Forwarded-For`.
     pub behind_proxy: bool,
+    /// Timeouts and the bound on open connections.
+    pub limits: listen::Limits,
 }
 
 impl Default for ServeOptions {
@@ -94,6 +99,7 @@ impl Default for ServeOptions {
             doc_cache: storage::DOC_CACHE,
             database: None,
             behind_proxy: false,
+            limits: listen::Limits::default(),
         }
     }
 }
@@ -125,9 +131,8 @@ pub async fn serve(
         store,
         listen,
         &data.display().to_string(),
-        options.limit,
+        &options,
         tls,
-        options.behind_proxy,
         |_| {},
     )
     .await
@@ -144,9 +149,8 @@ pub async fn serve_store(
         store,
         listen,
         data,
-        DeviceLimit::default(),
+        &ServeOptions::default(),
         None,
-        false,
         on_listen,
     )
     .await
@@ -156,14 +160,14 @@ async fn serve_store_limited(
     store: storage::ServerStore,
     listen: SocketAddr,
     data: &str,
-    limit: DeviceLimit,
+    options: &ServeOptions,
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
-    behind_proxy: bool,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    let mut state = http::AppState::with_limit(store, limit);
-    state.secure_cookies = tls.is_some() || behind_proxy;
-    let app = http::router(state);
+    let mut state = http::AppState::with_limit(store, options.limit);
+    state.secure_cookies = tls.is_some() || options.behind_proxy;
+    state.behind_proxy = options.behind_proxy;
+    let app = http::router_with(state, options.limits.request_timeout);
     let listener =
         tokio::net::TcpListener::bind(listen)
             .await
@@ -179,15 +183,15 @@ async fn serve_store_limited(
     on_listen(addr);
     match tls {
         Some(config) => {
-            axum::serve(tls::TlsListener::new(listener, config)?, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?
+            listen::serve(
+                tls::TlsListener::new(listener, config)?,
+                app,
+                options.limits,
+                shutdown_signal(),
+            )
+            .await
         }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?
-        }
+        None => listen::serve(listener, app, options.limits, shutdown_signal()).await,
     }
     tracing::info!("stopped");
     Ok(())

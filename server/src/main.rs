@@ -66,6 +66,15 @@ enum Command {
         /// Secure (they are with --tls-cert; never on what a request's Host header says).
         #[arg(long)]
         behind_proxy: bool,
+        /// Seconds a client has to send a request's headers / 请求头须在几秒内收齐
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        header_timeout: u64,
+        /// Seconds a request (its body included) has to be read and answered / 单个请求的时限（秒）
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        request_timeout: u64,
+        /// Connections open at once; more wait until one closes / 同时打开的连接数上限
+        #[arg(long, value_name = "N", default_value_t = 1024)]
+        max_connections: usize,
     },
     /// The directory and devices / 管理目录与设备 (works on DIR directly, also while serving).
     Admin {
@@ -216,6 +225,9 @@ fn main() -> ExitCode {
             doc_cache,
             database,
             behind_proxy,
+            header_timeout,
+            request_timeout,
+            max_connections,
         } => runtime().and_then(|rt| {
             if !(device_burst >= 1.0 && device_rate > 0.0) {
                 return Err(
@@ -236,6 +248,11 @@ fn main() -> ExitCode {
                 doc_cache: doc_cache.max(1),
                 database: database_url(database),
                 behind_proxy,
+                limits: doorstep_server::listen::Limits {
+                    header_timeout: std::time::Duration::from_secs(header_timeout.max(1)),
+                    request_timeout: std::time::Duration::from_secs(request_timeout.max(1)),
+                    max_connections: max_connections.max(1),
+                },
             };
             rt.block_on(doorstep_server::serve(data, listen, options))
                 .map_err(|e| e.to_string())

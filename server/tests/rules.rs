@@ -228,8 +228,9 @@ fn scopes_revocation_and_bad_input() {
     let (log1, docs1) = (log(&data), docs(&data));
     let token = pa.token();
     let valid = request(encode_bundle(&[]));
-    let mut v2 = b"DSQ2".to_vec();
-    v2.extend([0u8; 12]);
+    // A version this build does not speak (DSQ1 and DSQ2 are both spoken).
+    let mut v2 = b"DSQ3".to_vec();
+    v2.extend([0u8; 20]);
     let garbage_changes = request(encode_bundle(&[(
         doorstep_core::ids::new_id(),
         DocKind::Household,
@@ -305,7 +306,7 @@ fn scopes_revocation_and_bad_input() {
             "bad_body",
         ),
         (
-            "protocol v2",
+            "protocol v3",
             Some(&token),
             protocol::CONTENT_TYPE,
             protocol::compress(&v2),

@@ -146,3 +146,188 @@ fn csv_cells_that_a_spreadsheet_would_run_are_text() {
         assert_eq!(doorstep_server::web::csv_cell(cell.to_string()), safe);
     }
 }
+
+/// Writes `head` a byte every `every`, until the server closes the connection or `give_up`
+/// passes; how long the server let it go on (`None`: it never closed).
+fn trickle(
+    addr: &str,
+    head: &[u8],
+    every: std::time::Duration,
+    give_up: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use std::io::{Read, Write};
+    let started = std::time::Instant::now();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(5)))
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let mut i = 0usize;
+    while started.elapsed() < give_up {
+        let byte = head[i % head.len()..][..1].to_vec();
+        if s.write_all(&byte).is_err() {
+            return Some(started.elapsed());
+        }
+        i += 1;
+        match s.read(&mut buf) {
+            // Closed, or answered (a 408) and then closed.
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+        std::thread::sleep(every);
+    }
+    None
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_connections_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 1);
+    let server = ServerProc::start_with(
+        &data,
+        "127.0.0.1:0",
+        &[
+            "--header-timeout",
+            "2",
+            "--request-timeout",
+            "3",
+            "--max-connections",
+            "4",
+        ],
+    );
+    let every = std::time::Duration::from_millis(200);
+    let give_up = std::time::Duration::from_secs(15);
+    // Headers a byte at a time (slowloris): closed after the header timeout.
+    let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let held = trickle(&server.addr, head, every, give_up).expect("headers cut off");
+    assert!(held.as_secs_f64() < 5.0, "headers held {held:?}");
+    // A body a byte at a time, after headers sent at once: cut off by the request timeout.
+    {
+        use std::io::{Read, Write};
+        let started = std::time::Instant::now();
+        let mut s = std::net::TcpStream::connect(&server.addr).unwrap();
+        s.write_all(
+            b"POST /v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+        )
+        .unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_millis(5)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 512];
+        let mut closed = false;
+        while started.elapsed() < give_up {
+            if s.write_all(b" ").is_err() {
+                closed = true;
+                break;
+            }
+            match s.read(&mut buf) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => answer.extend(&buf[..n]),
+                Err(_) => {}
+            }
+            std::thread::sleep(every);
+        }
+        assert!(closed, "a trickled body was cut off");
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "{text}"
+        );
+        assert!(
+            started.elapsed().as_secs_f64() < 6.0,
+            "body held {:?}",
+            started.elapsed()
+        );
+    }
+    // Connections: four held open, the fifth waits until one goes.
+    let hold: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(&server.addr).unwrap())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let url = server.url();
+    let waited = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let r = client().get(format!("{url}/healthz")).send().unwrap();
+        (r.status().as_u16(), started.elapsed())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(
+        !waited.is_finished(),
+        "a fifth connection waits while four are open"
+    );
+    drop(hold);
+    let (status, after) = waited.join().unwrap();
+    assert_eq!(status, 200);
+    assert!(after.as_secs_f64() >= 0.8, "{after:?}");
+    // And the server still answers at once.
+    let r = client()
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[test]
+fn login_attempts_are_limited_per_client_address_whatever_the_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 1);
+    let server = ServerProc::start(&data);
+    let mut b = common::browser::Browser::new(&server.url());
+    let mut limited = 0;
+    for i in 0..40 {
+        let page = b.login(&format!("nobody-{i}"), "wrong password").body;
+        if page.contains("尝试次数过多") || page.contains("Too many") {
+            limited += 1;
+        }
+    }
+    // 30 at once from one address, then one every 2 seconds: most of the last ten are refused
+    // though every name was new.
+    assert!(limited >= 8, "{limited} of 40 limited");
+}
+
+#[test]
+fn a_household_with_many_visits_is_shown_a_page_at_a_time() {
+    use common::browser::{Browser, set_password};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 1);
+    let w = person(&data, "王网格", "grid-worker", &["A"]);
+    let sup = person(&data, "赵书记", "supervisor", &["c"]);
+    assert!(set_password(&data, &sup, "zhao", "correct horse battery"));
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let p = Phone::enroll(&data, &server.url(), &phones, &w, "p");
+    p.sync().unwrap();
+    let ids = record_visits(&p, "A", 120, "第");
+    p.sync().unwrap();
+    let h = p
+        .s()
+        .households(&doorstep_core::store::HouseholdQuery::grid("A"), 0)
+        .unwrap()[0]
+        .id
+        .clone();
+    let mut b = Browser::new(&server.url());
+    assert_eq!(b.login("zhao", "correct horse battery").status, 303);
+    let first = b.get(&format!("/h/{h}")).body;
+    assert_eq!(ids.len(), 120);
+    let rows = |html: &str| html.matches("第 ").count();
+    assert!(first.contains("(120)"), "the count of all visits");
+    assert_eq!(rows(&first), 50, "one page of visits");
+    assert!(first.contains("第 119"), "newest first");
+    assert!(first.contains("?visits=2#visits"));
+    let last = b.get(&format!("/h/{h}?visits=2")).body;
+    assert_eq!(rows(&last), 20);
+    assert!(last.contains("第 0<"), "the oldest on the last page");
+    let beyond = b.get(&format!("/h/{h}?visits=99")).body;
+    assert_eq!(rows(&beyond), 0);
+    let bad = b.get(&format!("/h/{h}?visits=x%00")).status;
+    assert_eq!(bad, 200, "a bad page number shows the first page");
+}

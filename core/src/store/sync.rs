@@ -305,6 +305,19 @@ impl Store {
         Ok(())
     }
 
+    /// The items of document `id` whose device time the server replaced with its own
+    /// (`doc::clock`), with both times: what the dashboard shows beside them.
+    pub fn server_time_corrections(
+        &mut self,
+        id: &str,
+    ) -> Result<Vec<crate::doc::clock::Corrected>> {
+        let kind = self.doc_kind(id)?.ok_or_else(|| Error::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        })?;
+        Ok(crate::doc::clock::corrected(self.doc(id)?, kind))
+    }
+
     /// The heads the server last acknowledged for document `id` (empty: never).
     fn acked_heads(&self, id: &str) -> Result<Vec<ChangeHash>> {
         let acked: Option<Vec<u8>> = self

@@ -176,6 +176,8 @@ tr! {
     notes: "备注", "Notes";
     moved_out: "已迁出", "Moved out";
     visit_log: "走访记录", "Visits";
+    device_clock: "手机时钟：", "Phone clock:";
+    device_clock_hint: "该手机时钟有误，已按服务器收到的时间计", "The phone's clock was wrong; the server's time is used";
     visited_by: "走访人", "Visited by";
     visit_kind: "类型", "Kind";
     needs: "发现需求", "Needs found";

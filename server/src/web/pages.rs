@@ -1189,6 +1189,8 @@ pub struct ResidentView {
 
 pub struct VisitView {
     pub at: String,
+    /// The device's own time, when the server replaced it (a wrong phone clock).
+    pub device_at: String,
     pub by: String,
     pub kind: String,
     pub notes: String,
@@ -1302,11 +1304,17 @@ struct HouseholdPage {
     moved_out: bool,
     residents: Vec<ResidentView>,
     visits: Vec<VisitView>,
+    /// All visits, and the page of them shown (newest first, [`VISIT_PAGE`] a page).
+    visit_count: usize,
+    visit_pages: Vec<Link>,
     tasks: Vec<TaskView>,
     appeals: Vec<AppealView>,
     history: Vec<HistoryView>,
     audit: Vec<AuditView>,
 }
+
+/// Visits shown on one household page; older ones are a page away.
+const VISIT_PAGE: usize = 50;
 
 /// The chrome of a page about one document of grid `grid`: breadcrumbs down to the grid.
 fn doc_chrome(
@@ -1332,7 +1340,17 @@ pub async fn household(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, WebError> {
+    // `?visits=N`: the page of visits; anything else shows the first.
+    let page_no = raw
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("visits="))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(1_000);
     let path = format!("/h/{}", format::enc(&id));
     let v = viewer(&state, &headers, &path).await?;
     let store = state.store.clone();
@@ -1382,10 +1400,38 @@ pub async fn household(
                 moved_out: r.moved_out,
             })
             .collect();
-        let mut visits: Vec<VisitView> = h
-            .visits
-            .iter()
+        let corrected: BTreeMap<String, i64> = s
+            .server_time_corrections(&id)
+            .map_err(|e| WebError::internal(lang, e.to_string()))?
+            .into_iter()
+            .map(|c| (c.key, c.device_at))
+            .collect();
+        // Newest first, one page of them: a household with years of weekly visits renders as
+        // fast as one with a few.
+        let mut newest: Vec<&doorstep_core::domain::visit::Visit> = h.visits.iter().collect();
+        newest.sort_by_key(|x| std::cmp::Reverse(x.at));
+        let visit_count = newest.len();
+        let pages = visit_count.div_ceil(VISIT_PAGE);
+        let visit_pages: Vec<Link> = if pages > 1 {
+            (0..pages)
+                .map(|p| {
+                    let mut l = Link::new(format!("{path}?visits={p}#visits"), (p + 1).to_string());
+                    l.current = p == page_no;
+                    l
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let visits: Vec<VisitView> = newest
+            .into_iter()
+            .skip(page_no.saturating_mul(VISIT_PAGE))
+            .take(VISIT_PAGE)
             .map(|x| VisitView {
+                device_at: corrected
+                    .get(&x.id)
+                    .map(|d| format::date_time(*d))
+                    .unwrap_or_default(),
                 at: format::date_time(x.at),
                 by: x.by.name.clone(),
                 kind: lang.pick(x.kind.label_zh(), x.kind.label_en()).to_string(),
@@ -1393,7 +1439,6 @@ pub async fn household(
                 needs: x.needs.join(lang.pick("；", "; ")),
             })
             .collect();
-        visits.reverse();
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
         let tasks = s
             .household_tasks(&id, false)
@@ -1419,11 +1464,15 @@ pub async fn household(
             moved_out: h.moved_out,
             residents,
             visits,
+            visit_count,
+            visit_pages,
             tasks,
             appeals,
             history,
             audit,
         };
+        // Rendered after the store is let go: other requests do not wait on the template.
+        drop(s);
         render(&page)
     })
     .await?

@@ -281,6 +281,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
+    conn: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, WebError> {
@@ -300,7 +301,8 @@ pub async fn login(
             Some(t.login_failed.into()),
         );
     }
-    if !state.allow(&format!("login:{}", f.login.trim())) {
+    let client = state.client_addr(&headers, conn.map(|c| (c.0).0));
+    if !state.allow_login(f.login.trim(), client) {
         return login_form(
             state.secure_cookies,
             &headers,
