@@ -288,6 +288,53 @@ pub fn add_unit(
 /// Adds a person with a role in one or more units of the kind that role works in.
 pub fn add_person(conn: &Db<'_>, name: &str, role: Role, units: &[String]) -> DResult<Person> {
     check_text("name", name, 64)?;
+    check_units(conn, role, units)?;
+    let id = doorstep_core::ids::new_id();
+    conn.execute(
+        "INSERT INTO people (id, name, role, created_at) VALUES ($1, $2, $3, $4)",
+        vals![&id, name.trim(), role.code(), now_ms()],
+    )?;
+    for u in units {
+        conn.execute(
+            "INSERT INTO person_units (person_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            vals![&id, u],
+        )?;
+    }
+    Ok(Person {
+        id,
+        name: name.trim().to_string(),
+        role,
+        units: units.to_vec(),
+    })
+}
+
+/// Moves a person to other units (same role): their devices' scopes follow at their next sync,
+/// which pulls what entered it; documents that left it and still hold unsynced changes on a
+/// phone are refused by name there (the phone shows them and offers to drop them).
+pub fn set_units(conn: &Db<'_>, person_id: &str, units: &[String]) -> DResult<Person> {
+    let p = person(conn, person_id)?.ok_or_else(|| DirectoryError::NotFound {
+        kind: "person",
+        id: person_id.to_string(),
+    })?;
+    check_units(conn, p.role, units)?;
+    conn.execute(
+        "DELETE FROM person_units WHERE person_id = $1",
+        vals![person_id],
+    )?;
+    for u in units {
+        conn.execute(
+            "INSERT INTO person_units (person_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            vals![person_id, u],
+        )?;
+    }
+    Ok(Person {
+        units: units.to_vec(),
+        ..p
+    })
+}
+
+/// Checks that `units` exist and are of kinds a person of `role` may belong to.
+fn check_units(conn: &Db<'_>, role: Role, units: &[String]) -> DResult<()> {
     if units.is_empty() && role != Role::Administrator {
         return Err(DirectoryError::Invalid(format!(
             "a {} needs at least one unit / {}须指定所属单位",
@@ -316,23 +363,7 @@ pub fn add_person(conn: &Db<'_>, name: &str, role: Role, units: &[String]) -> DR
             }
         }
     }
-    let id = doorstep_core::ids::new_id();
-    conn.execute(
-        "INSERT INTO people (id, name, role, created_at) VALUES ($1, $2, $3, $4)",
-        vals![&id, name.trim(), role.code(), now_ms()],
-    )?;
-    for u in units {
-        conn.execute(
-            "INSERT INTO person_units (person_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            vals![&id, u],
-        )?;
-    }
-    Ok(Person {
-        id,
-        name: name.trim().to_string(),
-        role,
-        units: units.to_vec(),
-    })
+    Ok(())
 }
 
 pub fn person(conn: &Db<'_>, id: &str) -> DResult<Option<Person>> {

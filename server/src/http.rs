@@ -1,6 +1,6 @@
 //! The HTTP surface. Errors are JSON bodies with a stable code and a message in Chinese first and
 //! English second, the same shape for every endpoint:
-//! `{"error": {"code", "message_zh", "message", "docs"?}}`.
+//! `{"error": {"code", "message_zh", "message", "docs"?, "refusals"?}}`.
 //!
 //! The sync endpoints take and give binary, zstd-compressed bodies (`doorstep_core::protocol`);
 //! the rest is JSON. Every sync request is authenticated by its device token, rate-limited per

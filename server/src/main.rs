@@ -147,6 +147,14 @@ enum Admin {
         #[arg(long = "unit")]
         units: Vec<String>,
     },
+    /// Move a person to other units (same role); their phones follow at the next sync / 调整人员所属单位
+    SetUnits {
+        #[arg(long)]
+        person: String,
+        /// The unit(s) the person works in from now on (repeat for several).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+    },
     /// Enroll a device for a person: prints a one-time code and its QR code / 登记设备
     Enroll {
         #[arg(long)]
@@ -359,6 +367,19 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                     role.code(),
                     p.name,
                     p.id
+                );
+            }
+        }
+        Admin::SetUnits { person, units } => {
+            let p = directory::set_units(s.db(), &person, &units).map_err(e)?;
+            if json {
+                print_json(&p);
+            } else {
+                println!(
+                    "已调整 {} 的所属单位 units of {} now: {}",
+                    p.name,
+                    p.name,
+                    p.units.join(", ")
                 );
             }
         }

@@ -16,7 +16,8 @@ fun syncChecks() {
     val link1 = System.getenv("DOORSTEP_TEST_LINK1") ?: throw AssertionError("DOORSTEP_TEST_LINK1 not set")
     val code2 = System.getenv("DOORSTEP_TEST_CODE2") ?: throw AssertionError("DOORSTEP_TEST_CODE2 not set")
     val p1 = phone()
-    val p2 = phone()
+    val p2Dir = Files.createTempDirectory("doorstep-kt-phone2")
+    var p2 = DoorstepStore.open(p2Dir.resolve("phone.db").toString())
 
     check("enroll from a QR code and pull the grid in one round trip") {
         val link = parseEnrollmentLink(link1)
@@ -102,6 +103,57 @@ fun syncChecks() {
         }
         p.setServerCa(null)
         p.close()
+    }
+    check("a phone restored from an older copy of its store gets back what it synced and keeps syncing") {
+        val h = p2.households(HouseholdQuery(grid = "KT"), null).first()
+        fun visits(p: DoorstepStore, note: String) = p.household(h.id).visits.count { it.notes == note }
+        p2.recordVisit(h.id, NewVisit(null, VisitKind.ROUTINE, "备份前", emptyList()), null, null)
+        p2.sync()
+        val actor = p2.actorId()
+        p2.close()
+        val backup = Files.createTempDirectory("doorstep-kt-backup")
+        fun copyStore(from: java.nio.file.Path, to: java.nio.file.Path) {
+            for (suffix in listOf("", "-wal", "-shm")) {
+                Files.deleteIfExists(to.resolve("phone.db$suffix"))
+                val f = from.resolve("phone.db$suffix")
+                if (Files.exists(f)) Files.copy(f, to.resolve("phone.db$suffix"))
+            }
+        }
+        copyStore(p2Dir, backup)
+        p2 = DoorstepStore.open(p2Dir.resolve("phone.db").toString())
+        expect(p2.actorId() != actor, "a new actor at every open")
+        p2.recordVisit(h.id, NewVisit(null, VisitKind.ROUTINE, "备份后", emptyList()), null, null)
+        p2.sync()
+        p2.close()
+        copyStore(backup, p2Dir)
+        p2 = DoorstepStore.open(p2Dir.resolve("phone.db").toString())
+        expect(visits(p2, "备份后") == 0, "the copy lacks what came after it")
+        p2.recordVisit(h.id, NewVisit(null, VisitKind.ROUTINE, "恢复后", emptyList()), null, null)
+        val r = p2.sync()
+        expect(r.failed.isEmpty() && r.restoredChanges >= 1u, "report $r")
+        expect(visits(p2, "备份后") == 1 && visits(p2, "恢复后") == 1 && visits(p2, "备份前") == 1, "each visit once")
+        expect(p2.sync().restoredChanges == 0u, "quiet afterwards")
+        expect(r.clockOffsetMs != null && !p2.syncStatus().clockWrong, "the server's clock learnt: ${r.clockOffsetMs}")
+    }
+
+    check("a document refused after a scope change is shown in words and can be dropped") {
+        val h = p1.households(HouseholdQuery(grid = "KT"), null).first()
+        p1.updateHousehold(h.id, HouseholdPatch(housing = HousingStatus.VACANT))
+        val person = p1.enrollment()!!.person.id
+        val admin = ProcessBuilder(
+            System.getenv("DOORSTEP_TEST_ADMIN"), "admin", "--data", System.getenv("DOORSTEP_TEST_DATA"),
+            "set-units", "--person", person, "--unit", "KS",
+        ).inheritIO().start()
+        expect(admin.waitFor() == 0, "moved to grid KS")
+        val r = p1.sync()
+        expect(r.failed.size == 1 && r.failed[0].docId == h.id && r.failed[0].rule == "out_of_scope", "report $r")
+        expect(r.failed[0].reasonZh.isNotEmpty() && r.failed[0].reasonEn.isNotEmpty(), "plain words")
+        val refused = p1.refusedDocs()
+        expect(refused.size == 1 && refused[0].actions.map { it.what } == listOf("household.update"), "refused $refused")
+        p1.dropRefused(h.id)
+        expect(p1.unsyncedDocs() == 0UL && p1.refusedDocs().isEmpty(), "dropped")
+        expect(p1.household(h.id).housing != HousingStatus.VACANT, "the server's copy again")
+        expect(p1.sync().failed.isEmpty(), "the next sync is clean")
     }
     p1.close()
     p2.close()
