@@ -308,6 +308,10 @@ final class SyncModel: ObservableObject {
     @Published private(set) var running = false
     /// The server said this phone was revoked and the core erased the store.
     @Published private(set) var wiped = false
+    /// The phone's clock is off by more than five minutes from the server's.
+    @Published private(set) var clockWrong = false
+    /// Documents the server refused: why (in the person's language) and the actions it did not take.
+    @Published private(set) var refused: [RefusedDoc] = []
     private let core: Core
     private let syncer: Syncer
 
@@ -322,8 +326,25 @@ final class SyncModel: ObservableObject {
             unsynced = s.unsyncedDocs
             lastSuccessAt = s.lastSuccessAt
             problem = s.lastError.map { Problem.fromSyncCode($0.code, $0.detail) }
+            clockWrong = s.clockWrong
         case let .failure(p): problem = p
         }
+        if case let .success(list) = await core.call({ try $0.refusedDocs() }) {
+            refused = list
+        }
+    }
+
+    /// Why a refused document was refused, in the person's language.
+    func reason(_ r: RefusedDoc) -> String {
+        core.lang == .en ? r.refusal.reasonEn : r.refusal.reasonZh
+    }
+
+    /// The person chose to let a refused document's changes go: it becomes the server's copy.
+    func dropRefused(_ docId: String) async {
+        if case let .failure(p) = await core.call({ try $0.dropRefused(docId: docId) }) {
+            problem = p
+        }
+        await refresh()
     }
 
     /// Returns true when the sync worked (the lists then read again).

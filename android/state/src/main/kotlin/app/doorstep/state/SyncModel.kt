@@ -1,5 +1,7 @@
 package app.doorstep.state
 
+import app.doorstep.core.Lang
+import app.doorstep.core.RefusedDoc
 import app.doorstep.core.SyncReport
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -26,7 +28,23 @@ data class SyncBarState(
      * to the enrollment screen.
      */
     val wiped: Boolean = false,
+    /** The phone's clock is off by more than five minutes from the server's: ask to set it. */
+    val clockWrong: Boolean = false,
+    /** Documents the server refused, each with why and the person's actions it did not take. */
+    val refused: List<Refused> = emptyList(),
 )
+
+/** A refused document as the sync bar shows it: why, in the person's language, and what. */
+data class Refused(val docId: String, val kind: String, val reason: String, val actions: List<String>) {
+    companion object {
+        fun of(r: RefusedDoc, lang: Lang) = Refused(
+            docId = r.refusal.docId,
+            kind = r.kind,
+            reason = if (lang == Lang.EN) r.refusal.reasonEn else r.refusal.reasonZh,
+            actions = r.actions.map { it.what },
+        )
+    }
+}
 
 /** One sync at a time per store, whoever asks (the screen, the background worker). */
 class Syncer(private val core: Core) {
@@ -56,10 +74,26 @@ class SyncModel(private val core: Core, private val syncer: Syncer) {
                     lastSuccessAt = st.lastSuccessAt,
                     lastAttemptAt = st.lastAttemptAt,
                     problem = st.lastError?.let { e -> Problem.fromSyncCode(e.code, e.detail) },
+                    clockWrong = st.clockWrong,
                 )
             }
             is Outcome.Failed -> _state.update { it.copy(problem = r.problem) }
         }
+        core.call { it.refusedDocs() }.valueOrNull()?.let { list ->
+            _state.update { it.copy(refused = list.map { r -> Refused.of(r, core.lang) }) }
+        }
+    }
+
+    /**
+     * The person chose to let a refused document's changes go: the document becomes the
+     * server's copy again (or goes, if the server never had it). Returns false on a failure,
+     * which the bar then shows.
+     */
+    suspend fun dropRefused(docId: String): Boolean {
+        val r = core.call { it.dropRefused(docId) }
+        if (r is Outcome.Failed) _state.update { it.copy(problem = r.problem) }
+        refresh()
+        return r is Outcome.Ok
     }
 
     /** The sync button: returns true when the sync worked. */

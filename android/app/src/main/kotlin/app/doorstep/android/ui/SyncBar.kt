@@ -46,6 +46,20 @@ fun SyncBar(model: SyncModel, onSynced: () -> Unit) {
                 style = MaterialTheme.typography.bodySmall,
             )
             if (problem != null) Text(problemText(problem), style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.error)
+            if (s.clockWrong) Text(stringResource(R.string.sync_clock_wrong), style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.error)
+            for (r in s.refused) {
+                Row(verticalAlignment = Alignment.CenterVertically) {
+                    Text(
+                        stringResource(R.string.sync_refused, r.reason, r.actions.joinToString()),
+                        Modifier.weight(1f),
+                        style = MaterialTheme.typography.bodySmall,
+                        color = MaterialTheme.colorScheme.error,
+                    )
+                    TextButton(onClick = { scope.launch { model.dropRefused(r.docId) } }) {
+                        Text(stringResource(R.string.sync_refused_drop))
+                    }
+                }
+            }
         }
         if (s.running) {
             CircularProgressIndicator(Modifier.padding(8.dp))
