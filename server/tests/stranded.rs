@@ -176,13 +176,8 @@ fn a_refused_document_is_shown_in_words_and_can_be_dropped_while_the_rest_syncs(
             )
             .unwrap();
     }
-    let conn = rusqlite::Connection::open(db_file(&data)).unwrap();
-    conn.execute(
-        "DELETE FROM person_units WHERE person_id = ?1 AND unit_id = 'A'",
-        [&w],
-    )
-    .unwrap();
-    drop(conn);
+    let moved = admin(&data, &["set-units", "--person", &w, "--unit", "B"]);
+    assert_eq!(moved["units"], serde_json::json!(["B"]));
 
     let report = p.sync().unwrap();
     assert_eq!(report.failed.len(), 1, "{report:?}");
