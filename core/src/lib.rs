@@ -22,6 +22,8 @@ pub mod ids;
 pub mod protocol;
 pub mod rules;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 mod wire;
 

@@ -60,65 +60,16 @@ pub struct RuleDocs {
 }
 
 pub fn rule_docs() -> RuleDocs {
-    use doorstep_core::domain::{
-        PersonRef,
-        appeal::{Asker, Channel, NewAppeal, Tier, Topic},
-        household::{Address, HousingStatus, NewHousehold},
-        task::NewHelpTask,
-        visit::{NewVisit, VisitKind},
-    };
+    use doorstep_core::domain::PersonRef;
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(dir.path().join("rules.db")).unwrap();
     s.set_user(PersonRef::new("fuzz-person", "模糊测试"))
         .unwrap();
-    let h = s
-        .create_household(NewHousehold {
-            grid: "A".into(),
-            liaison_group: Some("A-l1".into()),
-            address: Address {
-                building: "1".into(),
-                unit: "1".into(),
-                room: "101".into(),
-                text: String::new(),
-            },
-            housing: HousingStatus::OwnerOccupied,
-            residents: vec![],
-        })
-        .unwrap();
-    s.record_visit(
-        &h.id,
-        NewVisit {
-            at: None,
-            kind: VisitKind::Routine,
-            notes: "例行".into(),
-            needs: vec![],
-        },
-        None,
-        None,
-    )
-    .unwrap();
-    let t = s
-        .open_task(NewHelpTask {
-            household_id: h.id.clone(),
-            need: "买药".into(),
-            due_by: None,
-        })
-        .unwrap();
-    let a = s
-        .open_appeal(NewAppeal {
-            grid: "A".into(),
-            household_id: Some(h.id.clone()),
-            channel: Channel::Visit,
-            topic: Topic::from_code("parking"),
-            tier: Tier::General,
-            summary: "停车".into(),
-            asker: Asker::default(),
-            received_at: None,
-        })
-        .unwrap();
+    let sample = doorstep_core::testing::sample(&mut s, "A", Some("A-l1"), None).unwrap();
+    let (h, t, a) = (sample.household, sample.task, sample.appeal);
     use doorstep_core::doc::DocKind;
     let docs = [
-        (h.id, DocKind::Household),
+        (h, DocKind::Household),
         (t, DocKind::Task),
         (a, DocKind::Appeal),
     ]

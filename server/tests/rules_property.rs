@@ -24,11 +24,7 @@ use automerge::{
 use common::*;
 use doorstep_core::{
     doc::DocKind,
-    domain::{
-        PersonRef,
-        appeal::{Asker, Channel, NewAppeal, Tier, Topic},
-        task::NewHelpTask,
-    },
+    domain::PersonRef,
     protocol::{SyncRequest, SyncResponse},
     store::{HouseholdQuery, encode_bundle},
 };
@@ -319,9 +315,7 @@ fn put(d: &mut AutoCommit, o: &ObjId, key: &str, v: &Val) {
 }
 
 fn person_map(d: &mut AutoCommit, o: &ObjId, key: &str, id: &str) {
-    let p = d.put_object(o, key, ObjType::Map).unwrap();
-    d.put(&p, "id", id).unwrap();
-    d.put(&p, "name", "某人").unwrap();
+    doorstep_core::doc::put_person(d, o, key, &PersonRef::new(id, "某人")).unwrap();
 }
 
 /// Fills an event map of `kind` by `by`.
@@ -618,25 +612,8 @@ fn random_edits_through_the_real_server_agree_with_the_oracle() {
         let h = s.households(&HouseholdQuery::grid("A"), s.now()).unwrap()[0]
             .id
             .clone();
-        let t = s
-            .open_task(NewHelpTask {
-                household_id: h.clone(),
-                need: "买降压药".into(),
-                due_by: None,
-            })
-            .unwrap();
-        let a = s
-            .open_appeal(NewAppeal {
-                grid: "A".into(),
-                household_id: Some(h.clone()),
-                channel: Channel::Visit,
-                topic: Topic::from_code("parking"),
-                tier: Tier::General,
-                summary: "楼下乱停车".into(),
-                asker: Asker::default(),
-                received_at: None,
-            })
-            .unwrap();
+        let sample = doorstep_core::testing::sample(&mut s, "A", None, Some(&h)).unwrap();
+        let (t, a) = (sample.task, sample.appeal);
         (h, t, a)
     };
     phone[&Who::Worker].sync().unwrap();

@@ -289,13 +289,8 @@ impl Reader<'_> {
     }
 }
 
-/// Puts a person record under `key`.
-pub(crate) fn put_person(
-    doc: &mut AutoCommit,
-    obj: &ObjId,
-    key: &str,
-    p: &PersonRef,
-) -> Result<()> {
+/// Puts a person record (`{id, name}`) under `key`.
+pub fn put_person(doc: &mut AutoCommit, obj: &ObjId, key: &str, p: &PersonRef) -> Result<()> {
     let m = doc.put_object(obj, key, ObjType::Map)?;
     doc.put(&m, "id", p.id.as_str())?;
     doc.put(&m, "name", p.name.as_str())?;

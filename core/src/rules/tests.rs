@@ -8,10 +8,9 @@ use crate::{
     doc::{self, ChangeNote},
     domain::{
         PersonRef,
-        appeal::{AppealAction, Asker, Channel, NewAppeal, Tier, Topic},
-        household::{Address, HousingStatus, NewHousehold},
-        task::{NewHelpTask, TaskAction},
-        visit::{NewVisit, VisitKind},
+        appeal::{AppealAction, Tier},
+        task::TaskAction,
+        visit::VisitKind,
     },
 };
 
@@ -50,58 +49,13 @@ fn world() -> World {
     store
         .set_principal(Some(who("gw", Role::GridWorker)))
         .unwrap();
-    let h = store
-        .create_household(NewHousehold {
-            grid: "G1".into(),
-            liaison_group: Some("G1-L1".into()),
-            address: Address {
-                building: "1".into(),
-                unit: "1".into(),
-                room: "101".into(),
-                text: String::new(),
-            },
-            housing: HousingStatus::OwnerOccupied,
-            residents: vec![],
-        })
-        .unwrap();
-    store
-        .record_visit(
-            &h.id,
-            NewVisit {
-                at: None,
-                kind: VisitKind::Routine,
-                notes: "一切正常".into(),
-                needs: vec![],
-            },
-            None,
-            None,
-        )
-        .unwrap();
-    let task = store
-        .open_task(NewHelpTask {
-            household_id: h.id.clone(),
-            need: "买降压药".into(),
-            due_by: None,
-        })
-        .unwrap();
-    let appeal = store
-        .open_appeal(NewAppeal {
-            grid: "G1".into(),
-            household_id: Some(h.id.clone()),
-            channel: Channel::Visit,
-            topic: Topic::from_code("parking"),
-            tier: Tier::General,
-            summary: "楼下乱停车".into(),
-            asker: Asker::default(),
-            received_at: None,
-        })
-        .unwrap();
+    let sample = crate::testing::sample(&mut store, "G1", Some("G1-L1"), None).unwrap();
     World {
         _dir: dir,
         store,
-        household: h.id,
-        task,
-        appeal,
+        household: sample.household,
+        task: sample.task,
+        appeal: sample.appeal,
     }
 }
 
