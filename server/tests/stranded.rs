@@ -249,7 +249,7 @@ fn last_visit(p: &Phone, household: &str) -> i64 {
 #[test]
 fn wrong_phone_clocks_a_year_ahead_behind_or_jumping_back_do_not_move_deadlines_or_last_visits() {
     use doorstep_core::store::VisitFilter;
-    let (_dir, _data, server, ahead, other) = two_phones(6);
+    let (_dir, data, server, ahead, other) = two_phones(6);
     let hs: Vec<String> = ahead
         .s()
         .households(&HouseholdQuery::grid("A"), 0)
@@ -323,6 +323,26 @@ fn wrong_phone_clocks_a_year_ahead_behind_or_jumping_back_do_not_move_deadlines_
             .any(|c| c.key == "received_at" && (c.device_at - c.server_at - YEAR).abs() < 60_000),
         "{corrected:?}"
     );
+
+    // The dashboard shows the server's time and, beside it, the phone's.
+    {
+        use common::browser::{Browser, set_password};
+        let sup = person(&data, "周书记", "supervisor", &["c"]);
+        assert!(set_password(&data, &sup, "zhou", "correct horse battery"));
+        let mut b = Browser::new(&server.url());
+        assert_eq!(b.login("zhou", "correct horse battery").status, 303);
+        let page = b.get(&format!("/a/{appeal}")).body;
+        let next_year = ((1970.0 + (real + YEAR) as f64 / (365.2425 * 86_400_000.0)).floor()
+            as i64)
+            .to_string();
+        assert!(page.contains("手机时钟"), "the phone's time shown");
+        assert!(
+            page.contains(&next_year),
+            "a year ahead, as the phone had it"
+        );
+        let page = b.get(&format!("/h/{}", hs[0])).body;
+        assert!(page.contains("手机时钟"));
+    }
 
     // A year behind, on a phone that has synced: it records no earlier than the server's time
     // at that sync, and says its clock is wrong.

@@ -159,6 +159,7 @@ impl Store {
         self.actor = actor;
         self.user = None;
         self.principal = None;
+        self.time_floor = 0;
         self.cache.clear();
         Ok(())
     }

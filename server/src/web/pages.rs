@@ -1482,6 +1482,8 @@ pub async fn household(
 
 pub struct EventView {
     pub at: String,
+    /// The device's own time, when the server replaced it (a wrong phone clock).
+    pub device_at: String,
     pub kind: String,
     pub by: String,
     pub detail: String,
@@ -1495,6 +1497,8 @@ struct AppealPage {
     channel: String,
     household: Option<(String, String)>,
     asker_phone: String,
+    /// The phone's own time of receipt, when the server replaced it.
+    device_received: String,
     events: Vec<EventView>,
     history: Vec<HistoryView>,
     open: bool,
@@ -1575,6 +1579,19 @@ pub async fn appeal(
             }),
             None => None,
         };
+        let corrected: BTreeMap<String, i64> = s
+            .server_time_corrections(&id)
+            .map_err(|e| WebError::internal(lang, e.to_string()))?
+            .into_iter()
+            .map(|c| (c.key, c.device_at))
+            .collect();
+        let device_time = |key: &str| {
+            corrected
+                .get(key)
+                .map(|d| format::date_time(*d))
+                .unwrap_or_default()
+        };
+        let device_received = device_time("received_at");
         let events = a
             .events
             .iter()
@@ -1593,6 +1610,7 @@ pub async fn appeal(
                     detail.push(e.note.clone());
                 }
                 EventView {
+                    device_at: device_time(&e.id),
                     at: format::date_time(e.at),
                     kind: lang.pick(e.kind.label_zh(), e.kind.label_en()).to_string(),
                     by: e.by.name.clone(),
@@ -1661,6 +1679,7 @@ pub async fn appeal(
                 .to_string(),
             household,
             asker_phone: a.asker.phone.clone().unwrap_or_default(),
+            device_received,
             events,
             history,
             open: st.status.is_open(),
@@ -1668,6 +1687,7 @@ pub async fn appeal(
             departments,
             action: format!("/a/{}/triage", format::enc(&id)),
         };
+        drop(s);
         render(&page)
     })
     .await?
