@@ -1,0 +1,325 @@
+//! The phones' screens (issue 20), as both shells use them, against a real server on 127.0.0.1:
+//! every flow the shells' state holders were tested for on the JVM, here in Rust.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use doorstep_core::{
+    Store,
+    domain::household::{AttentionTag, HouseholdPatch, HousingStatus},
+};
+use doorstep_screens::{
+    ProblemKind, Shared,
+    enrollment::EnrollmentScreen,
+    home::Home,
+    households::HouseholdsScreen,
+    sync_bar::{SyncBar, SyncBarView},
+};
+
+fn store(dir: &std::path::Path, name: &str) -> Shared {
+    Arc::new(Mutex::new(
+        Store::open(dir.join(format!("{name}.db"))).unwrap(),
+    ))
+}
+
+struct Street {
+    _dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    phones: std::path::PathBuf,
+    server: ServerProc,
+    worker: String,
+}
+
+fn street(n: usize) -> Street {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, n);
+    let worker = person(&data, "王网格", "grid-worker", &["A", "B"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    Street {
+        _dir: dir,
+        data,
+        phones,
+        server,
+        worker,
+    }
+}
+
+fn link(st: &Street, person: &str) -> String {
+    admin(
+        &st.data,
+        &[
+            "enroll",
+            "--person",
+            person,
+            "--server-url",
+            &st.server.url(),
+        ],
+    )["qr"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// An enrolled, synced worker's store.
+fn enrolled(st: &Street, name: &str) -> Shared {
+    let s = store(&st.phones, name);
+    let e = EnrollmentScreen::new(s.clone());
+    e.scanned(&link(st, &st.worker));
+    assert!(e.view().enrolled.is_some(), "{:?}", e.view().problem);
+    assert!(SyncBar::new(s.clone()).sync_now());
+    s
+}
+
+#[test]
+fn enrollment_names_what_is_wrong_and_lands_on_the_role_s_home() {
+    let st = street(2);
+    let s = store(&st.phones, "p");
+    assert_eq!(Home::current(&s), Home::Enroll);
+    let e = EnrollmentScreen::new(s.clone());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    e.set_listener(Some(Box::new(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })));
+    let problem = |e: &EnrollmentScreen| e.view().problem.map(|p| (p.kind, p.field));
+    e.submit();
+    assert_eq!(
+        problem(&e),
+        Some((ProblemKind::Invalid, Some("server_url".into())))
+    );
+    e.set_server_url(&st.server.url());
+    e.submit();
+    assert_eq!(
+        problem(&e),
+        Some((ProblemKind::Invalid, Some("code".into())))
+    );
+    e.scanned("https://example.com/not-a-code");
+    assert_eq!(problem(&e).map(|p| p.0), Some(ProblemKind::Invalid));
+    e.set_server_url(&st.server.url());
+    e.set_code("ABCD-EFGH-JKMN");
+    e.submit();
+    assert_eq!(problem(&e).map(|p| p.0), Some(ProblemKind::BadCode));
+    e.set_server_url("http://127.0.0.1:9");
+    e.submit();
+    assert_eq!(problem(&e).map(|p| p.0), Some(ProblemKind::Offline));
+    assert!(!e.view().busy);
+    e.scanned(&link(&st, &st.worker));
+    let v = e.view();
+    assert!(v.problem.is_none(), "{:?}", v.problem);
+    assert_eq!(v.enrolled.unwrap().role, "grid_worker");
+    assert_eq!(Home::current(&s), Home::Households);
+    assert!(
+        seen.load(Ordering::SeqCst) >= 10,
+        "the listener heard every change"
+    );
+}
+
+#[test]
+fn the_sync_bar_syncs_from_a_background_thread_and_says_so() {
+    let st = street(3);
+    let s = store(&st.phones, "p");
+    let e = EnrollmentScreen::new(s.clone());
+    e.scanned(&link(&st, &st.worker));
+    let bar = Arc::new(SyncBar::new(s.clone()));
+    let views: Arc<Mutex<Vec<(SyncBarView, std::thread::ThreadId)>>> = Arc::default();
+    let log = views.clone();
+    bar.set_listener(Some(Box::new(move |v| {
+        log.lock()
+            .unwrap()
+            .push((v.clone(), std::thread::current().id()));
+    })));
+    bar.refresh();
+    assert!(bar.view().last_success_at.is_none());
+    let worker = {
+        let bar = bar.clone();
+        std::thread::spawn(move || bar.sync_now())
+    };
+    let worker_id = worker.thread().id();
+    assert!(worker.join().unwrap());
+    let seen = views.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|(v, t)| v.running && *t == worker_id),
+        "running, told from the sync's thread"
+    );
+    let v = bar.view();
+    assert!(!v.running && v.problem.is_none() && v.last_success_at.is_some());
+    assert_eq!(v.unsynced, 0);
+    assert_eq!(v.last_report.as_ref().unwrap().new_docs, 6);
+    assert!(!v.clock_wrong && v.refused.is_empty());
+
+    // A change waits, then goes.
+    let h = {
+        let st = s.lock().unwrap();
+        st.households(&doorstep_core::store::HouseholdQuery::grid("A"), 0)
+            .unwrap()[0]
+            .id
+            .clone()
+    };
+    s.lock()
+        .unwrap()
+        .update_household(
+            &h,
+            HouseholdPatch {
+                housing: Some(HousingStatus::Vacant),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    bar.refresh();
+    assert_eq!(bar.view().unsynced, 1);
+    assert!(bar.sync());
+    assert_eq!(bar.view().unsynced, 0);
+
+    // Offline: the problem is named, the change waits.
+    s.lock()
+        .unwrap()
+        .set_sync_setting("server_url", "http://127.0.0.1:9")
+        .unwrap();
+    s.lock()
+        .unwrap()
+        .update_household(
+            &h,
+            HouseholdPatch {
+                housing: Some(HousingStatus::Rented),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(!bar.sync_now());
+    let v = bar.view();
+    assert_eq!(v.problem.map(|p| p.kind), Some(ProblemKind::Offline));
+    assert_eq!(v.unsynced, 1);
+}
+
+#[test]
+fn the_households_list_searches_filters_and_pages() {
+    let st = street(14);
+    let s = enrolled(&st, "p");
+    let list = HouseholdsScreen::new(s.clone(), vec!["A".into(), "B".into()], 5);
+    list.refresh();
+    let v = list.view();
+    assert_eq!((v.rows.len(), v.more), (5, true));
+    list.load_more();
+    list.load_more();
+    let v = list.view();
+    assert_eq!((v.rows.len(), v.more), (14, false));
+    list.set_search("秀英");
+    let v = list.view();
+    assert!(!v.rows.is_empty() && v.rows.iter().all(|r| r.name.contains("秀英")));
+    list.set_search("");
+    list.set_tag(Some(AttentionTag::ElderlyAlone));
+    let v = list.view();
+    assert_eq!(v.rows.len(), 2, "every 7th household of 14 lives alone");
+    list.set_tag(None);
+    // Visit one, and "not visited lately" leaves it out.
+    let visited = record_visits_store(&s, "A", 1);
+    list.set_not_visited_lately(true);
+    let v = list.view();
+    assert_eq!(v.rows.len() + v.more as usize, 5 + 1);
+    list.load_more();
+    list.load_more();
+    let v = list.view();
+    assert_eq!(v.rows.len(), 13);
+    assert!(v.rows.iter().all(|r| r.id != visited));
+    // Another grid.
+    list.set_grid("B");
+    assert!(list.view().rows.iter().all(|r| r.grid == "B"));
+    list.set_grid("Z");
+    assert_eq!(list.view().grid, "B", "only the person's grids");
+}
+
+/// Records a visit with the store's own action; the household's id.
+fn record_visits_store(s: &Shared, grid: &str, n: usize) -> String {
+    let mut st = s.lock().unwrap();
+    let hs = st
+        .households(&doorstep_core::store::HouseholdQuery::grid(grid), 0)
+        .unwrap();
+    for h in hs.iter().take(n) {
+        st.record_visit(
+            &h.id,
+            doorstep_core::domain::visit::NewVisit {
+                at: None,
+                kind: doorstep_core::domain::visit::VisitKind::Routine,
+                notes: "例行".into(),
+                needs: vec![],
+            },
+            None,
+            None,
+        )
+        .unwrap();
+    }
+    hs[0].id.clone()
+}
+
+#[test]
+fn a_refused_document_shows_on_the_bar_and_is_dropped_there() {
+    let st = street(2);
+    let s = enrolled(&st, "p");
+    let a = s
+        .lock()
+        .unwrap()
+        .households(&doorstep_core::store::HouseholdQuery::grid("A"), 0)
+        .unwrap()[0]
+        .id
+        .clone();
+    s.lock()
+        .unwrap()
+        .update_household(
+            &a,
+            HouseholdPatch {
+                housing: Some(HousingStatus::Vacant),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    admin(
+        &st.data,
+        &["set-units", "--person", &st.worker, "--unit", "B"],
+    );
+    let bar = SyncBar::new(s.clone());
+    assert!(bar.sync_now(), "the rest syncs");
+    let v = bar.view();
+    assert_eq!(v.refused.len(), 1);
+    let r = &v.refused[0];
+    assert_eq!(
+        (r.doc_id.as_str(), r.rule.as_str()),
+        (a.as_str(), "out_of_scope")
+    );
+    assert_eq!(r.actions, ["household.update"]);
+    assert!(!r.reason_zh.is_empty() && !r.reason_en.is_empty());
+    assert_eq!(v.unsynced, 1);
+    assert!(bar.drop_refused(&a));
+    let v = bar.view();
+    assert!(v.refused.is_empty() && v.unsynced == 0);
+    assert!(!bar.drop_refused("no-such-document"));
+    assert_eq!(
+        bar.view().problem.map(|p| p.kind),
+        Some(ProblemKind::NotFound)
+    );
+}
+
+#[test]
+fn a_revoked_phone_is_wiped_and_goes_back_to_enrollment() {
+    let st = street(2);
+    let s = enrolled(&st, "p");
+    let device = doorstep_core::client::enrollment(&s.lock().unwrap())
+        .unwrap()
+        .unwrap()
+        .device_id;
+    admin(&st.data, &["revoke", "--device", &device]);
+    let bar = SyncBar::new(s.clone());
+    assert!(!bar.sync_now());
+    let v = bar.view();
+    assert!(v.wiped);
+    assert_eq!(v.problem.map(|p| p.kind), Some(ProblemKind::Revoked));
+    assert_eq!(Home::current(&s), Home::Enroll);
+    let list = HouseholdsScreen::new(s.clone(), vec!["A".into()], 0);
+    list.refresh();
+    assert!(list.view().rows.is_empty(), "nothing left");
+}
