@@ -11,11 +11,17 @@
 //! (services with listeners, exposed through uniffi). Calls block on the store and the network:
 //! the shells call them off their UI thread, as they call the core.
 
+pub mod appeal;
 pub mod enrollment;
+pub mod help_list;
 pub mod home;
+pub mod household;
 pub mod households;
+pub mod ledger;
 pub mod problem;
+pub mod summary;
 pub mod sync_bar;
+pub mod visit;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

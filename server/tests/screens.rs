@@ -323,3 +323,228 @@ fn a_revoked_phone_is_wiped_and_goes_back_to_enrollment() {
     list.refresh();
     assert!(list.view().rows.is_empty(), "nothing left");
 }
+
+/// The store of a person enrolled with a QR code, synced.
+fn enrolled_as(
+    st: &Street,
+    person: &str,
+    name: &str,
+) -> (Shared, doorstep_core::client::Enrollment) {
+    let s = store(&st.phones, name);
+    let e = EnrollmentScreen::new(s.clone());
+    e.scanned(&link(st, person));
+    let en = e.view().enrolled.expect("enrolled");
+    assert!(SyncBar::new(s.clone()).sync_now());
+    (s, en)
+}
+
+#[test]
+fn a_day_of_work_through_the_screens_visit_ledger_appeal_help_list_conflict_summary() {
+    use doorstep_core::domain::appeal::{
+        AppealAction, AppealEventKind, AppealStatus, DeadlineState, Tier,
+    };
+    use doorstep_screens::{
+        appeal::AppealScreen,
+        help_list::HelpListScreen,
+        household::HouseholdScreen,
+        ledger::LedgerScreen,
+        summary::{SummaryScreen, coverage_percent},
+        visit::VisitScreen,
+    };
+    let st = street(6);
+    let lead = person(&st.data, "孙联户", "liaison-lead", &["A-l1"]);
+    let sup = person(&st.data, "周书记", "supervisor", &["c"]);
+    let worker2 = person(&st.data, "钱网格", "grid-worker", &["A"]);
+    let gw = enrolled(&st, "gw");
+    let bar = SyncBar::new(gw.clone());
+    let list = HouseholdsScreen::new(gw.clone(), vec!["A".into()], 0);
+    list.set_search("秀英");
+    let wang = list.view().rows[0].id.clone();
+
+    // A visit: a need found opens a help task; an appeal without a summary saves nothing.
+    let v = VisitScreen::new(gw.clone(), &wang);
+    v.toggle_need("买药");
+    let view = v.view();
+    assert!(view.open_task && view.task_need == "买药", "{view:?}");
+    v.toggle_need("送餐");
+    assert_eq!(v.view().task_need, "买药、送餐");
+    v.toggle_need("送餐");
+    assert_eq!(v.view().task_need, "买药");
+    v.set_notes("老人腿脚不便");
+    v.set_open_appeal(true);
+    v.set_appeal_topic("other");
+    v.set_appeal_tier(Tier::Urgent);
+    assert!(v.save().is_none());
+    assert_eq!(v.view().problem.map(|p| p.kind), Some(ProblemKind::Invalid));
+    assert!(
+        gw.lock()
+            .unwrap()
+            .household(&wang)
+            .unwrap()
+            .visits
+            .is_empty()
+    );
+    v.set_appeal_summary("楼道灯坏了，老人夜里看不见");
+    let out = v.save().expect("saved");
+    assert_eq!(
+        v.save(),
+        Some(out.clone()),
+        "a second tap saves nothing more"
+    );
+    let (task, appeal) = (out.task_id.unwrap(), out.appeal_id.unwrap());
+    let h = HouseholdScreen::new(gw.clone(), &wang);
+    h.refresh();
+    let hv = h.view();
+    assert_eq!(hv.visits.len(), 1);
+    assert_eq!(hv.visits[0].needs, ["买药"]);
+    let items = hv.items.unwrap();
+    assert_eq!(
+        items.tasks.iter().map(|t| &t.id).collect::<Vec<_>>(),
+        [&task]
+    );
+    assert_eq!(
+        items.appeals.iter().map(|a| &a.id).collect::<Vec<_>>(),
+        [&appeal]
+    );
+    bar.refresh();
+    assert_eq!(bar.view().unsynced, 3);
+
+    // The ledger: an urgent appeal counts down, and is overdue after 30 minutes.
+    let ledger = LedgerScreen::new(gw.clone(), Some("A".into()));
+    ledger.refresh();
+    let lines = ledger.view().lines;
+    assert_eq!(lines.len(), 1);
+    assert!(!lines[0].deadline.is_overdue());
+    let real = doorstep_core::time::now();
+    gw.lock()
+        .unwrap()
+        .set_clock(Some(real + 2 * doorstep_core::time::HOUR));
+    ledger.set_overdue_only(true);
+    let v2 = ledger.view();
+    assert!(matches!(
+        v2.lines[0].deadline,
+        DeadlineState::Overdue { .. }
+    ));
+    assert!(v2.at >= real + 2 * doorstep_core::time::HOUR);
+    gw.lock().unwrap().set_clock(None);
+    ledger.tick();
+    assert!(ledger.view().lines.is_empty(), "not overdue now");
+
+    // The appeal: the buttons follow the status; a refused action writes nothing.
+    let a = AppealScreen::new(gw.clone(), &appeal);
+    a.refresh();
+    let av = a.view();
+    assert!(av.actions.contains(&AppealEventKind::Accepted));
+    assert!(!av.actions.contains(&AppealEventKind::Reopened));
+    assert!(a.act(AppealAction::Accept));
+    assert_eq!(a.view().state.unwrap().status, AppealStatus::Accepted);
+    assert!(a.act(AppealAction::Resolve("电工换了灯泡".into())));
+    let av = a.view();
+    assert!(av.actions.contains(&AppealEventKind::Reopened));
+    assert_eq!(av.deadline, Some(DeadlineState::Met));
+    let events = av.appeal.unwrap().events.len();
+    assert!(!a.act(AppealAction::Accept));
+    assert_eq!(
+        a.view().problem.map(|p| p.kind),
+        Some(ProblemKind::NotAllowed)
+    );
+    assert_eq!(
+        a.view().appeal.unwrap().events.len(),
+        events,
+        "nothing written"
+    );
+    assert!(bar.sync_now());
+    assert_eq!(bar.view().unsynced, 0);
+
+    // The liaison lead claims and finishes the task in two taps, after syncs.
+    let (ls, le) = enrolled_as(&st, &lead, "lead");
+    assert_eq!(Home::current(&ls), Home::HelpList);
+    let help = HelpListScreen::new(ls.clone(), le.groups.clone(), &le.person_id);
+    help.refresh();
+    assert_eq!(
+        help.view().open.iter().map(|t| &t.id).collect::<Vec<_>>(),
+        [&task]
+    );
+    assert!(help.claim(&task));
+    let hv = help.view();
+    assert!(hv.open.is_empty() && hv.mine.len() == 1);
+    assert!(help.done(&task, "药已送到"));
+    let hv = help.view();
+    assert!(hv.mine.is_empty() && hv.done_recently.len() == 1);
+    assert!(!help.claim(&task));
+    assert_eq!(
+        help.view().problem.map(|p| p.kind),
+        Some(ProblemKind::NotAllowed)
+    );
+    assert!(SyncBar::new(ls.clone()).sync_now());
+    assert!(bar.sync_now());
+    h.refresh();
+    assert!(
+        h.view().items.unwrap().tasks.is_empty(),
+        "done on the worker's phone too"
+    );
+
+    // A conflict from two phones offline shows on the household and is settled.
+    let (gw2, _) = enrolled_as(&st, &worker2, "gw2");
+    for (s, housing) in [(&gw, HousingStatus::Rented), (&gw2, HousingStatus::Vacant)] {
+        s.lock()
+            .unwrap()
+            .update_household(
+                &wang,
+                HouseholdPatch {
+                    housing: Some(housing),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+    assert!(bar.sync_now());
+    assert!(SyncBar::new(gw2.clone()).sync_now());
+    assert!(bar.sync_now());
+    h.refresh();
+    let conflicts = h.view().items.unwrap().conflicts;
+    assert_eq!(conflicts.len(), 1);
+    let keep = conflicts[0]
+        .values
+        .iter()
+        .position(|x| x.value.contains("vacant"))
+        .expect("the other phone's value offered") as u32;
+    assert!(h.settle(&conflicts[0].doc_id, &conflicts[0].path, keep));
+    let hv = h.view();
+    assert!(hv.items.unwrap().conflicts.is_empty());
+    assert_eq!(hv.household.unwrap().housing, HousingStatus::Vacant);
+    assert!(bar.sync_now());
+
+    // A supervisor's summary: the dashboard's figures over the phone's grids; a supervisor's
+    // appeal screen offers only a supervisor's actions.
+    let (ss, se) = enrolled_as(&st, &sup, "sup");
+    assert_eq!(Home::current(&ss), Home::Summary);
+    let sm = SummaryScreen::new(ss.clone(), se.grids.clone());
+    sm.refresh();
+    let sv = sm.view();
+    let a_fig = &sv.grids.iter().find(|(g, _)| g == "A").unwrap().1;
+    assert_eq!(
+        (
+            a_fig.coverage.households,
+            a_fig.coverage.visited_30,
+            a_fig.coverage.never
+        ),
+        (6, 1, 5)
+    );
+    assert_eq!(coverage_percent(a_fig), 17);
+    assert_eq!(sv.total.coverage.households, 12);
+    let sa = AppealScreen::new(ss.clone(), &appeal);
+    sa.refresh();
+    let actions = sa.view().actions;
+    assert!(
+        actions.iter().all(|k| matches!(
+            k,
+            AppealEventKind::Assigned
+                | AppealEventKind::Whistled
+                | AppealEventKind::Escalated
+                | AppealEventKind::Progress
+                | AppealEventKind::Closed
+        )),
+        "{actions:?}"
+    );
+}

@@ -1,0 +1,103 @@
+//! One appeal: its record, its deadline, and the actions its status and the person's role
+//! allow (a supervisor's phone offers only what DESIGN.md gives supervisors).
+
+use doorstep_core::{
+    domain::appeal::{
+        Appeal, AppealAction, AppealEventKind, AppealState, DeadlineState, deadline_state,
+    },
+    rules::Role,
+};
+
+use crate::{Listener, Notifier, Problem, Shared, lock};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppealView {
+    pub appeal: Option<Appeal>,
+    pub state: Option<AppealState>,
+    pub deadline: Option<DeadlineState>,
+    /// The actions the status allows and the person's role may take, in the order the
+    /// buttons show.
+    pub actions: Vec<AppealEventKind>,
+    pub problem: Option<Problem>,
+}
+
+/// What each role may record on an appeal (the rules' event kinds, `core/src/rules/`).
+fn role_allows(role: Option<Role>, kind: AppealEventKind) -> bool {
+    use AppealEventKind::*;
+    match role {
+        // A phone without an enrollment (tools, tests) is not limited here; the core's rules
+        // still refuse what the person may not do.
+        None | Some(Role::GridWorker) => true,
+        Some(Role::Supervisor) => {
+            matches!(kind, Assigned | Whistled | Escalated | Progress | Closed)
+        }
+        Some(Role::LiaisonLead | Role::Administrator) => false,
+    }
+}
+
+pub struct AppealScreen {
+    store: Shared,
+    id: String,
+    n: Notifier<AppealView>,
+}
+
+impl AppealScreen {
+    pub fn new(store: Shared, appeal_id: &str) -> AppealScreen {
+        AppealScreen {
+            store,
+            id: appeal_id.to_string(),
+            n: Notifier::new(AppealView::default()),
+        }
+    }
+
+    pub fn view(&self) -> AppealView {
+        self.n.get()
+    }
+
+    pub fn set_listener(&self, l: Option<Listener<AppealView>>) {
+        self.n.set_listener(l);
+    }
+
+    pub fn refresh(&self) {
+        let (r, now, role) = {
+            let mut s = lock(&self.store);
+            let role = s.principal().map(|p| p.scope.role);
+            (s.appeal(&self.id), s.now(), role)
+        };
+        self.n.update(|v| match r {
+            Ok((a, st)) => {
+                let actions = [
+                    AppealEventKind::Accepted,
+                    AppealEventKind::Assigned,
+                    AppealEventKind::Whistled,
+                    AppealEventKind::Escalated,
+                    AppealEventKind::Progress,
+                    AppealEventKind::Resolved,
+                    AppealEventKind::Feedback,
+                    AppealEventKind::Closed,
+                    AppealEventKind::Reopened,
+                ]
+                .into_iter()
+                .filter(|k| st.status.allows(*k) && role_allows(role, *k))
+                .collect();
+                v.deadline = Some(deadline_state(a.tier, st.clock_start, st.met_at, now));
+                v.appeal = Some(a);
+                v.state = Some(st);
+                v.actions = actions;
+                v.problem = None;
+            }
+            Err(e) => v.problem = Some(Problem::of(&e)),
+        });
+    }
+
+    /// Takes an action; the core refuses one the status or the role does not allow (nothing
+    /// written), and the view says why.
+    pub fn act(&self, action: AppealAction) -> bool {
+        let r = lock(&self.store).act_on_appeal(&self.id, action);
+        self.refresh();
+        if let Err(e) = &r {
+            self.n.update(|v| v.problem = Some(Problem::of(e)));
+        }
+        r.is_ok()
+    }
+}
