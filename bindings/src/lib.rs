@@ -9,6 +9,7 @@
 mod enums;
 mod error;
 mod records;
+mod screens;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,7 @@ use doorstep_core::{
 pub use enums::*;
 pub use error::DoorstepError;
 pub use records::*;
+pub use screens::*;
 
 uniffi::setup_scaffolding!();
 
@@ -31,10 +33,16 @@ type Res<T> = Result<T, DoorstepError>;
 /// may call from any background thread (never from the UI thread: writes wait for the disk).
 #[derive(uniffi::Object)]
 pub struct DoorstepStore {
-    inner: Mutex<Store>,
+    /// Shared with the screens (`screens.rs`) made over this store.
+    inner: doorstep_screens::Shared,
 }
 
 impl DoorstepStore {
+    /// The store as the screens share it.
+    pub(crate) fn shared(&self) -> doorstep_screens::Shared {
+        self.inner.clone()
+    }
+
     /// Runs `f` on the store, turning panics into `Internal` and recovering a poisoned lock
     /// (the store itself is consistent: its writes are transactions).
     fn with<T>(&self, f: impl FnOnce(&mut Store) -> Res<T>) -> Res<T> {
@@ -61,7 +69,7 @@ impl DoorstepStore {
                 reason: "panic while opening".into(),
             })??;
         Ok(Arc::new(DoorstepStore {
-            inner: Mutex::new(store),
+            inner: Arc::new(Mutex::new(store)),
         }))
     }
 }

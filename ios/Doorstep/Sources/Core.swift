@@ -19,6 +19,27 @@ struct Problem: Error, Equatable {
         self.field = field
     }
 
+    /// A shared screen's problem (the core decided its kind).
+    init(screen p: ScreenProblem) {
+        let kind: Kind
+        switch p.kind {
+        case .offline: kind = .offline
+        case .badCode: kind = .badCode
+        case .revoked: kind = .revoked
+        case .notEnrolled: kind = .notEnrolled
+        case .outOfScope: kind = .outOfScope
+        case .rateLimited: kind = .rateLimited
+        case .server: kind = .server
+        case .invalid: kind = .invalid
+        case .notAllowed: kind = .notAllowed
+        case .notFound: kind = .notFound
+        case .wrongKey: kind = .wrongKey
+        case .storage: kind = .storage
+        case .internal: kind = .internal
+        }
+        self.init(kind, p.detail, field: p.field)
+    }
+
     init(_ error: Error) {
         guard let e = error as? DoorstepError else {
             self.init(.internal, "\(error)")
@@ -119,21 +140,21 @@ final class Core: @unchecked Sendable {
     }
 }
 
-/// One sync at a time, whoever asks (the screen, the background task).
-actor Syncer {
-    private let core: Core
-    private var running: Task<Result<SyncReport, Problem>, Never>?
+/// The app's one sync bar screen: the button and the background task share it (one sync at a
+/// time, decided in the core).
+final class Syncer: @unchecked Sendable {
+    let screen: SyncBarScreen
 
-    init(core: Core) { self.core = core }
+    init(core: Core) { screen = SyncBarScreen(store: core.store) }
 
-    /// Syncs; a caller arriving while a sync runs gets that sync's outcome.
+    /// Syncs; waits for a sync already running, then runs its own.
     func sync() async -> Result<SyncReport, Problem> {
-        if let r = running { return await r.value }
-        let core = self.core
-        let t = Task { await core.call { try $0.sync() } }
-        running = t
-        let r = await t.value
-        running = nil
-        return r
+        let screen = self.screen
+        return await Task.detached(priority: .utility) { () -> Result<SyncReport, Problem> in
+            let ok = screen.sync()
+            let v = screen.view()
+            if ok, let r = v.lastReport { return .success(r) }
+            return .failure(v.problem.map(Problem.init(screen:)) ?? Problem(.internal))
+        }.value
     }
 }

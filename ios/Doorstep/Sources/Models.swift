@@ -57,47 +57,53 @@ final class EnrollmentModel: ObservableObject {
     }
 }
 
+/// Hands a shared screen's views to a closure (the adapters below hop to the main actor).
+final class Relay<View>: @unchecked Sendable {
+    let deliver: (View) -> Void
+    init(_ deliver: @escaping (View) -> Void) { self.deliver = deliver }
+}
+
+final class HouseholdListRelay: HouseholdListListener {
+    let relay: Relay<HouseholdListView>
+    init(_ relay: Relay<HouseholdListView>) { self.relay = relay }
+    func changed(view: HouseholdListView) { relay.deliver(view) }
+}
+
+/// My grid's households, as the core's shared screen decides them (screens/src/households.rs):
+/// this class only publishes its views and calls it off the main thread.
 @MainActor
 final class HouseholdsModel: ObservableObject {
-    @Published var grid: String
-    let grids: [String]
-    @Published private(set) var search = ""
-    @Published private(set) var tag: AttentionTag?
-    @Published private(set) var notVisitedLately = false
-    @Published private(set) var rows: [HouseholdRow] = []
-    @Published private(set) var more = false
-    @Published private(set) var problem: Problem?
-    private let core: Core
-    private let pageSize: UInt32 = 50
+    @Published private(set) var view: HouseholdListView
+    private let screen: HouseholdListScreen
+
+    var grid: String { view.grid }
+    var grids: [String] { view.grids }
+    var search: String { view.search }
+    var tag: AttentionTag? { view.tag }
+    var notVisitedLately: Bool { view.notVisitedLately }
+    var rows: [HouseholdRow] { view.rows }
+    var more: Bool { view.more }
+    var problem: Problem? { view.problem.map(Problem.init(screen:)) }
 
     init(core: Core, grids: [String]) {
-        self.core = core
-        self.grids = grids
-        self.grid = grids.first ?? ""
+        screen = HouseholdListScreen(store: core.store, grids: grids, pageSize: 50)
+        view = screen.view()
+        screen.setListener(listener: HouseholdListRelay(Relay { [weak self] v in
+            Task { @MainActor in self?.view = v }
+        }))
     }
 
-    func setSearch(_ text: String) async { search = text; await refresh() }
-    func setTag(_ t: AttentionTag?) async { tag = t; await refresh() }
-    func setNotVisitedLately(_ on: Bool) async { notVisitedLately = on; await refresh() }
-    func refresh() async { await load(offset: 0) }
-    func loadMore() async { if more { await load(offset: UInt32(rows.count)) } }
-
-    private func load(offset: UInt32) async {
-        let q = HouseholdQuery(
-            grid: grid, tag: tag, building: nil,
-            search: search.isEmpty ? nil : search,
-            notVisitedInDays: notVisitedLately ? 30 : nil, neverVisited: false, sort: nil,
-            includeMovedOut: false, limit: pageSize + 1, offset: offset)
-        let now = core.now
-        switch await core.call({ try $0.households(query: q, now: now) }) {
-        case let .success(found):
-            let page = Array(found.prefix(Int(pageSize)))
-            rows = offset == 0 ? page : rows + page
-            more = found.count > Int(pageSize)
-            problem = nil
-        case let .failure(p): problem = p
-        }
+    private func run(_ body: @escaping @Sendable (HouseholdListScreen) -> Void) async {
+        let screen = self.screen
+        await Task.detached(priority: .userInitiated) { body(screen) }.value
     }
+
+    func setGrid(_ g: String) async { await run { $0.setGrid(grid: g) } }
+    func setSearch(_ text: String) async { await run { $0.setSearch(text: text) } }
+    func setTag(_ t: AttentionTag?) async { await run { $0.setTag(tag: t) } }
+    func setNotVisitedLately(_ on: Bool) async { await run { $0.setNotVisitedLately(on: on) } }
+    func refresh() async { await run { $0.refresh() } }
+    func loadMore() async { await run { $0.loadMore() } }
 }
 
 @MainActor
@@ -300,66 +306,57 @@ final class AppealModel: ObservableObject {
     }
 }
 
+final class SyncBarRelay: SyncBarListener {
+    let relay: Relay<SyncBarView>
+    init(_ relay: Relay<SyncBarView>) { self.relay = relay }
+    func changed(view: SyncBarView) { relay.deliver(view) }
+}
+
+/// The sync bar, as the core's shared screen decides it (screens/src/sync_bar.rs): this class
+/// only publishes its views and calls it off the main thread.
 @MainActor
 final class SyncModel: ObservableObject {
-    @Published private(set) var unsynced: UInt64 = 0
-    @Published private(set) var lastSuccessAt: Int64?
-    @Published private(set) var problem: Problem?
-    @Published private(set) var running = false
-    /// The server said this phone was revoked and the core erased the store.
-    @Published private(set) var wiped = false
-    /// The phone's clock is off by more than five minutes from the server's.
-    @Published private(set) var clockWrong = false
-    /// Documents the server refused: why (in the person's language) and the actions it did not take.
-    @Published private(set) var refused: [RefusedDoc] = []
+    @Published private(set) var view: SyncBarView
     private let core: Core
-    private let syncer: Syncer
+    private let screen: SyncBarScreen
+
+    var unsynced: UInt64 { view.unsynced }
+    var lastSuccessAt: Int64? { view.lastSuccessAt }
+    var problem: Problem? { view.problem.map(Problem.init(screen:)) }
+    var running: Bool { view.running }
+    /// The server said this phone was revoked and the core erased the store.
+    var wiped: Bool { view.wiped }
+    /// The phone's clock is off by more than five minutes from the server's.
+    var clockWrong: Bool { view.clockWrong }
+    /// Documents the server refused: why, and the actions it did not take.
+    var refused: [RefusedItem] { view.refused }
 
     init(core: Core, syncer: Syncer) {
         self.core = core
-        self.syncer = syncer
+        screen = syncer.screen
+        view = syncer.screen.view()
+        screen.setListener(listener: SyncBarRelay(Relay { [weak self] v in
+            Task { @MainActor in self?.view = v }
+        }))
     }
 
-    func refresh() async {
-        switch await core.call({ try $0.syncStatus() }) {
-        case let .success(s):
-            unsynced = s.unsyncedDocs
-            lastSuccessAt = s.lastSuccessAt
-            problem = s.lastError.map { Problem.fromSyncCode($0.code, $0.detail) }
-            clockWrong = s.clockWrong
-        case let .failure(p): problem = p
-        }
-        if case let .success(list) = await core.call({ try $0.refusedDocs() }) {
-            refused = list
-        }
+    private func run<T: Sendable>(_ body: @escaping @Sendable (SyncBarScreen) -> T) async -> T {
+        let screen = self.screen
+        return await Task.detached(priority: .userInitiated) { body(screen) }.value
     }
+
+    func refresh() async { await run { $0.refresh() } }
 
     /// Why a refused document was refused, in the person's language.
-    func reason(_ r: RefusedDoc) -> String {
-        core.lang == .en ? r.refusal.reasonEn : r.refusal.reasonZh
+    func reason(_ r: RefusedItem) -> String {
+        core.lang == .en ? r.reasonEn : r.reasonZh
     }
 
     /// The person chose to let a refused document's changes go: it becomes the server's copy.
-    func dropRefused(_ docId: String) async {
-        if case let .failure(p) = await core.call({ try $0.dropRefused(docId: docId) }) {
-            problem = p
-        }
-        await refresh()
-    }
+    func dropRefused(_ docId: String) async { _ = await run { $0.dropRefused(docId: docId) } }
 
     /// Returns true when the sync worked (the lists then read again).
-    func syncNow() async -> Bool {
-        running = true
-        let r = await syncer.sync()
-        running = false
-        await refresh()
-        if case let .failure(p) = r, p.kind == .revoked,
-           case .success(nil) = await core.call({ try $0.enrollment() }) {
-            wiped = true
-        }
-        if case .success = r { return true }
-        return false
-    }
+    func syncNow() async -> Bool { await run { $0.syncNow() } }
 }
 
 @MainActor

@@ -21,12 +21,12 @@ struct SyncBar: View {
                 }
                 if let p = model.problem { Text(p.text).font(.caption).foregroundColor(.red) }
                 if model.clockWrong { Text("sync.clock_wrong").font(.caption).foregroundColor(.red) }
-                ForEach(model.refused, id: \.refusal.docId) { r in
+                ForEach(model.refused, id: \.docId) { r in
                     HStack {
                         Text(String(format: String(localized: "sync.refused"), model.reason(r),
-                                    r.actions.map { $0.what }.joined(separator: ", ")))
+                                    r.actions.joined(separator: ", ")))
                             .font(.caption).foregroundColor(.red)
-                        Button("sync.refused_drop") { Task { await model.dropRefused(r.refusal.docId) } }
+                        Button("sync.refused_drop") { Task { await model.dropRefused(r.docId) } }
                     }
                 }
             }

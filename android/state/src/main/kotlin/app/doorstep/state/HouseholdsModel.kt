@@ -1,88 +1,63 @@
 package app.doorstep.state
 
 import app.doorstep.core.AttentionTag
-import app.doorstep.core.HouseholdQuery
 import app.doorstep.core.HouseholdRow
 import app.doorstep.core.HouseholdSort
+import app.doorstep.core.HouseholdListListener
+import app.doorstep.core.HouseholdListScreen
+import app.doorstep.core.HouseholdListView
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
-import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withContext
 
-/** My grid's households: search, a tag filter, "not visited lately", a sort, paged. */
+/**
+ * My grid's households, as the core's shared screen (`HouseholdListScreen`,
+ * screens/src/households.rs) decides them: search, a tag filter, "not visited lately", a sort,
+ * paged. This file only turns its views into a [StateFlow].
+ */
 data class HouseholdsState(
     val grid: String,
-    /** Every grid this person works in (a picker shows when there is more than one). */
     val grids: List<String>,
     val search: String = "",
     val tag: AttentionTag? = null,
-    /** Only households not visited for 30 days (or never). */
     val notVisitedLately: Boolean = false,
     val sort: HouseholdSort = HouseholdSort.ADDRESS,
     val rows: List<HouseholdRow> = emptyList(),
-    /** More rows may follow: the list asks for them when it scrolls to the end. */
     val more: Boolean = false,
-    val loading: Boolean = false,
     val problem: Problem? = null,
-)
-
-class HouseholdsModel(
-    private val core: Core,
-    grids: List<String>,
-    private val pageSize: Int = 50,
 ) {
-    private val _state = MutableStateFlow(HouseholdsState(grid = grids.firstOrNull() ?: "", grids = grids))
+    companion object {
+        fun of(v: HouseholdListView) = HouseholdsState(
+            grid = v.grid, grids = v.grids, search = v.search, tag = v.tag,
+            notVisitedLately = v.notVisitedLately, sort = v.sort, rows = v.rows, more = v.more,
+            problem = v.problem?.let(Problem::of),
+        )
+    }
+}
+
+class HouseholdsModel(private val core: Core, grids: List<String>, pageSize: Int = 50) {
+    private val screen = HouseholdListScreen(core.store, grids, pageSize.toUInt())
+    private val _state = MutableStateFlow(HouseholdsState.of(screen.view()))
     val state: StateFlow<HouseholdsState> = _state
 
     /** The tags a filter chip is shown for, in the core's order. */
     val tags: List<AttentionTag> = AttentionTag.entries
 
-    suspend fun setGrid(grid: String) { _state.update { it.copy(grid = grid) }; refresh() }
-    suspend fun setSearch(text: String) { _state.update { it.copy(search = text) }; refresh() }
-    suspend fun setTag(tag: AttentionTag?) { _state.update { it.copy(tag = tag) }; refresh() }
-    suspend fun setNotVisitedLately(on: Boolean) { _state.update { it.copy(notVisitedLately = on) }; refresh() }
-    suspend fun setSort(sort: HouseholdSort) { _state.update { it.copy(sort = sort) }; refresh() }
-
-    /** Loads the first page again (after a filter changed, a visit was saved, a sync pulled). */
-    suspend fun refresh() = load(offset = 0)
-
-    /** Appends the next page. */
-    suspend fun loadMore() {
-        val s = _state.value
-        if (s.more && !s.loading) load(offset = s.rows.size)
-    }
-
-    private suspend fun load(offset: Int) {
-        _state.update { it.copy(loading = true) }
-        val s = _state.value
-        if (s.grid.isEmpty()) {
-            _state.update { it.copy(loading = false, rows = emptyList(), more = false) }
-            return
-        }
-        val q = HouseholdQuery(
-            grid = s.grid,
-            tag = s.tag,
-            search = s.search.trim().ifEmpty { null },
-            notVisitedInDays = if (s.notVisitedLately) 30u else null,
-            sort = s.sort,
-            // One more than a page tells whether another page follows.
-            limit = (pageSize + 1).toUInt(),
-            offset = offset.toUInt(),
-        )
-        when (val r = core.call { it.households(q, core.clock()) }) {
-            is Outcome.Ok -> _state.update {
-                // A filter changed while this page loaded: the newer load's answer wins.
-                if (it.grid != s.grid || it.search != s.search || it.tag != s.tag ||
-                    it.notVisitedLately != s.notVisitedLately || it.sort != s.sort
-                ) return@update it
-                val page = r.value.take(pageSize)
-                it.copy(
-                    rows = if (offset == 0) page else it.rows + page,
-                    more = r.value.size > pageSize,
-                    loading = false,
-                    problem = null,
-                )
+    init {
+        screen.setListener(object : HouseholdListListener {
+            override fun changed(view: HouseholdListView) {
+                _state.value = HouseholdsState.of(view)
             }
-            is Outcome.Failed -> _state.update { it.copy(loading = false, problem = r.problem) }
-        }
+        })
     }
+
+    private suspend fun call(block: () -> Unit) = withContext(core.io) { block() }
+
+    suspend fun setGrid(grid: String) = call { screen.setGrid(grid) }
+    suspend fun setSearch(text: String) = call { screen.setSearch(text) }
+    suspend fun setTag(tag: AttentionTag?) = call { screen.setTag(tag) }
+    suspend fun setNotVisitedLately(on: Boolean) = call { screen.setNotVisitedLately(on) }
+    suspend fun setSort(sort: HouseholdSort) = call { screen.setSort(sort) }
+    suspend fun refresh() = call { screen.refresh() }
+    suspend fun loadMore() = call { screen.loadMore() }
 }

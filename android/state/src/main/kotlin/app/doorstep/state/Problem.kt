@@ -1,6 +1,8 @@
 package app.doorstep.state
 
 import app.doorstep.core.DoorstepException
+import app.doorstep.core.ProblemKind
+import app.doorstep.core.ScreenProblem
 
 /**
  * Why something did not work, in kinds a screen has words for (the Android string resources
@@ -38,6 +40,27 @@ data class Problem(val kind: Kind, val detail: String = "", val field: String? =
     }
 
     companion object {
+        /** A shared screen's problem (the core decided its kind). */
+        fun of(p: ScreenProblem): Problem = Problem(
+            when (p.kind) {
+                ProblemKind.OFFLINE -> Kind.OFFLINE
+                ProblemKind.BAD_CODE -> Kind.BAD_CODE
+                ProblemKind.REVOKED -> Kind.REVOKED
+                ProblemKind.NOT_ENROLLED -> Kind.NOT_ENROLLED
+                ProblemKind.OUT_OF_SCOPE -> Kind.OUT_OF_SCOPE
+                ProblemKind.RATE_LIMITED -> Kind.RATE_LIMITED
+                ProblemKind.SERVER -> Kind.SERVER
+                ProblemKind.INVALID -> Kind.INVALID
+                ProblemKind.NOT_ALLOWED -> Kind.NOT_ALLOWED
+                ProblemKind.NOT_FOUND -> Kind.NOT_FOUND
+                ProblemKind.WRONG_KEY -> Kind.WRONG_KEY
+                ProblemKind.STORAGE -> Kind.STORAGE
+                ProblemKind.INTERNAL -> Kind.INTERNAL
+            },
+            p.detail,
+            p.field,
+        )
+
         fun of(e: DoorstepException): Problem = when (e) {
             is DoorstepException.Offline -> Problem(Kind.OFFLINE, e.reason)
             is DoorstepException.WrongKey -> Problem(Kind.WRONG_KEY, e.message ?: "")

@@ -10,6 +10,7 @@ import app.doorstep.testing.check
 import app.doorstep.testing.expect
 import app.doorstep.testing.finish
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.launch
 import java.nio.file.Files
 
 fun env(name: String): String = System.getenv(name) ?: throw AssertionError("$name not set")
@@ -79,6 +80,30 @@ fun main() {
         val s = gwBar.state.value
         expect(s.unsynced == 0L && s.lastSuccessAt != null && s.problem == null && !s.running, "bar $s")
         expect(s.lastReport?.newDocs == 6u, "six households pulled: ${s.lastReport}")
+    }
+
+    check("the shared screens' adapter: told from the sync's own thread; a cancelled wait leaves the bar right") {
+        val heard = java.util.Collections.synchronizedSet(mutableSetOf<String>())
+        val screen = SyncBarScreen(gw.store)
+        screen.setListener(object : SyncBarListener {
+            override fun changed(view: SyncBarView) { heard.add(Thread.currentThread().name) }
+        })
+        val caller = Thread.currentThread().name
+        val worker = Thread { screen.syncNow() }.apply { name = "a-background-sync"; start(); join() }
+        expect(heard.contains(worker.name) && caller !in heard, "listener heard on $heard")
+        expect(screen.view().problem == null && !screen.view().running, "view ${screen.view()}")
+        // The coroutine waiting on a sync is cancelled at once: the sync itself finishes in the
+        // core, and the adapter's state says so.
+        kotlinx.coroutines.coroutineScope {
+            val job = launch(Dispatchers.IO) { gwBar.syncNow() }
+            job.cancel()
+            job.join()
+        }
+        var waited = 0
+        while (gwBar.state.value.running && waited < 100) { Thread.sleep(50); waited++ }
+        gwBar.refresh()
+        expect(!gwBar.state.value.running && gwBar.state.value.problem == null, "bar ${gwBar.state.value}")
+        screen.setListener(null)
     }
 
     check("households: search, tag filter, not visited lately, paging") {

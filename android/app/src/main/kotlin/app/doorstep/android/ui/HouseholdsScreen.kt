@@ -78,7 +78,7 @@ fun HouseholdsScreen(model: HouseholdsModel, lang: Lang, onOpen: (String) -> Uni
                 HorizontalDivider()
             }
             if (s.more) item { LaunchedEffect(s.rows.size) { model.loadMore() } }
-            if (s.rows.isEmpty() && !s.loading) item {
+            if (s.rows.isEmpty()) item {
                 Text(stringResource(R.string.households_none), modifier = Modifier.padding(24.dp))
             }
         }
