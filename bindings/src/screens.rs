@@ -282,3 +282,572 @@ impl HouseholdListScreen {
         self.inner.load_more();
     }
 }
+
+// ---- enrollment --------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EnrollmentView {
+    pub server_url: String,
+    pub code: String,
+    pub busy: bool,
+    pub problem: Option<ScreenProblem>,
+    /// Set once the server took the code: the app moves on to the role's home.
+    pub enrolled: Option<crate::Enrollment>,
+}
+
+impl From<sc::enrollment::EnrollmentView> for EnrollmentView {
+    fn from(v: sc::enrollment::EnrollmentView) -> Self {
+        EnrollmentView {
+            server_url: v.server_url,
+            code: v.code,
+            busy: v.busy,
+            problem: v.problem.map(Into::into),
+            enrolled: v.enrolled.map(Into::into),
+        }
+    }
+}
+
+#[uniffi::export(with_foreign)]
+pub trait EnrollmentListener: Send + Sync {
+    fn changed(&self, view: EnrollmentView);
+}
+
+/// Enrollment: the server's address and the one-time code, scanned or typed.
+#[derive(uniffi::Object)]
+pub struct EnrollmentScreen {
+    inner: sc::enrollment::EnrollmentScreen,
+}
+
+#[uniffi::export]
+impl EnrollmentScreen {
+    #[uniffi::constructor]
+    pub fn new(store: Arc<DoorstepStore>) -> Arc<Self> {
+        Arc::new(EnrollmentScreen {
+            inner: sc::enrollment::EnrollmentScreen::new(store.shared()),
+        })
+    }
+
+    pub fn view(&self) -> EnrollmentView {
+        self.inner.view().into()
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn EnrollmentListener>>) {
+        self.inner.set_listener(listener.map(|l| {
+            Box::new(move |v: &sc::enrollment::EnrollmentView| l.changed(v.clone().into()))
+                as sc::Listener<_>
+        }));
+    }
+
+    pub fn set_server_url(&self, url: String) {
+        self.inner.set_server_url(&url);
+    }
+
+    pub fn set_code(&self, code: String) {
+        self.inner.set_code(&code);
+    }
+
+    /// A scanned QR code: fills both fields and enrolls at once.
+    pub fn scanned(&self, text: String) {
+        self.inner.scanned(&text);
+    }
+
+    pub fn submit(&self) {
+        self.inner.submit();
+    }
+}
+
+/// The first screen for this store's enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum HomeScreen {
+    Enroll,
+    Households,
+    HelpList,
+    Summary,
+    NotOnPhones,
+}
+
+#[uniffi::export]
+pub fn home_screen(store: Arc<DoorstepStore>) -> HomeScreen {
+    match sc::home::Home::current(&store.shared()) {
+        sc::home::Home::Enroll => HomeScreen::Enroll,
+        sc::home::Home::Households => HomeScreen::Households,
+        sc::home::Home::HelpList => HomeScreen::HelpList,
+        sc::home::Home::Summary => HomeScreen::Summary,
+        sc::home::Home::NotOnPhones => HomeScreen::NotOnPhones,
+    }
+}
+
+// ---- one household -----------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HouseholdDetailView {
+    pub household: Option<crate::Household>,
+    /// Newest first.
+    pub visits: Vec<crate::Visit>,
+    pub items: Option<crate::HouseholdItems>,
+    pub problem: Option<ScreenProblem>,
+}
+
+impl From<sc::household::HouseholdView> for HouseholdDetailView {
+    fn from(v: sc::household::HouseholdView) -> Self {
+        HouseholdDetailView {
+            household: v.household.map(Into::into),
+            visits: v.visits.into_iter().map(Into::into).collect(),
+            items: v.items.map(Into::into),
+            problem: v.problem.map(Into::into),
+        }
+    }
+}
+
+#[uniffi::export(with_foreign)]
+pub trait HouseholdDetailListener: Send + Sync {
+    fn changed(&self, view: HouseholdDetailView);
+}
+
+/// One household: residents, visits, open tasks and appeals, conflicts to settle.
+#[derive(uniffi::Object)]
+pub struct HouseholdDetailScreen {
+    inner: sc::household::HouseholdScreen,
+}
+
+#[uniffi::export]
+impl HouseholdDetailScreen {
+    #[uniffi::constructor]
+    pub fn new(store: Arc<DoorstepStore>, household_id: String) -> Arc<Self> {
+        Arc::new(HouseholdDetailScreen {
+            inner: sc::household::HouseholdScreen::new(store.shared(), &household_id),
+        })
+    }
+
+    pub fn view(&self) -> HouseholdDetailView {
+        self.inner.view().into()
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn HouseholdDetailListener>>) {
+        self.inner.set_listener(listener.map(|l| {
+            Box::new(move |v: &sc::household::HouseholdView| l.changed(v.clone().into()))
+                as sc::Listener<_>
+        }));
+    }
+
+    pub fn refresh(&self) {
+        self.inner.refresh();
+    }
+
+    /// Keeps the value at `choice` of a conflicting field.
+    pub fn settle(&self, doc_id: String, path: String, choice: u32) -> bool {
+        self.inner.settle(&doc_id, &path, choice)
+    }
+}
+
+// ---- a visit -----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VisitFormView {
+    pub kind: doorstep_core::domain::visit::VisitKind,
+    pub notes: String,
+    pub needs: Vec<String>,
+    pub open_task: bool,
+    pub task_need: String,
+    pub task_due_days: Option<u32>,
+    pub open_appeal: bool,
+    pub appeal_topic: String,
+    pub appeal_tier: doorstep_core::domain::appeal::Tier,
+    pub appeal_summary: String,
+    pub saving: bool,
+    pub problem: Option<ScreenProblem>,
+    pub saved: Option<crate::VisitOutcome>,
+}
+
+impl From<sc::visit::VisitView> for VisitFormView {
+    fn from(v: sc::visit::VisitView) -> Self {
+        VisitFormView {
+            kind: v.kind,
+            notes: v.notes,
+            needs: v.needs,
+            open_task: v.open_task,
+            task_need: v.task_need,
+            task_due_days: v.task_due_days,
+            open_appeal: v.open_appeal,
+            appeal_topic: v.appeal_topic,
+            appeal_tier: v.appeal_tier,
+            appeal_summary: v.appeal_summary,
+            saving: v.saving,
+            problem: v.problem.map(Into::into),
+            saved: v.saved.map(Into::into),
+        }
+    }
+}
+
+#[uniffi::export(with_foreign)]
+pub trait VisitFormListener: Send + Sync {
+    fn changed(&self, view: VisitFormView);
+}
+
+/// The needs a chip is shown for on the visit screen.
+#[uniffi::export]
+pub fn quick_needs() -> Vec<String> {
+    sc::visit::QUICK_NEEDS.iter().map(|s| s.to_string()).collect()
+}
+
+/// Recording a visit in a few taps (a need opens a help task, a switch an appeal).
+#[derive(uniffi::Object)]
+pub struct VisitFormScreen {
+    inner: sc::visit::VisitScreen,
+}
+
+#[uniffi::export]
+impl VisitFormScreen {
+    #[uniffi::constructor]
+    pub fn new(store: Arc<DoorstepStore>, household_id: String) -> Arc<Self> {
+        Arc::new(VisitFormScreen {
+            inner: sc::visit::VisitScreen::new(store.shared(), &household_id),
+        })
+    }
+
+    pub fn view(&self) -> VisitFormView {
+        self.inner.view().into()
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn VisitFormListener>>) {
+        self.inner.set_listener(listener.map(|l| {
+            Box::new(move |v: &sc::visit::VisitView| l.changed(v.clone().into()))
+                as sc::Listener<_>
+        }));
+    }
+
+    pub fn set_kind(&self, kind: doorstep_core::domain::visit::VisitKind) {
+        self.inner.set_kind(kind);
+    }
+
+    pub fn set_notes(&self, notes: String) {
+        self.inner.set_notes(&notes);
+    }
+
+    pub fn toggle_need(&self, need: String) {
+        self.inner.toggle_need(&need);
+    }
+
+    pub fn set_open_task(&self, on: bool) {
+        self.inner.set_open_task(on);
+    }
+
+    pub fn set_task_need(&self, text: String) {
+        self.inner.set_task_need(&text);
+    }
+
+    pub fn set_task_due_days(&self, days: Option<u32>) {
+        self.inner.set_task_due_days(days);
+    }
+
+    pub fn set_open_appeal(&self, on: bool) {
+        self.inner.set_open_appeal(on);
+    }
+
+    pub fn set_appeal_topic(&self, code: String) {
+        self.inner.set_appeal_topic(&code);
+    }
+
+    pub fn set_appeal_tier(&self, tier: doorstep_core::domain::appeal::Tier) {
+        self.inner.set_appeal_tier(tier);
+    }
+
+    pub fn set_appeal_summary(&self, text: String) {
+        self.inner.set_appeal_summary(&text);
+    }
+
+    /// Saves: what was opened, or `None` with the view's problem set (nothing written).
+    pub fn save(&self) -> Option<crate::VisitOutcome> {
+        self.inner.save().map(Into::into)
+    }
+}
+
+// ---- the liaison lead's list -------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HelpTasksView {
+    pub open: Vec<crate::TaskRow>,
+    pub mine: Vec<crate::TaskRow>,
+    pub done_recently: Vec<crate::TaskRow>,
+    pub lost: Vec<crate::TaskRow>,
+    pub problem: Option<ScreenProblem>,
+}
+
+impl From<sc::help_list::HelpListView> for HelpTasksView {
+    fn from(v: sc::help_list::HelpListView) -> Self {
+        let rows = |r: Vec<doorstep_core::store::TaskRow>| r.into_iter().map(Into::into).collect();
+        HelpTasksView {
+            open: rows(v.open),
+            mine: rows(v.mine),
+            done_recently: rows(v.done_recently),
+            lost: rows(v.lost),
+            problem: v.problem.map(Into::into),
+        }
+    }
+}
+
+#[uniffi::export(with_foreign)]
+pub trait HelpTasksListener: Send + Sync {
+    fn changed(&self, view: HelpTasksView);
+}
+
+/// The liaison lead's help-a-hand list: claim and done in one tap each.
+#[derive(uniffi::Object)]
+pub struct HelpTasksScreen {
+    inner: sc::help_list::HelpListScreen,
+}
+
+#[uniffi::export]
+impl HelpTasksScreen {
+    #[uniffi::constructor]
+    pub fn new(store: Arc<DoorstepStore>, groups: Vec<String>, me: String) -> Arc<Self> {
+        Arc::new(HelpTasksScreen {
+            inner: sc::help_list::HelpListScreen::new(store.shared(), groups, &me),
+        })
+    }
+
+    pub fn view(&self) -> HelpTasksView {
+        self.inner.view().into()
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn HelpTasksListener>>) {
+        self.inner.set_listener(listener.map(|l| {
+            Box::new(move |v: &sc::help_list::HelpListView| l.changed(v.clone().into()))
+                as sc::Listener<_>
+        }));
+    }
+
+    pub fn refresh(&self) {
+        self.inner.refresh();
+    }
+
+    pub fn claim(&self, task_id: String) -> bool {
+        self.inner.claim(&task_id)
+    }
+
+    pub fn done(&self, task_id: String, note: String) -> bool {
+        self.inner.done(&task_id, &note)
+    }
+
+    pub fn release(&self, task_id: String) -> bool {
+        self.inner.release(&task_id)
+    }
+}
+
+// ---- the ledger --------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AppealLedgerView {
+    pub grid: Option<String>,
+    pub overdue_only: bool,
+    pub tier: Option<doorstep_core::domain::appeal::Tier>,
+    pub include_finished: bool,
+    /// Each with its deadline (`deadline_words` says it).
+    pub lines: Vec<crate::AppealRow>,
+    pub at: i64,
+    pub problem: Option<ScreenProblem>,
+}
+
+impl From<sc::ledger::LedgerView> for AppealLedgerView {
+    fn from(v: sc::ledger::LedgerView) -> Self {
+        AppealLedgerView {
+            grid: v.grid,
+            overdue_only: v.overdue_only,
+            tier: v.tier,
+            include_finished: v.include_finished,
+            lines: v.lines.into_iter().map(Into::into).collect(),
+            at: v.at,
+            problem: v.problem.map(Into::into),
+        }
+    }
+}
+
+#[uniffi::export(with_foreign)]
+pub trait AppealLedgerListener: Send + Sync {
+    fn changed(&self, view: AppealLedgerView);
+}
+
+/// The appeal ledger with each tier's countdown; `tick` every minute while shown.
+#[derive(uniffi::Object)]
+pub struct AppealLedgerScreen {
+    inner: sc::ledger::LedgerScreen,
+}
+
+#[uniffi::export]
+impl AppealLedgerScreen {
+    #[uniffi::constructor]
+    pub fn new(store: Arc<DoorstepStore>, grid: Option<String>) -> Arc<Self> {
+        Arc::new(AppealLedgerScreen {
+            inner: sc::ledger::LedgerScreen::new(store.shared(), grid),
+        })
+    }
+
+    pub fn view(&self) -> AppealLedgerView {
+        self.inner.view().into()
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn AppealLedgerListener>>) {
+        self.inner.set_listener(listener.map(|l| {
+            Box::new(move |v: &sc::ledger::LedgerView| l.changed(v.clone().into()))
+                as sc::Listener<_>
+        }));
+    }
+
+    pub fn set_overdue_only(&self, on: bool) {
+        self.inner.set_overdue_only(on);
+    }
+
+    pub fn set_tier(&self, tier: Option<doorstep_core::domain::appeal::Tier>) {
+        self.inner.set_tier(tier);
+    }
+
+    pub fn set_include_finished(&self, on: bool) {
+        self.inner.set_include_finished(on);
+    }
+
+    pub fn tick(&self) {
+        self.inner.tick();
+    }
+
+    pub fn refresh(&self) {
+        self.inner.refresh();
+    }
+}
+
+// ---- one appeal --------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AppealDetailView {
+    /// With its status and deadline.
+    pub appeal: Option<crate::Appeal>,
+    /// The actions the status and the person's role allow, in button order.
+    pub actions: Vec<doorstep_core::domain::appeal::AppealEventKind>,
+    pub problem: Option<ScreenProblem>,
+}
+
+impl From<sc::appeal::AppealView> for AppealDetailView {
+    fn from(v: sc::appeal::AppealView) -> Self {
+        let appeal = match (v.appeal, v.state, v.deadline) {
+            (Some(a), Some(st), Some(d)) => {
+                let mut rec = crate::records::appeal(a, st, 0);
+                rec.deadline = d.into();
+                Some(rec)
+            }
+            _ => None,
+        };
+        AppealDetailView {
+            appeal,
+            actions: v.actions,
+            problem: v.problem.map(Into::into),
+        }
+    }
+}
+
+#[uniffi::export(with_foreign)]
+pub trait AppealDetailListener: Send + Sync {
+    fn changed(&self, view: AppealDetailView);
+}
+
+/// One appeal and the actions its status and the person's role allow.
+#[derive(uniffi::Object)]
+pub struct AppealDetailScreen {
+    inner: sc::appeal::AppealScreen,
+}
+
+#[uniffi::export]
+impl AppealDetailScreen {
+    #[uniffi::constructor]
+    pub fn new(store: Arc<DoorstepStore>, appeal_id: String) -> Arc<Self> {
+        Arc::new(AppealDetailScreen {
+            inner: sc::appeal::AppealScreen::new(store.shared(), &appeal_id),
+        })
+    }
+
+    pub fn view(&self) -> AppealDetailView {
+        self.inner.view().into()
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn AppealDetailListener>>) {
+        self.inner.set_listener(listener.map(|l| {
+            Box::new(move |v: &sc::appeal::AppealView| l.changed(v.clone().into()))
+                as sc::Listener<_>
+        }));
+    }
+
+    pub fn refresh(&self) {
+        self.inner.refresh();
+    }
+
+    pub fn act(&self, action: crate::AppealAction) -> bool {
+        self.inner.act(action.into())
+    }
+}
+
+// ---- a supervisor's summary --------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct GridSummaryView {
+    pub grids: Vec<crate::GridSummary>,
+    /// Every grid together (`grid` is empty).
+    pub total: crate::GridSummary,
+    /// Percent of households visited in 30 days, per grid in `grids`' order, then the total.
+    pub coverage_percent: Vec<u32>,
+    pub problem: Option<ScreenProblem>,
+}
+
+impl From<sc::summary::SummaryView> for GridSummaryView {
+    fn from(v: sc::summary::SummaryView) -> Self {
+        let mut coverage_percent: Vec<u32> = v
+            .grids
+            .iter()
+            .map(|(_, f)| sc::summary::coverage_percent(f))
+            .collect();
+        coverage_percent.push(sc::summary::coverage_percent(&v.total));
+        GridSummaryView {
+            grids: v
+                .grids
+                .iter()
+                .map(|(g, f)| crate::GridSummary::new(g.clone(), f))
+                .collect(),
+            total: crate::GridSummary::new(String::new(), &v.total),
+            coverage_percent,
+            problem: v.problem.map(Into::into),
+        }
+    }
+}
+
+#[uniffi::export(with_foreign)]
+pub trait GridSummaryListener: Send + Sync {
+    fn changed(&self, view: GridSummaryView);
+}
+
+/// A supervisor's read-only summary of the grids in scope.
+#[derive(uniffi::Object)]
+pub struct GridSummaryScreen {
+    inner: sc::summary::SummaryScreen,
+}
+
+#[uniffi::export]
+impl GridSummaryScreen {
+    #[uniffi::constructor]
+    pub fn new(store: Arc<DoorstepStore>, grids: Vec<String>) -> Arc<Self> {
+        Arc::new(GridSummaryScreen {
+            inner: sc::summary::SummaryScreen::new(store.shared(), grids),
+        })
+    }
+
+    pub fn view(&self) -> GridSummaryView {
+        self.inner.view().into()
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn GridSummaryListener>>) {
+        self.inner.set_listener(listener.map(|l| {
+            Box::new(move |v: &sc::summary::SummaryView| l.changed(v.clone().into()))
+                as sc::Listener<_>
+        }));
+    }
+
+    pub fn refresh(&self) {
+        self.inner.refresh();
+    }
+}

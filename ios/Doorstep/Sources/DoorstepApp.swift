@@ -58,7 +58,7 @@ struct RootView: View {
         }
         .task {
             if case let .success(e) = await core.call({ try $0.enrollment() }) { enrollment = e }
-            home = Home(enrollment)
+            home = Home(core.store)
         }
         .onChange(of: phase) { p in if p == .background { BackgroundSync.schedule() } }
         // Revoked: the core wiped the store; start again at enrollment.
@@ -69,7 +69,7 @@ struct RootView: View {
             let m = EnrollmentModel(core: core)
             Task {
                 await m.scanned(url.absoluteString)
-                if let e = m.enrolled { enrollment = e; home = Home(e) }
+                if let e = m.enrolled { enrollment = e; home = Home(core.store) }
             }
         }
     }
@@ -79,7 +79,7 @@ struct RootView: View {
         case nil: ProgressView()
         case .enroll?:
             NavigationStack {
-                EnrollView(model: EnrollmentModel(core: core)) { e in enrollment = e; home = Home(e) }
+                EnrollView(model: EnrollmentModel(core: core)) { e in enrollment = e; home = Home(core.store) }
             }
         case .households?:
             TabView {

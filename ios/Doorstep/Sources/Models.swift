@@ -1,59 +1,72 @@
 import DoorstepCore
 import Foundation
 
-// The screens' state holders, the same as the Android shell's (android/state, tested on the JVM
-// against the real core): they keep what a screen shows and call the core when a person acts;
-// every decision is the core's.
+// The screens' adapters: each publishes a shared screen's views (screens/, in Rust: the same
+// screens the Android shell's android/state adapts, tested in Rust against a real server) and
+// calls it off the main thread. Nothing here decides anything.
 
+/// The first screen, as the core decides it from the store's enrollment (`homeScreen`).
 enum Home {
     case enroll, households, helpList, summary, notOnPhones
 
-    init(_ e: Enrollment?) {
-        switch e?.role {
-        case nil: self = .enroll
-        case "grid_worker": self = .households
-        case "liaison_lead": self = .helpList
-        case "supervisor": self = .summary
-        default: self = .notOnPhones
+    init(_ store: DoorstepStore) {
+        switch homeScreen(store: store) {
+        case .enroll: self = .enroll
+        case .households: self = .households
+        case .helpList: self = .helpList
+        case .summary: self = .summary
+        case .notOnPhones: self = .notOnPhones
         }
     }
 }
 
+/// Runs a screen's call off the main thread.
+func offMain<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await Task.detached(priority: .userInitiated) { body() }.value
+}
+
+final class EnrollmentRelay: EnrollmentListener {
+    let relay: Relay<EnrollmentView>
+    init(_ relay: Relay<EnrollmentView>) { self.relay = relay }
+    func changed(view: EnrollmentView) { relay.deliver(view) }
+}
+
 @MainActor
 final class EnrollmentModel: ObservableObject {
-    @Published var serverUrl = ""
-    @Published var code = ""
-    @Published private(set) var busy = false
-    @Published private(set) var problem: Problem?
-    @Published private(set) var enrolled: Enrollment?
-    private let core: Core
+    @Published private(set) var view: EnrollmentView
+    private let screen: EnrollmentScreen
 
-    init(core: Core) { self.core = core }
+    var serverUrl: String {
+        get { view.serverUrl }
+        set { screen.setServerUrl(url: newValue) }
+    }
+    var code: String {
+        get { view.code }
+        set { screen.setCode(code: newValue) }
+    }
+    var busy: Bool { view.busy }
+    var problem: Problem? { view.problem.map(Problem.init(screen:)) }
+    var enrolled: Enrollment? { view.enrolled }
+
+    init(core: Core) {
+        screen = EnrollmentScreen(store: core.store)
+        view = screen.view()
+        screen.setListener(listener: EnrollmentRelay(Relay { [weak self] v in
+            Task { @MainActor in self?.view = v }
+        }))
+    }
 
     /// A scanned QR code fills both fields and enrolls at once.
     func scanned(_ text: String) async {
-        do {
-            let link = try parseEnrollmentLink(text: text)
-            serverUrl = link.serverUrl
-            code = link.code
-            await submit()
-        } catch {
-            problem = Problem(error)
-        }
+        let screen = self.screen
+        await offMain { screen.scanned(text: text) }
+        view = screen.view()
     }
 
     func submit() async {
-        let url = serverUrl.trimmingCharacters(in: .whitespaces)
-        let c = code.trimmingCharacters(in: .whitespaces)
-        if url.isEmpty { problem = Problem(.invalid, field: "server_url"); return }
-        if c.isEmpty { problem = Problem(.invalid, field: "code"); return }
-        busy = true
-        problem = nil
-        switch await core.call({ try $0.enroll(serverUrl: url, code: c) }) {
-        case let .success(e): enrolled = e
-        case let .failure(p): problem = p
-        }
-        busy = false
+        let screen = self.screen
+        await offMain { screen.submit() }
+        view = screen.view()
     }
 }
 
@@ -106,143 +119,162 @@ final class HouseholdsModel: ObservableObject {
     func loadMore() async { await run { $0.loadMore() } }
 }
 
-@MainActor
-final class HouseholdModel: ObservableObject {
-    let householdId: String
-    @Published private(set) var household: Household?
-    @Published private(set) var visits: [Visit] = []
-    @Published private(set) var items: HouseholdItems?
-    @Published private(set) var problem: Problem?
-    private let core: Core
-
-    init(core: Core, householdId: String) {
-        self.core = core
-        self.householdId = householdId
-    }
-
-    func refresh() async {
-        let id = householdId
-        let now = core.now
-        switch await core.call({ s in (try s.household(id: id), try s.householdItems(householdId: id, now: now)) }) {
-        case let .success((h, i)):
-            household = h
-            visits = h.visits.sorted { $0.at > $1.at }
-            items = i
-        case let .failure(p): problem = p
-        }
-    }
-
-    func settle(_ c: Conflict, choice: Int) async {
-        if case let .failure(p) = await core.call({ try $0.settleConflict(docId: c.docId, path: c.path, choice: UInt32(choice)) }) {
-            problem = p
-            return
-        }
-        await refresh()
-    }
+final class HouseholdDetailRelay: HouseholdDetailListener {
+    let relay: Relay<HouseholdDetailView>
+    init(_ relay: Relay<HouseholdDetailView>) { self.relay = relay }
+    func changed(view: HouseholdDetailView) { relay.deliver(view) }
 }
 
 @MainActor
-final class VisitModel: ObservableObject {
+final class HouseholdModel: ObservableObject {
     let householdId: String
-    @Published var kind: VisitKind = .routine
-    @Published var notes = ""
-    @Published private(set) var needs: [String] = []
-    @Published var openTask = false
-    @Published var taskNeed = ""
-    @Published var taskDueDays: Int?
-    @Published var openAppeal = false
-    @Published var appealTopic = "other"
-    @Published var appealTier: Tier = .general
-    @Published var appealSummary = ""
-    @Published private(set) var saving = false
-    @Published private(set) var problem: Problem?
-    @Published private(set) var saved: VisitOutcome?
-    let quickNeeds = ["买药", "陪同就医", "送餐", "理发", "维修", "代缴费用", "聊天陪伴"]
-    let topics = knownTopics()
-    private let core: Core
+    @Published private(set) var view: HouseholdDetailView
+    private let screen: HouseholdDetailScreen
+
+    var household: Household? { view.household }
+    var visits: [Visit] { view.visits }
+    var items: HouseholdItems? { view.items }
+    var problem: Problem? { view.problem.map(Problem.init(screen:)) }
 
     init(core: Core, householdId: String) {
-        self.core = core
         self.householdId = householdId
+        screen = HouseholdDetailScreen(store: core.store, householdId: householdId)
+        view = screen.view()
+        screen.setListener(listener: HouseholdDetailRelay(Relay { [weak self] v in
+            Task { @MainActor in self?.view = v }
+        }))
     }
 
-    /// The first need found switches "open a help task" on with that need as its text.
+    func refresh() async {
+        let screen = self.screen
+        await offMain { screen.refresh() }
+    }
+
+    func settle(_ c: Conflict, choice: Int) async {
+        let screen = self.screen
+        _ = await offMain { screen.settle(docId: c.docId, path: c.path, choice: UInt32(choice)) }
+    }
+}
+
+final class VisitFormRelay: VisitFormListener {
+    let relay: Relay<VisitFormView>
+    init(_ relay: Relay<VisitFormView>) { self.relay = relay }
+    func changed(view: VisitFormView) { relay.deliver(view) }
+}
+
+/// Recording a visit in a few taps (screens/src/visit.rs decides what a need or a switch opens).
+@MainActor
+final class VisitModel: ObservableObject {
+    let householdId: String
+    @Published private(set) var view: VisitFormView
+    private let screen: VisitFormScreen
+    let quickNeeds = DoorstepCore.quickNeeds()
+    let topics = knownTopics()
+
+    var kind: VisitKind {
+        get { view.kind }
+        set { screen.setKind(kind: newValue); view = screen.view() }
+    }
+    var notes: String {
+        get { view.notes }
+        set { screen.setNotes(notes: newValue); view = screen.view() }
+    }
+    var needs: [String] { view.needs }
+    var openTask: Bool {
+        get { view.openTask }
+        set { screen.setOpenTask(on: newValue); view = screen.view() }
+    }
+    var taskNeed: String {
+        get { view.taskNeed }
+        set { screen.setTaskNeed(text: newValue); view = screen.view() }
+    }
+    var taskDueDays: Int? {
+        get { view.taskDueDays.map(Int.init) }
+        set { screen.setTaskDueDays(days: newValue.map(UInt32.init)); view = screen.view() }
+    }
+    var openAppeal: Bool {
+        get { view.openAppeal }
+        set { screen.setOpenAppeal(on: newValue); view = screen.view() }
+    }
+    var appealTopic: String {
+        get { view.appealTopic }
+        set { screen.setAppealTopic(code: newValue); view = screen.view() }
+    }
+    var appealTier: Tier {
+        get { view.appealTier }
+        set { screen.setAppealTier(tier: newValue); view = screen.view() }
+    }
+    var appealSummary: String {
+        get { view.appealSummary }
+        set { screen.setAppealSummary(text: newValue); view = screen.view() }
+    }
+    var saving: Bool { view.saving }
+    var problem: Problem? { view.problem.map(Problem.init(screen:)) }
+    var saved: VisitOutcome? { view.saved }
+
+    init(core: Core, householdId: String) {
+        self.householdId = householdId
+        screen = VisitFormScreen(store: core.store, householdId: householdId)
+        view = screen.view()
+        screen.setListener(listener: VisitFormRelay(Relay { [weak self] v in
+            Task { @MainActor in self?.view = v }
+        }))
+    }
+
     func toggleNeed(_ need: String) {
-        if let i = needs.firstIndex(of: need) {
-            needs.remove(at: i)
-            if taskNeed == need { taskNeed = needs.joined(separator: "、") }
-            openTask = openTask && !taskNeed.isEmpty
-        } else {
-            needs.append(need)
-            if taskNeed.isEmpty || openTask { taskNeed = needs.joined(separator: "、") }
-            openTask = true
-        }
+        screen.toggleNeed(need: need)
+        view = screen.view()
     }
 
     func save() async {
-        guard !saving, saved == nil else { return }
-        saving = true
-        problem = nil
-        let now = core.now
-        let task = openTask ? VisitTask(need: taskNeed.trimmingCharacters(in: .whitespaces),
-                                        dueBy: taskDueDays.map { now + Int64($0) * 86_400_000 }) : nil
-        let appeal = openAppeal ? VisitAppeal(topic: appealTopic, tier: appealTier,
-                                              summary: appealSummary.trimmingCharacters(in: .whitespaces)) : nil
-        let visit = NewVisit(at: nil, kind: kind, notes: notes, needs: needs)
-        let id = householdId
-        switch await core.call({ try $0.recordVisit(householdId: id, visit: visit, task: task, appeal: appeal) }) {
-        case let .success(out): saved = out
-        case let .failure(p): problem = p
-        }
-        saving = false
+        let screen = self.screen
+        _ = await offMain { screen.save() }
+        view = screen.view()
     }
+}
+
+final class HelpTasksRelay: HelpTasksListener {
+    let relay: Relay<HelpTasksView>
+    init(_ relay: Relay<HelpTasksView>) { self.relay = relay }
+    func changed(view: HelpTasksView) { relay.deliver(view) }
 }
 
 @MainActor
 final class HelpListModel: ObservableObject {
-    @Published private(set) var open: [TaskRow] = []
-    @Published private(set) var mine: [TaskRow] = []
-    @Published private(set) var doneRecently: [TaskRow] = []
-    @Published private(set) var lost: [TaskRow] = []
-    @Published private(set) var problem: Problem?
-    private let core: Core
-    private let groups: [String]
-    private let me: String
+    @Published private(set) var view: HelpTasksView
+    private let screen: HelpTasksScreen
+
+    var open: [TaskRow] { view.open }
+    var mine: [TaskRow] { view.mine }
+    var doneRecently: [TaskRow] { view.doneRecently }
+    var lost: [TaskRow] { view.lost }
+    var problem: Problem? { view.problem.map(Problem.init(screen:)) }
 
     init(core: Core, groups: [String], me: String) {
-        self.core = core
-        self.groups = groups
-        self.me = me
+        screen = HelpTasksScreen(store: core.store, groups: groups, me: me)
+        view = screen.view()
+        screen.setListener(listener: HelpTasksRelay(Relay { [weak self] v in
+            Task { @MainActor in self?.view = v }
+        }))
     }
 
     func refresh() async {
-        let (groups, me, now) = (self.groups, self.me, core.now)
-        switch await core.call({ s in try groups.map { try s.leadTasks(group: $0, me: me, now: now) } }) {
-        case let .success(lists):
-            open = lists.flatMap(\.open)
-            mine = unique(lists.flatMap(\.mine))
-            doneRecently = lists.flatMap(\.doneRecently).sorted { ($0.doneAt ?? 0) > ($1.doneAt ?? 0) }
-            lost = unique(lists.flatMap(\.lost))
-        case let .failure(p): problem = p
-        }
+        let screen = self.screen
+        await offMain { screen.refresh() }
     }
 
-    func claim(_ id: String) async { await act(id, .claim) }
-    func done(_ id: String) async { await act(id, .done(note: "")) }
-
-    private func act(_ id: String, _ action: TaskAction) async {
-        let r = await core.call({ try $0.actOnTask(id: id, action: action) })
-        await refresh()
-        if case let .failure(p) = r { problem = p }
+    func claim(_ id: String) async {
+        let screen = self.screen
+        _ = await offMain { screen.claim(taskId: id) }
     }
 
-    private func unique(_ rows: [TaskRow]) -> [TaskRow] {
-        var seen = Set<String>()
-        return rows.filter { seen.insert($0.id).inserted }
+    func done(_ id: String) async {
+        let screen = self.screen
+        _ = await offMain { screen.done(taskId: id, note: "") }
     }
 }
 
-/// A ledger line: the appeal and its countdown in words, from the core.
+/// A ledger line: the appeal and its countdown in the core's words.
 struct LedgerLine: Identifiable {
     let row: AppealRow
     let countdown: String
@@ -250,59 +282,80 @@ struct LedgerLine: Identifiable {
     var overdue: Bool { if case .overdue = row.deadline { return true } else { return false } }
 }
 
+final class AppealLedgerRelay: AppealLedgerListener {
+    let relay: Relay<AppealLedgerView>
+    init(_ relay: Relay<AppealLedgerView>) { self.relay = relay }
+    func changed(view: AppealLedgerView) { relay.deliver(view) }
+}
+
 @MainActor
 final class LedgerModel: ObservableObject {
-    @Published var overdueOnly = false
-    @Published var tier: Tier?
-    @Published private(set) var lines: [LedgerLine] = []
-    @Published private(set) var problem: Problem?
-    private let core: Core
+    @Published private(set) var view: AppealLedgerView
+    private let screen: AppealLedgerScreen
+    private let lang: Lang
 
-    init(core: Core) { self.core = core }
-
-    func refresh() async {
-        let q = AppealQuery(grid: nil, status: nil, openOnly: true, tier: tier, topic: nil, overdueOnly: overdueOnly, limit: 0)
-        let (now, lang) = (core.now, core.lang)
-        switch await core.call({ try $0.appealLedger(query: q, now: now) }) {
-        case let .success(rows): lines = rows.map { LedgerLine(row: $0, countdown: deadlineWords(deadline: $0.deadline, lang: lang)) }
-        case let .failure(p): problem = p
-        }
+    var overdueOnly: Bool {
+        get { view.overdueOnly }
+        set { let screen = self.screen; Task.detached { screen.setOverdueOnly(on: newValue) } }
     }
+    var tier: Tier? { view.tier }
+    var lines: [LedgerLine] {
+        view.lines.map { LedgerLine(row: $0, countdown: deadlineWords(deadline: $0.deadline, lang: lang)) }
+    }
+    var problem: Problem? { view.problem.map(Problem.init(screen:)) }
+
+    init(core: Core) {
+        lang = core.lang
+        screen = AppealLedgerScreen(store: core.store, grid: nil)
+        view = screen.view()
+        screen.setListener(listener: AppealLedgerRelay(Relay { [weak self] v in
+            Task { @MainActor in self?.view = v }
+        }))
+    }
+
+    /// Every minute while shown: the countdowns move.
+    func refresh() async {
+        let screen = self.screen
+        await offMain { screen.tick() }
+    }
+}
+
+final class AppealDetailRelay: AppealDetailListener {
+    let relay: Relay<AppealDetailView>
+    init(_ relay: Relay<AppealDetailView>) { self.relay = relay }
+    func changed(view: AppealDetailView) { relay.deliver(view) }
 }
 
 @MainActor
 final class AppealModel: ObservableObject {
     let appealId: String
-    @Published private(set) var appeal: Appeal?
-    @Published private(set) var countdown = ""
-    @Published private(set) var actions: [AppealEventKind] = []
-    @Published private(set) var problem: Problem?
-    private let core: Core
+    @Published private(set) var view: AppealDetailView
+    private let screen: AppealDetailScreen
+    private let lang: Lang
+
+    var appeal: Appeal? { view.appeal }
+    var countdown: String { view.appeal.map { deadlineWords(deadline: $0.deadline, lang: lang) } ?? "" }
+    var actions: [AppealEventKind] { view.actions }
+    var problem: Problem? { view.problem.map(Problem.init(screen:)) }
 
     init(core: Core, appealId: String) {
-        self.core = core
         self.appealId = appealId
+        lang = core.lang
+        screen = AppealDetailScreen(store: core.store, appealId: appealId)
+        view = screen.view()
+        screen.setListener(listener: AppealDetailRelay(Relay { [weak self] v in
+            Task { @MainActor in self?.view = v }
+        }))
     }
 
     func refresh() async {
-        let (id, now) = (appealId, core.now)
-        show(await core.call({ try $0.appeal(id: id, now: now) }))
+        let screen = self.screen
+        await offMain { screen.refresh() }
     }
 
     func act(_ action: AppealAction) async {
-        let (id, now) = (appealId, core.now)
-        show(await core.call({ try $0.actOnAppeal(id: id, action: action, now: now) }))
-    }
-
-    private func show(_ r: Result<Appeal, Problem>) {
-        switch r {
-        case let .success(a):
-            appeal = a
-            countdown = deadlineWords(deadline: a.deadline, lang: core.lang)
-            actions = allowedAppealActions(status: a.status)
-            problem = nil
-        case let .failure(p): problem = p
-        }
+        let screen = self.screen
+        _ = await offMain { screen.act(action: action) }
     }
 }
 
@@ -359,27 +412,36 @@ final class SyncModel: ObservableObject {
     func syncNow() async -> Bool { await run { $0.syncNow() } }
 }
 
+final class GridSummaryRelay: GridSummaryListener {
+    let relay: Relay<GridSummaryView>
+    init(_ relay: Relay<GridSummaryView>) { self.relay = relay }
+    func changed(view: GridSummaryView) { relay.deliver(view) }
+}
+
 @MainActor
 final class SummaryModel: ObservableObject {
-    @Published private(set) var grids: [GridSummary] = []
-    @Published private(set) var problem: Problem?
-    private let core: Core
-    private let scope: [String]
+    @Published private(set) var view: GridSummaryView
+    private let screen: GridSummaryScreen
+
+    var grids: [GridSummary] { view.grids }
+    var problem: Problem? { view.problem.map(Problem.init(screen:)) }
 
     init(core: Core, grids: [String]) {
-        self.core = core
-        self.scope = grids
+        screen = GridSummaryScreen(store: core.store, grids: grids)
+        view = screen.view()
+        screen.setListener(listener: GridSummaryRelay(Relay { [weak self] v in
+            Task { @MainActor in self?.view = v }
+        }))
     }
 
     func refresh() async {
-        let (scope, now) = (self.scope, core.now)
-        switch await core.call({ try $0.gridSummaries(grids: scope, now: now) }) {
-        case let .success(rows): grids = rows
-        case let .failure(p): problem = p
-        }
+        let screen = self.screen
+        await offMain { screen.refresh() }
     }
 
-    static func percent(_ g: GridSummary) -> Int {
-        g.households == 0 ? 0 : Int((UInt64(g.visited30Days) * 100 + UInt64(g.households) / 2) / UInt64(g.households))
+    /// The core's percent of households visited in 30 days, for a grid shown.
+    func percent(_ g: GridSummary) -> Int {
+        guard let i = view.grids.firstIndex(of: g), i < view.coveragePercent.count else { return 0 }
+        return Int(view.coveragePercent[i])
     }
 }

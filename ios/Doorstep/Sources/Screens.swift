@@ -319,7 +319,7 @@ struct LedgerView: View {
     var body: some View {
         List {
             Toggle("ledger.overdue_only", isOn: Binding(get: { model.overdueOnly },
-                                                         set: { on in model.overdueOnly = on; Task { await model.refresh() } }))
+                                                         set: { on in model.overdueOnly = on }))
             if let p = model.problem { Text(p.text).foregroundColor(.red) }
             ForEach(model.lines) { line in
                 NavigationLink(value: Route.appeal(line.id)) {
@@ -399,8 +399,8 @@ struct SummaryView: View {
             ForEach(model.grids, id: \.grid) { g in
                 VStack(alignment: .leading, spacing: 4) {
                     Text(g.grid).font(.title3.bold())
-                    Text(String(format: String(localized: "summary.coverage"), g.visited30Days, g.households, SummaryModel.percent(g)))
-                    ProgressView(value: Double(SummaryModel.percent(g)), total: 100)
+                    Text(String(format: String(localized: "summary.coverage"), g.visited30Days, g.households, model.percent(g)))
+                    ProgressView(value: Double(model.percent(g)), total: 100)
                     Text(String(format: String(localized: "summary.never"), g.neverVisited))
                     Text(String(format: String(localized: "summary.attention"), g.attention))
                     Text(String(format: String(localized: "summary.tasks"), g.openTasks))

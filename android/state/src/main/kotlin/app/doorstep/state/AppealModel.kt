@@ -2,42 +2,43 @@ package app.doorstep.state
 
 import app.doorstep.core.Appeal
 import app.doorstep.core.AppealAction
+import app.doorstep.core.AppealDetailListener
+import app.doorstep.core.AppealDetailScreen
+import app.doorstep.core.AppealDetailView
 import app.doorstep.core.AppealEventKind
-import app.doorstep.core.allowedAppealActions
+import app.doorstep.core.Lang
 import app.doorstep.core.deadlineWords
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
-import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withContext
 
-/** One appeal: its record, its countdown, and the actions its status allows (from the core). */
+/** One appeal, as the core's shared screen decides it (screens/src/appeal.rs). */
 data class AppealState(
     val appeal: Appeal? = null,
     val countdown: String = "",
     val actions: List<AppealEventKind> = emptyList(),
     val problem: Problem? = null,
-)
+) {
+    companion object {
+        fun of(v: AppealDetailView, lang: Lang) = AppealState(
+            v.appeal, v.appeal?.let { deadlineWords(it.deadline, lang) } ?: "", v.actions, v.problem?.let(Problem::of),
+        )
+    }
+}
 
 class AppealModel(private val core: Core, val appealId: String) {
-    private val _state = MutableStateFlow(AppealState())
+    private val screen = AppealDetailScreen(core.store, appealId)
+    private val _state = MutableStateFlow(AppealState.of(screen.view(), core.lang))
     val state: StateFlow<AppealState> = _state
 
-    suspend fun refresh() = show(core.call { it.appeal(appealId, core.clock()) })
-
-    /** Takes an action; the core refuses one the status does not allow (nothing written). */
-    suspend fun act(action: AppealAction): Boolean {
-        val r = core.call { it.actOnAppeal(appealId, action, core.clock()) }
-        show(r)
-        return r is Outcome.Ok
+    init {
+        screen.setListener(object : AppealDetailListener {
+            override fun changed(view: AppealDetailView) { _state.value = AppealState.of(view, core.lang) }
+        })
     }
 
-    private fun show(r: Outcome<Appeal>) = when (r) {
-        is Outcome.Ok -> _state.update {
-            AppealState(
-                appeal = r.value,
-                countdown = deadlineWords(r.value.deadline, core.lang),
-                actions = allowedAppealActions(r.value.status),
-            )
-        }
-        is Outcome.Failed -> _state.update { it.copy(problem = r.problem) }
-    }
+    suspend fun refresh() = withContext(core.io) { screen.refresh() }
+
+    /** Takes an action; the core refuses one the status or role does not allow (nothing written). */
+    suspend fun act(action: AppealAction): Boolean = withContext(core.io) { screen.act(action) }
 }

@@ -2,43 +2,41 @@ package app.doorstep.state
 
 import app.doorstep.core.Conflict
 import app.doorstep.core.Household
+import app.doorstep.core.HouseholdDetailListener
+import app.doorstep.core.HouseholdDetailScreen
+import app.doorstep.core.HouseholdDetailView
 import app.doorstep.core.HouseholdItems
 import app.doorstep.core.Visit
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
-import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withContext
 
-/** One household: residents, visits (newest first), open tasks and appeals, conflicts. */
+/** One household, as the core's shared screen decides it (screens/src/household.rs). */
 data class HouseholdState(
     val household: Household? = null,
     val visits: List<Visit> = emptyList(),
     val items: HouseholdItems? = null,
     val problem: Problem? = null,
-)
+) {
+    companion object {
+        fun of(v: HouseholdDetailView) = HouseholdState(v.household, v.visits, v.items, v.problem?.let(Problem::of))
+    }
+}
 
 class HouseholdModel(private val core: Core, val householdId: String) {
-    private val _state = MutableStateFlow(HouseholdState())
+    private val screen = HouseholdDetailScreen(core.store, householdId)
+    private val _state = MutableStateFlow(HouseholdState.of(screen.view()))
     val state: StateFlow<HouseholdState> = _state
 
-    suspend fun refresh() {
-        val r = core.call { s -> s.household(householdId) to s.householdItems(householdId, core.clock()) }
-        when (r) {
-            is Outcome.Ok -> _state.update {
-                val (h, items) = r.value
-                HouseholdState(household = h, visits = h.visits.sortedByDescending { v -> v.at }, items = items)
-            }
-            is Outcome.Failed -> _state.update { it.copy(problem = r.problem) }
-        }
+    init {
+        screen.setListener(object : HouseholdDetailListener {
+            override fun changed(view: HouseholdDetailView) { _state.value = HouseholdState.of(view) }
+        })
     }
 
-    /**
-     * Settles a conflict (two phones changed the same field offline) by keeping the option at
-     * [choice]; the choice is itself a change that syncs.
-     */
-    suspend fun settle(conflict: Conflict, choice: Int): Boolean {
-        val r = core.call { it.settleConflict(conflict.docId, conflict.path, choice.toUInt()) }
-        r.problemOrNull()?.let { p -> _state.update { it.copy(problem = p) }; return false }
-        refresh()
-        return true
-    }
+    suspend fun refresh() = withContext(core.io) { screen.refresh() }
+
+    /** Keeps the value at [choice] of a conflicting field; the choice syncs like any change. */
+    suspend fun settle(conflict: Conflict, choice: Int): Boolean =
+        withContext(core.io) { screen.settle(conflict.docId, conflict.path, choice.toUInt()) }
 }

@@ -1,25 +1,24 @@
 package app.doorstep.state
 
-import app.doorstep.core.AppealQuery
+import app.doorstep.core.AppealLedgerListener
+import app.doorstep.core.AppealLedgerScreen
+import app.doorstep.core.AppealLedgerView
 import app.doorstep.core.AppealRow
 import app.doorstep.core.Deadline
+import app.doorstep.core.Lang
 import app.doorstep.core.Tier
 import app.doorstep.core.deadlineWords
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
-import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withContext
 
-/** A ledger line: the appeal and its countdown in words (`剩余23分钟`, `超时2小时5分钟`). */
+/** A ledger line: the appeal and its countdown in the core's words (`剩余23分钟`, `超时2小时5分钟`). */
 data class LedgerLine(val row: AppealRow, val countdown: String) {
     val overdue: Boolean get() = row.deadline is Deadline.Overdue
     val dueSoon: Boolean get() = row.deadline is Deadline.DueSoon
 }
 
-/**
- * The appeal ledger (诉求台账): open appeals, overdue first with how far over, then by time left
- * against each tier's window (30 minutes, 24 hours, 7 days, 15 days). [tick] recounts the
- * countdowns; the screen calls it every minute while shown.
- */
+/** The appeal ledger, as the core's shared screen decides it (screens/src/ledger.rs). */
 data class LedgerState(
     val grid: String?,
     val overdueOnly: Boolean = false,
@@ -28,36 +27,31 @@ data class LedgerState(
     val lines: List<LedgerLine> = emptyList(),
     val at: Long = 0,
     val problem: Problem? = null,
-)
+) {
+    companion object {
+        fun of(v: AppealLedgerView, lang: Lang) = LedgerState(
+            v.grid, v.overdueOnly, v.tier, v.includeFinished,
+            v.lines.map { LedgerLine(it, deadlineWords(it.deadline, lang)) }, v.at, v.problem?.let(Problem::of),
+        )
+    }
+}
 
 class LedgerModel(private val core: Core, grid: String?) {
-    private val _state = MutableStateFlow(LedgerState(grid = grid))
+    private val screen = AppealLedgerScreen(core.store, grid)
+    private val _state = MutableStateFlow(LedgerState.of(screen.view(), core.lang))
     val state: StateFlow<LedgerState> = _state
 
-    suspend fun setOverdueOnly(on: Boolean) { _state.update { it.copy(overdueOnly = on) }; refresh() }
-    suspend fun setTier(tier: Tier?) { _state.update { it.copy(tier = tier) }; refresh() }
-    suspend fun setIncludeFinished(on: Boolean) { _state.update { it.copy(includeFinished = on) }; refresh() }
-
-    suspend fun tick() = refresh()
-
-    suspend fun refresh() {
-        val s = _state.value
-        val now = core.clock()
-        val q = AppealQuery(
-            grid = s.grid,
-            openOnly = !s.includeFinished,
-            tier = s.tier,
-            overdueOnly = s.overdueOnly,
-        )
-        when (val r = core.call { it.appealLedger(q, now) }) {
-            is Outcome.Ok -> _state.update {
-                it.copy(
-                    lines = r.value.map { row -> LedgerLine(row, deadlineWords(row.deadline, core.lang)) },
-                    at = now,
-                    problem = null,
-                )
-            }
-            is Outcome.Failed -> _state.update { it.copy(problem = r.problem) }
-        }
+    init {
+        screen.setListener(object : AppealLedgerListener {
+            override fun changed(view: AppealLedgerView) { _state.value = LedgerState.of(view, core.lang) }
+        })
     }
+
+    suspend fun setOverdueOnly(on: Boolean) = withContext(core.io) { screen.setOverdueOnly(on) }
+    suspend fun setTier(tier: Tier?) = withContext(core.io) { screen.setTier(tier) }
+    suspend fun setIncludeFinished(on: Boolean) = withContext(core.io) { screen.setIncludeFinished(on) }
+
+    /** Recounts the countdowns: the screen calls it every minute while shown. */
+    suspend fun tick() = withContext(core.io) { screen.tick() }
+    suspend fun refresh() = withContext(core.io) { screen.refresh() }
 }

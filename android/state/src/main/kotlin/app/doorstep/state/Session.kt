@@ -3,6 +3,9 @@ package app.doorstep.state
 import app.doorstep.core.DoorstepException
 import app.doorstep.core.DoorstepStore
 import app.doorstep.core.Enrollment
+import app.doorstep.core.HomeScreen
+import app.doorstep.core.homeScreen
+import kotlinx.coroutines.withContext
 
 /**
  * Opens this phone's store, encrypted with [key] (32 bytes the shell keeps in the Android
@@ -15,7 +18,7 @@ fun openStore(path: String, key: ByteArray): Outcome<DoorstepStore> = try {
     Outcome.Failed(Problem.of(e))
 }
 
-/** The screen a person lands on, by the role the server gave at enrollment. */
+/** The screen a person lands on, by the role the server gave at enrollment (the core decides: `homeScreen`). */
 enum class Home {
     /** Not enrolled yet: scan or type the code. */
     ENROLL,
@@ -29,13 +32,16 @@ enum class Home {
     NOT_ON_PHONES;
 
     companion object {
-        fun of(enrollment: Enrollment?): Home = when (enrollment?.role) {
-            null -> ENROLL
-            "grid_worker" -> HOUSEHOLDS
-            "liaison_lead" -> HELP_LIST
-            "supervisor" -> SUMMARY
-            else -> NOT_ON_PHONES
+        fun of(h: HomeScreen): Home = when (h) {
+            HomeScreen.ENROLL -> ENROLL
+            HomeScreen.HOUSEHOLDS -> HOUSEHOLDS
+            HomeScreen.HELP_LIST -> HELP_LIST
+            HomeScreen.SUMMARY -> SUMMARY
+            HomeScreen.NOT_ON_PHONES -> NOT_ON_PHONES
         }
+
+        /** The home of the store's enrollment, as the core decides it. */
+        fun of(store: DoorstepStore): Home = of(homeScreen(store))
     }
 }
 
@@ -46,5 +52,5 @@ enum class Home {
 class Session(val core: Core) {
     suspend fun enrollment(): Outcome<Enrollment?> = core.call { it.enrollment() }
 
-    suspend fun home(): Home = Home.of(enrollment().valueOrNull())
+    suspend fun home(): Home = withContext(core.io) { Home.of(core.store) }
 }

@@ -1,45 +1,43 @@
 package app.doorstep.state
 
 import app.doorstep.core.GridSummary
+import app.doorstep.core.GridSummaryListener
+import app.doorstep.core.GridSummaryScreen
+import app.doorstep.core.GridSummaryView
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
-import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withContext
 
-/**
- * A supervisor's read-only summary on the phone: per grid and in total, households visited in 30
- * days, never visited, households needing attention, open help tasks, open and overdue appeals.
- * The figures come from the same query as the dashboard's, over what this phone has pulled.
- */
+/** A supervisor's summary, as the core's shared screen decides it (screens/src/summary.rs). */
 data class SummaryState(
     val grids: List<GridSummary> = emptyList(),
     val total: GridSummary? = null,
+    /** Percent visited in 30 days: per grid in [grids]' order, then the total. */
+    val percents: List<UInt> = emptyList(),
     val problem: Problem? = null,
-)
+) {
+    companion object {
+        fun of(v: GridSummaryView) = SummaryState(v.grids, v.total, v.coveragePercent, v.problem?.let(Problem::of))
+    }
+}
 
-class SummaryModel(private val core: Core, private val grids: List<String>) {
-    private val _state = MutableStateFlow(SummaryState())
+class SummaryModel(private val core: Core, grids: List<String>) {
+    private val screen = GridSummaryScreen(core.store, grids)
+    private val _state = MutableStateFlow(SummaryState.of(screen.view()))
     val state: StateFlow<SummaryState> = _state
 
-    suspend fun refresh() {
-        when (val r = core.call { it.gridSummaries(grids, core.clock()) }) {
-            is Outcome.Ok -> _state.update { SummaryState(grids = r.value, total = total(r.value)) }
-            is Outcome.Failed -> _state.update { it.copy(problem = r.problem) }
-        }
+    init {
+        screen.setListener(object : GridSummaryListener {
+            override fun changed(view: GridSummaryView) { _state.value = SummaryState.of(view) }
+        })
     }
 
-    private fun total(rows: List<GridSummary>) = GridSummary(
-        grid = "",
-        households = rows.sumOf { it.households },
-        visited30Days = rows.sumOf { it.visited30Days },
-        visited90Days = rows.sumOf { it.visited90Days },
-        neverVisited = rows.sumOf { it.neverVisited },
-        attention = rows.sumOf { it.attention },
-        openTasks = rows.sumOf { it.openTasks },
-        openAppeals = rows.sumOf { it.openAppeals },
-        overdueAppeals = rows.sumOf { it.overdueAppeals },
-    )
+    suspend fun refresh() = withContext(core.io) { screen.refresh() }
 
-    /** Percent of households visited in 30 days (0 when there are none). */
-    fun coveragePercent(s: GridSummary): Int =
-        if (s.households == 0u) 0 else ((s.visited30Days.toLong() * 100 + s.households.toLong() / 2) / s.households.toLong()).toInt()
+    /** The core's percent of households visited in 30 days, for a grid shown or the total. */
+    fun coveragePercent(s: GridSummary): Int {
+        val st = _state.value
+        val i = st.grids.indexOf(s)
+        return (if (i >= 0) st.percents.getOrNull(i) else st.percents.lastOrNull())?.toInt() ?: 0
+    }
 }

@@ -57,7 +57,7 @@ fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
     var home by remember { mutableStateOf<Home?>(null) }
     LaunchedEffect(Unit) {
         enrollment = Session(core).enrollment().valueOrNull()
-        home = Home.of(enrollment)
+        home = Session(core).home()
     }
     val nav = rememberNavController()
     val sync = remember { SyncModel(core, c.syncer) }
@@ -94,7 +94,7 @@ fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
                 composable("enroll") {
                     EnrollScreen(remember { EnrollmentModel(core) }, link, onLinkUsed) { e ->
                         enrollment = e
-                        val next = Home.of(e)
+                        val next = Home.of(core.store)
                         home = next
                         nav.navigate(routeOf(next)) { popUpTo("enroll") { inclusive = true } }
                     }
