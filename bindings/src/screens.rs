@@ -487,7 +487,10 @@ pub trait VisitFormListener: Send + Sync {
 /// The needs a chip is shown for on the visit screen.
 #[uniffi::export]
 pub fn quick_needs() -> Vec<String> {
-    sc::visit::QUICK_NEEDS.iter().map(|s| s.to_string()).collect()
+    sc::visit::QUICK_NEEDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// Recording a visit in a few taps (a need opens a help task, a switch an appeal).
@@ -511,8 +514,7 @@ impl VisitFormScreen {
 
     pub fn set_listener(&self, listener: Option<Arc<dyn VisitFormListener>>) {
         self.inner.set_listener(listener.map(|l| {
-            Box::new(move |v: &sc::visit::VisitView| l.changed(v.clone().into()))
-                as sc::Listener<_>
+            Box::new(move |v: &sc::visit::VisitView| l.changed(v.clone().into())) as sc::Listener<_>
         }));
     }
 

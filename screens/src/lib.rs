@@ -44,7 +44,7 @@ pub(crate) fn lock(store: &Shared) -> MutexGuard<'_, Store> {
 /// A screen's current view and its listener.
 pub(crate) struct Notifier<V> {
     view: Mutex<V>,
-    listener: Mutex<Option<Listener<V>>>,
+    listener: Mutex<Option<Arc<dyn Fn(&V) + Send + Sync>>>,
 }
 
 impl<V: Clone> Notifier<V> {
@@ -59,26 +59,26 @@ impl<V: Clone> Notifier<V> {
         self.view.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Changes the view and tells the listener (outside the view's lock, so that a listener
-    /// may read the view again).
+    /// Changes the view and tells the listener, outside both locks: a listener may read the
+    /// view again, or replace itself.
     pub(crate) fn update(&self, f: impl FnOnce(&mut V)) -> V {
         let view = {
             let mut v = self.view.lock().unwrap_or_else(|p| p.into_inner());
             f(&mut v);
             v.clone()
         };
-        if let Some(l) = self
+        let listener = self
             .listener
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+            .clone();
+        if let Some(l) = listener {
             l(&view);
         }
         view
     }
 
     pub(crate) fn set_listener(&self, l: Option<Listener<V>>) {
-        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = l;
+        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = l.map(Arc::from);
     }
 }
