@@ -41,10 +41,13 @@ pub(crate) fn lock(store: &Shared) -> MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A listener as a screen keeps it: shared, so that it is called outside the lock.
+type SharedListener<V> = Arc<dyn Fn(&V) + Send + Sync>;
+
 /// A screen's current view and its listener.
 pub(crate) struct Notifier<V> {
     view: Mutex<V>,
-    listener: Mutex<Option<Arc<dyn Fn(&V) + Send + Sync>>>,
+    listener: Mutex<Option<SharedListener<V>>>,
 }
 
 impl<V: Clone> Notifier<V> {
