@@ -596,6 +596,27 @@ impl Session<'_> {
         }
     }
 
+    /// Documents this phone holds under an actor's sequence number the server holds other
+    /// changes under (a copy of the store wrote as its original): set aside as refused, so that
+    /// the person can drop this phone's changes to them (the server's then come with a
+    /// reconcile, `drop_refused`).
+    fn refuse_reused(&mut self, ids: &[String]) {
+        let rule = crate::rules::Rule::ActorBound;
+        for id in ids {
+            self.refusals.insert(
+                id.clone(),
+                RefusalFields {
+                    doc_id: id.clone(),
+                    rule: rule.code().into(),
+                    reason_zh: rule.zh().into(),
+                    reason_en: rule.en().into(),
+                    detail: "a copy of this phone's store wrote as its original".into(),
+                },
+            );
+        }
+        self.set_aside(ids, "refused", "actor reused");
+    }
+
     fn note_import(&mut self, rep: &crate::store::ImportReport) {
         self.report.pulled_docs += rep.changed.len() as u32;
         self.report.new_docs += rep.new_docs;
@@ -640,6 +661,7 @@ pub struct SyncProblem {
 
 const KEY_LAST_ATTEMPT: &str = "last_attempt_at";
 const KEY_REFUSED: &str = "refused_docs";
+const KEY_RECONCILE: &str = "reconcile_next";
 const KEY_LAST_SUCCESS: &str = "last_success_at";
 const KEY_LAST_ERROR: &str = "last_error";
 
@@ -699,11 +721,37 @@ pub fn drop_refused(store: &mut Store, doc_id: &str) -> Result<()> {
         Some(j) => serde_json::from_str(&j).unwrap_or_default(),
         None => Vec::new(),
     };
+    // A document set aside for a reused actor missed the server's changes to it in the pages
+    // that passed meanwhile: the next sync brings it into agreement with Automerge's sync
+    // protocol first. (One refused for its scope is not the phone's to fetch any more.)
+    let missed = list
+        .iter()
+        .any(|f| f.doc_id == doc_id && f.rule == crate::rules::Rule::ActorBound.code());
     let kept: Vec<FailedDoc> = list.into_iter().filter(|f| f.doc_id != doc_id).collect();
-    store.set_sync_setting(
-        KEY_REFUSED,
-        &serde_json::to_string(&kept).unwrap_or_default(),
-    )
+    let mut again = reconcile_next(store)?;
+    if missed && store.doc_kind(doc_id)?.is_some() && !again.iter().any(|d| d == doc_id) {
+        again.push(doc_id.to_string());
+    }
+    store.set_sync_settings(&[
+        (
+            KEY_REFUSED,
+            Some(&serde_json::to_string(&kept).unwrap_or_default()),
+        ),
+        (KEY_RECONCILE, Some(&again.join(","))),
+    ])
+}
+
+/// Documents to bring into agreement with the server first at the next sync.
+fn reconcile_next(store: &Store) -> Result<Vec<String>> {
+    Ok(store
+        .sync_setting(KEY_RECONCILE)?
+        .map(|v| {
+            v.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// The sync bar's figures, read from the store.
@@ -814,6 +862,20 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
         // before enrollment): its acknowledgements cannot be trusted either.
         let ids = lock(store).doc_ids()?;
         session.reconcile(&ids)?;
+    } else {
+        // Documents whose refused changes the person dropped: what the server holds of them
+        // may lie behind the cursor.
+        let ids: Vec<_> = {
+            let s = lock(store);
+            reconcile_next(&s)?
+                .into_iter()
+                .filter_map(|d| s.doc_kind(&d).ok().flatten().map(|k| (d, k)))
+                .collect()
+        };
+        if !ids.is_empty() {
+            session.reconcile(&ids)?;
+            lock(store).set_sync_settings(&[(KEY_RECONCILE, None)])?;
+        }
     }
     // Documents the server refused in the fallback are not pushed again in this sync.
     let mut excluded: HashSet<String> = session
@@ -955,7 +1017,12 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
         };
         let applied = lock(store).apply_sync_page(&page);
         match applied {
-            Ok(rep) => session.note_import(&rep),
+            Ok(rep) => {
+                session.note_import(&rep);
+                if !rep.reused_actor.is_empty() {
+                    session.refuse_reused(&rep.reused_actor);
+                }
+            }
             Err(Error::MissingDependencies(id)) if retries < 3 => {
                 retries += 1;
                 let kind = lock(store).doc_kind(&id)?;

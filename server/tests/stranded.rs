@@ -391,3 +391,92 @@ fn wrong_phone_clocks_a_year_ahead_behind_or_jumping_back_do_not_move_deadlines_
     assert_eq!(kept, at_before);
     drop(server);
 }
+
+#[test]
+fn a_copy_that_kept_writing_as_its_original_has_one_document_set_aside_not_its_sync() {
+    let (dir, data, _server, p1, _p2) = two_phones(4);
+    let phones = dir.path().join("phones");
+    let hs: Vec<String> = p1
+        .s()
+        .households(&HouseholdQuery::grid("A"), 0)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    // A snapshot of the running phone (a rolled-back virtual machine): the copy goes on
+    // writing as the actor its original goes on using.
+    let actor = p1.s().actor_id();
+    copy_store(&phones.join("p1.db"), &phones.join("p1-vm.db"));
+    let visit = |s: &mut Store, h: &str, note: &str| {
+        s.record_visit(
+            h,
+            doorstep_core::domain::visit::NewVisit {
+                at: None,
+                kind: doorstep_core::domain::visit::VisitKind::Routine,
+                notes: note.into(),
+                needs: vec![],
+            },
+            None,
+            None,
+        )
+        .unwrap();
+    };
+    visit(&mut p1.s(), &hs[0], "原机走访");
+    p1.sync().unwrap();
+
+    let vm = Phone {
+        name: "vm".into(),
+        store: Mutex::new(Store::open(phones.join("p1-vm.db")).unwrap()),
+        enrollment: p1.enrollment.clone(),
+        device_id: p1.device_id.clone(),
+    };
+    vm.s().set_actor_for_tests(&actor).unwrap();
+    visit(&mut vm.s(), &hs[0], "副本走访");
+    visit(&mut vm.s(), &hs[1], "副本另一户");
+    let report = vm.sync().expect("the sync goes on");
+    assert_eq!(
+        report
+            .failed
+            .iter()
+            .map(|f| (f.doc_id.as_str(), f.rule.as_str()))
+            .collect::<Vec<_>>(),
+        [(hs[0].as_str(), "actor_bound")],
+        "{report:?}"
+    );
+    assert_eq!(
+        server_heads(&data).get(&hs[1]),
+        vm.heads().get(&hs[1]),
+        "the other household synced"
+    );
+    let refused = client::refused_docs(&mut vm.s()).unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].actions.len(), 1, "{:?}", refused[0].actions);
+    assert_eq!(refused[0].actions[0].what, "visit.record");
+
+    // The person drops this phone's change; the next sync brings the server's document.
+    client::drop_refused(&mut vm.s(), &hs[0]).unwrap();
+    let next = vm.sync().unwrap();
+    assert!(next.failed.is_empty(), "{next:?}");
+    assert_eq!(
+        server_heads(&data).get(&hs[0]),
+        vm.heads().get(&hs[0]),
+        "{next:?} {:?}",
+        vm.s()
+            .history(&hs[0])
+            .unwrap()
+            .iter()
+            .map(|e| e.what.clone())
+            .collect::<Vec<_>>()
+    );
+    let notes: Vec<String> = vm
+        .s()
+        .household(&hs[0])
+        .unwrap()
+        .visits
+        .iter()
+        .map(|v| v.notes.clone())
+        .collect();
+    assert!(notes.contains(&"原机走访".to_string()), "{notes:?}");
+    assert!(!notes.contains(&"副本走访".to_string()), "{notes:?}");
+    assert_eq!(vm.s().unacknowledged_docs().unwrap(), 0);
+}

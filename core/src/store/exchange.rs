@@ -82,6 +82,11 @@ pub struct ImportReport {
     pub new_docs: u32,
     /// Conflicting fields that appeared with this import.
     pub new_conflicts: Vec<ConflictRow>,
+    /// Documents left out of the import because their incoming changes reuse an actor's
+    /// sequence number this replica holds other changes under: a copy of a store wrote as its
+    /// original (a rolled-back virtual machine). The rest was imported; the sync reports these
+    /// as refused, and the person may drop this phone's changes to them.
+    pub reused_actor: Vec<String>,
 }
 
 /// A document of an incoming bundle after it was merged on a fork, before anything is stored.
@@ -349,17 +354,22 @@ impl Store {
     /// Imports a bundle: every document is merged and schema-checked first, then all are stored
     /// in one transaction. Importing the same bundle twice changes nothing the second time.
     pub fn import_changes(&mut self, bundle: &[u8]) -> Result<ImportReport> {
-        self.import_with(bundle, |_| Ok(()))
+        self.import_with(bundle, |_, _| Ok(()))
     }
 
     /// [`Store::import_changes`], running `extra` in the import's transaction.
     pub(crate) fn import_with(
         &mut self,
         bundle: &[u8],
-        extra: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>, &[String]) -> Result<()>,
     ) -> Result<ImportReport> {
         Ok(self
-            .ingest_inner(decode_bundle(bundle)?, false, |_| Ok(()), |tx, _| extra(tx))?
+            .ingest_inner(
+                decode_bundle(bundle)?,
+                false,
+                |_| Ok(()),
+                |tx, _, skipped| extra(tx, skipped),
+            )?
             .0)
     }
 
@@ -377,7 +387,7 @@ impl Store {
         check: impl FnMut(&Incoming<'_>) -> Result<()>,
         extra: impl FnOnce(&rusqlite::Transaction<'_>, &[Merged]) -> Result<()>,
     ) -> Result<(ImportReport, Vec<Merged>)> {
-        self.ingest_inner(entries, true, check, extra)
+        self.ingest_inner(entries, true, check, |tx, merged, _| extra(tx, merged))
     }
 
     /// [`Store::ingest`]; `read_before` says whether `check` needs the documents as they were
@@ -387,7 +397,7 @@ impl Store {
         entries: Vec<Entry<'_>>,
         read_before: bool,
         mut check: impl FnMut(&Incoming<'_>) -> Result<()>,
-        extra: impl FnOnce(&rusqlite::Transaction<'_>, &[Merged]) -> Result<()>,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>, &[Merged], &[String]) -> Result<()>,
     ) -> Result<(ImportReport, Vec<Merged>)> {
         let mut staged = Vec::with_capacity(entries.len());
         let mut merged = Vec::with_capacity(entries.len());
@@ -399,9 +409,23 @@ impl Store {
                 _ => None,
             };
             let before_heads = s.before.clone().unwrap_or_default();
-            s.doc
-                .load_incremental(e.data)
-                .map_err(|err| Error::Decode(format!("document {}: {err}", e.id)))?;
+            match s.doc.load_incremental(e.data) {
+                Ok(_) => {}
+                Err(err @ automerge::AutomergeError::DuplicateSeqNumber(..)) => {
+                    if read_before {
+                        // A server: the push is refused by name (the phone sets it aside).
+                        return Err(Error::Refused(crate::rules::Refusal {
+                            doc_id: e.id,
+                            rule: crate::rules::Rule::ActorBound,
+                            detail: format!("an actor's sequence number written twice: {err}"),
+                        }));
+                    }
+                    // A phone applying a page: leave this document as it is, take the rest.
+                    report.reused_actor.push(e.id);
+                    continue;
+                }
+                Err(err) => return Err(Error::Decode(format!("document {}: {err}", e.id))),
+            }
             if !s.doc.get_missing_deps(&[]).is_empty() {
                 return Err(Error::MissingDependencies(e.id));
             }
@@ -439,7 +463,9 @@ impl Store {
             .map(|c| (c.doc_id, c.path))
             .collect();
         let now = self.now();
-        report.changed = self.persist_with(staged, now, |tx| extra(tx, &merged))?;
+        let skipped = &report.reused_actor;
+        let changed = self.persist_with(staged, now, |tx| extra(tx, &merged, skipped))?;
+        report.changed = changed;
         report.new_conflicts = self
             .conflicts_of(&report.changed)?
             .into_iter()

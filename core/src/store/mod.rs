@@ -262,6 +262,16 @@ impl Store {
         self.actor.to_hex_string()
     }
 
+    /// Writes as this actor from now on (tests that play a copy of a store whose app kept
+    /// running: a rolled-back virtual machine).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn set_actor_for_tests(&mut self, hex: &str) -> Result<()> {
+        self.actor =
+            ActorId::try_from(hex).map_err(|e| Error::Storage(format!("actor id: {e}")))?;
+        self.cache.clear();
+        Ok(())
+    }
+
     /// Writes as a new Automerge actor from now on. Called at every open and after every sync:
     /// the window in which a copy of the store (a rolled-back virtual machine, say) could write
     /// as an actor its original also writes as is the time between two syncs of one session.

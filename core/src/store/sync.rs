@@ -157,11 +157,13 @@ impl Store {
             .collect();
         let cursor = page.cursor.max(current);
         let own = page.own_seq.map(|o| o.max(self.own_seq().unwrap_or(0)));
-        self.import_with(&page.bundle, move |tx| {
+        self.import_with(&page.bundle, move |tx, skipped| {
             if let Some(own) = own {
                 meta_set(tx, OWN_SEQ, &own.to_string())?;
             }
-            for (id, heads) in &acked {
+            // A document left out of the page (its changes reuse an actor's sequence number:
+            // `ImportReport::reused_actor`) keeps its acknowledgement: it holds none of these.
+            for (id, heads) in acked.iter().filter(|(id, _)| !skipped.contains(id)) {
                 let n = tx.execute(
                     "UPDATE docs SET acked_heads = ?2 WHERE id = ?1",
                     params![id, encode_heads(heads)],
