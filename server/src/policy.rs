@@ -7,7 +7,6 @@
 //! and which device first used each Automerge actor (`sync.rs`).
 
 use doorstep_core::{
-    Error,
     doc::{DocKind, Entity},
     rules::{self, Principal, Proposal, Refusal, Tree},
     store::Incoming,
@@ -54,9 +53,4 @@ pub fn check_push(who: &Principal, inc: &Incoming<'_>, now: i64) -> Result<(), R
             now,
         },
     )
-}
-
-/// A refusal as the core's error (for callers that report one error).
-pub fn refused(r: Refusal) -> Error {
-    Error::Refused(r)
 }

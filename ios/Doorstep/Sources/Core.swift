@@ -64,16 +64,6 @@ struct Problem: Error, Equatable {
         }
     }
 
-    /// From the sync status's stable code (`offline`, `server:device_revoked`, ...).
-    static func fromSyncCode(_ code: String, _ detail: String) -> Problem {
-        if code == "offline" { return Problem(.offline, detail) }
-        if code == "not_enrolled" { return Problem(.notEnrolled, detail) }
-        if code == "storage" { return Problem(.storage, detail) }
-        if code.hasPrefix("server:") { return fromServer(code: String(code.dropFirst(7)), detail: detail) }
-        if code == "decode" { return Problem(.server, detail) }
-        return Problem(.internal, detail)
-    }
-
     private static func fromServer(code: String, detail: String) -> Problem {
         switch code {
         case "device_revoked", "unauthorized": return Problem(.revoked, detail)
