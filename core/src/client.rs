@@ -965,9 +965,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
         };
         let resp = SyncResponse::decode(&body)?;
         if let Some(x) = &resp.extra {
-            let mut s = lock(store);
-            s.note_server_time(x.server_now)?;
-            session.report.clock_offset_ms = s.clock_offset()?;
+            session.report.clock_offset_ms = Some(lock(store).note_server_time(x.server_now)?);
             session.report.restored_changes += x.returned_own;
         }
         let own_seq = resp.extra.map(|x| x.own_seq).filter(|&o| o > 0);

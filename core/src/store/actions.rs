@@ -65,8 +65,14 @@ impl Store {
     pub fn now(&self) -> Millis {
         match self.clock {
             Some(fixed) => fixed,
-            None => (time::now() + self.clock_skew).max(self.time_floor),
+            None => self.device_now().max(self.time_floor),
         }
+    }
+
+    /// The device's own clock (or the fixed one), before the floor: what the server's clock
+    /// is compared with.
+    pub(crate) fn device_now(&self) -> Millis {
+        self.clock.unwrap_or_else(|| time::now() + self.clock_skew)
     }
 
     /// Simulates a device clock off by `skew` ms (tests of wrong clocks: the floor of

@@ -77,20 +77,16 @@ impl Store {
         Ok(super::meta_get(&self.conn, CLOCK_OFFSET)?.and_then(|v| v.parse().ok()))
     }
 
-    /// Notes the server's clock as read from an answer: how far this phone's own clock is off,
-    /// and the floor below which [`Store::now`] no longer goes.
-    pub fn note_server_time(&mut self, server_now: crate::time::Millis) -> Result<()> {
-        let device = match self.clock {
-            Some(fixed) => fixed,
-            None => crate::time::now() + self.clock_skew,
-        };
-        let offset = server_now - device;
+    /// Notes the server's clock as read from an answer: how far this phone's own clock is off
+    /// (returned), and the floor below which [`Store::now`] no longer goes.
+    pub fn note_server_time(&mut self, server_now: crate::time::Millis) -> Result<i64> {
+        let offset = server_now - self.device_now();
         let tx = self.conn.transaction()?;
         meta_set(&tx, CLOCK_OFFSET, &offset.to_string())?;
         meta_set(&tx, TIME_FLOOR, &server_now.to_string())?;
         tx.commit()?;
         self.time_floor = server_now;
-        Ok(())
+        Ok(offset)
     }
 
     /// How many documents have changes the server has not acknowledged (for the sync bar).
