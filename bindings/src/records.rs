@@ -658,15 +658,31 @@ impl TryFrom<HouseholdQuery> for store::HouseholdQuery {
             building: q.building,
             search: q.search,
             visit,
-            sort: match q.sort.unwrap_or(HouseholdSort::Address) {
-                HouseholdSort::Address => store::HouseholdSort::Address,
-                HouseholdSort::LastVisitOldest => store::HouseholdSort::LastVisitOldest,
-                HouseholdSort::LastVisitNewest => store::HouseholdSort::LastVisitNewest,
-            },
+            sort: q.sort.unwrap_or(HouseholdSort::Address).into(),
             include_moved_out: q.include_moved_out,
             limit: q.limit,
             offset: q.offset,
         })
+    }
+}
+
+impl From<HouseholdSort> for store::HouseholdSort {
+    fn from(s: HouseholdSort) -> Self {
+        match s {
+            HouseholdSort::Address => store::HouseholdSort::Address,
+            HouseholdSort::LastVisitOldest => store::HouseholdSort::LastVisitOldest,
+            HouseholdSort::LastVisitNewest => store::HouseholdSort::LastVisitNewest,
+        }
+    }
+}
+
+impl From<store::HouseholdSort> for HouseholdSort {
+    fn from(s: store::HouseholdSort) -> Self {
+        match s {
+            store::HouseholdSort::Address => HouseholdSort::Address,
+            store::HouseholdSort::LastVisitOldest => HouseholdSort::LastVisitOldest,
+            store::HouseholdSort::LastVisitNewest => HouseholdSort::LastVisitNewest,
+        }
     }
 }
 

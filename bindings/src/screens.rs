@@ -9,12 +9,12 @@
 use std::sync::Arc;
 
 use doorstep_core::domain::household::AttentionTag;
-use doorstep_screens as sc;
+use doorstep_screens::{self as sc, ProblemKind};
 
 use crate::{DoorstepStore, HouseholdRow, HouseholdSort, SyncReport};
 
-/// Why something did not work, as a kind the shell has words for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+/// Why something did not work, as a kind the shell has words for (the screens' own kinds).
+#[uniffi::remote(Enum)]
 pub enum ProblemKind {
     Offline,
     BadCode,
@@ -41,23 +41,8 @@ pub struct ScreenProblem {
 
 impl From<sc::Problem> for ScreenProblem {
     fn from(p: sc::Problem) -> Self {
-        use sc::ProblemKind as K;
         ScreenProblem {
-            kind: match p.kind {
-                K::Offline => ProblemKind::Offline,
-                K::BadCode => ProblemKind::BadCode,
-                K::Revoked => ProblemKind::Revoked,
-                K::NotEnrolled => ProblemKind::NotEnrolled,
-                K::OutOfScope => ProblemKind::OutOfScope,
-                K::RateLimited => ProblemKind::RateLimited,
-                K::Server => ProblemKind::Server,
-                K::Invalid => ProblemKind::Invalid,
-                K::NotAllowed => ProblemKind::NotAllowed,
-                K::NotFound => ProblemKind::NotFound,
-                K::WrongKey => ProblemKind::WrongKey,
-                K::Storage => ProblemKind::Storage,
-                K::Internal => ProblemKind::Internal,
-            },
+            kind: p.kind,
             detail: p.detail,
             field: p.field,
         }
@@ -188,24 +173,6 @@ pub struct HouseholdListView {
     pub problem: Option<ScreenProblem>,
 }
 
-fn sort_of(s: doorstep_core::store::HouseholdSort) -> HouseholdSort {
-    use doorstep_core::store::HouseholdSort as S;
-    match s {
-        S::Address => HouseholdSort::Address,
-        S::LastVisitOldest => HouseholdSort::LastVisitOldest,
-        S::LastVisitNewest => HouseholdSort::LastVisitNewest,
-    }
-}
-
-fn sort_to(s: HouseholdSort) -> doorstep_core::store::HouseholdSort {
-    use doorstep_core::store::HouseholdSort as S;
-    match s {
-        HouseholdSort::Address => S::Address,
-        HouseholdSort::LastVisitOldest => S::LastVisitOldest,
-        HouseholdSort::LastVisitNewest => S::LastVisitNewest,
-    }
-}
-
 impl From<sc::households::HouseholdsView> for HouseholdListView {
     fn from(v: sc::households::HouseholdsView) -> Self {
         HouseholdListView {
@@ -214,7 +181,7 @@ impl From<sc::households::HouseholdsView> for HouseholdListView {
             search: v.search,
             tag: v.tag,
             not_visited_lately: v.not_visited_lately,
-            sort: sort_of(v.sort),
+            sort: v.sort.into(),
             rows: v.rows.into_iter().map(Into::into).collect(),
             more: v.more,
             problem: v.problem.map(Into::into),
@@ -271,7 +238,7 @@ impl HouseholdListScreen {
     }
 
     pub fn set_sort(&self, sort: HouseholdSort) {
-        self.inner.set_sort(sort_to(sort));
+        self.inner.set_sort(sort.into());
     }
 
     pub fn refresh(&self) {
