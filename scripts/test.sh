@@ -9,6 +9,8 @@ BUILD=$ROOT/build
 mkdir -p "$BUILD"
 
 step() { printf '\n==> %s\n' "$*"; }
+# A test run builds once from scratch: incremental caches would only take disk (gigabytes).
+export CARGO_INCREMENTAL=0
 
 step "installing what is missing"
 # From Debian: JNA (the Kotlin bindings on the JVM), OpenSSL's headers and pkg-config (SQLCipher,
@@ -186,4 +188,5 @@ node --test server/tests/e2e/
 kill $DEMO_PID 2>/dev/null || true
 echo "screenshots: $DS_SHOTS"
 
+echo "disk: target $(du -sh target | cut -f1), fuzz/target $(du -sh fuzz/target | cut -f1)"
 step "all tests passed"
