@@ -57,16 +57,22 @@ def ios(bindings):
     # Keys are dotted lower-case literals: "sync.now", "household.record_visit".
     # (SF Symbols names, `systemImage: "list.bullet"`, are not keys.)
     used = set(re.findall(r'(?<!systemImage: )"([a-z]+\.[a-z_.]+|not_on_phones)"', src))
-    # Problem kinds are looked up as "problem.<rawValue>".
-    kinds = re.search(r"enum Kind: String \{(.*?)\n    \}", src, re.S).group(1)
-    used |= {f"problem.{k.strip('` ')}" for k in re.findall(r"`?\w+`?", kinds) if k != "case"}
+    # Problem kinds' words: "problem.<kind>" (camelCase, as the generated enum's cases).
+    used |= set(re.findall(r'"(problem\.\w+)"', src))
     ignore = {"app.doorstep", "app.doorstep.sync", "app.doorstep.db", "app.doorstep.network", "doorstep.db"}
     for k in sorted(used - set(zh) - ignore):
         if not k.startswith("app.doorstep"):
             problems.append(f"ios: key {k} is used but not in Localizable.strings")
 
-    # CaseLists.swift must list every case of the generated enums, in order.
     gen = Path(bindings).read_text(encoding="utf-8")
+    # Every kind of problem the core names has words (the switch a Swift compiler would check).
+    words = re.search(r"extension ScreenProblem \{(.*?)\n\}", src, re.S).group(1)
+    body = re.search(r"public enum ProblemKind\b[^{]*\{(.*?)\n\}", gen, re.S).group(1)
+    for c in re.findall(r"^\s*case (`?\w+`?)", body, re.M):
+        if f"case .{c.strip('`')}" not in words:
+            problems.append(f"ios: ScreenProblem.text has no words for ProblemKind.{c}")
+
+    # CaseLists.swift must list every case of the generated enums, in order.
     lists = (ROOT / "ios/Doorstep/Sources/CaseLists.swift").read_text(encoding="utf-8")
     for name, listed in re.findall(r"extension (\w+): CaseIterable \{.*?allCases: \[\w+\] \{\s*\[(.*?)\]", lists, re.S):
         body = re.search(rf"public enum {name}\b[^{{]*\{{(.*?)\n\}}", gen, re.S).group(1)

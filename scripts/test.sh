@@ -84,14 +84,13 @@ admin add-unit --kind community --id ktc --name 测试社区 --parent kts >/dev/
 admin add-unit --kind grid --id KT --name 测试网格 --parent ktc >/dev/null
 printf '楼栋,单元,室,户主,电话\n1,1,101,王秀英,13800000001\n1,1,102,李建国,\n1,1,201,张桂兰,\n1,1,202,刘志强,\n1,2,101,陈海燕,\n' > "$KTDATA/roll.csv"
 admin import-households --grid KT --file "$KTDATA/roll.csv" >/dev/null
-# A second grid with a liaison group for the shells' state holders (android/state).
+# A second grid with a liaison group for the shells' adapter (android/state).
 admin add-unit --kind grid --id KS --name 状态网格 --parent ktc >/dev/null
 admin add-unit --kind group --id KS-L1 --name 一号联户组 --parent KS >/dev/null
 printf '楼栋,单元,室,户主,电话,联户组,标签\n2,1,101,赵秀英,13800000011,KS-L1,独居老人\n2,1,102,钱建国,,KS-L1,\n2,1,201,孙桂兰,,KS-L1,\n2,1,202,李志强,,KS-L1,\n2,2,101,周海燕,,KS-L1,\n2,2,102,吴明,,KS-L1,\n' > "$KTDATA/roll-ks.csv"
 admin import-households --grid KS --file "$KTDATA/roll-ks.csv" >/dev/null
 person() { admin add-person --name "$1" --role "$2" --unit "$3" | sed -n 's/.*"id": "\(.*\)".*/\1/p'; }
 P_GW=$(person 赵网格 grid-worker KS)
-P_GW2=$(person 钱网格 grid-worker KS)
 P_LEAD=$(person 孙联户 liaison-lead KS-L1)
 P_SUP=$(person 周书记 supervisor ktc)
 P1=$(admin add-person --name 王网格 --role grid-worker --unit KT | sed -n 's/.*"id": "\(.*\)".*/\1/p')
@@ -105,7 +104,7 @@ export DOORSTEP_TEST_LINK1=$(admin enroll --person "$P1" --server-url "$DOORSTEP
 export DOORSTEP_TEST_CODE2=$(admin enroll --person "$P2" | sed -n 's/.*"code": "\(.*\)".*/\1/p')
 code_for() { admin enroll --person "$1" | sed -n 's/.*"code": "\(.*\)".*/\1/p'; }
 export DOORSTEP_TEST_LINK_GW=$(admin enroll --person "$P_GW" --server-url "$DOORSTEP_TEST_SERVER" | sed -n 's/.*"qr": "\(.*\)".*/\1/p')
-export DOORSTEP_TEST_CODE_GW2=$(code_for "$P_GW2") DOORSTEP_TEST_CODE_LEAD=$(code_for "$P_LEAD")
+export DOORSTEP_TEST_CODE_LEAD=$(code_for "$P_LEAD")
 export DOORSTEP_TEST_CODE_SUP=$(code_for "$P_SUP") DOORSTEP_TEST_CODE_SUP2=$(code_for "$P_SUP")
 export DOORSTEP_TEST_ADMIN=$ROOT/$SRV DOORSTEP_TEST_DATA=$KTDATA
 CP=/usr/share/java/jna.jar:$KC/lib/kotlinx-coroutines-core-jvm.jar
@@ -116,7 +115,7 @@ RUN_CP="$CP:$KC/lib/kotlin-stdlib.jar"
     -cp "$CP:$BUILD/core-bindings.jar" -d "$BUILD/core-test.jar"
 java -Djna.library.path="$ROOT/target/debug" -cp "$BUILD/core-test.jar:$BUILD/core-bindings.jar:$RUN_CP" CoreTestKt
 
-step "the phones' state holders (android/state) on the JVM, with the real core and server"
+step "the phones' adapter to the shared screens (android/state) on the JVM, with the real core and server"
 "$KC/bin/kotlinc" -nowarn android/state/src/main/kotlin/app/doorstep/state/*.kt \
     android/state/src/test/kotlin/app/doorstep/state/*.kt bindings/tests/kotlin/harness/*.kt \
     -cp "$CP:$BUILD/core-bindings.jar" -d "$BUILD/state-test.jar"

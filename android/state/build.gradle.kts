@@ -1,4 +1,4 @@
-// The shells' state holders: plain Kotlin (no Android imports), over the generated bindings.
+// The adapter of the shared screens to StateFlow: plain Kotlin (no Android imports), over the generated bindings.
 // Tested here and on CI by scripts/test.sh on the JVM against the real Rust library; on a
 // developer's machine `gradle -p android :state:stateTest` runs the same test.
 import org.gradle.api.tasks.Exec
@@ -45,7 +45,7 @@ dependencies {
     testImplementation("net.java.dev.jna:jna:5.15.0")
 }
 
-/** The state holders' test: needs a running server and enrollment codes (scripts/test.sh). */
+/** The adapter's test: needs a running server and enrollment codes (scripts/test.sh). */
 val stateTest by tasks.registering(JavaExec::class) {
     dependsOn("testClasses")
     classpath = sourceSets["test"].runtimeClasspath

@@ -75,10 +75,14 @@ pub struct SyncBarView {
     pub wiped: bool,
     pub clock_wrong: bool,
     pub refused: Vec<RefusedItem>,
+    /// The last failure may go away by itself (offline, busy server): a background sync
+    /// retries; otherwise (revoked, not enrolled) it waits for the person.
+    pub retry_later: bool,
 }
 
 impl From<sc::sync_bar::SyncBarView> for SyncBarView {
     fn from(v: sc::sync_bar::SyncBarView) -> Self {
+        let retry_later = v.problem.as_ref().is_some_and(|p| p.kind.retry_later());
         SyncBarView {
             unsynced: v.unsynced,
             last_success_at: v.last_success_at,
@@ -88,6 +92,7 @@ impl From<sc::sync_bar::SyncBarView> for SyncBarView {
             last_report: v.last_report.map(Into::into),
             wiped: v.wiped,
             clock_wrong: v.clock_wrong,
+            retry_later,
             refused: v
                 .refused
                 .into_iter()
@@ -320,6 +325,37 @@ impl EnrollmentScreen {
 
     pub fn submit(&self) {
         self.inner.submit();
+    }
+}
+
+/// The phone's store as the app's start needs it: opened, or why not in a kind the shell has
+/// words for (a wrong key after a restore, a full disk).
+#[derive(uniffi::Record)]
+pub struct StoreOpening {
+    pub store: Option<Arc<DoorstepStore>>,
+    pub problem: Option<ScreenProblem>,
+}
+
+/// Opens (or creates) the store at `path` encrypted with `key` (32 bytes from the Android
+/// Keystore or the iOS Keychain). Never throws: the app shows the problem instead.
+#[uniffi::export]
+pub fn open_store(path: String, key: Vec<u8>) -> StoreOpening {
+    let opened = std::panic::catch_unwind(|| doorstep_core::Store::open_encrypted(&path, &key));
+    match opened {
+        Ok(Ok(store)) => StoreOpening {
+            store: Some(Arc::new(DoorstepStore {
+                inner: Arc::new(std::sync::Mutex::new(store)),
+            })),
+            problem: None,
+        },
+        Ok(Err(e)) => StoreOpening {
+            store: None,
+            problem: Some(sc::Problem::of(&e).into()),
+        },
+        Err(_) => StoreOpening {
+            store: None,
+            problem: Some(sc::Problem::new(ProblemKind::Internal, "panic while opening").into()),
+        },
     }
 }
 
@@ -691,6 +727,8 @@ pub struct AppealDetailView {
     pub appeal: Option<crate::Appeal>,
     /// The actions the status and the person's role allow, in button order.
     pub actions: Vec<doorstep_core::domain::appeal::AppealEventKind>,
+    /// Those of `actions` a phone takes with one button (`take`).
+    pub buttons: Vec<doorstep_core::domain::appeal::AppealEventKind>,
     pub problem: Option<ScreenProblem>,
 }
 
@@ -707,6 +745,7 @@ impl From<sc::appeal::AppealView> for AppealDetailView {
         AppealDetailView {
             appeal,
             actions: v.actions,
+            buttons: v.buttons,
             problem: v.problem.map(Into::into),
         }
     }
@@ -749,6 +788,17 @@ impl AppealDetailScreen {
 
     pub fn act(&self, action: crate::AppealAction) -> bool {
         self.inner.act(action.into())
+    }
+
+    /// One of the view's `buttons` pressed, with the note typed and, for feedback, the
+    /// satisfaction asked (1-5).
+    pub fn take(
+        &self,
+        kind: doorstep_core::domain::appeal::AppealEventKind,
+        note: String,
+        satisfaction: Option<u8>,
+    ) -> bool {
+        self.inner.take(kind, note, satisfaction)
     }
 }
 

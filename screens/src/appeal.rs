@@ -18,6 +18,10 @@ pub struct AppealView {
     /// The actions the status allows and the person's role may take, in the order the
     /// buttons show.
     pub actions: Vec<AppealEventKind>,
+    /// Those of `actions` a phone takes with one button and the note typed (`take`):
+    /// assigning and whistling need a person or a department picked on the dashboard, where
+    /// supervisors triage.
+    pub buttons: Vec<AppealEventKind>,
     pub problem: Option<Problem>,
 }
 
@@ -66,7 +70,7 @@ impl AppealScreen {
         };
         self.n.update(|v| match r {
             Ok((a, st)) => {
-                let actions = [
+                let actions: Vec<AppealEventKind> = [
                     AppealEventKind::Accepted,
                     AppealEventKind::Assigned,
                     AppealEventKind::Whistled,
@@ -83,6 +87,11 @@ impl AppealScreen {
                 v.deadline = Some(deadline_state(a.tier, st.clock_start, st.met_at, now));
                 v.appeal = Some(a);
                 v.state = Some(st);
+                v.buttons = actions
+                    .iter()
+                    .copied()
+                    .filter(|k| !matches!(k, AppealEventKind::Assigned | AppealEventKind::Whistled))
+                    .collect();
                 v.actions = actions;
                 v.problem = None;
             }
@@ -99,5 +108,38 @@ impl AppealScreen {
             self.n.update(|v| v.problem = Some(Problem::of(e)));
         }
         r.is_ok()
+    }
+
+    /// One of the view's `buttons` pressed, with the note typed and, for feedback, the
+    /// resident's satisfaction (1-5), which is asked, never assumed: without it nothing is
+    /// written and the view names the missing field.
+    pub fn take(&self, kind: AppealEventKind, note: String, satisfaction: Option<u8>) -> bool {
+        use AppealEventKind as K;
+        let action = match kind {
+            K::Accepted => AppealAction::Accept,
+            K::Escalated => AppealAction::Escalate(note),
+            K::Progress => AppealAction::Progress(note),
+            K::Resolved => AppealAction::Resolve(note),
+            K::Closed => AppealAction::Close(note),
+            K::Reopened => AppealAction::Reopen(note),
+            K::Feedback => match satisfaction {
+                Some(satisfaction) => AppealAction::Feedback { satisfaction, note },
+                None => {
+                    self.n
+                        .update(|v| v.problem = Some(Problem::invalid("satisfaction")));
+                    return false;
+                }
+            },
+            K::Received | K::Assigned | K::Whistled => {
+                self.n.update(|v| {
+                    v.problem = Some(Problem::new(
+                        crate::ProblemKind::NotAllowed,
+                        format!("{kind:?} is not taken with one button on a phone"),
+                    ))
+                });
+                return false;
+            }
+        };
+        self.act(action)
     }
 }

@@ -34,6 +34,17 @@ pub enum ProblemKind {
     Internal,
 }
 
+impl ProblemKind {
+    /// Whether trying again later may work by itself (the network, the server's load): the
+    /// background sync retries these and waits for the person on the others.
+    pub fn retry_later(self) -> bool {
+        matches!(
+            self,
+            ProblemKind::Offline | ProblemKind::RateLimited | ProblemKind::Server
+        )
+    }
+}
+
 /// A problem: its kind, the core's own message (for a support call, not the headline), and the
 /// input at fault or the rule broken when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,5 +164,6 @@ mod tests {
             Problem::of(&Error::NotAllowed("this phone is not enrolled".into())).kind,
             ProblemKind::NotEnrolled
         );
+        assert!(ProblemKind::Offline.retry_later() && !ProblemKind::Revoked.retry_later());
     }
 }

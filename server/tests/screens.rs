@@ -436,13 +436,26 @@ fn a_day_of_work_through_the_screens_visit_ledger_appeal_help_list_conflict_summ
     let av = a.view();
     assert!(av.actions.contains(&AppealEventKind::Accepted));
     assert!(!av.actions.contains(&AppealEventKind::Reopened));
-    assert!(a.act(AppealAction::Accept));
+    // Assigning needs a person picked on the dashboard: an action, not a phone's button.
+    assert!(av.actions.contains(&AppealEventKind::Assigned));
+    assert!(!av.buttons.contains(&AppealEventKind::Assigned));
+    assert!(!a.take(AppealEventKind::Assigned, String::new(), None));
+    assert!(a.take(AppealEventKind::Accepted, String::new(), None));
     assert_eq!(a.view().state.unwrap().status, AppealStatus::Accepted);
     assert!(a.act(AppealAction::Resolve("电工换了灯泡".into())));
     let av = a.view();
     assert!(av.actions.contains(&AppealEventKind::Reopened));
     assert_eq!(av.deadline, Some(DeadlineState::Met));
     let events = av.appeal.unwrap().events.len();
+    // Feedback asks the resident's satisfaction, never assumes it.
+    assert!(av.buttons.contains(&AppealEventKind::Feedback));
+    assert!(!a.take(AppealEventKind::Feedback, "满意".into(), None));
+    let p = a.view().problem.unwrap();
+    assert_eq!(
+        (p.kind, p.field.as_deref()),
+        (ProblemKind::Invalid, Some("satisfaction"))
+    );
+    assert_eq!(a.view().appeal.unwrap().events.len(), events);
     assert!(!a.act(AppealAction::Accept));
     assert_eq!(
         a.view().problem.map(|p| p.kind),

@@ -1,4 +1,5 @@
 import BackgroundTasks
+import DoorstepCore
 import Foundation
 import Network
 
@@ -9,20 +10,20 @@ enum BackgroundSync {
     static let identifier = "app.doorstep.sync"
     private static let monitor = NWPathMonitor()
 
-    /// Registers the task handler; call before the app finishes launching.
-    static func register(syncer: Syncer) {
+    /// Registers the task handler; call before the app finishes launching. The sync runs
+    /// through the app's one sync bar screen, so the bar shows its outcome.
+    static func register(bar: SyncBarScreen) {
         BGTaskScheduler.shared.register(forTaskWithIdentifier: identifier, using: nil) { task in
             schedule()
-            let work = Task {
-                let r = await syncer.sync()
-                if case .success = r { task.setTaskCompleted(success: true) } else { task.setTaskCompleted(success: false) }
+            let work = Task.detached(priority: .utility) {
+                task.setTaskCompleted(success: bar.sync())
             }
             task.expirationHandler = { work.cancel() }
         }
         var wasOnline = true
         monitor.pathUpdateHandler = { path in
             let online = path.status == .satisfied
-            if online && !wasOnline { Task { _ = await syncer.sync() } }
+            if online && !wasOnline { Task.detached(priority: .utility) { _ = bar.sync() } }
             wasOnline = online
         }
         monitor.start(queue: DispatchQueue(label: "app.doorstep.network"))

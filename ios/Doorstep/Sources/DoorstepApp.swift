@@ -7,27 +7,41 @@ enum Route: Hashable {
 
 @main
 struct DoorstepApp: App {
-    private let opened: Result<(Core, Syncer), Problem>
+    private let store: DoorstepStore?
+    private let problem: ScreenProblem?
 
     init() {
-        switch Core.open() {
-        case let .success(core):
-            let syncer = Syncer(core: core)
-            BackgroundSync.register(syncer: syncer)
-            opened = .success((core, syncer))
-        case let .failure(p):
-            opened = .failure(p)
+        let opening = DoorstepApp.open()
+        store = opening.store
+        problem = opening.problem
+        if let store { BackgroundSync.register(bar: SyncBarScreen.shared(store)) }
+    }
+
+    /// Opens the store encrypted with this phone's key from the Keychain.
+    private static func open() -> StoreOpening {
+        do {
+            let dir = try FileManager.default.url(for: .applicationSupportDirectory, in: .userDomainMask,
+                                                  appropriateFor: nil, create: true)
+            var url = dir.appendingPathComponent("doorstep.db")
+            let opening = openStore(path: url.path, key: try DatabaseKey.get())
+            // Residents' data is never in an iCloud or iTunes backup: the server holds it.
+            var values = URLResourceValues()
+            values.isExcludedFromBackup = true
+            try? url.setResourceValues(values)
+            return opening
+        } catch {
+            return StoreOpening(store: nil, problem: ScreenProblem(kind: .storage, detail: "\(error)", field: nil))
         }
     }
 
     var body: some Scene {
         WindowGroup {
-            switch opened {
-            case let .success((core, syncer)): RootView(core: core, syncer: syncer)
-            case let .failure(p):
+            if let store {
+                RootView(store: store)
+            } else {
                 VStack(spacing: 12) {
                     Text("store.unavailable").font(.title2)
-                    Text(p.text)
+                    Text(problem?.text ?? "")
                 }
                 .padding()
             }
@@ -35,41 +49,53 @@ struct DoorstepApp: App {
     }
 }
 
+extension SyncBarScreen {
+    private static var one: SyncBarScreen?
+
+    /// The app's one sync bar screen: the button and the background task share it (one sync
+    /// at a time, decided in the core).
+    static func shared(_ store: DoorstepStore) -> SyncBarScreen {
+        if let one { return one }
+        let bar = SyncBarScreen(store: store)
+        one = bar
+        return bar
+    }
+}
+
 /// The first screen follows the enrollment's role; a sync bar above every screen after it.
 struct RootView: View {
-    let core: Core
-    let syncer: Syncer
+    let store: DoorstepStore
+    private let lang = appLang()
     @State private var enrollment: Enrollment?
-    @State private var home: Home?
+    @State private var home: HomeScreen?
     @State private var pulled = 0
-    @StateObject private var sync: SyncModel
+    @StateObject private var sync: Observed<SyncBarScreen, SyncBarView>
     @Environment(\.scenePhase) private var phase
 
-    init(core: Core, syncer: Syncer) {
-        self.core = core
-        self.syncer = syncer
-        _sync = StateObject(wrappedValue: SyncModel(core: core, syncer: syncer))
+    init(store: DoorstepStore) {
+        self.store = store
+        _sync = StateObject(wrappedValue: observe(SyncBarScreen.shared(store)))
     }
 
     var body: some View {
         VStack(spacing: 0) {
-            if enrollment != nil { SyncBar(model: sync) { pulled += 1 } }
+            if enrollment != nil { SyncBar(m: sync, lang: lang) { pulled += 1 } }
             content.id(pulled)
         }
         .task {
-            if case let .success(e) = await core.call({ try $0.enrollment() }) { enrollment = e }
-            home = Home(core.store)
+            enrollment = try? store.enrollment()
+            home = homeScreen(store: store)
         }
         .onChange(of: phase) { p in if p == .background { BackgroundSync.schedule() } }
         // Revoked: the core wiped the store; start again at enrollment.
-        .onChange(of: sync.wiped) { w in if w { enrollment = nil; home = .enroll } }
+        .onChange(of: sync.view.wiped) { w in if w { enrollment = nil; home = .enroll } }
         .onOpenURL { url in
             // An enrollment link opened from a message: enroll as if scanned.
             guard enrollment == nil else { return }
-            let m = EnrollmentModel(core: core)
+            let m = observe(EnrollmentScreen(store: store))
             Task {
-                await m.scanned(url.absoluteString)
-                if let e = m.enrolled { enrollment = e; home = Home(core.store) }
+                await m.run { $0.scanned(text: url.absoluteString) }
+                if let e = m.view.enrolled { enrollment = e; home = homeScreen(store: store) }
             }
         }
     }
@@ -79,27 +105,27 @@ struct RootView: View {
         case nil: ProgressView()
         case .enroll?:
             NavigationStack {
-                EnrollView(model: EnrollmentModel(core: core)) { e in enrollment = e; home = Home(core.store) }
+                EnrollView(m: observe(EnrollmentScreen(store: store))) { e in enrollment = e; home = homeScreen(store: store) }
             }
         case .households?:
             TabView {
                 NavigationStack {
-                    HouseholdsView(model: HouseholdsModel(core: core, grids: enrollment?.grids ?? []), core: core)
+                    HouseholdsView(m: observe(HouseholdListScreen(store: store, grids: enrollment?.grids ?? [], pageSize: 50)), lang: lang)
                         .navigationDestination(for: Route.self, destination: destination)
                 }
                 .tabItem { Label("tab.households", systemImage: "house") }
                 NavigationStack {
-                    LedgerView(model: LedgerModel(core: core), core: core)
+                    LedgerView(m: observe(AppealLedgerScreen(store: store, grid: nil)), lang: lang)
                         .navigationDestination(for: Route.self, destination: destination)
                 }
                 .tabItem { Label("tab.ledger", systemImage: "list.bullet") }
             }
         case .helpList?:
             NavigationStack {
-                HelpListView(model: HelpListModel(core: core, groups: enrollment?.groups ?? [], me: enrollment?.person.id ?? ""))
+                HelpListView(m: observe(HelpTasksScreen(store: store, groups: enrollment?.groups ?? [], me: enrollment?.person.id ?? "")))
             }
         case .summary?:
-            NavigationStack { SummaryView(model: SummaryModel(core: core, grids: enrollment?.grids ?? [])) }
+            NavigationStack { SummaryView(m: observe(GridSummaryScreen(store: store, grids: enrollment?.grids ?? []))) }
         case .notOnPhones?:
             Text("not_on_phones").padding()
         }
@@ -107,9 +133,9 @@ struct RootView: View {
 
     @ViewBuilder private func destination(_ r: Route) -> some View {
         switch r {
-        case let .household(id): HouseholdView(model: HouseholdModel(core: core, householdId: id), core: core)
-        case let .visit(id): VisitView(model: VisitModel(core: core, householdId: id), core: core)
-        case let .appeal(id): AppealView(model: AppealModel(core: core, appealId: id), core: core)
+        case let .household(id): HouseholdView(m: observe(HouseholdDetailScreen(store: store, householdId: id)), lang: lang)
+        case let .visit(id): VisitView(m: observe(VisitFormScreen(store: store, householdId: id)), lang: lang)
+        case let .appeal(id): AppealView(m: observe(AppealDetailScreen(store: store, appealId: id)), lang: lang)
         }
     }
 }

@@ -5,10 +5,12 @@ import VisionKit
 // The screens: they draw a model's state and call its actions, nothing more.
 
 struct SyncBar: View {
-    @ObservedObject var model: SyncModel
+    @ObservedObject var m: Observed<SyncBarScreen, SyncBarView>
+    let lang: Lang
     var onSynced: () -> Void
 
     var body: some View {
+        let model = m.view
         HStack {
             VStack(alignment: .leading) {
                 Text(model.unsynced == 0 ? String(localized: "sync.all_sent")
@@ -23,10 +25,10 @@ struct SyncBar: View {
                 if model.clockWrong { Text("sync.clock_wrong").font(.caption).foregroundColor(.red) }
                 ForEach(model.refused, id: \.docId) { r in
                     HStack {
-                        Text(String(format: String(localized: "sync.refused"), model.reason(r),
+                        Text(String(format: String(localized: "sync.refused"), lang == .en ? r.reasonEn : r.reasonZh,
                                     r.actions.joined(separator: ", ")))
                             .font(.caption).foregroundColor(.red)
-                        Button("sync.refused_drop") { Task { await model.dropRefused(r.docId) } }
+                        Button("sync.refused_drop") { Task { _ = await m.run { $0.dropRefused(docId: r.docId) } } }
                     }
                 }
             }
@@ -34,17 +36,17 @@ struct SyncBar: View {
             if model.running {
                 ProgressView()
             } else {
-                Button("sync.now") { Task { if await model.syncNow() { onSynced() } } }
+                Button("sync.now") { Task { if await m.run({ $0.syncNow() }) { onSynced() } } }
             }
         }
         .padding(.horizontal).padding(.vertical, 6)
         .background(model.problem == nil ? Color(.secondarySystemBackground) : Color.red.opacity(0.12))
-        .task { await model.refresh() }
+        .task { await m.run { $0.refresh() } }
     }
 }
 
 struct EnrollView: View {
-    @StateObject var model: EnrollmentModel
+    @StateObject var m: Observed<EnrollmentScreen, EnrollmentView>
     var onEnrolled: (Enrollment) -> Void
     @State private var scanning = false
 
@@ -57,24 +59,24 @@ struct EnrollView: View {
                 }
             }
             Section {
-                TextField("enroll.server", text: $model.serverUrl)
+                TextField("enroll.server", text: m.binding({ $0.serverUrl }, { $0.setServerUrl(url: $1) }))
                     .keyboardType(.URL).textInputAutocapitalization(.never).autocorrectionDisabled()
-                TextField("enroll.code", text: $model.code)
+                TextField("enroll.code", text: m.binding({ $0.code }, { $0.setCode(code: $1) }))
                     .textInputAutocapitalization(.characters).autocorrectionDisabled()
-                if let p = model.problem { Text(p.text).foregroundColor(.red) }
-                Button(model.busy ? "enroll.busy" : "enroll.submit") { Task { await model.submit() } }
-                    .disabled(model.busy)
+                if let p = m.view.problem { Text(p.text).foregroundColor(.red) }
+                Button(m.view.busy ? "enroll.busy" : "enroll.submit") { Task { await m.run { $0.submit() } } }
+                    .disabled(m.view.busy)
             }
         }
         .navigationTitle("enroll.title")
         .sheet(isPresented: $scanning) {
             QRScanner { text in
                 scanning = false
-                Task { await model.scanned(text) }
+                Task { await m.run { $0.scanned(text: text) } }
             }
         }
-        .onChange(of: model.enrolled?.deviceId) { _ in
-            if let e = model.enrolled { onEnrolled(e) }
+        .onChange(of: m.view.enrolled?.deviceId) { _ in
+            if let e = m.view.enrolled { onEnrolled(e) }
         }
     }
 }
@@ -111,22 +113,23 @@ struct QRScanner: UIViewControllerRepresentable {
 }
 
 struct HouseholdsView: View {
-    @StateObject var model: HouseholdsModel
-    let core: Core
+    @StateObject var m: Observed<HouseholdListScreen, HouseholdListView>
+    let lang: Lang
     @State private var query = ""
 
     var body: some View {
+        let model = m.view
         List {
             ScrollView(.horizontal, showsIndicators: false) {
                 HStack {
                     Toggle("households.not_visited", isOn: Binding(
                         get: { model.notVisitedLately },
-                        set: { on in Task { await model.setNotVisitedLately(on) } }))
+                        set: { on in Task { await m.run { $0.setNotVisitedLately(on: on) } } }))
                         .toggleStyle(.button)
                     ForEach(AttentionTag.allCases, id: \.self) { tag in
-                        Toggle(attentionTagLabel(value: tag, lang: core.lang), isOn: Binding(
+                        Toggle(attentionTagLabel(value: tag, lang: lang), isOn: Binding(
                             get: { model.tag == tag },
-                            set: { on in Task { await model.setTag(on ? tag : nil) } }))
+                            set: { on in Task { await m.run { $0.setTag(tag: on ? tag : nil) } } }))
                             .toggleStyle(.button)
                     }
                 }
@@ -139,25 +142,26 @@ struct HouseholdsView: View {
                         Text(row.lastVisitAt.map { String(format: String(localized: "households.visited"), ago($0)) }
                              ?? String(localized: "households.never_visited")).font(.caption)
                         if !row.tags.isEmpty {
-                            Text(row.tags.map { attentionTagLabel(value: $0, lang: core.lang) }.joined(separator: " · "))
+                            Text(row.tags.map { attentionTagLabel(value: $0, lang: lang) }.joined(separator: " · "))
                                 .font(.caption).foregroundColor(.accentColor)
                         }
                     }
                 }
-                .onAppear { if row.id == model.rows.last?.id { Task { await model.loadMore() } } }
+                .onAppear { if row.id == model.rows.last?.id { Task { await m.run { $0.loadMore() } } } }
             }
         }
         .searchable(text: $query, prompt: Text("households.search"))
-        .onChange(of: query) { q in Task { await model.setSearch(q) } }
-        .task { await model.refresh() }
+        .onChange(of: query) { q in Task { await m.run { $0.setSearch(text: q) } } }
+        .task { await m.run { $0.refresh() } }
     }
 }
 
 struct HouseholdView: View {
-    @StateObject var model: HouseholdModel
-    let core: Core
+    @StateObject var m: Observed<HouseholdDetailScreen, HouseholdDetailView>
+    let lang: Lang
 
     var body: some View {
+        let model = m.view
         List {
             if let p = model.problem { Text(p.text).foregroundColor(.red) }
             if let h = model.household {
@@ -172,7 +176,7 @@ struct HouseholdView: View {
                                 Text(String(format: String(localized: "household.conflict_field"), c.path))
                                 ForEach(Array(c.options.enumerated()), id: \.offset) { i, o in
                                     Button(String(format: String(localized: "household.conflict_keep"), o.value, o.by.name, dateTime(o.at))) {
-                                        Task { await model.settle(c, choice: i) }
+                                        Task { _ = await m.run { $0.settle(docId: c.docId, path: c.path, choice: UInt32(i)) } }
                                     }
                                 }
                             }
@@ -185,7 +189,7 @@ struct HouseholdView: View {
                             Text("\(r.name)（\(r.relation)）")
                             if let phone = r.phone { Text(phone).font(.caption) }
                             if !r.tags.isEmpty {
-                                Text(r.tags.map { attentionTagLabel(value: $0, lang: core.lang) }.joined(separator: " · "))
+                                Text(r.tags.map { attentionTagLabel(value: $0, lang: lang) }.joined(separator: " · "))
                                     .font(.caption).foregroundColor(.accentColor)
                             }
                         }
@@ -194,7 +198,7 @@ struct HouseholdView: View {
                 if let tasks = model.items?.tasks, !tasks.isEmpty {
                     Section("household.tasks") {
                         ForEach(tasks, id: \.id) { t in
-                            Text("\(t.need) · \(taskStatusLabel(value: t.status, lang: core.lang))")
+                            Text("\(t.need) · \(taskStatusLabel(value: t.status, lang: lang))")
                         }
                     }
                 }
@@ -202,7 +206,7 @@ struct HouseholdView: View {
                     Section("household.appeals") {
                         ForEach(appeals, id: \.id) { a in
                             NavigationLink(value: Route.appeal(a.id)) {
-                                Text("\(topicLabel(code: a.topic, lang: core.lang)) · \(deadlineWords(deadline: a.deadline, lang: core.lang))")
+                                Text("\(topicLabel(code: a.topic, lang: lang)) · \(deadlineWords(deadline: a.deadline, lang: lang))")
                             }
                         }
                     }
@@ -210,65 +214,66 @@ struct HouseholdView: View {
                 Section("household.visits") {
                     ForEach(model.visits, id: \.id) { v in
                         VStack(alignment: .leading) {
-                            Text("\(dateTime(v.at)) · \(visitKindLabel(value: v.kind, lang: core.lang)) · \(v.by.name)").font(.caption)
+                            Text("\(dateTime(v.at)) · \(visitKindLabel(value: v.kind, lang: lang)) · \(v.by.name)").font(.caption)
                             if !v.notes.isEmpty { Text(v.notes) }
                         }
                     }
                 }
             }
         }
-        .task { await model.refresh() }
+        .task { await m.run { $0.refresh() } }
     }
 }
 
 struct VisitView: View {
-    @StateObject var model: VisitModel
-    let core: Core
+    @StateObject var m: Observed<VisitFormScreen, VisitFormView>
+    let lang: Lang
     @Environment(\.dismiss) private var dismiss
 
     var body: some View {
+        let model = m.view
         Form {
-            Picker("visit.kind", selection: $model.kind) {
-                ForEach(VisitKind.allCases, id: \.self) { Text(visitKindLabel(value: $0, lang: core.lang)).tag($0) }
+            Picker("visit.kind", selection: m.binding({ $0.kind }, { $0.setKind(kind: $1) })) {
+                ForEach(VisitKind.allCases, id: \.self) { Text(visitKindLabel(value: $0, lang: lang)).tag($0) }
             }
             .pickerStyle(.segmented)
             Section("visit.needs") {
                 ScrollView(.horizontal, showsIndicators: false) {
                     HStack {
-                        ForEach(model.quickNeeds, id: \.self) { n in
-                            Toggle(n, isOn: Binding(get: { model.needs.contains(n) }, set: { _ in model.toggleNeed(n) }))
+                        ForEach(quickNeeds(), id: \.self) { n in
+                            Toggle(n, isOn: Binding(get: { model.needs.contains(n) }, set: { _ in m.now { $0.toggleNeed(need: n) } }))
                                 .toggleStyle(.button)
                         }
                     }
                 }
-                TextField("visit.notes", text: $model.notes, axis: .vertical)
+                TextField("visit.notes", text: m.binding({ $0.notes }, { $0.setNotes(notes: $1) }), axis: .vertical)
             }
             Section {
-                Toggle("visit.open_task", isOn: $model.openTask)
+                Toggle("visit.open_task", isOn: m.binding({ $0.openTask }, { $0.setOpenTask(on: $1) }))
                 if model.openTask {
-                    TextField("visit.task_need", text: $model.taskNeed)
-                    Picker("visit.due", selection: $model.taskDueDays) {
-                        Text("visit.no_due").tag(Int?.none)
-                        ForEach([1, 3, 7], id: \.self) { d in
-                            Text(String(format: String(localized: "visit.due_days"), d)).tag(Int?.some(d))
+                    TextField("visit.task_need", text: m.binding({ $0.taskNeed }, { $0.setTaskNeed(text: $1) }))
+                    Picker("visit.due", selection: m.binding({ $0.taskDueDays }, { $0.setTaskDueDays(days: $1) })) {
+                        Text("visit.no_due").tag(UInt32?.none)
+                        ForEach([UInt32(1), 3, 7], id: \.self) { d in
+                            Text(String(format: String(localized: "visit.due_days"), d)).tag(UInt32?.some(d))
                         }
                     }
                 }
             }
             Section {
-                Toggle("visit.open_appeal", isOn: $model.openAppeal)
+                Toggle("visit.open_appeal", isOn: m.binding({ $0.openAppeal }, { $0.setOpenAppeal(on: $1) }))
                 if model.openAppeal {
-                    Picker("visit.topic", selection: $model.appealTopic) {
-                        ForEach(model.topics, id: \.self) { Text(topicLabel(code: $0, lang: core.lang)).tag($0) }
+                    Picker("visit.topic", selection: m.binding({ $0.appealTopic }, { $0.setAppealTopic(code: $1) })) {
+                        ForEach(knownTopics(), id: \.self) { Text(topicLabel(code: $0, lang: lang)).tag($0) }
                     }
-                    Picker("visit.tier", selection: $model.appealTier) {
-                        ForEach(Tier.allCases, id: \.self) { Text(tierLabel(value: $0, lang: core.lang)).tag($0) }
+                    Picker("visit.tier", selection: m.binding({ $0.appealTier }, { $0.setAppealTier(tier: $1) })) {
+                        ForEach(Tier.allCases, id: \.self) { Text(tierLabel(value: $0, lang: lang)).tag($0) }
                     }
-                    TextField("visit.appeal_summary", text: $model.appealSummary, axis: .vertical)
+                    TextField("visit.appeal_summary", text: m.binding({ $0.appealSummary }, { $0.setAppealSummary(text: $1) }), axis: .vertical)
                 }
             }
             if let p = model.problem { Text(p.text).foregroundColor(.red) }
-            Button("visit.save") { Task { await model.save() } }.disabled(model.saving)
+            Button("visit.save") { Task { _ = await m.run { $0.save() } } }.disabled(model.saving)
         }
         .onChange(of: model.saved?.visitId) { _ in if model.saved != nil { dismiss() } }
     }
@@ -276,25 +281,26 @@ struct VisitView: View {
 
 /// The liaison lead's list, in large type: one big button to claim, one to finish.
 struct HelpListView: View {
-    @StateObject var model: HelpListModel
+    @StateObject var m: Observed<HelpTasksScreen, HelpTasksView>
 
     var body: some View {
+        let model = m.view
         List {
             if let p = model.problem { Text(p.text).font(.title3).foregroundColor(.red) }
             ForEach(model.lost, id: \.id) { t in
                 Text(String(format: String(localized: "help.lost"), t.need, t.claimantName ?? "")).font(.title3).foregroundColor(.orange)
             }
             Section {
-                ForEach(model.mine, id: \.id) { t in card(t, "help.done") { await model.done(t.id) } }
+                ForEach(model.mine, id: \.id) { t in card(t, "help.done") { _ = await m.run { $0.done(taskId: t.id, note: "") } } }
             } header: { Text("help.mine").font(.title2.bold()) }
             Section {
-                ForEach(model.open, id: \.id) { t in card(t, "help.claim") { await model.claim(t.id) } }
+                ForEach(model.open, id: \.id) { t in card(t, "help.claim") { _ = await m.run { $0.claim(taskId: t.id) } } }
             } header: { Text("help.open").font(.title2.bold()) }
             Section {
                 ForEach(model.doneRecently, id: \.id) { t in Text("✓ \(t.need) · \(t.householdName)").font(.title3) }
             } header: { Text("help.done_recently").font(.title2.bold()) }
         }
-        .task { await model.refresh() }
+        .task { await m.run { $0.refresh() } }
     }
 
     private func card(_ t: TaskRow, _ action: LocalizedStringKey, _ run: @escaping () async -> Void) -> some View {
@@ -312,43 +318,45 @@ struct HelpListView: View {
 }
 
 struct LedgerView: View {
-    @StateObject var model: LedgerModel
-    let core: Core
+    @StateObject var m: Observed<AppealLedgerScreen, AppealLedgerView>
+    let lang: Lang
     private let minute = Timer.publish(every: 60, on: .main, in: .common).autoconnect()
 
     var body: some View {
         List {
-            Toggle("ledger.overdue_only", isOn: Binding(get: { model.overdueOnly },
-                                                         set: { on in model.overdueOnly = on }))
-            if let p = model.problem { Text(p.text).foregroundColor(.red) }
-            ForEach(model.lines) { line in
-                NavigationLink(value: Route.appeal(line.id)) {
+            Toggle("ledger.overdue_only", isOn: Binding(get: { m.view.overdueOnly },
+                                                         set: { on in Task { await m.run { $0.setOverdueOnly(on: on) } } }))
+            if let p = m.view.problem { Text(p.text).foregroundColor(.red) }
+            ForEach(m.view.lines, id: \.id) { row in
+                NavigationLink(value: Route.appeal(row.id)) {
                     VStack(alignment: .leading) {
-                        Text(line.countdown).font(.headline).foregroundColor(line.overdue ? .red : .primary)
-                        Text("\(topicLabel(code: line.row.topic, lang: core.lang)) · \(tierLabel(value: line.row.tier, lang: core.lang))")
-                        Text(line.row.summary).font(.caption)
+                        Text(deadlineWords(deadline: row.deadline, lang: lang)).font(.headline)
+                            .foregroundColor({ if case .overdue = row.deadline { return Color.red } else { return Color.primary } }())
+                        Text("\(topicLabel(code: row.topic, lang: lang)) · \(tierLabel(value: row.tier, lang: lang))")
+                        Text(row.summary).font(.caption)
                     }
                 }
             }
         }
-        .task { await model.refresh() }
-        .onReceive(minute) { _ in Task { await model.refresh() } }
+        .task { await m.run { $0.refresh() } }
+        .onReceive(minute) { _ in Task { await m.run { $0.tick() } } }
     }
 }
 
 struct AppealView: View {
-    @StateObject var model: AppealModel
-    let core: Core
+    @StateObject var m: Observed<AppealDetailScreen, AppealDetailView>
+    let lang: Lang
     @State private var note = ""
     @State private var satisfaction: UInt8?
 
     var body: some View {
+        let model = m.view
         List {
             if let a = model.appeal {
                 Section {
-                    Text(topicLabel(code: a.topic, lang: core.lang)).font(.title2)
-                    Text(model.countdown).font(.headline)
-                    Text("\(channelLabel(value: a.channel, lang: core.lang)) · \(appealStatusLabel(value: a.status, lang: core.lang))")
+                    Text(topicLabel(code: a.topic, lang: lang)).font(.title2)
+                    Text(deadlineWords(deadline: a.deadline, lang: lang)).font(.headline)
+                    Text("\(channelLabel(value: a.channel, lang: lang)) · \(appealStatusLabel(value: a.status, lang: lang))")
                     Text(a.summary)
                 }
                 Section {
@@ -360,9 +368,12 @@ struct AppealView: View {
                         }
                     }
                     if let p = model.problem { Text(p.text).foregroundColor(.red) }
-                    ForEach(model.actions.filter { $0 != .assigned && $0 != .whistled }, id: \.self) { kind in
-                        Button(appealEventLabel(value: kind, lang: core.lang)) {
-                            Task { await model.act(action(kind)); note = "" }
+                    ForEach(model.buttons, id: \.self) { kind in
+                        Button(appealEventLabel(value: kind, lang: lang)) {
+                            Task {
+                                let (n, s) = (note, satisfaction)
+                                if await m.run({ $0.take(kind: kind, note: n, satisfaction: s) }) { note = "" }
+                            }
                         }
                         .disabled(kind == .feedback && satisfaction == nil)
                     }
@@ -374,33 +385,23 @@ struct AppealView: View {
                 }
             }
         }
-        .task { await model.refresh() }
-    }
-
-    private func action(_ kind: AppealEventKind) -> AppealAction {
-        switch kind {
-        case .accepted: return .accept
-        case .escalated: return .escalate(note: note)
-        case .progress: return .progress(note: note)
-        case .resolved: return .resolve(note: note)
-        case .feedback: return .feedback(satisfaction: satisfaction ?? 0, note: note)
-        case .closed: return .close(note: note)
-        default: return .reopen(note: note)
-        }
+        .task { await m.run { $0.refresh() } }
     }
 }
 
 struct SummaryView: View {
-    @StateObject var model: SummaryModel
+    @StateObject var m: Observed<GridSummaryScreen, GridSummaryView>
 
     var body: some View {
+        let model = m.view
         List {
             if let p = model.problem { Text(p.text).foregroundColor(.red) }
-            ForEach(model.grids, id: \.grid) { g in
+            // The core's percents: one per grid, in order.
+            ForEach(Array(model.grids.enumerated()), id: \.element.grid) { i, g in
                 VStack(alignment: .leading, spacing: 4) {
                     Text(g.grid).font(.title3.bold())
-                    Text(String(format: String(localized: "summary.coverage"), g.visited30Days, g.households, model.percent(g)))
-                    ProgressView(value: Double(model.percent(g)), total: 100)
+                    Text(String(format: String(localized: "summary.coverage"), g.visited30Days, g.households, model.coveragePercent[i]))
+                    ProgressView(value: Double(model.coveragePercent[i]), total: 100)
                     Text(String(format: String(localized: "summary.never"), g.neverVisited))
                     Text(String(format: String(localized: "summary.attention"), g.attention))
                     Text(String(format: String(localized: "summary.tasks"), g.openTasks))
@@ -409,7 +410,7 @@ struct SummaryView: View {
                 }
             }
         }
-        .task { await model.refresh() }
+        .task { await m.run { $0.refresh() } }
     }
 }
 

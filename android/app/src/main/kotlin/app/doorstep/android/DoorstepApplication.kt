@@ -10,35 +10,38 @@ import androidx.work.NetworkType
 import androidx.work.OneTimeWorkRequestBuilder
 import androidx.work.PeriodicWorkRequestBuilder
 import androidx.work.WorkManager
-import app.doorstep.state.Core
-import app.doorstep.state.Outcome
-import app.doorstep.state.Problem
-import app.doorstep.state.Syncer
+import app.doorstep.core.DoorstepStore
+import app.doorstep.core.Lang
+import app.doorstep.core.ScreenProblem
+import app.doorstep.core.SyncBarScreen
+import app.doorstep.core.openStore
 import app.doorstep.state.langFor
-import app.doorstep.state.openStore
 import java.io.File
 import java.util.Locale
 import java.util.concurrent.TimeUnit
 
-/** What every screen and the sync worker share: one store, one core, one syncer. */
-class AppContainer(val core: Core, val syncer: Syncer)
+/**
+ * What every screen and the sync worker share: one store, the language of the core's labels,
+ * and one sync bar screen (the button and the background worker: one sync at a time).
+ */
+class AppContainer(val store: DoorstepStore, val lang: Lang) {
+    val syncBar = SyncBarScreen(store)
+}
 
 class DoorstepApplication : Application() {
-    /** The opened store, or why it could not be opened (shown by MainActivity). */
-    lateinit var opened: Outcome<AppContainer>
+    /** The opened store (null if it could not be opened: [problem] says why, MainActivity shows it). */
+    var container: AppContainer? = null
+        private set
+    var problem: ScreenProblem? = null
         private set
 
     override fun onCreate() {
         super.onCreate()
         val key = DatabaseKey(this).get()
         val path = File(noBackupFilesDir, "doorstep.db").path
-        opened = when (val s = openStore(path, key)) {
-            is Outcome.Ok -> {
-                val core = Core(s.value, lang = langFor(Locale.getDefault().toLanguageTag()))
-                Outcome.Ok(AppContainer(core, Syncer(core)))
-            }
-            is Outcome.Failed -> s
-        }
+        val opening = openStore(path, key)
+        container = opening.store?.let { AppContainer(it, langFor(Locale.getDefault().toLanguageTag())) }
+        problem = opening.problem
         scheduleSync()
     }
 
@@ -64,9 +67,5 @@ class DoorstepApplication : Application() {
                 )
             }
         })
-    }
-
-    companion object {
-        fun problemOpening(o: Outcome<AppContainer>): Problem? = o.problemOrNull()
     }
 }

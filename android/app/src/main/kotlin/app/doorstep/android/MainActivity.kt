@@ -8,7 +8,6 @@ import androidx.compose.runtime.mutableStateOf
 import app.doorstep.android.ui.DoorstepApp
 import app.doorstep.android.ui.StoreUnavailable
 import app.doorstep.android.ui.DoorstepTheme
-import app.doorstep.state.Outcome
 
 class MainActivity : ComponentActivity() {
     /** An enrollment link this activity was opened with (`doorstep://enroll?...`). */
@@ -17,13 +16,11 @@ class MainActivity : ComponentActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         link.value = intent?.dataString
-        val opened = (application as DoorstepApplication).opened
+        val app = application as DoorstepApplication
         setContent {
             DoorstepTheme {
-                when (opened) {
-                    is Outcome.Ok -> DoorstepApp(opened.value, link.value) { link.value = null }
-                    is Outcome.Failed -> StoreUnavailable(opened.problem)
-                }
+                val c = app.container
+                if (c != null) DoorstepApp(c, link.value) { link.value = null } else app.problem?.let { StoreUnavailable(it) }
             }
         }
     }

@@ -30,19 +30,20 @@ import androidx.navigation.compose.currentBackStackEntryAsState
 import androidx.navigation.compose.rememberNavController
 import app.doorstep.android.AppContainer
 import app.doorstep.android.R
+import app.doorstep.core.AppealDetailScreen
+import app.doorstep.core.AppealLedgerScreen
 import app.doorstep.core.Enrollment
-import app.doorstep.state.AppealModel
-import app.doorstep.state.EnrollmentModel
-import app.doorstep.state.HelpListModel
-import app.doorstep.state.Home
-import app.doorstep.state.HouseholdModel
-import app.doorstep.state.HouseholdsModel
-import app.doorstep.state.LedgerModel
-import app.doorstep.state.Problem
-import app.doorstep.state.Session
-import app.doorstep.state.SummaryModel
-import app.doorstep.state.SyncModel
-import app.doorstep.state.VisitModel
+import app.doorstep.core.EnrollmentScreen
+import app.doorstep.core.GridSummaryScreen
+import app.doorstep.core.HelpTasksScreen
+import app.doorstep.core.HomeScreen
+import app.doorstep.core.HouseholdDetailScreen
+import app.doorstep.core.HouseholdListScreen
+import app.doorstep.core.ScreenProblem
+import app.doorstep.core.VisitFormScreen
+import app.doorstep.core.homeScreen
+import app.doorstep.state.io
+import app.doorstep.state.observe
 
 /**
  * The app: the first screen follows the enrollment's role; a sync bar on every screen after
@@ -51,16 +52,16 @@ import app.doorstep.state.VisitModel
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
-    val core = c.core
-    val lang = core.lang
+    val store = c.store
+    val lang = c.lang
     var enrollment by remember { mutableStateOf<Enrollment?>(null) }
-    var home by remember { mutableStateOf<Home?>(null) }
+    var home by remember { mutableStateOf<HomeScreen?>(null) }
     LaunchedEffect(Unit) {
-        enrollment = Session(core).enrollment().valueOrNull()
-        home = Session(core).home()
+        enrollment = io { runCatching { store.enrollment() }.getOrNull() }
+        home = io { homeScreen(store) }
     }
     val nav = rememberNavController()
-    val sync = remember { SyncModel(core, c.syncer) }
+    val sync = remember { observe(c.syncBar) }
     // Lists read again after a sync pulled something; a counter keys their effects.
     var pulled by remember { mutableStateOf(0) }
     val syncState by sync.state.collectAsState()
@@ -68,7 +69,7 @@ fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
     LaunchedEffect(syncState.wiped) {
         if (syncState.wiped && enrollment != null) {
             enrollment = null
-            home = Home.ENROLL
+            home = HomeScreen.ENROLL
             nav.navigate("enroll") { popUpTo(0) }
         }
     }
@@ -78,7 +79,7 @@ fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
     Scaffold(
         topBar = { TopAppBar(title = { Text(stringResource(R.string.app_name)) }) },
         bottomBar = {
-            if (start == Home.HOUSEHOLDS && (route == "households" || route == "ledger")) {
+            if (start == HomeScreen.HOUSEHOLDS && (route == "households" || route == "ledger")) {
                 NavigationBar {
                     NavigationBarItem(selected = route == "households", onClick = { nav.navigate("households") { launchSingleTop = true } },
                         icon = { Icon(Icons.Filled.Home, null) }, label = { Text(stringResource(R.string.tab_households)) })
@@ -89,49 +90,49 @@ fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
         },
     ) { padding ->
         Column(Modifier.fillMaxSize().padding(padding)) {
-            if (enrollment != null) SyncBar(sync) { pulled++ }
+            if (enrollment != null) SyncBar(sync, lang) { pulled++ }
             NavHost(nav, startDestination = routeOf(start)) {
                 composable("enroll") {
-                    EnrollScreen(remember { EnrollmentModel(core) }, link, onLinkUsed) { e ->
+                    EnrollScreen(remember { observe(EnrollmentScreen(store)) }, link, onLinkUsed) { e ->
                         enrollment = e
-                        val next = Home.of(core.store)
+                        val next = homeScreen(store)
                         home = next
                         nav.navigate(routeOf(next)) { popUpTo("enroll") { inclusive = true } }
                     }
                 }
                 composable("households") {
-                    val m = remember(enrollment) { HouseholdsModel(core, enrollment?.grids.orEmpty()) }
-                    LaunchedEffect(pulled) { m.refresh() }
+                    val m = remember(enrollment) { observe(HouseholdListScreen(store, enrollment?.grids.orEmpty(), 50u)) }
+                    LaunchedEffect(pulled) { io { m.screen.refresh() } }
                     HouseholdsScreen(m, lang) { id -> nav.navigate("household/$id") }
                 }
                 composable("household/{id}") { entry ->
                     val id = entry.arguments?.getString("id") ?: return@composable
-                    val m = remember(id) { HouseholdModel(core, id) }
-                    LaunchedEffect(pulled) { m.refresh() }
+                    val m = remember(id) { observe(HouseholdDetailScreen(store, id)) }
+                    LaunchedEffect(pulled) { io { m.screen.refresh() } }
                     HouseholdScreen(m, lang, onVisit = { nav.navigate("visit/$id") }, onAppeal = { a -> nav.navigate("appeal/$a") })
                 }
                 composable("visit/{id}") { entry ->
                     val id = entry.arguments?.getString("id") ?: return@composable
-                    VisitScreen(remember(id) { VisitModel(core, id) }, lang) { nav.popBackStack() }
+                    VisitScreen(remember(id) { observe(VisitFormScreen(store, id)) }, lang) { nav.popBackStack() }
                 }
                 composable("ledger") {
-                    val m = remember { LedgerModel(core, null) }
-                    LaunchedEffect(pulled) { m.refresh() }
+                    val m = remember { observe(AppealLedgerScreen(store, null)) }
+                    LaunchedEffect(pulled) { io { m.screen.refresh() } }
                     LedgerScreen(m, lang) { a -> nav.navigate("appeal/$a") }
                 }
                 composable("appeal/{id}") { entry ->
                     val id = entry.arguments?.getString("id") ?: return@composable
-                    AppealScreen(remember(id) { AppealModel(core, id) }, lang)
+                    AppealScreen(remember(id) { observe(AppealDetailScreen(store, id)) }, lang)
                 }
                 composable("help") {
                     val e = enrollment ?: return@composable
-                    val m = remember(e) { HelpListModel(core, e.groups, e.person.id) }
-                    LaunchedEffect(pulled) { m.refresh() }
+                    val m = remember(e) { observe(HelpTasksScreen(store, e.groups, e.person.id)) }
+                    LaunchedEffect(pulled) { io { m.screen.refresh() } }
                     HelpListScreen(m)
                 }
                 composable("summary") {
-                    val m = remember(enrollment) { SummaryModel(core, enrollment?.grids.orEmpty()) }
-                    LaunchedEffect(pulled) { m.refresh() }
+                    val m = remember(enrollment) { observe(GridSummaryScreen(store, enrollment?.grids.orEmpty())) }
+                    LaunchedEffect(pulled) { io { m.screen.refresh() } }
                     SummaryScreen(m)
                 }
                 composable("elsewhere") {
@@ -142,17 +143,17 @@ fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
     }
 }
 
-private fun routeOf(home: Home) = when (home) {
-    Home.ENROLL -> "enroll"
-    Home.HOUSEHOLDS -> "households"
-    Home.HELP_LIST -> "help"
-    Home.SUMMARY -> "summary"
-    Home.NOT_ON_PHONES -> "elsewhere"
+private fun routeOf(home: HomeScreen) = when (home) {
+    HomeScreen.ENROLL -> "enroll"
+    HomeScreen.HOUSEHOLDS -> "households"
+    HomeScreen.HELP_LIST -> "help"
+    HomeScreen.SUMMARY -> "summary"
+    HomeScreen.NOT_ON_PHONES -> "elsewhere"
 }
 
 /** The store could not be opened (a wrong key after a restore, a full disk): say so. */
 @Composable
-fun StoreUnavailable(problem: Problem) {
+fun StoreUnavailable(problem: ScreenProblem) {
     Column(Modifier.fillMaxSize().padding(24.dp)) {
         Text(stringResource(R.string.store_unavailable), style = MaterialTheme.typography.headlineSmall)
         Text(problemText(problem), style = MaterialTheme.typography.bodyLarge)

@@ -23,8 +23,9 @@ import androidx.compose.ui.text.input.KeyboardCapitalization
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
 import app.doorstep.android.R
-import app.doorstep.core.Enrollment
-import app.doorstep.state.EnrollmentModel
+import app.doorstep.core.*
+import app.doorstep.state.Observed
+import app.doorstep.state.io
 import com.google.mlkit.vision.barcode.common.Barcode
 import com.google.mlkit.vision.codescanner.GmsBarcodeScannerOptions
 import com.google.mlkit.vision.codescanner.GmsBarcodeScanning
@@ -32,12 +33,13 @@ import kotlinx.coroutines.launch
 
 /** Enrollment: scan the administrator's QR code, or type the server and the code. */
 @Composable
-fun EnrollScreen(model: EnrollmentModel, link: String?, onLinkUsed: () -> Unit, onEnrolled: (Enrollment) -> Unit) {
-    val s by model.state.collectAsState()
+fun EnrollScreen(m: Observed<EnrollmentScreen, EnrollmentView>, link: String?, onLinkUsed: () -> Unit, onEnrolled: (Enrollment) -> Unit) {
+    val s by m.state.collectAsState()
+    val model = m.screen
     val scope = rememberCoroutineScope()
     val context = LocalContext.current
     LaunchedEffect(link) {
-        if (link != null) { onLinkUsed(); model.scanned(link) }
+        if (link != null) { onLinkUsed(); io { model.scanned(link) } }
     }
     LaunchedEffect(s.enrolled) { s.enrolled?.let(onEnrolled) }
     Column(
@@ -50,7 +52,7 @@ fun EnrollScreen(model: EnrollmentModel, link: String?, onLinkUsed: () -> Unit, 
             onClick = {
                 val options = GmsBarcodeScannerOptions.Builder().setBarcodeFormats(Barcode.FORMAT_QR_CODE).build()
                 GmsBarcodeScanning.getClient(context, options).startScan()
-                    .addOnSuccessListener { code -> code.rawValue?.let { scope.launch { model.scanned(it) } } }
+                    .addOnSuccessListener { code -> code.rawValue?.let { scope.launch { io { model.scanned(it) } } } }
             },
             enabled = !s.busy,
             modifier = Modifier.fillMaxWidth(),
@@ -73,7 +75,7 @@ fun EnrollScreen(model: EnrollmentModel, link: String?, onLinkUsed: () -> Unit, 
         )
         s.problem?.let { Text(problemText(it), color = MaterialTheme.colorScheme.error) }
         OutlinedButton(
-            onClick = { scope.launch { model.submit() } },
+            onClick = { scope.launch { io { model.submit() } } },
             enabled = !s.busy,
             modifier = Modifier.fillMaxWidth(),
         ) { Text(stringResource(if (s.busy) R.string.enroll_busy else R.string.enroll_submit)) }

@@ -21,8 +21,9 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import app.doorstep.android.R
-import app.doorstep.core.TaskRow
-import app.doorstep.state.HelpListModel
+import app.doorstep.core.*
+import app.doorstep.state.Observed
+import app.doorstep.state.io
 import kotlinx.coroutines.launch
 
 /**
@@ -31,10 +32,10 @@ import kotlinx.coroutines.launch
  * claim won while this phone was offline.
  */
 @Composable
-fun HelpListScreen(model: HelpListModel) {
-    val s by model.state.collectAsState()
+fun HelpListScreen(m: Observed<HelpTasksScreen, HelpTasksView>) {
+    val s by m.state.collectAsState()
     val scope = rememberCoroutineScope()
-    LaunchedEffect(Unit) { model.refresh() }
+    LaunchedEffect(Unit) { io { m.screen.refresh() } }
     LazyColumn(Modifier.fillMaxSize().padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
         s.problem?.let { p -> item { Text(problemText(p), style = LargeType.body, color = MaterialTheme.colorScheme.error) } }
         items(s.lost, key = { "lost" + it.id }) { t ->
@@ -43,12 +44,12 @@ fun HelpListScreen(model: HelpListModel) {
         item { Text(stringResource(R.string.help_mine), style = LargeType.title) }
         if (s.mine.isEmpty()) item { Text(stringResource(R.string.help_none), style = LargeType.body) }
         items(s.mine, key = { "mine" + it.id }) { t ->
-            TaskCard(t, stringResource(R.string.help_done)) { scope.launch { model.done(t.id) } }
+            TaskCard(t, stringResource(R.string.help_done)) { scope.launch { io { m.screen.done(t.id, "") } } }
         }
         item { Text(stringResource(R.string.help_open), style = LargeType.title) }
         if (s.open.isEmpty()) item { Text(stringResource(R.string.help_none), style = LargeType.body) }
         items(s.open, key = { "open" + it.id }) { t ->
-            TaskCard(t, stringResource(R.string.help_claim)) { scope.launch { model.claim(t.id) } }
+            TaskCard(t, stringResource(R.string.help_claim)) { scope.launch { io { m.screen.claim(t.id) } } }
         }
         if (s.doneRecently.isNotEmpty()) item { Text(stringResource(R.string.help_done_recently), style = LargeType.title) }
         items(s.doneRecently, key = { "done" + it.id }) { t ->

@@ -23,21 +23,17 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import app.doorstep.android.R
-import app.doorstep.core.Lang
-import app.doorstep.core.attentionTagLabel
-import app.doorstep.core.deadlineWords
-import app.doorstep.core.taskStatusLabel
-import app.doorstep.core.topicLabel
-import app.doorstep.core.visitKindLabel
-import app.doorstep.state.HouseholdModel
+import app.doorstep.core.*
+import app.doorstep.state.Observed
+import app.doorstep.state.io
 import kotlinx.coroutines.launch
 
 /** A household: residents, what is open (tasks, appeals), conflicts to settle, visits. */
 @Composable
-fun HouseholdScreen(model: HouseholdModel, lang: Lang, onVisit: () -> Unit, onAppeal: (String) -> Unit) {
-    val s by model.state.collectAsState()
+fun HouseholdScreen(m: Observed<HouseholdDetailScreen, HouseholdDetailView>, lang: Lang, onVisit: () -> Unit, onAppeal: (String) -> Unit) {
+    val s by m.state.collectAsState()
     val scope = rememberCoroutineScope()
-    LaunchedEffect(model.householdId) { model.refresh() }
+    LaunchedEffect(m) { io { m.screen.refresh() } }
     val h = s.household
     LazyColumn(Modifier.fillMaxSize().padding(horizontal = 16.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
         item {
@@ -59,7 +55,7 @@ fun HouseholdScreen(model: HouseholdModel, lang: Lang, onVisit: () -> Unit, onAp
                     Text(stringResource(R.string.household_conflict_field, c.path))
                     c.options.forEachIndexed { i, o ->
                         OutlinedButton(
-                            onClick = { scope.launch { model.settle(c, i) } },
+                            onClick = { scope.launch { io { m.screen.settle(c.docId, c.path, i.toUInt()) } } },
                             modifier = Modifier.fillMaxWidth(),
                         ) { Text(stringResource(R.string.household_conflict_keep, o.value, o.by.name, dateTime(o.at))) }
                     }

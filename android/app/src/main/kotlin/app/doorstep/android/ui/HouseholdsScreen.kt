@@ -29,23 +29,22 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import app.doorstep.android.R
-import app.doorstep.core.HouseholdRow
-import app.doorstep.core.Lang
-import app.doorstep.core.attentionTagLabel
-import app.doorstep.state.HouseholdsModel
+import app.doorstep.core.*
+import app.doorstep.state.Observed
+import app.doorstep.state.io
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 
 /** My grid's households: search by name, address or phone; filter by tag; not visited lately. */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun HouseholdsScreen(model: HouseholdsModel, lang: Lang, onOpen: (String) -> Unit) {
-    val s by model.state.collectAsState()
+fun HouseholdsScreen(m: Observed<HouseholdListScreen, HouseholdListView>, lang: Lang, onOpen: (String) -> Unit) {
+    val s by m.state.collectAsState()
     val scope = rememberCoroutineScope()
     var query by remember { mutableStateOf(s.search) }
-    LaunchedEffect(Unit) { model.refresh() }
+    LaunchedEffect(Unit) { io { m.screen.refresh() } }
     // Search as the person types, a moment after they stop.
-    LaunchedEffect(query) { delay(250); if (query != s.search) model.setSearch(query) }
+    LaunchedEffect(query) { delay(250); if (query != s.search) io { m.screen.setSearch(query) } }
     Column(Modifier.fillMaxSize()) {
         OutlinedTextField(
             value = query,
@@ -60,13 +59,13 @@ fun HouseholdsScreen(model: HouseholdsModel, lang: Lang, onOpen: (String) -> Uni
         ) {
             FilterChip(
                 selected = s.notVisitedLately,
-                onClick = { scope.launch { model.setNotVisitedLately(!s.notVisitedLately) } },
+                onClick = { scope.launch { io { m.screen.setNotVisitedLately(!s.notVisitedLately) } } },
                 label = { Text(stringResource(R.string.households_not_visited)) },
             )
-            model.tags.forEach { tag ->
+            AttentionTag.entries.forEach { tag ->
                 FilterChip(
                     selected = s.tag == tag,
-                    onClick = { scope.launch { model.setTag(if (s.tag == tag) null else tag) } },
+                    onClick = { scope.launch { io { m.screen.setTag(if (s.tag == tag) null else tag) } } },
                     label = { Text(attentionTagLabel(tag, lang)) },
                 )
             }
@@ -77,7 +76,7 @@ fun HouseholdsScreen(model: HouseholdsModel, lang: Lang, onOpen: (String) -> Uni
                 HouseholdLine(row, lang) { onOpen(row.id) }
                 HorizontalDivider()
             }
-            if (s.more) item { LaunchedEffect(s.rows.size) { model.loadMore() } }
+            if (s.more) item { LaunchedEffect(s.rows.size) { io { m.screen.loadMore() } } }
             if (s.rows.isEmpty()) item {
                 Text(stringResource(R.string.households_none), modifier = Modifier.padding(24.dp))
             }

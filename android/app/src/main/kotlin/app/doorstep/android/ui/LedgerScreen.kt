@@ -30,47 +30,43 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import app.doorstep.android.R
-import app.doorstep.core.AppealAction
-import app.doorstep.core.AppealEventKind
-import app.doorstep.core.Lang
-import app.doorstep.core.Tier
-import app.doorstep.core.appealEventLabel
-import app.doorstep.core.appealStatusLabel
-import app.doorstep.core.channelLabel
-import app.doorstep.core.tierLabel
-import app.doorstep.core.topicLabel
-import app.doorstep.state.AppealModel
-import app.doorstep.state.LedgerModel
+import app.doorstep.core.*
+import app.doorstep.state.Observed
+import app.doorstep.state.io
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 
 /** The appeal ledger: overdue first, each line with its tier's countdown, recounted each minute. */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun LedgerScreen(model: LedgerModel, lang: Lang, onOpen: (String) -> Unit) {
-    val s by model.state.collectAsState()
+fun LedgerScreen(m: Observed<AppealLedgerScreen, AppealLedgerView>, lang: Lang, onOpen: (String) -> Unit) {
+    val s by m.state.collectAsState()
     val scope = rememberCoroutineScope()
-    LaunchedEffect(Unit) { while (true) { model.tick(); delay(60_000) } }
+    LaunchedEffect(Unit) { while (true) { io { m.screen.tick() }; delay(60_000) } }
     Column(Modifier.fillMaxSize()) {
         Row(Modifier.horizontalScroll(rememberScrollState()).padding(12.dp), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-            FilterChip(selected = s.overdueOnly, onClick = { scope.launch { model.setOverdueOnly(!s.overdueOnly) } },
+            FilterChip(selected = s.overdueOnly, onClick = { scope.launch { io { m.screen.setOverdueOnly(!s.overdueOnly) } } },
                 label = { Text(stringResource(R.string.ledger_overdue_only)) })
             Tier.entries.forEach { t ->
-                FilterChip(selected = s.tier == t, onClick = { scope.launch { model.setTier(if (s.tier == t) null else t) } },
+                FilterChip(selected = s.tier == t, onClick = { scope.launch { io { m.screen.setTier(if (s.tier == t) null else t) } } },
                     label = { Text(tierLabel(t, lang)) })
             }
         }
         s.problem?.let { Text(problemText(it), color = MaterialTheme.colorScheme.error, modifier = Modifier.padding(12.dp)) }
         LazyColumn(Modifier.fillMaxSize()) {
-            items(s.lines, key = { it.row.id }) { line ->
-                Column(Modifier.fillMaxWidth().clickable { onOpen(line.row.id) }.padding(horizontal = 16.dp, vertical = 10.dp)) {
+            items(s.lines, key = { it.id }) { row ->
+                Column(Modifier.fillMaxWidth().clickable { onOpen(row.id) }.padding(horizontal = 16.dp, vertical = 10.dp)) {
                     Text(
-                        line.countdown,
+                        deadlineWords(row.deadline, lang),
                         style = MaterialTheme.typography.titleMedium,
-                        color = when { line.overdue -> Overdue; line.dueSoon -> DueSoon; else -> MaterialTheme.colorScheme.onSurface },
+                        color = when (row.deadline) {
+                            is Deadline.Overdue -> Overdue
+                            is Deadline.DueSoon -> DueSoon
+                            else -> MaterialTheme.colorScheme.onSurface
+                        },
                     )
-                    Text("${topicLabel(line.row.topic, lang)} · ${tierLabel(line.row.tier, lang)} · ${appealStatusLabel(line.row.status, lang)}")
-                    Text(line.row.summary, style = MaterialTheme.typography.bodySmall)
+                    Text("${topicLabel(row.topic, lang)} · ${tierLabel(row.tier, lang)} · ${appealStatusLabel(row.status, lang)}")
+                    Text(row.summary, style = MaterialTheme.typography.bodySmall)
                 }
                 HorizontalDivider()
             }
@@ -82,18 +78,18 @@ fun LedgerScreen(model: LedgerModel, lang: Lang, onOpen: (String) -> Unit) {
 /** One appeal: its record and the buttons its status allows (the core says which). */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun AppealScreen(model: AppealModel, lang: Lang) {
-    val s by model.state.collectAsState()
+fun AppealScreen(m: Observed<AppealDetailScreen, AppealDetailView>, lang: Lang) {
+    val s by m.state.collectAsState()
     val scope = rememberCoroutineScope()
     var note by remember { mutableStateOf("") }
     // Satisfaction for a feedback visit: asked, never assumed.
     var satisfaction by remember { mutableStateOf<Int?>(null) }
-    LaunchedEffect(model.appealId) { model.refresh() }
+    LaunchedEffect(m) { io { m.screen.refresh() } }
     val a = s.appeal ?: return
     LazyColumn(Modifier.fillMaxSize().padding(16.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
         item {
             Text(topicLabel(a.topic, lang), style = MaterialTheme.typography.headlineSmall)
-            Text(s.countdown, style = MaterialTheme.typography.titleMedium)
+            Text(deadlineWords(a.deadline, lang), style = MaterialTheme.typography.titleMedium)
             Text("${channelLabel(a.channel, lang)} · ${tierLabel(a.tier, lang)} · ${appealStatusLabel(a.status, lang)}")
             Text(a.summary)
             Text("${a.askerName} ${a.askerPhone ?: ""}", style = MaterialTheme.typography.bodySmall)
@@ -108,22 +104,10 @@ fun AppealScreen(model: AppealModel, lang: Lang) {
             }
             s.problem?.let { Text(problemText(it), color = MaterialTheme.colorScheme.error) }
         }
-        // Actions a phone takes alone (assign and whistle need a person or a department picked
-        // on the dashboard, where supervisors triage).
-        items(s.actions.filter { it != AppealEventKind.ASSIGNED && it != AppealEventKind.WHISTLED }) { kind ->
+        // The buttons the core offers for this status and role.
+        items(s.buttons) { kind ->
             OutlinedButton(
-                onClick = {
-                    val action = when (kind) {
-                        AppealEventKind.ACCEPTED -> AppealAction.Accept
-                        AppealEventKind.ESCALATED -> AppealAction.Escalate(note)
-                        AppealEventKind.PROGRESS -> AppealAction.Progress(note)
-                        AppealEventKind.RESOLVED -> AppealAction.Resolve(note)
-                        AppealEventKind.FEEDBACK -> AppealAction.Feedback((satisfaction ?: 0).toUByte(), note)
-                        AppealEventKind.CLOSED -> AppealAction.Close(note)
-                        else -> AppealAction.Reopen(note)
-                    }
-                    scope.launch { if (model.act(action)) note = "" }
-                },
+                onClick = { scope.launch { if (io { m.screen.take(kind, note, satisfaction?.toUByte()) }) note = "" } },
                 enabled = kind != AppealEventKind.FEEDBACK || satisfaction != null,
                 modifier = Modifier.fillMaxWidth(),
             ) { Text(appealEventLabel(kind, lang)) }

@@ -7,6 +7,7 @@ import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
+import androidx.compose.foundation.lazy.itemsIndexed
 import androidx.compose.material3.Card
 import androidx.compose.material3.LinearProgressIndicator
 import androidx.compose.material3.MaterialTheme
@@ -19,18 +20,20 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import app.doorstep.android.R
-import app.doorstep.core.GridSummary
-import app.doorstep.state.SummaryModel
+import app.doorstep.core.*
+import app.doorstep.state.Observed
+import app.doorstep.state.io
 
 /** A supervisor's read-only summary: the dashboard's figures for the grids on this phone. */
 @Composable
-fun SummaryScreen(model: SummaryModel) {
-    val s by model.state.collectAsState()
-    LaunchedEffect(Unit) { model.refresh() }
+fun SummaryScreen(m: Observed<GridSummaryScreen, GridSummaryView>) {
+    val s by m.state.collectAsState()
+    LaunchedEffect(Unit) { io { m.screen.refresh() } }
     LazyColumn(Modifier.fillMaxSize().padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
         s.problem?.let { p -> item { Text(problemText(p), color = MaterialTheme.colorScheme.error) } }
-        s.total?.let { t -> item { Figures(stringResource(R.string.summary_total), t, model.coveragePercent(t)) } }
-        items(s.grids, key = { it.grid }) { g -> Figures(g.grid, g, model.coveragePercent(g)) }
+        // The core's percents: one per grid in order, then the total's.
+        item { Figures(stringResource(R.string.summary_total), s.total, s.coveragePercent.lastOrNull()?.toInt() ?: 0) }
+        itemsIndexed(s.grids, key = { _, g -> g.grid }) { i, g -> Figures(g.grid, g, s.coveragePercent.getOrNull(i)?.toInt() ?: 0) }
     }
 }
 

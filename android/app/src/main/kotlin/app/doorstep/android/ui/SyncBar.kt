@@ -19,15 +19,17 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import app.doorstep.android.R
-import app.doorstep.state.SyncModel
+import app.doorstep.core.*
+import app.doorstep.state.Observed
+import app.doorstep.state.io
 import kotlinx.coroutines.launch
 
 /** Changes waiting, the last sync, the last error in words, and a button to sync now. */
 @Composable
-fun SyncBar(model: SyncModel, onSynced: () -> Unit) {
-    val s by model.state.collectAsState()
+fun SyncBar(m: Observed<SyncBarScreen, SyncBarView>, lang: Lang, onSynced: () -> Unit) {
+    val s by m.state.collectAsState()
     val scope = rememberCoroutineScope()
-    LaunchedEffect(Unit) { model.refresh() }
+    LaunchedEffect(Unit) { io { m.screen.refresh() } }
     val problem = s.problem
     Row(
         Modifier.fillMaxWidth()
@@ -37,8 +39,8 @@ fun SyncBar(model: SyncModel, onSynced: () -> Unit) {
     ) {
         Column(Modifier.weight(1f)) {
             Text(
-                if (s.unsynced == 0L) stringResource(R.string.sync_all_sent)
-                else stringResource(R.string.sync_waiting, s.unsynced),
+                if (s.unsynced == 0UL) stringResource(R.string.sync_all_sent)
+                else stringResource(R.string.sync_waiting, s.unsynced.toLong()),
                 style = MaterialTheme.typography.bodyMedium,
             )
             Text(
@@ -50,12 +52,12 @@ fun SyncBar(model: SyncModel, onSynced: () -> Unit) {
             for (r in s.refused) {
                 Row(verticalAlignment = Alignment.CenterVertically) {
                     Text(
-                        stringResource(R.string.sync_refused, r.reason, r.actions.joinToString()),
+                        stringResource(R.string.sync_refused, if (lang == Lang.EN) r.reasonEn else r.reasonZh, r.actions.joinToString()),
                         Modifier.weight(1f),
                         style = MaterialTheme.typography.bodySmall,
                         color = MaterialTheme.colorScheme.error,
                     )
-                    TextButton(onClick = { scope.launch { model.dropRefused(r.docId) } }) {
+                    TextButton(onClick = { scope.launch { io { m.screen.dropRefused(r.docId) } } }) {
                         Text(stringResource(R.string.sync_refused_drop))
                     }
                 }
@@ -64,7 +66,7 @@ fun SyncBar(model: SyncModel, onSynced: () -> Unit) {
         if (s.running) {
             CircularProgressIndicator(Modifier.padding(8.dp))
         } else {
-            TextButton(onClick = { scope.launch { if (model.syncNow()) onSynced() } }) {
+            TextButton(onClick = { scope.launch { if (io { m.screen.syncNow() }) onSynced() } }) {
                 Text(stringResource(R.string.sync_now))
             }
         }

@@ -26,13 +26,9 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import app.doorstep.android.R
-import app.doorstep.core.Lang
-import app.doorstep.core.Tier
-import app.doorstep.core.VisitKind
-import app.doorstep.core.tierLabel
-import app.doorstep.core.topicLabel
-import app.doorstep.core.visitKindLabel
-import app.doorstep.state.VisitModel
+import app.doorstep.core.*
+import app.doorstep.state.Observed
+import app.doorstep.state.io
 import kotlinx.coroutines.launch
 
 /**
@@ -41,8 +37,9 @@ import kotlinx.coroutines.launch
  */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun VisitScreen(model: VisitModel, lang: Lang, onSaved: () -> Unit) {
-    val s by model.state.collectAsState()
+fun VisitScreen(m: Observed<VisitFormScreen, VisitFormView>, lang: Lang, onSaved: () -> Unit) {
+    val s by m.state.collectAsState()
+    val model = m.screen
     val scope = rememberCoroutineScope()
     LaunchedEffect(s.saved) { if (s.saved != null) onSaved() }
     Column(
@@ -56,7 +53,7 @@ fun VisitScreen(model: VisitModel, lang: Lang, onSaved: () -> Unit) {
         }
         Text(stringResource(R.string.visit_needs), style = MaterialTheme.typography.titleMedium)
         ChipRow {
-            model.quickNeeds.forEach { n ->
+            quickNeeds().forEach { n ->
                 FilterChip(selected = n in s.needs, onClick = { model.toggleNeed(n) }, label = { Text(n) })
             }
         }
@@ -77,8 +74,8 @@ fun VisitScreen(model: VisitModel, lang: Lang, onSaved: () -> Unit) {
             ChipRow {
                 listOf(null, 1, 3, 7).forEach { d ->
                     FilterChip(
-                        selected = s.taskDueDays == d,
-                        onClick = { model.setTaskDueDays(d) },
+                        selected = s.taskDueDays == d?.toUInt(),
+                        onClick = { model.setTaskDueDays(d?.toUInt()) },
                         label = { Text(if (d == null) stringResource(R.string.visit_no_due) else stringResource(R.string.visit_due_days, d)) },
                     )
                 }
@@ -87,7 +84,7 @@ fun VisitScreen(model: VisitModel, lang: Lang, onSaved: () -> Unit) {
         SwitchLine(stringResource(R.string.visit_open_appeal), s.openAppeal, model::setOpenAppeal)
         if (s.openAppeal) {
             ChipRow {
-                model.topics.forEach { t ->
+                knownTopics().forEach { t ->
                     FilterChip(selected = s.appealTopic == t, onClick = { model.setAppealTopic(t) }, label = { Text(topicLabel(t, lang)) })
                 }
             }
@@ -105,7 +102,7 @@ fun VisitScreen(model: VisitModel, lang: Lang, onSaved: () -> Unit) {
         }
         s.problem?.let { Text(problemText(it), color = MaterialTheme.colorScheme.error) }
         Button(
-            onClick = { scope.launch { model.save() } },
+            onClick = { scope.launch { io { model.save() } } },
             enabled = !s.saving,
             modifier = Modifier.fillMaxWidth(),
         ) { Text(stringResource(R.string.visit_save)) }
