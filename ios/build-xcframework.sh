@@ -10,9 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/ios/build
-PROFILE=${PROFILE:-release}
-FEATURES="--features vendored-openssl"
+# The phone profile (Cargo.toml): size-optimised, fat LTO, one codegen unit. The static library
+# keeps its line tables; Xcode moves them into the app's dSYM (DEBUG_INFORMATION_FORMAT =
+# dwarf-with-dsym) and strips the app, so crash reports are symbolicated.
+PROFILE=${PROFILE:-phone}
+FEATURES="--features vendored-openssl,phone-size"
 export IPHONEOS_DEPLOYMENT_TARGET=16.0
+# SQLCipher without what the store never uses (see scripts/phone_size.sh).
+export LIBSQLITE3_FLAGS
+LIBSQLITE3_FLAGS=$(cat bindings/sqlite-phone.flags)
 
 for t in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
     cargo build -p doorstep-ffi --profile "$PROFILE" --target "$t" $FEATURES
@@ -21,7 +27,7 @@ DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 LIB=libdoorstep_ffi.a
 
 # The Swift bindings, generated from the built library (uniffi library mode).
-cargo build -p doorstep-ffi --bin uniffi-bindgen
+cargo build -p doorstep-bindgen
 rm -rf "$OUT/bindings" && mkdir -p "$OUT/bindings"
 target/debug/uniffi-bindgen generate --library "target/aarch64-apple-ios/$DIR/$LIB" \
     --language swift --out-dir "$OUT/bindings"

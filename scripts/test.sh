@@ -64,7 +64,7 @@ step "the server's tests again, every server on PostgreSQL (docs/scaling.md)"
 DOORSTEP_TEST_BACKEND=postgres cargo test -p doorstep-server --tests
 
 step "bindings: build the library and generate Kotlin and Swift"
-cargo build -p doorstep-ffi --quiet
+cargo build -p doorstep-ffi -p doorstep-bindgen --quiet
 LIB=$ROOT/target/debug/libdoorstep_ffi.so
 rm -rf "$BUILD/kotlin" "$BUILD/swift"
 target/debug/uniffi-bindgen generate --library "$LIB" --language kotlin --no-format --out-dir "$BUILD/kotlin"
@@ -74,6 +74,10 @@ for f in DoorstepCore.swift DoorstepCoreFFI.h DoorstepCoreFFI.modulemap; do
 done
 grep -q "public func openTask\|func openTask" "$BUILD/swift/DoorstepCore.swift" || { echo "Swift bindings lack the store API"; exit 1; }
 echo "Swift bindings generated: $(ls "$BUILD/swift" | tr '\n' ' ')"
+
+step "the phone library: the shipped build (phone profile, symbols split off) within its size budget"
+# The bindings' test below runs on this build: what ships is what is tested on the JVM.
+bash scripts/phone_size.sh
 
 step "Kotlin bindings on the JVM, syncing with a real server on 127.0.0.1"
 SRV=target/debug/doorstep-server
@@ -113,7 +117,7 @@ RUN_CP="$CP:$KC/lib/kotlin-stdlib.jar"
 "$KC/bin/kotlinc" -nowarn "$BUILD"/kotlin/app/doorstep/core/*.kt -cp "$CP" -d "$BUILD/core-bindings.jar"
 "$KC/bin/kotlinc" -nowarn bindings/tests/kotlin/*.kt bindings/tests/kotlin/harness/*.kt \
     -cp "$CP:$BUILD/core-bindings.jar" -d "$BUILD/core-test.jar"
-java -Djna.library.path="$ROOT/target/debug" -cp "$BUILD/core-test.jar:$BUILD/core-bindings.jar:$RUN_CP" CoreTestKt
+java -Djna.library.path="$ROOT/target/phone/shipped" -cp "$BUILD/core-test.jar:$BUILD/core-bindings.jar:$RUN_CP" CoreTestKt
 
 step "the phones' adapter to the shared screens (android/state) on the JVM, with the real core and server"
 "$KC/bin/kotlinc" -nowarn android/state/src/main/kotlin/app/doorstep/state/*.kt \

@@ -10,20 +10,25 @@ val repo = rootDir.parentFile
 val jniLibs = layout.buildDirectory.dir("generated/jniLibs")
 
 /**
- * Builds the Rust core for the phone ABIs with cargo-ndk (release, with OpenSSL built from
- * source for SQLCipher) into the app's jniLibs. Needs ANDROID_NDK_HOME (or the SDK's ndk/),
+ * Builds the Rust core for the phone ABIs with cargo-ndk (the `phone` profile: size-optimised,
+ * fat LTO, one codegen unit; OpenSSL built from source for SQLCipher) into the app's jniLibs.
+ * The libraries keep their line tables: the Android Gradle plugin strips what ships and keeps
+ * the symbols in native-debug-symbols.zip for crash symbolication (ndk.debugSymbolLevel).
+ * Needs ANDROID_NDK_HOME (or the SDK's ndk/),
  * `rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android` and
  * `cargo install cargo-ndk`.
  */
 val cargoNdk by tasks.registering(Exec::class) {
     workingDir = repo
+    // SQLCipher without what the store never uses (see scripts/phone_size.sh).
+    environment("LIBSQLITE3_FLAGS", repo.resolve("bindings/sqlite-phone.flags").readText().trim())
     outputs.dir(jniLibs)
     commandLine(
         "cargo", "ndk",
         "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
         "--platform", "26",
         "-o", jniLibs.get().asFile.path,
-        "build", "--release", "-p", "doorstep-ffi", "--features", "vendored-openssl",
+        "build", "--profile", "phone", "-p", "doorstep-ffi", "--features", "vendored-openssl,phone-size",
     )
 }
 
@@ -37,6 +42,8 @@ android {
         targetSdk = 35
         versionCode = 1
         versionName = "0.1.0"
+        // The Rust library's symbols, split off the shipped .so, for Play's crash reports.
+        ndk { debugSymbolLevel = "FULL" }
     }
 
     buildFeatures { compose = true }

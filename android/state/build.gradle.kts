@@ -14,7 +14,7 @@ val hostLib = repo.resolve("target/debug/" + System.mapLibraryName("doorstep_ffi
 /** Builds the core for this computer (for the bindings' metadata and the JVM test). */
 val cargoBuildHost by tasks.registering(Exec::class) {
     workingDir = repo
-    commandLine("cargo", "build", "-p", "doorstep-ffi")
+    commandLine("cargo", "build", "-p", "doorstep-ffi", "-p", "doorstep-bindgen")
 }
 
 /** Generates the Kotlin bindings from the built library (uniffi library mode). */

@@ -9,7 +9,7 @@
 //! change stays unacknowledged until a sync succeeds.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use automerge::sync::{Message, State, SyncDoc};
@@ -115,59 +115,80 @@ const MAX_RECONCILE_ROUNDS: usize = 6;
 /// Pages in one sync before it stops (the rest comes next time): a bound, not a limit in use.
 const MAX_PAGES: usize = 10_000;
 
-/// The HTTP client for a server: the system's trusted roots, or only `ca` when this phone was
-/// given its server's own certificate authority (a street office's private CA). Clients are kept
+/// The HTTP agent for a server: the system's trusted roots, or only `ca` when this phone was
+/// given its server's own certificate authority (a street office's private CA). Agents are kept
 /// per CA so that connections are reused from one sync to the next.
-fn http(ca: Option<&str>) -> Result<reqwest::blocking::Client> {
-    static CLIENTS: Mutex<Vec<(Option<String>, reqwest::blocking::Client)>> =
-        Mutex::new(Vec::new());
-    let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, c)) = clients.iter().find(|(k, _)| k.as_deref() == ca) {
-        return Ok(c.clone());
+///
+/// ureq on rustls (ring): blocking like the rest of the client, with no async runtime in the
+/// phone library (issue 23).
+fn http(ca: Option<&str>) -> Result<ureq::Agent> {
+    use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+    static AGENTS: Mutex<Vec<(Option<String>, ureq::Agent)>> = Mutex::new(Vec::new());
+    let mut agents = AGENTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, a)) = agents.iter().find(|(k, _)| k.as_deref() == ca) {
+        return Ok(a.clone());
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = reqwest::blocking::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent("doorstep");
-    if let Some(pem) = ca {
+    let roots = match ca {
         // Pinned: only this authority, not the system's roots, vouches for the server.
-        builder = builder.tls_certs_only(ca_certificates(pem)?);
-    } else if cfg!(target_os = "android") {
+        Some(pem) => RootCerts::Specific(Arc::new(ca_certificates(pem)?)),
         // The platform verifier needs the app's JNI context on Android (and its Java half on
         // the classpath); the Mozilla roots bundled in the library need neither.
-        builder = builder.tls_certs_only(bundled_roots());
-    }
-    let client = builder.build().map_err(|e| match ca {
-        Some(_) => Error::invalid("server_ca", format!("not a usable certificate: {e}")),
-        None => Error::Storage(format!("cannot start the HTTP client: {e}")),
-    })?;
+        None if cfg!(target_os = "android") => RootCerts::Specific(Arc::new(bundled_roots())),
+        None => RootCerts::PlatformVerifier,
+    };
+    let config = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_global(Some(Duration::from_secs(60)))
+        // A redirect is an answer like any other (and never followed with the token).
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .http_status_as_error(false)
+        .user_agent("doorstep")
+        .tls_config(
+            TlsConfig::builder()
+                .provider(TlsProvider::Rustls)
+                .root_certs(roots)
+                .build(),
+        )
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
     // A phone talks to one server; a second entry only appears when its CA changes.
-    if clients.len() >= 4 {
-        clients.remove(0);
+    if agents.len() >= 4 {
+        agents.remove(0);
     }
-    clients.push((ca.map(str::to_string), client.clone()));
-    Ok(client)
+    agents.push((ca.map(str::to_string), agent.clone()));
+    Ok(agent)
 }
 
 /// Mozilla's root certificates (webpki-root-certs), for a phone whose system store the library
 /// cannot reach.
-fn bundled_roots() -> Vec<reqwest::Certificate> {
+fn bundled_roots() -> Vec<ureq::tls::Certificate<'static>> {
     webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
-        .filter_map(|c| reqwest::Certificate::from_der(c.as_ref()).ok())
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()))
         .collect()
 }
 
-/// The certificates of a PEM bundle; at least one.
-fn ca_certificates(pem: &str) -> Result<Vec<reqwest::Certificate>> {
+/// The certificates of a PEM bundle: at least one, each one rustls takes as a trust anchor.
+fn ca_certificates(pem: &str) -> Result<Vec<ureq::tls::Certificate<'static>>> {
     let bad = |why: String| Error::invalid("server_ca", format!("{why} / 服务器证书无效"));
     if pem.len() > 64 * 1024 {
         return Err(bad("larger than 64 KiB".into()));
     }
-    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-        .map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(pem.as_bytes()) {
+        match item.map_err(|e| bad(format!("not PEM certificates: {e}")))? {
+            ureq::tls::PemItem::Certificate(c) => {
+                let mut anchors = rustls::RootCertStore::empty();
+                anchors
+                    .add(rustls::pki_types::CertificateDer::from(c.der()))
+                    .map_err(|e| bad(format!("not a usable certificate: {e}")))?;
+                certs.push(c.to_owned());
+            }
+            _ => return Err(bad("not PEM certificates: a key or something else".into())),
+        }
+    }
     if certs.is_empty() {
         return Err(bad("no certificate in it".into()));
     }
@@ -181,7 +202,7 @@ fn ca_certificates(pem: &str) -> Result<Vec<reqwest::Certificate>> {
 pub fn set_server_ca(store: &Mutex<Store>, pem: Option<&str>) -> Result<()> {
     let pem = pem.map(str::trim).filter(|p| !p.is_empty());
     if let Some(p) = pem {
-        // Builds the client too: rustls only checks the certificates' contents then.
+        // Checks the certificates and makes the agent the next sync uses.
         http(Some(p))?;
     }
     lock(store).set_sync_settings(&[(KEY_SERVER_CA, pem)])
@@ -229,14 +250,30 @@ fn is_loopback(rest: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Turns a transport failure into [`Error::Offline`] and a refusal into [`Error::Server`].
-fn send(req: reqwest::blocking::RequestBuilder) -> Result<(u16, Vec<u8>)> {
-    let resp = req.send().map_err(|e| Error::Offline(e.to_string()))?;
+/// The largest answer a phone reads (a sync page is at most 4 MiB): a bound against a broken or
+/// hostile server, not a limit in use.
+const MAX_ANSWER_BYTES: u64 = 64 << 20;
+
+/// POSTs `body` with `headers`; a transport failure is [`Error::Offline`], any HTTP status an
+/// answer for the caller to read.
+fn send(
+    agent: &ureq::Agent,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, Vec<u8>)> {
+    let mut req = agent.post(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut resp = req.send(body).map_err(|e| Error::Offline(e.to_string()))?;
     let status = resp.status().as_u16();
     let body = resp
-        .bytes()
-        .map_err(|e| Error::Offline(format!("the answer was cut off: {e}")))?
-        .to_vec();
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_to_vec()
+        .map_err(|e| Error::Offline(format!("the answer was cut off: {e}")))?;
     Ok((status, body))
 }
 
@@ -249,11 +286,13 @@ mod tests {
         let roots = super::bundled_roots();
         assert_eq!(roots.len(), webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
         assert!(roots.len() > 100);
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::blocking::Client::builder()
-            .tls_certs_only(roots)
-            .build()
-            .unwrap();
+        let mut anchors = rustls::RootCertStore::empty();
+        let (added, _) = anchors.add_parsable_certificates(
+            roots
+                .iter()
+                .map(|c| rustls::pki_types::CertificateDer::from(c.der())),
+        );
+        assert!(added > 100);
     }
 
     #[test]
@@ -362,10 +401,10 @@ pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enro
     let ca = lock(store).sync_setting(KEY_SERVER_CA)?;
     let body = serde_json::json!({ "code": code }).to_string();
     let (status, bytes) = send(
-        http(ca.as_deref())?
-            .post(format!("{base}/v1/enroll"))
-            .header("content-type", "application/json")
-            .body(body),
+        &http(ca.as_deref())?,
+        &format!("{base}/v1/enroll"),
+        &[("content-type", "application/json")],
+        body.as_bytes(),
     )?;
     if status != 200 {
         return Err(refusal(status, &bytes).0);
@@ -451,7 +490,7 @@ struct Session<'a> {
     store: &'a Mutex<Store>,
     /// Why the server refused each document, from its answers so far.
     refusals: HashMap<String, RefusalFields>,
-    http: reqwest::blocking::Client,
+    http: ureq::Agent,
     base: String,
     token: String,
     report: SyncReport,
@@ -462,11 +501,13 @@ impl Session<'_> {
         self.report.round_trips += 1;
         self.report.bytes_sent += body.len() as u64;
         let (status, bytes) = send(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .bearer_auth(&self.token)
-                .header("content-type", CONTENT_TYPE)
-                .body(body),
+            &self.http,
+            &format!("{}{path}", self.base),
+            &[
+                ("authorization", &format!("Bearer {}", self.token)),
+                ("content-type", CONTENT_TYPE),
+            ],
+            &body,
         )?;
         self.report.bytes_received += bytes.len() as u64;
         if status == 200 {
