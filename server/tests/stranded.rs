@@ -246,17 +246,21 @@ fn last_visit(p: &Phone, household: &str) -> i64 {
         .unwrap()
 }
 
-#[test]
-fn wrong_phone_clocks_a_year_ahead_behind_or_jumping_back_do_not_move_deadlines_or_last_visits() {
-    use doorstep_core::store::VisitFilter;
-    let (_dir, data, server, ahead, other) = two_phones(6);
-    let hs: Vec<String> = ahead
-        .s()
+/// The ids of grid A's households on this phone.
+fn grid_a(p: &Phone) -> Vec<String> {
+    p.s()
         .households(&HouseholdQuery::grid("A"), 0)
         .unwrap()
         .into_iter()
         .map(|h| h.id)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn wrong_phone_clocks_a_year_ahead_behind_or_jumping_back_do_not_move_deadlines_or_last_visits() {
+    use doorstep_core::store::VisitFilter;
+    let (_dir, data, server, ahead, other) = two_phones(6);
+    let hs = grid_a(&ahead);
     let real = doorstep_core::time::now();
     let near = |t: i64| (t - real).abs() < 10 * doorstep_core::time::MINUTE;
 
@@ -396,13 +400,7 @@ fn wrong_phone_clocks_a_year_ahead_behind_or_jumping_back_do_not_move_deadlines_
 fn a_copy_that_kept_writing_as_its_original_has_one_document_set_aside_not_its_sync() {
     let (dir, data, _server, p1, _p2) = two_phones(4);
     let phones = dir.path().join("phones");
-    let hs: Vec<String> = p1
-        .s()
-        .households(&HouseholdQuery::grid("A"), 0)
-        .unwrap()
-        .into_iter()
-        .map(|h| h.id)
-        .collect();
+    let hs = grid_a(&p1);
     // A snapshot of the running phone (a rolled-back virtual machine): the copy goes on
     // writing as the actor its original goes on using.
     let actor = p1.s().actor_id();
