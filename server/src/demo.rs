@@ -57,11 +57,11 @@ impl Rng {
     }
 }
 
-const SURNAMES: &[&str] = &[
+pub(crate) const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林",
     "何", "郭", "马", "罗", "梁", "宋", "郑", "谢", "韩", "唐", "冯", "于", "董", "萧",
 ];
-const GIVEN: &[&str] = &[
+pub(crate) const GIVEN: &[&str] = &[
     "秀英", "桂英", "建国", "建华", "志强", "海燕", "丽娟", "伟", "芳", "娜", "敏", "静", "磊",
     "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂兰", "淑珍",
     "玉兰", "德福", "国庆", "红梅", "文斌", "晓东", "春生", "宝山", "秀珍", "凤英",
@@ -76,7 +76,7 @@ const COMPOUNDS: &[&str] = &[
     "光明西里",
     "和平里",
 ];
-const NEEDS: &[&str] = &[
+pub(crate) const NEEDS: &[&str] = &[
     "买降压药",
     "陪同去医院复查",
     "代缴水电费",
@@ -84,7 +84,7 @@ const NEEDS: &[&str] = &[
     "代取快递",
     "陪同办理社保认证",
 ];
-const NOTES: &[&str] = &[
+pub(crate) const NOTES: &[&str] = &[
     "身体尚好，家中整洁",
     "老人独居，子女每周来一次",
     "反映楼道灯不亮",
@@ -138,7 +138,16 @@ pub fn generate_roll(grid: &str, groups: &[String], n: usize, seed: u64) -> Vec<
                     } else {
                         Gender::Male
                     }),
-                    birth_year: Some(1935 + rng.below(70) as i32),
+                    // The same draw either way (the demo's rolls stay as they were); a resident
+                    // living alone as elderly is 65 or older.
+                    birth_year: Some({
+                        let y = rng.below(70) as i32;
+                        1935 + if tags.contains(&AttentionTag::ElderlyAlone) {
+                            y % 26
+                        } else {
+                            y
+                        }
+                    }),
                     phone: Some(phone),
                     relation: "户主".into(),
                     tags,
@@ -566,7 +575,7 @@ pub fn past_weeks(phone: &Phone, weeks: i64, per_week: usize, seed: u64) -> Resu
 }
 
 /// What residents raise, with the topic each belongs to.
-const APPEALS: &[(&str, KnownTopic)] = &[
+pub(crate) const APPEALS: &[(&str, KnownTopic)] = &[
     ("楼道堆放杂物，影响通行", KnownTopic::Property),
     ("地下车库漏水", KnownTopic::WaterLeak),
     ("小区停车位不足，夜间乱停车", KnownTopic::Parking),

@@ -413,9 +413,26 @@ pub fn units_under(conn: &Db<'_>, id: &str) -> DResult<Vec<Unit>> {
     .collect()
 }
 
+/// `id` and the units below it down to the grids, top down: what views of a unit and scopes
+/// need. Liaison groups are left out: a street has thousands of them (one per ten households),
+/// and walking them made every page of a street supervisor pay for 5,500 units.
+pub fn units_down_to_grids(conn: &Db<'_>, id: &str) -> DResult<Vec<Unit>> {
+    conn.rows(
+        "WITH RECURSIVE d (id, depth) AS (SELECT id, 0 FROM units WHERE id = $1 UNION ALL \
+         SELECT u.id, d.depth + 1 FROM units u JOIN d ON u.parent = d.id \
+         WHERE u.kind <> 'group') \
+         SELECT u.id, u.kind, u.name, u.parent FROM d JOIN units u ON u.id = d.id \
+         ORDER BY d.depth, u.id",
+        vals![id],
+    )?
+    .iter()
+    .map(unit_of)
+    .collect()
+}
+
 /// The grids below `id` (itself, if it is a grid).
 pub fn grids_under(conn: &Db<'_>, id: &str) -> DResult<Vec<String>> {
-    Ok(units_under(conn, id)?
+    Ok(units_down_to_grids(conn, id)?
         .into_iter()
         .filter(|u| u.kind == UnitKind::Grid)
         .map(|u| u.id)
@@ -441,10 +458,13 @@ pub fn path_to(conn: &Db<'_>, id: &str) -> DResult<Vec<Unit>> {
 
 /// The units directly under `id`.
 pub fn children(conn: &Db<'_>, id: &str) -> DResult<Vec<Unit>> {
-    Ok(units_under(conn, id)?
-        .into_iter()
-        .filter(|u| u.parent.as_deref() == Some(id))
-        .collect())
+    conn.rows(
+        "SELECT id, kind, name, parent FROM units WHERE parent = $1 ORDER BY id",
+        vals![id],
+    )?
+    .iter()
+    .map(unit_of)
+    .collect()
 }
 
 /// The scope of a person (DESIGN.md, "Roles and scopes").
@@ -470,7 +490,7 @@ pub fn scope_of(conn: &Db<'_>, p: &Person) -> DResult<Scope> {
         }
         Role::Supervisor => {
             for u in &p.units {
-                for d in units_under(conn, u)? {
+                for d in units_down_to_grids(conn, u)? {
                     if d.kind == UnitKind::Grid {
                         s.grids.insert(d.id);
                     }
@@ -564,17 +584,45 @@ pub fn authenticate(conn: &Db<'_>, token: &str) -> DResult<Result<Device, AuthFa
     if revoked.is_some() {
         return Ok(Err(AuthFailure::Revoked));
     }
-    let person = person(conn, &person_id)?.ok_or(DirectoryError::NotFound {
+    Ok(Ok(device_with(conn, id, &person_id, scope_sig)?))
+}
+
+fn device_with(
+    conn: &Db<'_>,
+    id: String,
+    person_id: &str,
+    scope_sig: Option<String>,
+) -> DResult<Device> {
+    let person = person(conn, person_id)?.ok_or_else(|| DirectoryError::NotFound {
         kind: "person",
-        id: person_id,
+        id: person_id.to_string(),
     })?;
     let scope = scope_of(conn, &person)?;
-    Ok(Ok(Device {
+    Ok(Device {
         id,
         person,
         scope,
         scope_sig,
-    }))
+    })
+}
+
+/// A device by its id, with its person and scope as they are now, whether or not it is revoked
+/// (for fixtures and tools that act as a device without its token).
+pub fn device(conn: &Db<'_>, id: &str) -> DResult<Option<Device>> {
+    let Some(row) = conn.row(
+        "SELECT person_id, scope_sig FROM devices WHERE id = $1",
+        vals![id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let (person_id, scope_sig) = (row.text(0)?, row.opt_text(1)?);
+    Ok(Some(device_with(
+        conn,
+        id.to_string(),
+        &person_id,
+        scope_sig,
+    )?))
 }
 
 /// Revokes a device: its token (and any unused enrollment code) stops working at once.

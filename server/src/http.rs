@@ -41,6 +41,8 @@ pub struct AppState {
     /// Whether the dashboard's cookies are marked Secure: the server serves HTTPS itself or
     /// behind a proxy that does (configuration, never a request's Host header).
     pub secure_cookies: bool,
+    /// The dashboard overview's figures, kept grid by grid.
+    pub overview: Arc<crate::web::overview::OverviewCache>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             login_clients: Arc::new(RateLimiter::new(30.0, 0.5)),
             secure_cookies: false,
             behind_proxy: false,
+            overview: Arc::default(),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod backup;
 pub mod db;
 pub mod demo;
 pub mod directory;
+pub mod fixture;
 pub mod http;
 pub mod import;
 pub mod listen;

@@ -105,6 +105,21 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// A street at a real street's size for measuring, built with the project's own code into
+    /// an empty DIR (default 110 grids x 500 households, half a year of history); then serve it
+    /// with `serve --data DIR` / 生成街道规模数据
+    Street {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        #[arg(long, default_value_t = 110)]
+        grids: usize,
+        /// Households per grid.
+        #[arg(long, default_value_t = 500)]
+        households: usize,
+        /// Weeks of history before today.
+        #[arg(long, default_value_t = 26)]
+        weeks: i64,
+    },
     /// A consistent copy of the database, taken while the server runs / 在线备份
     Backup {
         #[arg(long, value_name = "DIR")]
@@ -210,7 +225,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo talks to a person on stdout: its request logs would drown that out.
     let default_level = match cli.command {
-        Command::Demo { .. } => "warn",
+        Command::Demo { .. } | Command::Street { .. } => "warn",
         _ => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DOORSTEP_LOG")
@@ -277,6 +292,20 @@ fn main() -> ExitCode {
         Command::Restore { from, data } => doorstep_server::backup::restore(&from, &data)
             .map(|r| print_json(&r))
             .map_err(|e| e.to_string()),
+        Command::Street {
+            data,
+            grids,
+            households,
+            weeks,
+        } => {
+            let spec = doorstep_server::fixture::StreetSpec {
+                grids,
+                households,
+                weeks,
+                ..Default::default()
+            };
+            doorstep_server::fixture::run(&data, &spec).map_err(|e| e.to_string())
+        }
         Command::Demo {
             data,
             listen,

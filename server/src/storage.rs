@@ -65,6 +65,12 @@ fn migrations() -> Vec<String> {
         format!("{}{}", crate::accounts::TABLES, DEVICE_REFUSED),
         // 3: which device first used each Automerge actor (rule 6: actors are bound to devices).
         DEVICE_ACTORS.to_string(),
+        // 4: each grid's change mark: the overview keeps a grid's figures while it is unchanged
+        // (web/overview.rs). Local to each store (a replica marks what it applies).
+        r#"
+        CREATE TABLE grid_changes (grid TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+    "#
+        .to_string(),
     ]
 }
 
@@ -142,6 +148,9 @@ pub struct Backend {
     /// Whether this process brings the replica up to the shared log (`serve` does; `admin`,
     /// which may open a running server's replica, does not: see `ServerStore::open_admin`).
     follows: bool,
+    /// The server's clock for merges when set: a fixture replays half a year of syncs at the
+    /// moments they would have happened (`fixture.rs`). Never set by anything a request carries.
+    clock: Option<i64>,
 }
 
 impl Deref for Backend {
@@ -161,6 +170,17 @@ impl DerefMut for Backend {
 const CATCH_UP_ROWS: i64 = 2000;
 
 impl Backend {
+    /// The server's time for what it records (when a change was received): the system clock,
+    /// or the fixture's. Not the core store's `now`, which a phone's pushed times can move.
+    pub fn server_now(&self) -> i64 {
+        self.clock.unwrap_or_else(crate::directory::now_ms)
+    }
+
+    /// Sets the server's clock for merges (`None`: the system clock). For fixtures only.
+    pub fn set_server_clock(&mut self, at: Option<i64>) {
+        self.clock = at;
+    }
+
     /// Where the shared tables (directory, accounts, sessions, refusals) are.
     pub fn db(&self) -> &Db<'_> {
         match &self.pg {
@@ -398,6 +418,15 @@ pub fn place(
         .prepare_cached("SELECT grid, grp FROM doc_scope WHERE doc_id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
+    // The grid's change mark, and the one it left if it moved.
+    let mut mark = tx.prepare_cached(
+        "INSERT INTO grid_changes (grid, seq) VALUES (?1, ?2) \
+         ON CONFLICT (grid) DO UPDATE SET seq = MAX(seq, ?2)",
+    )?;
+    mark.execute(params![grid, seq])?;
+    if let Some((old, _)) = current.as_ref().filter(|(g, _)| g != grid) {
+        mark.execute(params![old, seq])?;
+    }
     if current.as_ref().map(|(g, gr)| (g.as_str(), gr.as_deref())) != Some((grid, group)) {
         tx.prepare_cached(
             "INSERT INTO doc_scope (doc_id, kind, grid, grp, scope_seq) \
@@ -426,6 +455,19 @@ pub struct ServerStore {
 pub const DOC_CACHE: usize = 4096;
 
 impl ServerStore {
+    /// A read-only connection of its own to the documents' read model (SQLite in WAL mode: it
+    /// reads a consistent snapshot while merges go on, and holds no lock of the store's), for a
+    /// long read such as an export. On PostgreSQL it reads this process's replica.
+    pub fn reader(&self) -> Result<Connection, ServerError> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(conn)
+    }
+
     /// Opens (creating if needed) the embedded database in `data`, which must be a directory or
     /// not exist.
     pub fn open(data: &Path) -> Result<ServerStore, ServerError> {
@@ -513,6 +555,7 @@ impl ServerStore {
             store,
             pg: pg.map(RefCell::new),
             follows,
+            clock: None,
         };
         let applied = backend.catch_up()?;
         if backend.is_shared() {

@@ -312,7 +312,7 @@ fn merge(
     let timed: RefCell<Vec<Timed>> = RefCell::default();
     let device_id = device.map(|d| d.id.clone());
     let who = device.map(policy::principal);
-    let now = now_ms();
+    let now = b.server_now();
     let (store, pg) = b.parts();
     let result = store.ingest(
         entries,
@@ -366,7 +366,7 @@ fn merge(
                 mirror_into_replica(tx, &appended, device_id.as_deref(), now)
                     .map_err(|e| Error::Storage(e.to_string()))?;
             }
-            note_device(shared, device_id.as_deref(), merged, note.as_ref())
+            note_device(shared, device_id.as_deref(), merged, note.as_ref(), now)
                 .map_err(|e| Error::Storage(e.to_string()))?;
             if let Some(pg) = pg.filter(|_| pg_tx) {
                 // The push is acknowledged when the shared database has it; the replica's own
@@ -459,6 +459,7 @@ fn note_device(
     device_id: Option<&str>,
     merged: &[Merged],
     note: Option<&Note>,
+    now: i64,
 ) -> Result<(), crate::ServerError> {
     let Some(id) = device_id else {
         return Ok(());
@@ -473,7 +474,7 @@ fn note_device(
         db.execute(
             "UPDATE devices SET last_sync_at = $2, last_cursor = $3, \
              scope_sig = COALESCE($4, scope_sig) WHERE id = $1",
-            vals![id, now_ms(), n.cursor as i64, n.scope_sig.clone()],
+            vals![id, now, n.cursor as i64, n.scope_sig.clone()],
         )?;
     }
     Ok(())

@@ -136,17 +136,26 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// One `map_range` pass per map: Automerge flags the keys with concurrent values, and only
+    /// those pay for `get_all` (a `get_all` per key was a third of a server's merge time).
     fn map(&mut self, obj: &ObjId, path: &str) {
-        let keys: Vec<String> = match self.heads {
-            Some(h) => self.doc.keys_at(obj, h).collect(),
-            None => self.doc.keys(obj).collect(),
+        let doc = self.doc;
+        let items: Vec<_> = match self.heads {
+            Some(h) => doc.map_range_at(obj, .., h).collect(),
+            None => doc.map_range(obj, ..).collect(),
         };
-        for k in keys {
-            let all = match self.heads {
-                Some(h) => self.doc.get_all_at(obj, k.as_str(), h),
-                None => self.doc.get_all(obj, k.as_str()),
-            }
-            .unwrap_or_default();
+        for item in items {
+            let k = item.key.to_string();
+            let all = if item.conflict {
+                match self.heads {
+                    Some(h) => doc.get_all_at(obj, k.as_str(), h),
+                    None => doc.get_all(obj, k.as_str()),
+                }
+                .unwrap_or_default()
+            } else {
+                let id = item.id();
+                vec![(item.value.into_value(), id)]
+            };
             // A key with a `/` would read as a deeper path: escaped, it matches no field; so
             // does a key longer than any the schema has (ids, tag codes: 64 at most).
             let seg = if k.chars().count() > 64 {
@@ -161,17 +170,23 @@ impl Walker<'_, '_> {
     }
 
     fn list(&mut self, obj: &ObjId, path: &str) {
-        let n = match self.heads {
-            Some(h) => self.doc.length_at(obj, h),
-            None => self.doc.length(obj),
+        let doc = self.doc;
+        let items: Vec<_> = match self.heads {
+            Some(h) => doc.list_range_at(obj, .., h).collect(),
+            None => doc.list_range(obj, ..).collect(),
         };
-        let mut order = Vec::with_capacity(n);
-        for i in 0..n {
-            let all = match self.heads {
-                Some(h) => self.doc.get_all_at(obj, i, h),
-                None => self.doc.get_all(obj, i),
-            }
-            .unwrap_or_default();
+        let mut order = Vec::with_capacity(items.len());
+        for item in items {
+            let all = if item.conflict {
+                match self.heads {
+                    Some(h) => doc.get_all_at(obj, item.index, h),
+                    None => doc.get_all(obj, item.index),
+                }
+                .unwrap_or_default()
+            } else {
+                let id = item.id();
+                vec![(item.value.into_value(), id)]
+            };
             for (v, id) in all {
                 let p = join(path, &format!("@{id}"));
                 order.push(p.clone());

@@ -36,7 +36,7 @@ pub use sync::{Outgoing, SyncPage};
 pub mod read_model {
     pub use super::queries::{
         APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, household_row,
-        ledger_order, task_row,
+        household_search_sql, ledger_order, search_terms, task_row,
     };
 }
 
@@ -449,22 +449,22 @@ impl Store {
                 Some(before) => s.doc.save_after(before),
                 None => s.doc.save(),
             };
+            // Cached statements: a server runs these for every document of every push.
             let chunks: i64 = tx
-                .query_row("SELECT chunks FROM docs WHERE id = ?1", [&s.id], |r| {
-                    r.get(0)
-                })
+                .prepare_cached("SELECT chunks FROM docs WHERE id = ?1")?
+                .query_row([&s.id], |r| r.get(0))
                 .optional()?
                 .unwrap_or(0);
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO doc_data (doc_id, seq, bytes) VALUES (?1, \
                  (SELECT COALESCE(MAX(seq), -1) + 1 FROM doc_data WHERE doc_id = ?1), ?2)",
-                params![s.id, bytes],
-            )?;
-            tx.execute(
+            )?
+            .execute(params![s.id, bytes])?;
+            tx.prepare_cached(
                 "INSERT INTO docs (id, kind, heads, chunks, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
                  ON CONFLICT (id) DO UPDATE SET heads = ?3, chunks = ?4, updated_at = ?5",
-                params![s.id, s.kind.code(), encode_heads(&heads), chunks + 1, now],
-            )?;
+            )?
+            .execute(params![s.id, s.kind.code(), encode_heads(&heads), chunks + 1, now])?;
             index::write(&tx, &s.id, &entity, &mut s.doc, self.visit_rows)?;
             if chunks + 1 > COMPACT_AFTER_CHUNKS {
                 to_compact.push(s.id.clone());
@@ -489,12 +489,12 @@ impl Store {
     pub fn compact_doc(&mut self, id: &str) -> Result<()> {
         let bytes = self.doc(id)?.save();
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM doc_data WHERE doc_id = ?1", [id])?;
-        tx.execute(
-            "INSERT INTO doc_data (doc_id, seq, bytes) VALUES (?1, 0, ?2)",
-            params![id, bytes],
-        )?;
-        tx.execute("UPDATE docs SET chunks = 1 WHERE id = ?1", [id])?;
+        tx.prepare_cached("DELETE FROM doc_data WHERE doc_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("INSERT INTO doc_data (doc_id, seq, bytes) VALUES (?1, 0, ?2)")?
+            .execute(params![id, bytes])?;
+        tx.prepare_cached("UPDATE docs SET chunks = 1 WHERE id = ?1")?
+            .execute([id])?;
         tx.commit()?;
         Ok(())
     }

@@ -157,6 +157,18 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO meta (key, value) VALUES ('indexes_stale', '1')
         ON CONFLICT (key) DO UPDATE SET value = '1';
     "#,
+    // 5: a household's help tasks and appeals by the household: its page (on the phone and on the
+    // dashboard, with its audit) read the whole tables without them, 55,000 households' worth on
+    // a street's server.
+    //
+    // And the households still living in a grid, in address order: a list and its count read
+    // this index alone, without a lookup of each household's row to check `moved_out` (55,000
+    // of them on a street supervisor's page).
+    r#"
+    CREATE INDEX tasks_household ON tasks (household_id);
+    CREATE INDEX appeals_household ON appeals (household_id);
+    CREATE INDEX households_live ON households (grid, sort_key) WHERE moved_out = 0;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -5,7 +5,8 @@
 //! - `pages`: the street → community → grid → household drill-down, the ledger, help tasks,
 //!   devices, a household and an appeal with its triage;
 //! - `admin`: the directory, devices (enroll with a QR code, revoke) and roll import;
-//! - `stats`: the read-model queries; `charts`: SVG; `format`: dates; `i18n`: the words.
+//! - `stats`: the read-model queries; `overview`: the overview's figures kept grid by grid;
+//!   `charts`: SVG; `format`: dates; `i18n`: the words.
 //!
 //! Pages need no script; `app.js` only submits filter forms on change and asks before a
 //! revocation. Every response carries a strict Content-Security-Policy.
@@ -14,6 +15,7 @@ pub mod admin;
 pub mod charts;
 pub mod format;
 pub mod i18n;
+pub mod overview;
 pub mod pages;
 pub mod session;
 pub mod stats;

@@ -130,7 +130,7 @@ fn unit_ctx(
     if !v.sees_unit(&unit.id) || unit.kind == UnitKind::Group {
         return Err(WebError::forbidden(lang));
     }
-    let below = directory::units_under(conn, &unit.id).map_err(ie)?;
+    let below = directory::units_down_to_grids(conn, &unit.id).map_err(ie)?;
     let grid_names: BTreeMap<String, String> = below
         .iter()
         .filter(|u| u.kind == UnitKind::Grid)
@@ -297,17 +297,21 @@ pub async fn unit(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
+    let cache = state.overview.clone();
     unit_page(&state, &headers, id, 0, None, move |s, v, ctx, path| {
         let lang = v.lang;
         let t = lang.tr();
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
         let now = now();
         let base = path.to_string();
-        let figures = stats::grid_figures(s, &ctx.grids, now).map_err(ie)?;
+        let o = cache
+            .overview(s, &ctx.grids, now, TREND_WEEKS)
+            .map_err(ie)?;
+        let figures = o.figures;
         let mut total = stats::GridFigures::default();
         figures.values().for_each(|f| total.add(f));
-        let attention = stats::attention_counts(s, &ctx.grids)
-            .map_err(ie)?
+        let attention = o
+            .attention
             .into_iter()
             .map(|(tag, n)| Count {
                 label: lang.pick(tag.label_zh(), tag.label_en()).to_string(),
@@ -315,7 +319,7 @@ pub async fn unit(
                 href: format::link(&format!("{base}/households"), &[("tag", tag.code())]),
             })
             .collect();
-        let tasks = stats::task_figures(s, &ctx.grids, now).map_err(ie)?;
+        let tasks = o.tasks;
         let oldest = tasks
             .oldest_open
             .as_ref()
@@ -328,8 +332,7 @@ pub async fn unit(
                 )
             })
             .unwrap_or_else(|| t.none.to_string());
-        let rows = stats::appeals(s, &ctx.grids, &AppealFilter::default(), now).map_err(ie)?;
-        let appeals = stats::appeal_figures(&rows);
+        let appeals = o.appeals;
         let ledger = format!("{base}/appeals");
         let count = |label: &str, n: u32, key: &str, code: &str| Count {
             label: label.to_string(),
@@ -378,24 +381,17 @@ pub async fn unit(
             ),
             None => t.satisfaction_none.to_string(),
         };
-        let overdue = rows
+        let overdue = o
+            .overdue
             .iter()
-            .filter(|r| r.deadline.is_overdue())
-            .take(10)
             .map(|r| appeal_view(lang, r, &ctx.grid_names))
             .collect();
-        let due_next = rows
+        let due_next = o
+            .due_next
             .iter()
-            .filter(|r| {
-                matches!(
-                    r.deadline,
-                    DeadlineState::DueSoon { .. } | DeadlineState::OnTime { .. }
-                ) && r.status.is_open()
-            })
-            .take(5)
             .map(|r| appeal_view(lang, r, &ctx.grid_names))
             .collect();
-        let tr = stats::trends(s, &ctx.grids, now, TREND_WEEKS).map_err(ie)?;
+        let tr = o.trends;
         let labels: Vec<String> = tr.weeks.iter().map(|w| format::month_day(*w)).collect();
         let chart_visits = charts::columns(t.visits_per_week, &labels, &tr.visits, "visits");
         let chart_overdue = charts::columns(t.overdue_per_week, &labels, &tr.overdue, "overdue");
@@ -591,6 +587,15 @@ pub struct HouseholdView {
     pub grid: String,
 }
 
+/// How many grids the server has.
+fn grid_count(s: &Backend) -> Result<usize, WebError> {
+    s.db()
+        .row("SELECT COUNT(*) FROM units WHERE kind = 'grid'", &[])
+        .and_then(|r| r.map(|r| r.int(0)).transpose())
+        .map(|n| n.unwrap_or(0) as usize)
+        .map_err(|e| WebError::internal(Lang::Zh, e.to_string()))
+}
+
 fn household_view(
     lang: Lang,
     h: &HouseholdRow,
@@ -642,6 +647,7 @@ pub async fn households(
     RawQuery(raw): RawQuery,
     Query(p): Query<HouseholdParams>,
 ) -> Result<Response, WebError> {
+    let store = state.store.clone();
     unit_page(&state, &headers, id, 1, raw, move |s, v, ctx, path| {
         let lang = v.lang;
         let t = lang.tr();
@@ -651,10 +657,13 @@ pub async fn households(
             visit: VisitState::from_code(&p.visit),
             search: Some(p.q.trim().to_string()).filter(|q| !q.is_empty()),
             order: HouseholdOrder::from_code(&p.sort).unwrap_or_default(),
+            // Household by household when the viewer sees less than a fifth of the grids.
+            scoped_search: ctx.grids.len() * 5 < grid_count(s)?,
         };
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
         if p.format == "csv" {
-            let (rows, _) = stats::households(s, &ctx.grids, &f, now, CSV_MAX, 0).map_err(ie)?;
+            // Every household of the list, however many: streamed from a read-only connection
+            // of its own, so the store is not held while the file goes out.
             let head = [
                 t.grid,
                 t.address,
@@ -665,25 +674,34 @@ pub async fn households(
                 t.last_visit,
                 t.visits,
             ];
-            let body = rows.iter().map(|h| {
-                let hv = household_view(lang, h, &ctx.grid_names, now);
-                vec![
-                    hv.grid,
-                    hv.address,
-                    hv.name,
-                    hv.phone,
-                    hv.residents.to_string(),
-                    hv.tags,
-                    h.last_visit_at.map(format::date_time).unwrap_or_default(),
-                    hv.visits.to_string(),
-                ]
-            });
-            return csv_response(
-                lang,
-                &format!("{}-{}", ctx.unit.name, t.households),
+            let reader = store.clone();
+            let UnitCtx {
+                unit,
+                grids,
+                grid_names,
+                ..
+            } = ctx;
+            return Ok(csv_stream(
+                &format!("{}-{}", unit.name, t.households),
                 &head,
-                body,
-            );
+                move |row| {
+                    let conn = reader.reader().map_err(|e| e.to_string())?;
+                    stats::each_household(&conn, &grids, &f, now, |h| {
+                        let hv = household_view(lang, &h, &grid_names, now);
+                        row(vec![
+                            hv.grid,
+                            hv.address,
+                            hv.name,
+                            hv.phone,
+                            hv.residents.to_string(),
+                            hv.tags,
+                            h.last_visit_at.map(format::date_time).unwrap_or_default(),
+                            hv.visits.to_string(),
+                        ])
+                    })
+                    .map_err(|e| e.to_string())
+                },
+            ));
         }
         let page = p.page.unwrap_or(1).max(1);
         let (rows, total) = stats::households(
@@ -1786,6 +1804,82 @@ fn may_hold(
 
 /// A CSV download that Excel opens correctly: UTF-8 with a byte-order mark, CRLF line ends,
 /// Chinese headers in a Chinese session, and a UTF-8 file name (RFC 6266).
+/// A CSV download whose rows are produced on a blocking thread while it is sent. `produce` is
+/// given a sink that takes one row and says whether the client is still there. Memory stays
+/// bounded (a few 64 KiB chunks in flight) whatever the number of rows; an error after the
+/// first bytes cuts the download (the client sees a broken transfer, never a file that looks
+/// complete).
+pub fn csv_stream<P>(name: &str, head: &[&str], produce: P) -> Response
+where
+    P: FnOnce(&mut dyn FnMut(Vec<String>) -> bool) -> Result<(), String> + Send + 'static,
+{
+    const CHUNK: usize = 64 * 1024;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        /// What the CSV writer has written so far, taken a chunk at a time.
+        #[derive(Clone, Default)]
+        struct Sink(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.borrow_mut().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        sink.0.borrow_mut().extend_from_slice(&[0xEF, 0xBB, 0xBF]);
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(sink.clone());
+        let mut open = w.write_record(&head).is_ok();
+        let result = produce(&mut |r: Vec<String>| {
+            let r: Vec<String> = r.into_iter().map(super::csv_cell).collect();
+            open = open && w.write_record(&r).is_ok();
+            if open && sink.0.borrow().len() >= CHUNK {
+                let chunk = std::mem::take(&mut *sink.0.borrow_mut());
+                open = tx.blocking_send(Ok(chunk)).is_ok();
+            }
+            open
+        });
+        let end = match result {
+            Ok(()) => w
+                .flush()
+                .map(|()| std::mem::take(&mut *sink.0.borrow_mut()))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let last = end.map_err(|e| {
+            tracing::error!(error = %e, "CSV export failed part way");
+            std::io::Error::other(e)
+        });
+        let _ = tx.blocking_send(last);
+    });
+    let body = axum::body::Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
+    csv_headers(name, body.into_response())
+}
+
+fn csv_headers(name: &str, mut r: Response) -> Response {
+    let date = format::date(now());
+    let file = format!("{name}-{date}.csv");
+    let h = r.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "attachment; filename=\"doorstep-{date}.csv\"; filename*=UTF-8''{}",
+        format::enc(&file)
+    )) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    super::secure_page(r)
+}
+
 pub fn csv_response(
     lang: Lang,
     name: &str,
@@ -1802,21 +1896,7 @@ pub fn csv_response(
         w.write_record(&r).map_err(|e| ie(&e))?;
     }
     let body = w.into_inner().map_err(|e| ie(&e))?;
-    let date = format::date(now());
-    let file = format!("{name}-{date}.csv");
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
-        "attachment; filename=\"doorstep-{date}.csv\"; filename*=UTF-8''{}",
-        format::enc(&file)
-    )) {
-        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
-    }
-    Ok(super::secure_page(r))
+    Ok(csv_headers(name, body.into_response()))
 }
 
 impl From<WebErrorKind> for WebError {

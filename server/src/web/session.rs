@@ -174,7 +174,9 @@ pub async fn viewer(state: &AppState, headers: &HeaderMap, here: &str) -> Result
             session.person.units.clone()
         };
         for top in &tops {
-            for u in directory::units_under(conn, top)? {
+            // Down to the grids: a viewer's pages are of units down to a grid (a liaison
+            // group has no page), and a street has thousands of groups.
+            for u in directory::units_down_to_grids(conn, top)? {
                 if u.kind == UnitKind::Grid {
                     grids.insert(u.id.clone());
                 }

@@ -18,7 +18,7 @@ use doorstep_core::{
     store::{
         AppealRow, HouseholdRow, Store, TaskRow,
         read_model::{
-            APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, household_row,
+            self, APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, household_row,
             ledger_order, task_row,
         },
     },
@@ -443,18 +443,15 @@ pub struct HouseholdFilter {
     pub visit: Option<VisitState>,
     /// Words that must all occur in an address, a resident's name or phone.
     pub search: Option<String>,
+    /// Whether short words are looked for household by household in the viewer's grids rather
+    /// than by a scan of the whole search table (`household_search_sql`): for a viewer who
+    /// sees a small part of the server.
+    pub scoped_search: bool,
     pub order: HouseholdOrder,
 }
 
-/// One page of households and how many match in all.
-pub fn households(
-    store: &Store,
-    grids: &[String],
-    f: &HouseholdFilter,
-    now: Millis,
-    limit: u32,
-    offset: u32,
-) -> Result<(Vec<HouseholdRow>, u32)> {
+/// The condition and arguments of a household list (`h` is `households`).
+fn household_where(grids: &[String], f: &HouseholdFilter, now: Millis) -> (String, Vec<Value>) {
     let mut args = Vec::new();
     let mut cond = format!(
         "h.moved_out = 0 AND {}",
@@ -473,37 +470,74 @@ pub fn households(
         }
         None => {}
     }
-    for w in f.search.as_deref().unwrap_or("").split_whitespace().take(8) {
-        let w = w.replace(['%', '_'], "");
-        if w.is_empty() {
-            continue;
-        }
-        cond.push_str(
-            " AND h.id IN (SELECT doc_id FROM search WHERE text LIKE ? AND kind = 'household')",
-        );
-        args.push(format!("%{w}%").into());
+    let terms = read_model::search_terms(f.search.as_deref().unwrap_or(""));
+    for term in terms.into_iter().take(8) {
+        cond.push_str(read_model::household_search_sql(&term, f.scoped_search));
+        args.push(term.into());
     }
-    let total: u32 = store
-        .connection()
-        .prepare_cached(&format!("SELECT COUNT(*) FROM households h WHERE {cond}"))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-    let order = match f.order {
+    (cond, args)
+}
+
+fn household_order(order: HouseholdOrder) -> &'static str {
+    match order {
         HouseholdOrder::Address => "h.grid, h.sort_key, h.id",
         HouseholdOrder::LastVisit => {
             "h.last_visit_at IS NOT NULL, h.last_visit_at, h.sort_key, h.id"
         }
         HouseholdOrder::Name => "h.name, h.sort_key, h.id",
-    };
+    }
+}
+
+/// One page of households and how many match in all.
+pub fn households(
+    store: &Store,
+    grids: &[String],
+    f: &HouseholdFilter,
+    now: Millis,
+    limit: u32,
+    offset: u32,
+) -> Result<(Vec<HouseholdRow>, u32)> {
+    let (cond, mut args) = household_where(grids, f, now);
+    let total: u32 = store
+        .connection()
+        .prepare_cached(&format!("SELECT COUNT(*) FROM households h WHERE {cond}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     args.push(i64::from(limit).into());
     args.push(i64::from(offset).into());
     let sql = format!(
-        "SELECT {HOUSEHOLD_COLS} FROM households h WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"
+        "SELECT {HOUSEHOLD_COLS} FROM households h WHERE {cond} ORDER BY {} LIMIT ? OFFSET ?",
+        household_order(f.order)
     );
     let mut stmt = store.connection().prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(args), household_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok((rows, total))
+}
+
+/// Every household of the list, in its order, one at a time to `each` (which returns false to
+/// stop): an export of any size in bounded memory. `conn` is a connection of its own (a
+/// read-only one), so that the store is not held while the rows go out.
+pub fn each_household(
+    conn: &rusqlite::Connection,
+    grids: &[String],
+    f: &HouseholdFilter,
+    now: Millis,
+    mut each: impl FnMut(HouseholdRow) -> bool,
+) -> Result<()> {
+    let (cond, args) = household_where(grids, f, now);
+    let sql = format!(
+        "SELECT {HOUSEHOLD_COLS} FROM households h WHERE {cond} ORDER BY {}",
+        household_order(f.order)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args))?;
+    while let Some(r) = rows.next()? {
+        if !each(household_row(r)?) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

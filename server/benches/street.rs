@@ -1,0 +1,280 @@
+//! The dashboard at a street's scale (issue 18; figures in docs/perf.md): each page's time for a
+//! street supervisor and a community supervisor, on streets of 1,200, 11,000 and 55,000
+//! households built by `doorstep-server street` (half a year of history, `fixture.rs`), served
+//! by the release binary over real HTTP on 127.0.0.1.
+//!
+//!     cargo bench -p doorstep-server --bench street                 # the three sizes
+//!     cargo bench -p doorstep-server --bench street -- --quick      # 1,200 households only
+//!     cargo bench -p doorstep-server --bench street -- --only 110x500
+//!
+//!     cargo bench -p doorstep-server --bench street -- --data DIR [--bin OTHER-SERVER]
+//!         # a street built before (`doorstep-server street --data DIR`), served by this build
+//!         # or by another one (to compare two versions in one run)
+//!
+//! A street is built once and kept in `target/street-fixtures/` (the large one takes about 25
+//! minutes on 2 cores); delete it to build it again. Each figure is the median (and the 90th percentile) of 15 loads
+//! after 2 unmeasured ones.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use doorstep_server::demo::{DEMO_PASSWORD, percentile, server_bin, spawn_serve};
+
+/// Bump when the fixture's content changes, so that kept streets are built again.
+const FIXTURE_VERSION: u32 = 1;
+const SAMPLES: usize = 15;
+
+struct Size {
+    grids: usize,
+    households: usize,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let mut sizes = vec![
+        Size {
+            grids: 6,
+            households: 200,
+        },
+        Size {
+            grids: 22,
+            households: 500,
+        },
+        Size {
+            grids: 110,
+            households: 500,
+        },
+    ];
+    if quick {
+        sizes.truncate(1);
+    }
+    if let Some(o) = &only {
+        sizes.retain(|s| &format!("{}x{}", s.grids, s.households) == o);
+    }
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let bin = arg("--bin")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| server_bin().expect("the server binary"));
+    let given = arg("--data").map(PathBuf::from);
+    let root = bin
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("street-fixtures");
+    let mut table: Vec<(String, Vec<(Duration, Duration)>)> = Vec::new();
+    let mut columns = Vec::new();
+    if given.is_some() {
+        sizes.truncate(1);
+    }
+    for size in &sizes {
+        let dir = given.clone().unwrap_or_else(|| fixture(&bin, &root, size));
+        let (mut child, base) = spawn_serve(
+            Command::new(&bin)
+                .args(["--log-format", "text", "serve", "--data"])
+                .arg(&dir)
+                .args(["--listen", "127.0.0.1:0"])
+                .env("DOORSTEP_LOG", "warn"),
+        )
+        .expect("serve");
+        let figures = measure(&base, &dir);
+        let _ = child.kill();
+        let _ = child.wait();
+        columns.push(match &given {
+            Some(d) => d.display().to_string(),
+            None => format!("{} households", size.grids * size.households),
+        });
+        for (i, (name, f)) in figures.into_iter().enumerate() {
+            if table.len() <= i {
+                table.push((name, Vec::new()));
+            }
+            table[i].1.push(f);
+        }
+    }
+    println!("\n| page | {} |", columns.join(" | "));
+    println!("|---|{}", "---|".repeat(columns.len()));
+    for (name, fs) in &table {
+        let cells: Vec<String> = fs
+            .iter()
+            .map(|(m, p90)| format!("{} ({})", ms(*m), ms(*p90)))
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+    println!("\n(median, and 90th percentile in brackets, of {SAMPLES} loads)");
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The street of `size`, built once with the release binary's `street` command.
+fn fixture(bin: &Path, root: &Path, size: &Size) -> PathBuf {
+    let dir = root.join(format!(
+        "{}x{}-v{FIXTURE_VERSION}",
+        size.grids, size.households
+    ));
+    if dir.join("built").exists() {
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!("building the street {} ...", dir.display());
+    let status = Command::new(bin)
+        .args(["street", "--data"])
+        .arg(&dir)
+        .args(["--grids", &size.grids.to_string()])
+        .args(["--households", &size.households.to_string()])
+        .status()
+        .expect("street");
+    assert!(status.success(), "doorstep-server street failed");
+    std::fs::write(dir.join("built"), "").unwrap();
+    dir
+}
+
+/// A dashboard session over HTTP: cookies kept by hand, no redirects followed.
+struct Session {
+    base: String,
+    http: reqwest::blocking::Client,
+    cookie: String,
+}
+
+impl Session {
+    fn login(base: &str, login: &str) -> Session {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(300))
+            .build()
+            .unwrap();
+        let page = http.get(format!("{base}/login")).send().unwrap();
+        let pre_cookie = cookies(&page);
+        let body = page.text().unwrap();
+        let pre = hidden(&body, "pre");
+        let r = http
+            .post(format!("{base}/login"))
+            .header("cookie", &pre_cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "login={login}&password={DEMO_PASSWORD}&pre={pre}&next=%2F"
+            ))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303, "login {login}");
+        Session {
+            base: base.to_string(),
+            cookie: cookies(&r),
+            http,
+        }
+    }
+
+    /// Loads `path` and returns the time to the last byte and the body.
+    fn load(&self, path: &str) -> (Duration, String) {
+        let t = Instant::now();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().unwrap();
+        assert_eq!(status, 200, "{path}: {}", &body[..body.len().min(300)]);
+        (t.elapsed(), body)
+    }
+
+    fn time(&self, path: &str) -> (Duration, Duration) {
+        for _ in 0..2 {
+            self.load(path);
+        }
+        let mut ts: Vec<Duration> = (0..SAMPLES).map(|_| self.load(path).0).collect();
+        ts.sort();
+        (percentile(&ts, 0.5), percentile(&ts, 0.9))
+    }
+}
+
+fn cookies(r: &reqwest::blocking::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn hidden(body: &str, name: &str) -> String {
+    let at = body
+        .find(&format!("name=\"{name}\" value=\""))
+        .expect("hidden field");
+    let rest = &body[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+fn measure(base: &str, dir: &Path) -> Vec<(String, (Duration, Duration))> {
+    // A household with the most appeals and tasks: the longest audit list.
+    let db = rusqlite::Connection::open_with_flags(
+        dir.join(doorstep_server::storage::DB_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let household: String = db
+        .query_row(
+            "SELECT household_id FROM appeals WHERE household_id IS NOT NULL \
+             GROUP BY household_id ORDER BY COUNT(*) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let total: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM households WHERE moved_out = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut out = Vec::new();
+    for (who, login, unit) in [
+        ("street", "xb-jiedao", "xb"),
+        ("community", "c01-shuji", "xb-c01"),
+    ] {
+        let s = Session::login(base, login);
+        let u = format!("/u/{unit}");
+        for (name, path) in [
+            ("overview", u.clone()),
+            ("households", format!("{u}/households")),
+            (
+                "search 秀英",
+                format!("{u}/households?q=%E7%A7%80%E8%8B%B1"),
+            ),
+            ("appeals", format!("{u}/appeals")),
+            ("overdue appeals", format!("{u}/appeals?overdue=1")),
+            ("tasks", format!("{u}/tasks")),
+            ("devices", format!("{u}/devices")),
+        ] {
+            out.push((format!("{who}: {name}"), s.time(&path)));
+        }
+        if who == "street" {
+            out.push((
+                "street: one household".into(),
+                s.time(&format!("/h/{household}")),
+            ));
+            // The CSV is complete: a row per household, the header, and nothing cut.
+            let (t, body) = s.load(&format!("{u}/households?format=csv"));
+            let rows = body.lines().count() as i64 - 1;
+            let what = if rows == total {
+                format!("street: households CSV (all {rows} rows)")
+            } else {
+                format!("street: households CSV (CUT: {rows} of {total} rows)")
+            };
+            out.push((what, (t, t)));
+        }
+    }
+    out
+}

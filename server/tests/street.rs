@@ -1,0 +1,176 @@
+//! The street fixture and the dashboard's figures at scale (issue 18): the fixture builds a
+//! consistent street through the rules, and the overview kept grid by grid equals the figures
+//! computed afresh from every row, before and after a grid changes.
+
+use doorstep_core::domain::household::AttentionTag;
+use doorstep_server::{
+    demo::generate_roll,
+    fixture::{self, StreetSpec},
+    import,
+    storage::ServerStore,
+    sync,
+    web::{
+        overview::OverviewCache,
+        stats::{self, AppealFilter, GridFigures},
+    },
+};
+
+const WEEKS: usize = 12;
+
+fn small_street() -> (tempfile::TempDir, ServerStore, fixture::BuiltStreet) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerStore::open(dir.path()).unwrap();
+    let spec = StreetSpec {
+        grids: 3,
+        households: 40,
+        weeks: 4,
+        seed: 5,
+    };
+    let built = fixture::build(&server, &spec, |_| {}).unwrap();
+    (dir, server, built)
+}
+
+#[test]
+fn residents_living_alone_as_elderly_are_old() {
+    let roll = generate_roll("g", &[], 2000, 9);
+    let mut elderly = 0;
+    for h in &roll {
+        for r in &h.residents {
+            if r.tags.contains(&AttentionTag::ElderlyAlone) {
+                elderly += 1;
+                let born = r.birth_year.unwrap();
+                assert!(born <= 1961, "独居老人 born in {born}");
+            }
+        }
+    }
+    assert!(elderly > 50, "{elderly}");
+}
+
+#[test]
+fn the_fixture_builds_a_street_through_the_rules() {
+    let (_dir, server, built) = small_street();
+    assert_eq!(built.grids.len(), 3);
+    assert_eq!(built.households, 120);
+    assert!(built.visits > 20, "{built:?}");
+    let b = server.lock();
+    let count = |sql: &str| -> i64 { b.connection().query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM households"), 120);
+    assert_eq!(count("SELECT COUNT(*) FROM visits") as usize, built.visits);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM appeals") as usize,
+        built.appeals
+    );
+    // Every visit was pushed by its grid worker's phone, as that device.
+    assert_eq!(
+        count("SELECT COUNT(DISTINCT device_id) FROM change_log WHERE device_id IS NOT NULL"),
+        3
+    );
+    // Received week by week over the weeks of history, not all at once.
+    let (first, last): (i64, i64) = b
+        .connection()
+        .query_row(
+            "SELECT MIN(received_at), MAX(received_at) FROM change_log",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(last - first > 3 * 7 * 24 * 3600 * 1000, "{first}..{last}");
+    // Nothing the server had to correct (its corrections are its own changes): every device
+    // time was plausible for when its sync arrived.
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM change_log WHERE device_id IS NULL \
+             AND received_at > (SELECT MIN(received_at) FROM change_log)"
+        ),
+        0
+    );
+}
+
+/// The overview's figures for `grids`, computed afresh from every row.
+fn afresh(
+    server: &ServerStore,
+    grids: &[String],
+    now: i64,
+) -> (
+    GridFigures,
+    stats::AppealFigures,
+    stats::Trends,
+    Vec<String>,
+) {
+    let b = server.lock();
+    let mut total = GridFigures::default();
+    for f in stats::grid_figures(&b, grids, now).unwrap().values() {
+        total.add(f);
+    }
+    let rows = stats::appeals(&b, grids, &AppealFilter::default(), now).unwrap();
+    let overdue = rows
+        .iter()
+        .filter(|r| r.deadline.is_overdue())
+        .take(10)
+        .map(|r| r.id.clone())
+        .collect();
+    (
+        total,
+        stats::appeal_figures(&rows),
+        stats::trends(&b, grids, now, WEEKS).unwrap(),
+        overdue,
+    )
+}
+
+#[test]
+fn the_overview_kept_by_grid_equals_the_figures_afresh_and_follows_changes() {
+    let (_dir, server, built) = small_street();
+    let cache = OverviewCache::default();
+    let now = doorstep_core::time::now();
+    let check = |now: i64| {
+        let o = {
+            let b = server.lock();
+            cache.overview(&b, &built.grids, now, WEEKS).unwrap()
+        };
+        let (total, appeals, trends, overdue) = afresh(&server, &built.grids, now);
+        let mut kept = GridFigures::default();
+        o.figures.values().for_each(|f| kept.add(f));
+        assert_eq!(format!("{kept:?}"), format!("{total:?}"));
+        assert_eq!(o.appeals.total, appeals.total);
+        assert_eq!(o.appeals.overdue, appeals.overdue);
+        assert_eq!(o.appeals.by_status, appeals.by_status);
+        assert_eq!(o.appeals.by_tier, appeals.by_tier);
+        assert_eq!(o.appeals.by_topic, appeals.by_topic);
+        assert_eq!(o.appeals.satisfaction, appeals.satisfaction);
+        assert_eq!(o.trends.weeks, trends.weeks);
+        assert_eq!(o.trends.visits, trends.visits);
+        assert_eq!(o.trends.overdue, trends.overdue);
+        assert_eq!(o.trends.topics, trends.topics);
+        let ids: Vec<String> = o.overdue.iter().map(|r| r.id.clone()).collect();
+        assert_eq!(ids, overdue);
+        kept.coverage.households
+    };
+    assert_eq!(check(now), 120);
+    // Shown again unchanged: the same figures.
+    assert_eq!(check(now + 1000), 120);
+    // A household imported into the first grid: that grid's mark moves, the others' stay, and
+    // the overview shows it at once.
+    let marks = |server: &ServerStore| -> Vec<i64> {
+        let b = server.lock();
+        built
+            .grids
+            .iter()
+            .map(|g| {
+                b.connection()
+                    .query_row("SELECT seq FROM grid_changes WHERE grid = ?1", [g], |r| {
+                        r.get(0)
+                    })
+                    .unwrap()
+            })
+            .collect()
+    };
+    let before = marks(&server);
+    let bundle = import::build_bundle(generate_roll(&built.grids[0], &[], 1, 77)).unwrap();
+    sync::push(&mut server.lock(), None, &bundle).unwrap();
+    let after = marks(&server);
+    assert!(after[0] > before[0]);
+    assert_eq!(after[1..], before[1..]);
+    assert_eq!(check(now + 2000), 121);
+    // A minute on, what follows the clock is computed again.
+    assert_eq!(check(now + 2 * 60_000), 121);
+}
