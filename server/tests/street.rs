@@ -174,3 +174,92 @@ fn the_overview_kept_by_grid_equals_the_figures_afresh_and_follows_changes() {
     // A minute on, what follows the clock is computed again.
     assert_eq!(check(now + 2 * 60_000), 121);
 }
+
+#[test]
+fn a_search_counts_what_it_finds_on_every_page() {
+    use stats::{HouseholdFilter, each_household, households};
+    let (_dir, server, built) = small_street();
+    let now = doorstep_core::time::now();
+    let b = server.lock();
+    let reader = server.reader().unwrap();
+    for (word, scoped) in [
+        ("王", false),
+        ("王", true),
+        ("1栋", false),
+        ("1栋", true),
+        ("13", true),
+    ] {
+        let f = HouseholdFilter {
+            search: Some(word.into()),
+            scoped_search: scoped,
+            ..Default::default()
+        };
+        let mut all = Vec::new();
+        each_household(&reader, &built.grids, &f, now, |h| {
+            all.push(h.id);
+            true
+        })
+        .unwrap();
+        assert!(!all.is_empty(), "{word}");
+        let (first, total) = households(&b, &built.grids, &f, now, 5, 0).unwrap();
+        assert_eq!(total as usize, all.len(), "{word} scoped {scoped}");
+        assert_eq!(
+            first.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
+            all[..all.len().min(5)]
+        );
+        // A page past the end still knows the total.
+        let (past, total) = households(&b, &built.grids, &f, now, 5, 10_000).unwrap();
+        assert!(past.is_empty());
+        assert_eq!(total as usize, all.len());
+    }
+}
+
+#[test]
+fn ledger_and_task_pages_read_in_order_equal_the_whole_lists() {
+    use stats::{AppealSort, TaskFilter, appeal_page, appeals, task_page, tasks};
+    let (_dir, server, built) = small_street();
+    let now = doorstep_core::time::now();
+    let b = server.lock();
+    for sort in [AppealSort::Urgency, AppealSort::Newest, AppealSort::Oldest] {
+        for open_only in [false, true] {
+            let f = AppealFilter {
+                sort,
+                open_only,
+                ..Default::default()
+            };
+            let whole: Vec<String> = appeals(&b, &built.grids, &f, now)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            assert!(!whole.is_empty());
+            let mut paged = Vec::new();
+            for page in 1.. {
+                let (rows, total, shown) = appeal_page(&b, &built.grids, &f, now, 7, page).unwrap();
+                assert_eq!(total, whole.len());
+                if shown < page {
+                    break;
+                }
+                paged.extend(rows.into_iter().map(|r| r.id));
+            }
+            assert_eq!(paged, whole, "{sort:?} open {open_only}");
+        }
+    }
+    for filter in [TaskFilter::NotDone, TaskFilter::All] {
+        let whole: Vec<String> = tasks(&b, &built.grids, filter)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let mut paged = Vec::new();
+        for page in 1.. {
+            let (rows, total, shown) = task_page(&b, &built.grids, filter, 3, page).unwrap();
+            assert_eq!(total as usize, whole.len());
+            if shown < page {
+                break;
+            }
+            paged.extend(rows.into_iter().map(|r| r.id));
+        }
+        assert_eq!(paged, whole);
+    }
+}

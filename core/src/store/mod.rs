@@ -36,7 +36,7 @@ pub use sync::{Outgoing, SyncPage};
 pub mod read_model {
     pub use super::queries::{
         APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, household_row,
-        household_search_sql, ledger_order, search_terms, task_row,
+        household_search_sql, ledger_order, ledger_rank, row_deadline, search_terms, task_row,
     };
 }
 

@@ -257,16 +257,11 @@ pub fn appeal_row(r: &Row<'_>, now: Millis) -> rusqlite::Result<AppealRow> {
     let channel: String = r.get(3)?;
     let tier: String = r.get(5)?;
     let status: String = r.get(6)?;
-    let tier = Tier::from_code(&tier).unwrap_or(Tier::General);
-    let status = AppealStatus::from_code(&status).unwrap_or(AppealStatus::Received);
     let clock_start: Millis = r.get(13)?;
     let met_at: Option<Millis> = r.get(14)?;
-    // A closed appeal that never met its deadline is no longer counted as running late.
-    let met_at = if status == AppealStatus::Closed {
-        met_at.or(Some(clock_start))
-    } else {
-        met_at
-    };
+    let deadline = row_deadline(&tier, &status, clock_start, met_at, now);
+    let tier = Tier::from_code(&tier).unwrap_or(Tier::General);
+    let status = AppealStatus::from_code(&status).unwrap_or(AppealStatus::Received);
     Ok(AppealRow {
         id: r.get(0)?,
         grid: r.get(1)?,
@@ -282,19 +277,44 @@ pub fn appeal_row(r: &Row<'_>, now: Millis) -> rusqlite::Result<AppealRow> {
         department: r.get(11)?,
         received_at: r.get(12)?,
         deadline_at: clock_start + tier.window(),
-        deadline: deadline_state(tier, clock_start, met_at, now),
+        deadline,
         satisfaction: r.get::<_, Option<i64>>(15)?.map(|s| s as u8),
     })
 }
 
 /// Overdue first (furthest over first), then open ones by time left, then the rest newest first.
 pub fn ledger_order(a: &AppealRow, b: &AppealRow) -> std::cmp::Ordering {
-    let rank = |r: &AppealRow| match r.deadline {
+    ledger_rank(a.deadline, a.received_at)
+        .cmp(&ledger_rank(b.deadline, b.received_at))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+/// An appeal's place in the ledger's order ([`ledger_order`], before its id breaks ties).
+pub fn ledger_rank(deadline: DeadlineState, received_at: Millis) -> (u8, Millis) {
+    match deadline {
         DeadlineState::Overdue { by } => (0, -by),
         DeadlineState::DueSoon { left } | DeadlineState::OnTime { left } => (1, left),
-        DeadlineState::Met | DeadlineState::MetLate { .. } => (2, -r.received_at),
+        DeadlineState::Met | DeadlineState::MetLate { .. } => (2, -received_at),
+    }
+}
+
+/// An appeal's deadline state from its index row's `tier`, `status`, `clock_start` and `met_at`,
+/// as [`appeal_row`] tells it (a closed appeal that never met its deadline no longer runs late).
+pub fn row_deadline(
+    tier: &str,
+    status: &str,
+    clock_start: Millis,
+    met_at: Option<Millis>,
+    now: Millis,
+) -> DeadlineState {
+    let tier = Tier::from_code(tier).unwrap_or(Tier::General);
+    let status = AppealStatus::from_code(status).unwrap_or(AppealStatus::Received);
+    let met_at = if status == AppealStatus::Closed {
+        met_at.or(Some(clock_start))
+    } else {
+        met_at
     };
-    rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id))
+    deadline_state(tier, clock_start, met_at, now)
 }
 
 /// Search words as LIKE patterns (`%word%`), with LIKE's wildcards taken out (they are not what

@@ -45,8 +45,6 @@ const PAGE: u32 = 50;
 pub const STALE_AFTER: Millis = 2 * DAY;
 /// Weeks the trend charts show.
 const TREND_WEEKS: usize = 12;
-/// At most this many rows go into one CSV export.
-const CSV_MAX: u32 = 20_000;
 
 fn now() -> Millis {
     doorstep_core::time::now()
@@ -527,16 +525,6 @@ pub struct Pager {
     pub csv: String,
 }
 
-/// The page `asked` for (1-based, clamped to the pages there are) of rows held in memory, with
-/// its rows.
-fn page_of<T>(rows: &[T], asked: Option<u32>) -> (u32, &[T]) {
-    let pages = (rows.len() as u32).div_ceil(PAGE).max(1);
-    let page = asked.unwrap_or(1).clamp(1, pages);
-    let start = (((page - 1) * PAGE) as usize).min(rows.len());
-    let end = (start + PAGE as usize).min(rows.len());
-    (page, &rows[start..end])
-}
-
 fn pager(path: &str, params: &[(&str, &str)], page: u32, total: u32) -> Pager {
     let pages = total.div_ceil(PAGE).max(1);
     let page = page.clamp(1, pages);
@@ -815,9 +803,9 @@ pub async fn appeals(
             channel: Channel::from_code(&p.channel),
             sort: AppealSort::from_code(&p.sort).unwrap_or_default(),
         };
-        let rows = stats::appeals(s, &ctx.grids, &f, now)
-            .map_err(|e| WebError::internal(lang, e.to_string()))?;
+        let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
         if p.format == "csv" {
+            let rows = stats::appeals(s, &ctx.grids, &f, now).map_err(ie)?;
             let head = [
                 t.received,
                 t.grid,
@@ -832,7 +820,7 @@ pub async fn appeals(
                 t.deadline,
                 t.time_left,
             ];
-            let body = rows.iter().take(CSV_MAX as usize).map(|r| {
+            let body = rows.iter().map(|r| {
                 let a = appeal_view(lang, r, &ctx.grid_names);
                 vec![
                     a.received,
@@ -857,8 +845,10 @@ pub async fn appeals(
                 body,
             );
         }
-        let total = rows.len() as u32;
-        let (page, on_page) = page_of(&rows, p.page);
+        let asked = p.page.unwrap_or(1) as usize;
+        let (on_page, total, page) =
+            stats::appeal_page(s, &ctx.grids, &f, now, PAGE as usize, asked).map_err(ie)?;
+        let (total, page) = (total as u32, page as u32);
         let shown = on_page
             .iter()
             .map(|r| appeal_view(lang, r, &ctx.grid_names))
@@ -1007,8 +997,8 @@ pub async fn tasks(
         } else {
             TaskFilter::NotDone
         };
-        let rows = stats::tasks(s, &ctx.grids, filter).map_err(ie)?;
         if p.format == "csv" {
+            let rows = stats::tasks(s, &ctx.grids, filter).map_err(ie)?;
             let head = [
                 t.need,
                 t.household,
@@ -1037,8 +1027,8 @@ pub async fn tasks(
             return csv_response(lang, &format!("{}-{}", ctx.unit.name, t.tasks), &head, body);
         }
         let figures = stats::task_figures(s, &ctx.grids, now()).map_err(ie)?;
-        let total = rows.len() as u32;
-        let (page, on_page) = page_of(&rows, p.page);
+        let (on_page, total, page) =
+            stats::task_page(s, &ctx.grids, filter, PAGE, p.page.unwrap_or(1)).map_err(ie)?;
         let page = TasksPage {
             all: filter == TaskFilter::All,
             figures,
@@ -1160,8 +1150,10 @@ fn count_pending(
         return Ok(0);
     }
     let marks = vec!["?"; values.len()].join(", ");
+    // The log from the device's cursor on, then each row's document placed (CROSS JOIN keeps
+    // that order): the cost follows what the device has not pulled, not the size of its grids.
     let sql = format!(
-        "SELECT COUNT(*) FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
+        "SELECT COUNT(*) FROM change_log c CROSS JOIN doc_scope s ON s.doc_id = c.doc_id \
          WHERE c.seq > ? AND (c.device_id IS NULL OR c.device_id <> ?) AND {col} IN ({marks}){extra}"
     );
     let mut args: Vec<rusqlite::types::Value> = vec![cursor.into(), device.to_string().into()];

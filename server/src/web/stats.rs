@@ -109,21 +109,53 @@ pub enum TaskFilter {
     All,
 }
 
-pub fn tasks(store: &Store, grids: &[String], filter: TaskFilter) -> Result<Vec<TaskRow>> {
+fn task_where(grids: &[String], filter: TaskFilter) -> (String, Vec<Value>) {
     let mut args = Vec::new();
-    let cond = grid_in("t.grid", grids, &mut args);
-    let status = match filter {
+    let mut cond = grid_in("t.grid", grids, &mut args);
+    cond.push_str(match filter {
         TaskFilter::NotDone => " AND t.status IN ('open', 'claimed')",
         TaskFilter::All => "",
-    };
-    let sql = format!(
-        "SELECT {TASK_COLS} FROM tasks t WHERE {cond}{status} ORDER BY t.created_at, t.id LIMIT 2000"
-    );
+    });
+    (cond, args)
+}
+
+/// Every task of the list, oldest first (an export: all of them).
+pub fn tasks(store: &Store, grids: &[String], filter: TaskFilter) -> Result<Vec<TaskRow>> {
+    let (cond, args) = task_where(grids, filter);
+    let sql = format!("SELECT {TASK_COLS} FROM tasks t WHERE {cond} ORDER BY t.created_at, t.id");
     let mut stmt = store.connection().prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(args), task_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
+}
+
+/// Page `page` (from 1, brought within the pages there are) of `per` tasks, how many there are
+/// in all, and the page shown.
+pub fn task_page(
+    store: &Store,
+    grids: &[String],
+    filter: TaskFilter,
+    per: u32,
+    page: u32,
+) -> Result<(Vec<TaskRow>, u32, u32)> {
+    let (cond, mut args) = task_where(grids, filter);
+    let total: u32 = store
+        .connection()
+        .prepare_cached(&format!("SELECT COUNT(*) FROM tasks t WHERE {cond}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    let per = per.max(1);
+    let page = page.clamp(1, total.div_ceil(per).max(1));
+    args.push(i64::from(per).into());
+    args.push(i64::from((page - 1) * per).into());
+    let sql = format!(
+        "SELECT {TASK_COLS} FROM tasks t WHERE {cond} ORDER BY t.created_at, t.id LIMIT ? OFFSET ?"
+    );
+    let mut stmt = store.connection().prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args), task_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((rows, total, page))
 }
 
 /// How to order the ledger.
@@ -164,19 +196,10 @@ pub struct AppealFilter {
     pub sort: AppealSort,
 }
 
-/// The whole ledger for `grids` under `f`, sorted (paging is the caller's: a street's ledger is
-/// a few thousand rows, and its order needs the deadline state at `now`).
-pub fn appeals(
-    store: &Store,
-    grids: &[String],
-    f: &AppealFilter,
-    now: Millis,
-) -> Result<Vec<AppealRow>> {
+/// The ledger's condition under `f` (`a` is `appeals`), and its arguments.
+fn appeal_where(grids: &[String], f: &AppealFilter, now: Millis) -> (String, Vec<Value>) {
     let mut args = Vec::new();
-    let mut sql = format!(
-        "SELECT {APPEAL_COLS} FROM appeals a WHERE {}",
-        grid_in("a.grid", grids, &mut args)
-    );
+    let mut sql = grid_in("a.grid", grids, &mut args);
     if let Some(s) = f.status {
         sql.push_str(" AND a.status = ?");
         args.push(s.code().to_string().into());
@@ -200,6 +223,19 @@ pub fn appeals(
         sql.push_str(" AND a.channel = ?");
         args.push(c.code().to_string().into());
     }
+    (sql, args)
+}
+
+/// The whole ledger for `grids` under `f`, sorted (for exports and the overview's parts; a
+/// page reads [`appeal_page`]).
+pub fn appeals(
+    store: &Store,
+    grids: &[String],
+    f: &AppealFilter,
+    now: Millis,
+) -> Result<Vec<AppealRow>> {
+    let (cond, args) = appeal_where(grids, f, now);
+    let sql = format!("SELECT {APPEAL_COLS} FROM appeals a WHERE {cond}");
     let mut stmt = store.connection().prepare_cached(&sql)?;
     let mut rows = stmt
         .query_map(params_from_iter(args), |r| appeal_row(r, now))?
@@ -214,6 +250,71 @@ pub fn appeals(
         }
     }
     Ok(rows)
+}
+
+/// Page `page` (from 1, brought within the pages there are) of `per` rows of the ledger, how
+/// many appeals it has in all, and the page shown. The order needs each appeal's deadline state
+/// at `now`, so it is decided on the few fields that tell it (a street's 11,000 appeals, without
+/// their texts); only the page's rows are then read in full.
+pub fn appeal_page(
+    store: &Store,
+    grids: &[String],
+    f: &AppealFilter,
+    now: Millis,
+    per: usize,
+    page: usize,
+) -> Result<(Vec<AppealRow>, usize, usize)> {
+    let (cond, args) = appeal_where(grids, f, now);
+    let sql = format!(
+        "SELECT a.id, a.tier, a.status, a.clock_start, a.met_at, a.received_at \
+         FROM appeals a WHERE {cond}"
+    );
+    let mut stmt = store.connection().prepare_cached(&sql)?;
+    let mut keys: Vec<((u8, Millis), String)> = stmt
+        .query_map(params_from_iter(args), |r| {
+            let tier: String = r.get(1)?;
+            let status: String = r.get(2)?;
+            let received: Millis = r.get(5)?;
+            let rank = match f.sort {
+                AppealSort::Urgency => read_model::ledger_rank(
+                    read_model::row_deadline(&tier, &status, r.get(3)?, r.get(4)?, now),
+                    received,
+                ),
+                AppealSort::Newest => (0, -received),
+                AppealSort::Oldest => (0, received),
+            };
+            Ok((rank, r.get(0)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    keys.sort();
+    let total = keys.len();
+    let per = per.max(1);
+    let page = page.clamp(1, total.div_ceil(per).max(1));
+    let ids: Vec<&String> = keys
+        .iter()
+        .skip((page - 1) * per)
+        .take(per)
+        .map(|(_, id)| id)
+        .collect();
+    if ids.is_empty() {
+        return Ok((Vec::new(), total, page));
+    }
+    let sql = format!(
+        "SELECT {APPEAL_COLS} FROM appeals a WHERE a.id IN ({})",
+        vec!["?"; ids.len()].join(", ")
+    );
+    let mut rows: Vec<AppealRow> = store
+        .connection()
+        .prepare(&sql)?
+        .query_map(params_from_iter(&ids), |r| appeal_row(r, now))?
+        .collect::<rusqlite::Result<_>>()?;
+    let at: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    rows.sort_by_key(|r| at.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+    Ok((rows, total, page))
 }
 
 /// The ledger's figures: counts by status, tier, topic and channel, and dispute outcomes.
@@ -498,6 +599,31 @@ pub fn households(
     offset: u32,
 ) -> Result<(Vec<HouseholdRow>, u32)> {
     let (cond, mut args) = household_where(grids, f, now);
+    let order = household_order(f.order);
+    if f.search.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+        // One pass for the page and the count: a short word's filter is a scan of the search
+        // table, run once instead of twice. (Without a search the count reads an index alone
+        // and the page stops after its rows: two statements are cheaper there.)
+        let mut page_args = args.clone();
+        page_args.push(i64::from(limit).into());
+        page_args.push(i64::from(offset).into());
+        let sql = format!(
+            "SELECT {HOUSEHOLD_COLS}, COUNT(*) OVER () FROM households h WHERE {cond} \
+             ORDER BY {order} LIMIT ? OFFSET ?"
+        );
+        let mut total = None;
+        let mut stmt = store.connection().prepare_cached(&sql)?;
+        let rows: Vec<HouseholdRow> = stmt
+            .query_map(params_from_iter(page_args), |r| {
+                total = Some(r.get::<_, u32>(r.as_ref().column_count() - 1)?);
+                household_row(r)
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if total.is_some() || offset == 0 {
+            return Ok((rows, total.unwrap_or(0)));
+        }
+        // A page past the end: its count, below.
+    }
     let total: u32 = store
         .connection()
         .prepare_cached(&format!("SELECT COUNT(*) FROM households h WHERE {cond}"))?
@@ -505,8 +631,7 @@ pub fn households(
     args.push(i64::from(limit).into());
     args.push(i64::from(offset).into());
     let sql = format!(
-        "SELECT {HOUSEHOLD_COLS} FROM households h WHERE {cond} ORDER BY {} LIMIT ? OFFSET ?",
-        household_order(f.order)
+        "SELECT {HOUSEHOLD_COLS} FROM households h WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"
     );
     let mut stmt = store.connection().prepare_cached(&sql)?;
     let rows = stmt
