@@ -192,7 +192,14 @@ async fn serve_store_limited(
             )
             .await
         }
-        None => listen::serve(listener, app, options.limits, shutdown_signal()).await,
+        // No Nagle wait: a streamed body (a CSV export) is written in pieces, and each piece
+        // after the first waited for the client's delayed ACK, 40 ms on Linux.
+        None => {
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            listen::serve(listener, app, options.limits, shutdown_signal()).await
+        }
     }
     tracing::info!("stopped");
     Ok(())

@@ -79,7 +79,11 @@ impl TlsListener {
         tokio::spawn(async move {
             loop {
                 let (stream, peer) = match tcp.accept().await {
-                    Ok(c) => c,
+                    Ok(c) => {
+                        // As for plain HTTP (lib.rs): no Nagle wait behind a streamed body.
+                        let _ = c.0.set_nodelay(true);
+                        c
+                    }
                     Err(e) => {
                         // Out of file descriptors and the like: wait a moment, as axum does.
                         tracing::warn!(error = %e, "accept failed");
