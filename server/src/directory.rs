@@ -399,20 +399,6 @@ pub fn people(conn: &Db<'_>) -> DResult<Vec<Person>> {
         .collect()
 }
 
-/// Every unit below `id` (itself included) in one query, parents before children.
-pub fn units_under(conn: &Db<'_>, id: &str) -> DResult<Vec<Unit>> {
-    conn.rows(
-        "WITH RECURSIVE d (id, depth) AS (SELECT id, 0 FROM units WHERE id = $1 UNION ALL \
-         SELECT u.id, d.depth + 1 FROM units u JOIN d ON u.parent = d.id) \
-         SELECT u.id, u.kind, u.name, u.parent FROM d JOIN units u ON u.id = d.id \
-         ORDER BY d.depth, u.id",
-        vals![id],
-    )?
-    .iter()
-    .map(unit_of)
-    .collect()
-}
-
 /// `id` and the units below it down to the grids, top down: what views of a unit and scopes
 /// need. Liaison groups are left out: a street has thousands of them (one per ten households),
 /// and walking them made every page of a street supervisor pay for 5,500 units.
