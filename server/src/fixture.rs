@@ -147,6 +147,8 @@ pub fn build(
     // The phones' weeks on two threads; the server merges each week's syncs in grid order
     // once all of that week's have arrived.
     let (tx, rx) = mpsc::sync_channel::<Result<(usize, i64, Vec<u8>), String>>(4 * phones.len());
+    // The device each grid's syncs are pushed as (the phones move to the threads).
+    let devices: Vec<Device> = phones.iter().map(|p| p.device.clone()).collect();
     let mut halves: [Vec<(usize, GridPhone)>; 2] = [Vec::new(), Vec::new()];
     for (i, p) in phones.drain(..).enumerate() {
         halves[i % 2].push((i, p));
@@ -177,7 +179,6 @@ pub fn build(
         }
         drop(tx);
         let mut waiting: BTreeMap<(i64, usize), Vec<u8>> = BTreeMap::new();
-        let mut devices: Vec<Option<Device>> = vec![None; n_grids];
         let mut next_week = 0;
         let mut got = 0;
         let mut merging = 0.0;
@@ -198,16 +199,8 @@ pub fn build(
                     .collect();
                 for k in week {
                     let bundle = waiting.remove(&k).unwrap_or_default();
-                    let device = match &devices[k.1] {
-                        Some(d) => d.clone(),
-                        None => {
-                            let d = device_of(&b, &built.grids[k.1])?;
-                            devices[k.1] = Some(d.clone());
-                            d
-                        }
-                    };
                     let t0 = Instant::now();
-                    sync::push(&mut b, Some(&device), &bundle)
+                    sync::push(&mut b, Some(&devices[k.1]), &bundle)
                         .map_err(|e| format!("week {next_week}, {}: {e}", built.grids[k.1]))?;
                     merging += t0.elapsed().as_secs_f64();
                 }
@@ -264,23 +257,6 @@ pub fn build(
         seconds: started.elapsed().as_secs_f64(),
         ..built
     })
-}
-
-/// The device a grid's phone syncs as (enrolled in [`directory_and_rolls`]).
-fn device_of(b: &crate::storage::Backend, grid: &str) -> Result<Device, String> {
-    let row = b
-        .db()
-        .row(
-            "SELECT d.id FROM devices d JOIN person_units pu ON pu.person_id = d.person_id \
-             WHERE pu.unit_id = $1 AND d.revoked_at IS NULL ORDER BY d.id LIMIT 1",
-            crate::vals![grid],
-        )
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{grid}: no device"))?;
-    let id = row.text(0).map_err(|e| e.to_string())?;
-    directory::device(b.db(), &id)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{grid}: device {id} not found"))
 }
 
 fn name(rng: &mut Rng) -> String {
@@ -377,24 +353,28 @@ fn directory_and_rolls(
             grids.push(grid);
         }
     }
-    let chief = directory::add_person(
-        b.db(),
-        "西北街道网格长",
-        Role::Supervisor,
-        std::slice::from_ref(&street),
-    )
-    .map_err(e)?;
-    crate::accounts::set_password(b.db(), &chief.id, "xb-jiedao", DEMO_PASSWORD).map_err(e)?;
-    logins.insert(0, ("xb-jiedao".to_string(), "街道 street".to_string()));
-    let admin = directory::add_person(
-        b.db(),
-        "系统管理员",
-        Role::Administrator,
-        std::slice::from_ref(&street),
-    )
-    .map_err(e)?;
-    crate::accounts::set_password(b.db(), &admin.id, "admin", DEMO_PASSWORD).map_err(e)?;
-    logins.push(("admin".to_string(), "管理员 administrator".to_string()));
+    // The street's chief and the administrator, each with a dashboard login.
+    for (name, role, login, who) in [
+        (
+            "西北街道网格长",
+            Role::Supervisor,
+            "xb-jiedao",
+            "街道 street",
+        ),
+        (
+            "系统管理员",
+            Role::Administrator,
+            "admin",
+            "管理员 administrator",
+        ),
+    ] {
+        let p =
+            directory::add_person(b.db(), name, role, std::slice::from_ref(&street)).map_err(e)?;
+        crate::accounts::set_password(b.db(), &p.id, login, DEMO_PASSWORD).map_err(e)?;
+        logins.push((login.to_string(), who.to_string()));
+    }
+    // The street's login first, then the community's, then the administrator's.
+    logins.swap(0, 1);
 
     // The rolls, imported by the server when the street started using Doorstep.
     b.set_server_clock(Some(start));

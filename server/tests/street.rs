@@ -51,6 +51,8 @@ fn the_fixture_builds_a_street_through_the_rules() {
     let (_dir, server, built) = small_street();
     assert_eq!(built.grids.len(), 3);
     assert_eq!(built.households, 120);
+    let logins: Vec<&str> = built.logins.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(logins, ["xb-jiedao", "c01-shuji", "admin"]);
     assert!(built.visits > 20, "{built:?}");
     let b = server.lock();
     let count = |sql: &str| -> i64 { b.connection().query_row(sql, [], |r| r.get(0)).unwrap() };
