@@ -645,8 +645,9 @@ pub async fn households(
             visit: VisitState::from_code(&p.visit),
             search: Some(p.q.trim().to_string()).filter(|q| !q.is_empty()),
             order: HouseholdOrder::from_code(&p.sort).unwrap_or_default(),
-            // Household by household when the viewer sees less than a fifth of the grids.
-            scoped_search: ctx.grids.len() * 5 < grid_count(s)?,
+            // Household by household when the viewer sees less than a fifth of the grids
+            // (counted only for a search).
+            scoped_search: !p.q.trim().is_empty() && ctx.grids.len() * 5 < grid_count(s)?,
         };
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
         if p.format == "csv" {
