@@ -131,7 +131,8 @@ impl Row {
 /// A connection to PostgreSQL with its prepared statements (each query text is prepared once
 /// per connection, as SQLite's `prepare_cached` does).
 pub struct Pg {
-    client: postgres::Client,
+    /// Always `Some` but while dropped (see `Drop`).
+    client: Option<postgres::Client>,
     url: String,
     statements: HashMap<String, postgres::Statement>,
 }
@@ -149,16 +150,22 @@ impl Pg {
             .batch_execute("SET idle_in_transaction_session_timeout = '300s'")
             .map_err(pg_err)?;
         Ok(Pg {
-            client,
+            client: Some(client),
             url: url.to_string(),
             statements: HashMap::new(),
         })
     }
 
+    fn client(&mut self) -> &mut postgres::Client {
+        self.client
+            .as_mut()
+            .expect("a PostgreSQL client is present until dropped")
+    }
+
     /// Connects again when the connection was lost (the database restarted): the next request
     /// then works, and the one that found it closed got an error.
     fn ensure_open(&mut self) -> Result<(), ServerError> {
-        if self.client.is_closed() {
+        if self.client().is_closed() {
             tracing::warn!("PostgreSQL connection lost: connecting again");
             *self = Pg::connect(&self.url)?;
         }
@@ -170,7 +177,7 @@ impl Pg {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare(sql).map_err(pg_err)?;
+        let s = self.client().prepare(sql).map_err(pg_err)?;
         self.statements.insert(sql.to_string(), s.clone());
         Ok(s)
     }
@@ -178,7 +185,7 @@ impl Pg {
     pub fn rows(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, ServerError> {
         let st = self.statement(sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        let rows = self.client.query(&st, &refs).map_err(pg_err)?;
+        let rows = self.client().query(&st, &refs).map_err(pg_err)?;
         rows.iter()
             .map(|r| {
                 (0..r.len())
@@ -192,13 +199,30 @@ impl Pg {
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, ServerError> {
         let st = self.statement(sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        self.client.execute(&st, &refs).map_err(pg_err)
+        self.client().execute(&st, &refs).map_err(pg_err)
     }
 
     /// Statements without parameters, run as one (schema, `BEGIN`, `COMMIT`).
     pub fn batch(&mut self, sql: &str) -> Result<(), ServerError> {
         self.ensure_open()?;
-        self.client.batch_execute(sql).map_err(pg_err)
+        self.client().batch_execute(sql).map_err(pg_err)
+    }
+}
+
+/// The blocking client runs a small tokio runtime of its own, and dropping it blocks on that
+/// runtime: on a thread of the server's runtime (the last handle of the store dropped as `serve`
+/// returns, after "stopped") that panicked with "Cannot start a runtime from within a runtime".
+/// There it is dropped on a thread of its own.
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        } else {
+            drop(client);
+        }
     }
 }
 

@@ -353,3 +353,44 @@ fn a_push_building_on_another_servers_merge_takes_one_round_trip() {
     }
     drop((sa, sb));
 }
+
+#[test]
+fn a_server_on_postgres_stops_without_a_panic() {
+    let Some(base) = postgres_or_skip("a_server_on_postgres_stops_without_a_panic") else {
+        return;
+    };
+    let TwoServers { dir, a, worker, .. } = two_servers(&base, "shared_stop", 2);
+    let log = dir.path().join("stderr.log");
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&a)
+        .args(database_args(&a))
+        .env("DOORSTEP_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = format!(
+        "http://{}",
+        line.trim().strip_prefix("listening on ").unwrap()
+    );
+    // A sync and a page: the store's PostgreSQL connections have been used.
+    let p = Phone::enroll(&a, &url, dir.path(), &worker, "p");
+    p.sync().unwrap();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(stderr.contains("stopped"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
