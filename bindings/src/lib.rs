@@ -302,7 +302,11 @@ impl DoorstepStore {
     /// this phone holds nothing of come back with zeros.
     pub fn grid_summaries(&self, grids: Vec<String>, now: Option<i64>) -> Res<Vec<GridSummary>> {
         self.with(|s| {
-            let figures = doorstep_core::store::summary::grid_figures(s, &grids, now_or(now, s))?;
+            let figures = doorstep_core::store::summary::grid_figures(
+                s.connection(),
+                &grids,
+                now_or(now, s),
+            )?;
             Ok(figures
                 .iter()
                 .map(|(g, f)| GridSummary::new(g.clone(), f))

@@ -50,7 +50,7 @@ impl SummaryScreen {
     pub fn refresh(&self) {
         let r = {
             let s = lock(&self.store);
-            grid_figures(&s, &self.grids, s.now())
+            grid_figures(s.connection(), &self.grids, s.now())
         };
         self.n.update(|v| match r {
             Ok(figures) => {

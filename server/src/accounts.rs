@@ -179,28 +179,41 @@ pub fn start_session(conn: &Db<'_>, person_id: &str) -> Result<String, Directory
     Ok(id)
 }
 
-/// The session a cookie names, if it is current; its expiry moves on with each use.
-pub fn session(conn: &Db<'_>, id: &str) -> Result<Option<Session>, DirectoryError> {
+/// How long a session's expiry may lag its last use: a session is read on every page, from a
+/// read-only connection (`readers.rs`), and its expiry is moved on (a write) only when it is
+/// this much older than a fresh one, so that pages read without writing.
+pub const SESSION_TOUCH_MS: i64 = 10 * 60 * 1000;
+
+/// The session a cookie names, if it is current, and whether its expiry should move on
+/// ([`touch_session`]). Reads only.
+pub fn session(conn: &Db<'_>, id: &str) -> Result<Option<(Session, bool)>, DirectoryError> {
     if id.len() != 64 {
         return Ok(None);
     }
     let now = now_ms();
     let Some(row) = conn.row(
-        "SELECT person_id, csrf FROM sessions WHERE id_hash = $1 AND expires_at >= $2",
+        "SELECT person_id, csrf, expires_at FROM sessions WHERE id_hash = $1 AND expires_at >= $2",
         vals![sha(id), now],
     )?
     else {
         return Ok(None);
     };
-    let (person_id, csrf) = (row.text(0)?, row.text(1)?);
-    conn.execute(
-        "UPDATE sessions SET expires_at = $2 WHERE id_hash = $1",
-        vals![sha(id), now + SESSION_IDLE_MS],
-    )?;
+    let (person_id, csrf, expires) = (row.text(0)?, row.text(1)?, row.int(2)?);
     let Some(person) = directory::person(conn, &person_id)? else {
         return Ok(None);
     };
-    Ok(Some(Session { person, csrf }))
+    let stale = expires < now + SESSION_IDLE_MS - SESSION_TOUCH_MS;
+    Ok(Some((Session { person, csrf }, stale)))
+}
+
+/// Moves a session's expiry on: idle sessions end [`SESSION_IDLE_MS`] after their last use
+/// (to within [`SESSION_TOUCH_MS`]).
+pub fn touch_session(conn: &Db<'_>, id: &str) -> Result<(), DirectoryError> {
+    conn.execute(
+        "UPDATE sessions SET expires_at = $2 WHERE id_hash = $1",
+        vals![sha(id), now_ms() + SESSION_IDLE_MS],
+    )?;
+    Ok(())
 }
 
 /// Ends a session (logout).

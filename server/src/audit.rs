@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use rusqlite::params;
 
 use crate::ServerError;
-use crate::storage::Backend;
 use crate::vals;
 
 /// One accepted change, as the server received it.
@@ -41,7 +40,7 @@ pub struct AuditEntry {
 /// household's history, not the server's. The log and the documents are read from this process's store (on
 /// PostgreSQL, its replica); who each device belongs to, from the shared directory.
 pub fn for_household(
-    b: &Backend,
+    b: &dyn crate::readers::Reads,
     household_id: &str,
     limit: u32,
 ) -> Result<Vec<AuditEntry>, ServerError> {

@@ -156,6 +156,11 @@ impl Pg {
         })
     }
 
+    /// Whether the connection was lost (the database restarted or went away).
+    pub fn is_closed(&self) -> bool {
+        self.client.as_ref().is_none_or(|c| c.is_closed())
+    }
+
     fn client(&mut self) -> &mut postgres::Client {
         self.client
             .as_mut()

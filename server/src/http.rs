@@ -464,7 +464,12 @@ async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiE
         .ok_or_else(|| unauthorized(false))?
         .to_string();
     let store = state.store.clone();
-    let found = blocking(move || directory::authenticate(store.lock().db(), &token)).await??;
+    // From a reader of its own: a sync's authentication does not wait for another's merge.
+    let found = blocking(move || {
+        let r = store.read()?;
+        directory::authenticate(r.db(), &token)
+    })
+    .await??;
     let device = match found {
         Ok(d) => d,
         Err(AuthFailure::Revoked) => return Err(unauthorized(true)),

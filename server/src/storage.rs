@@ -26,6 +26,8 @@ use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::readers::{ReaderGuard, Readers};
+
 use doorstep_core::{Store, doc::DocKind, domain::PersonRef, store::Entry};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -445,6 +447,7 @@ pub fn place(
 #[derive(Clone)]
 pub struct ServerStore {
     inner: Arc<Mutex<Backend>>,
+    readers: Arc<Readers>,
     pub path: PathBuf,
 }
 
@@ -466,6 +469,13 @@ impl ServerStore {
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(conn)
+    }
+
+    /// A read-only view of the data from the pool (`readers.rs`): what pages, sessions and
+    /// authentication read, without waiting for the store's lock. Blocks: call it off the async
+    /// threads.
+    pub fn read(&self) -> Result<ReaderGuard, ServerError> {
+        self.readers.take()
     }
 
     /// Opens (creating if needed) the embedded database in `data`, which must be a directory or
@@ -563,6 +573,7 @@ impl ServerStore {
         }
         Ok(ServerStore {
             inner: Arc::new(Mutex::new(backend)),
+            readers: Arc::new(Readers::new(path.clone(), database.map(str::to_string))),
             path,
         })
     }

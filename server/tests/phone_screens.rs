@@ -86,7 +86,7 @@ fn sync_status_household_items_and_grid_summary() {
     // The summary on the phone is the dashboard's query over what the phone holds.
     let figures = {
         let s = p1.s();
-        grid_figures(&s, &["A".into(), "B".into()], s.now()).unwrap()
+        grid_figures(s.connection(), &["A".into(), "B".into()], s.now()).unwrap()
     };
     assert_eq!(figures["A"].coverage.households, 4);
     assert_eq!(figures["A"].coverage.visited_30, 1);

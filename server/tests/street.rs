@@ -2,6 +2,8 @@
 //! consistent street through the rules, and the overview kept grid by grid equals the figures
 //! computed afresh from every row, before and after a grid changes.
 
+mod common;
+
 use doorstep_core::domain::household::AttentionTag;
 use doorstep_server::{
     demo::generate_roll,
@@ -101,10 +103,13 @@ fn afresh(
 ) {
     let b = server.lock();
     let mut total = GridFigures::default();
-    for f in stats::grid_figures(&b, grids, now).unwrap().values() {
+    for f in stats::grid_figures(b.connection(), grids, now)
+        .unwrap()
+        .values()
+    {
         total.add(f);
     }
-    let rows = stats::appeals(&b, grids, &AppealFilter::default(), now).unwrap();
+    let rows = stats::appeals(b.connection(), grids, &AppealFilter::default(), now).unwrap();
     let overdue = rows
         .iter()
         .filter(|r| r.deadline.is_overdue())
@@ -114,7 +119,7 @@ fn afresh(
     (
         total,
         stats::appeal_figures(&rows),
-        stats::trends(&b, grids, now, WEEKS).unwrap(),
+        stats::trends(b.connection(), grids, now, WEEKS).unwrap(),
         overdue,
     )
 }
@@ -127,7 +132,9 @@ fn the_overview_kept_by_grid_equals_the_figures_afresh_and_follows_changes() {
     let check = |now: i64| {
         let o = {
             let b = server.lock();
-            cache.overview(&b, &built.grids, now, WEEKS).unwrap()
+            cache
+                .overview(b.connection(), &built.grids, now, WEEKS)
+                .unwrap()
         };
         let (total, appeals, trends, overdue) = afresh(&server, &built.grids, now);
         let mut kept = GridFigures::default();
@@ -203,14 +210,14 @@ fn a_search_counts_what_it_finds_on_every_page() {
         })
         .unwrap();
         assert!(!all.is_empty(), "{word}");
-        let (first, total) = households(&b, &built.grids, &f, now, 5, 0).unwrap();
+        let (first, total) = households(b.connection(), &built.grids, &f, now, 5, 0).unwrap();
         assert_eq!(total as usize, all.len(), "{word} scoped {scoped}");
         assert_eq!(
             first.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
             all[..all.len().min(5)]
         );
         // A page past the end still knows the total.
-        let (past, total) = households(&b, &built.grids, &f, now, 5, 10_000).unwrap();
+        let (past, total) = households(b.connection(), &built.grids, &f, now, 5, 10_000).unwrap();
         assert!(past.is_empty());
         assert_eq!(total as usize, all.len());
     }
@@ -229,7 +236,7 @@ fn ledger_and_task_pages_read_in_order_equal_the_whole_lists() {
                 open_only,
                 ..Default::default()
             };
-            let whole: Vec<String> = appeals(&b, &built.grids, &f, now)
+            let whole: Vec<String> = appeals(b.connection(), &built.grids, &f, now)
                 .unwrap()
                 .into_iter()
                 .map(|r| r.id)
@@ -237,7 +244,8 @@ fn ledger_and_task_pages_read_in_order_equal_the_whole_lists() {
             assert!(!whole.is_empty());
             let mut paged = Vec::new();
             for page in 1.. {
-                let (rows, total, shown) = appeal_page(&b, &built.grids, &f, now, 7, page).unwrap();
+                let (rows, total, shown) =
+                    appeal_page(b.connection(), &built.grids, &f, now, 7, page).unwrap();
                 assert_eq!(total, whole.len());
                 if shown < page {
                     break;
@@ -248,14 +256,15 @@ fn ledger_and_task_pages_read_in_order_equal_the_whole_lists() {
         }
     }
     for filter in [TaskFilter::NotDone, TaskFilter::All] {
-        let whole: Vec<String> = tasks(&b, &built.grids, filter)
+        let whole: Vec<String> = tasks(b.connection(), &built.grids, filter)
             .unwrap()
             .into_iter()
             .map(|r| r.id)
             .collect();
         let mut paged = Vec::new();
         for page in 1.. {
-            let (rows, total, shown) = task_page(&b, &built.grids, filter, 3, page).unwrap();
+            let (rows, total, shown) =
+                task_page(b.connection(), &built.grids, filter, 3, page).unwrap();
             assert_eq!(total as usize, whole.len());
             if shown < page {
                 break;
@@ -264,4 +273,74 @@ fn ledger_and_task_pages_read_in_order_equal_the_whole_lists() {
         }
         assert_eq!(paged, whole);
     }
+}
+
+/// Dashboard pages, sessions and a sync's authentication read from connections of their own:
+/// with the store's lock held (as a long merge holds it), they are answered all the same.
+#[test]
+fn pages_and_authentication_do_not_wait_for_the_stores_lock() {
+    let (_dir, server, built) = small_street();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let serving = server.clone();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                doorstep_server::serve_store(serving, "127.0.0.1:0".parse().unwrap(), "t", |a| {
+                    tx.send(a).unwrap()
+                })
+                .await
+                .unwrap()
+            })
+    });
+    let addr = rx.recv().unwrap();
+    let mut b = common::browser::Browser::new(&format!("http://{addr}"));
+    let (login, _) = &built.logins[0];
+    assert_eq!(
+        b.login(login, doorstep_server::demo::DEMO_PASSWORD).status,
+        303
+    );
+    let held = server.lock();
+    let street = format!("/u/{}", built.street);
+    for tab in ["", "/households?q=王", "/appeals", "/tasks", "/devices"] {
+        let page = b.get(&format!("{street}{tab}"));
+        assert_eq!(page.status, 200, "{tab}: {}", page.body);
+    }
+    let sync = reqwest::blocking::Client::new()
+        .post(format!("http://{addr}/v1/sync"))
+        .bearer_auth("not-a-token")
+        .header("content-type", doorstep_core::protocol::CONTENT_TYPE)
+        .body("{}")
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .unwrap();
+    assert_eq!(sync.status(), 401);
+
+    // A page reads its session without writing; a session's expiry moves on only once it lags
+    // a fresh one by SESSION_TOUCH_MS (a write, through the store).
+    use doorstep_server::accounts::{SESSION_IDLE_MS, SESSION_TOUCH_MS};
+    let expiry = |b: &doorstep_server::storage::Backend| -> i64 {
+        b.connection()
+            .query_row("SELECT MAX(expires_at) FROM sessions", [], |r| r.get(0))
+            .unwrap()
+    };
+    let fresh = expiry(&held);
+    let lagging = fresh - SESSION_TOUCH_MS - 60_000;
+    held.connection()
+        .execute("UPDATE sessions SET expires_at = ?1", [lagging])
+        .unwrap();
+    drop(held);
+    assert_eq!(b.get(&street).status, 200);
+    let moved = expiry(&server.lock());
+    let now = doorstep_server::directory::now_ms();
+    assert!(
+        moved > lagging && moved >= now + SESSION_IDLE_MS - 60_000,
+        "{moved}"
+    );
+    assert_eq!(b.get(&street).status, 200);
+    assert_eq!(
+        expiry(&server.lock()),
+        moved,
+        "a fresh session is not written"
+    );
 }

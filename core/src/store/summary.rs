@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params_from_iter, types::Value};
 
-use super::{Store, read_model::OPEN_STATUSES};
+use super::read_model::OPEN_STATUSES;
 use crate::{
     Result,
     time::{DAY, Millis},
@@ -83,11 +83,10 @@ impl GridFigures {
 
 /// Per-grid figures for `grids` at `now`, in four grouped queries.
 pub fn grid_figures(
-    store: &Store,
+    conn: &rusqlite::Connection,
     grids: &[String],
     now: Millis,
 ) -> Result<BTreeMap<String, GridFigures>> {
-    let conn = store.connection();
     let mut out: BTreeMap<String, GridFigures> = grids
         .iter()
         .map(|g| (g.clone(), GridFigures::default()))

@@ -66,7 +66,11 @@ fn admin_only(v: &Viewer) -> Result<(), WebError> {
     }
 }
 
-fn build(s: &crate::storage::Backend, v: &Viewer, outcome: Outcome) -> Result<Response, WebError> {
+fn build(
+    s: &dyn crate::readers::Reads,
+    v: &Viewer,
+    outcome: Outcome,
+) -> Result<Response, WebError> {
     let lang = v.lang;
     let t = lang.tr();
     let ie = |e: directory::DirectoryError| WebError::internal(lang, e.to_string());
@@ -182,7 +186,13 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     let v = viewer(&state, &headers, "/admin").await?;
     admin_only(&v)?;
     let store = state.store.clone();
-    run(v.lang, move || build(&store.lock(), &v, Outcome::default())).await?
+    run(v.lang, move || {
+        let r = store
+            .read()
+            .map_err(|e| WebError::internal(v.lang, e.to_string()))?;
+        build(&*r, &v, Outcome::default())
+    })
+    .await?
 }
 
 #[derive(Deserialize)]
@@ -250,7 +260,7 @@ pub async fn enroll(
             )),
             ..Default::default()
         };
-        build(&s, &v, outcome)
+        build(&*s, &v, outcome)
     })
     .await?
 }
@@ -276,7 +286,7 @@ pub async fn revoke(
         let s = store.lock();
         let lang = v.lang;
         let grids: Vec<String> = v.grids.iter().cloned().collect();
-        if !device_views(&s, lang, &grids, true)?
+        if !device_views(&*s, lang, &grids, true)?
             .iter()
             .any(|d| d.id == f.device)
         {
@@ -285,7 +295,7 @@ pub async fn revoke(
         directory::revoke(s.db(), &f.device).map_err(|e| WebError::bad(lang, e.to_string()))?;
         tracing::info!(device = %f.device, by = %v.person.id, "device revoked on the dashboard");
         build(
-            &s,
+            &*s,
             &v,
             Outcome {
                 message: Some(format!("{} {}", lang.tr().revoked, f.device)),
@@ -350,7 +360,7 @@ pub async fn import(
                 ..Default::default()
             },
         };
-        build(&s, &v, outcome)
+        build(&*s, &v, outcome)
     })
     .await?
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use doorstep_core::{
-    Result, Store,
+    Result,
     domain::{
         appeal::{AppealStatus, Channel, DeadlineState, Tier, Topic},
         household::AttentionTag,
@@ -20,7 +20,7 @@ use doorstep_core::{
     store::{AppealRow, read_model::ledger_order},
     time::Millis,
 };
-use rusqlite::{params_from_iter, types::Value};
+use rusqlite::{Connection, params_from_iter, types::Value};
 
 use super::stats::{self, AppealFigures, AppealFilter, GridFigures, TaskFigures, Trends};
 
@@ -69,7 +69,7 @@ impl OverviewCache {
     /// The overview of `grids` at `now`, from kept parts where they are still good.
     pub fn overview(
         &self,
-        s: &Store,
+        s: &Connection,
         grids: &[String],
         now: Millis,
         weeks: usize,
@@ -110,19 +110,17 @@ impl OverviewCache {
 
 /// Each grid's change mark: the change-log position of the last merge that placed a document
 /// in it (0: none since the table was made).
-fn grid_marks(s: &Store, grids: &[String]) -> Result<HashMap<String, i64>> {
+fn grid_marks(s: &Connection, grids: &[String]) -> Result<HashMap<String, i64>> {
     let mut args: Vec<Value> = Vec::new();
     let cond = stats::grid_in("grid", grids, &mut args);
-    let mut stmt = s
-        .connection()
-        .prepare_cached(&format!("SELECT grid, seq FROM grid_changes WHERE {cond}"))?;
+    let mut stmt = s.prepare_cached(&format!("SELECT grid, seq FROM grid_changes WHERE {cond}"))?;
     let marks = stmt
         .query_map(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(marks)
 }
 
-fn part(s: &Store, grid: &str, now: Millis, weeks: usize) -> Result<Part> {
+fn part(s: &Connection, grid: &str, now: Millis, weeks: usize) -> Result<Part> {
     let one = [grid.to_string()];
     let figures = stats::grid_figures(s, &one, now)?
         .remove(grid)

@@ -35,6 +35,7 @@ use super::{
 };
 use crate::directory::{self, Role, Unit, UnitKind};
 use crate::http::AppState;
+use crate::readers::{Reader, Reads};
 use crate::storage::Backend;
 use crate::triage;
 use crate::vals;
@@ -98,22 +99,24 @@ async fn unit_page<F>(
     page: F,
 ) -> Result<Response, WebError>
 where
-    F: FnOnce(&Backend, &Viewer, UnitCtx, &str) -> Result<Response, WebError> + Send + 'static,
+    F: FnOnce(&Reader, &Viewer, UnitCtx, &str) -> Result<Response, WebError> + Send + 'static,
 {
     let path = format!("/u/{}{}", format::enc(&id), TABS[tab]);
     let here = here(&path, &raw);
     let v = viewer(state, headers, &here).await?;
     let store = state.store.clone();
     run(v.lang, move || {
-        let s = store.lock();
-        let ctx = unit_ctx(&s, &v, &id, tab, &here)?;
+        let s = store
+            .read()
+            .map_err(|e| WebError::internal(v.lang, e.to_string()))?;
+        let ctx = unit_ctx(&*s, &v, &id, tab, &here)?;
         page(&s, &v, ctx, &path)
     })
     .await?
 }
 
 fn unit_ctx(
-    s: &Backend,
+    s: &dyn Reads,
     v: &Viewer,
     id: &str,
     tab: usize,
@@ -271,7 +274,7 @@ struct UnitPage {
 
 /// When each grid's grid-worker phones last synced: the latest of its enrolled, unrevoked
 /// devices (`None`: no phone ever synced).
-fn grid_last_sync(s: &Backend) -> rusqlite::Result<BTreeMap<String, Option<Millis>>> {
+fn grid_last_sync(s: &dyn Reads) -> rusqlite::Result<BTreeMap<String, Option<Millis>>> {
     let mut stmt = s.connection().prepare_cached(
         "SELECT pu.unit_id, MAX(d.last_sync_at) FROM devices d \
          JOIN people p ON p.id = d.person_id JOIN person_units pu ON pu.person_id = p.id \
@@ -303,7 +306,7 @@ pub async fn unit(
         let now = now();
         let base = path.to_string();
         let o = cache
-            .overview(s, &ctx.grids, now, TREND_WEEKS)
+            .overview(s.connection(), &ctx.grids, now, TREND_WEEKS)
             .map_err(ie)?;
         let figures = o.figures;
         let mut total = stats::GridFigures::default();
@@ -576,7 +579,7 @@ pub struct HouseholdView {
 }
 
 /// How many grids the server has.
-fn grid_count(s: &Backend) -> Result<usize, WebError> {
+fn grid_count(s: &dyn Reads) -> Result<usize, WebError> {
     s.db()
         .row("SELECT COUNT(*) FROM units WHERE kind = 'grid'", &[])
         .and_then(|r| r.map(|r| r.int(0)).transpose())
@@ -694,7 +697,7 @@ pub async fn households(
         }
         let page = p.page.unwrap_or(1).max(1);
         let (rows, total) = stats::households(
-            s,
+            s.connection(),
             &ctx.grids,
             &f,
             now,
@@ -806,7 +809,7 @@ pub async fn appeals(
         };
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
         if p.format == "csv" {
-            let rows = stats::appeals(s, &ctx.grids, &f, now).map_err(ie)?;
+            let rows = stats::appeals(s.connection(), &ctx.grids, &f, now).map_err(ie)?;
             let head = [
                 t.received,
                 t.grid,
@@ -848,7 +851,8 @@ pub async fn appeals(
         }
         let asked = p.page.unwrap_or(1) as usize;
         let (on_page, total, page) =
-            stats::appeal_page(s, &ctx.grids, &f, now, PAGE as usize, asked).map_err(ie)?;
+            stats::appeal_page(s.connection(), &ctx.grids, &f, now, PAGE as usize, asked)
+                .map_err(ie)?;
         let (total, page) = (total as u32, page as u32);
         let shown = on_page
             .iter()
@@ -999,7 +1003,7 @@ pub async fn tasks(
             TaskFilter::NotDone
         };
         if p.format == "csv" {
-            let rows = stats::tasks(s, &ctx.grids, filter).map_err(ie)?;
+            let rows = stats::tasks(s.connection(), &ctx.grids, filter).map_err(ie)?;
             let head = [
                 t.need,
                 t.household,
@@ -1027,9 +1031,15 @@ pub async fn tasks(
             });
             return csv_response(lang, &format!("{}-{}", ctx.unit.name, t.tasks), &head, body);
         }
-        let figures = stats::task_figures(s, &ctx.grids, now()).map_err(ie)?;
-        let (on_page, total, page) =
-            stats::task_page(s, &ctx.grids, filter, PAGE, p.page.unwrap_or(1)).map_err(ie)?;
+        let figures = stats::task_figures(s.connection(), &ctx.grids, now()).map_err(ie)?;
+        let (on_page, total, page) = stats::task_page(
+            s.connection(),
+            &ctx.grids,
+            filter,
+            PAGE,
+            p.page.unwrap_or(1),
+        )
+        .map_err(ie)?;
         let page = TasksPage {
             all: filter == TaskFilter::All,
             figures,
@@ -1064,7 +1074,7 @@ pub struct DeviceView {
 /// Devices whose person works in one of `grids` (grid workers and the liaison leads of their
 /// groups), with what the server knows they still lack or hold unsynced.
 pub fn device_views(
-    s: &Backend,
+    s: &dyn Reads,
     lang: Lang,
     grids: &[String],
     include_revoked: bool,
@@ -1223,7 +1233,7 @@ pub struct AuditView {
     pub hash: String,
 }
 
-fn audit_views(s: &Backend, lang: Lang, household_id: &str) -> Result<Vec<AuditView>, WebError> {
+fn audit_views(s: &dyn Reads, lang: Lang, household_id: &str) -> Result<Vec<AuditView>, WebError> {
     let t = lang.tr();
     let entries = crate::audit::for_household(s, household_id, 200)
         .map_err(|e| WebError::internal(lang, e.to_string()))?;
@@ -1329,7 +1339,7 @@ const VISIT_PAGE: usize = 50;
 
 /// The chrome of a page about one document of grid `grid`: breadcrumbs down to the grid.
 fn doc_chrome(
-    s: &Backend,
+    s: &dyn Reads,
     v: &Viewer,
     grid: &str,
     title: String,
@@ -1464,10 +1474,10 @@ pub async fn household(
             .map(|r| appeal_view(lang, r, &grids))
             .collect();
         let history = history_views(&mut s, lang, &id)?;
-        let audit = audit_views(&s, lang, &id)?;
+        let audit = audit_views(&*s, lang, &id)?;
         let title = format!("{} {}", h.display_name(), h.address.display());
         let page = HouseholdPage {
-            c: doc_chrome(&s, &v, &h.grid, title, &path)?,
+            c: doc_chrome(&*s, &v, &h.grid, title, &path)?,
             grid: grid_name,
             housing: lang
                 .pick(h.housing.label_zh(), h.housing.label_en())
@@ -1572,7 +1582,7 @@ pub async fn appeal(
             .unwrap_or_else(|| a.grid.clone());
         let grids: BTreeMap<String, String> = [(a.grid.clone(), grid_name)].into();
         let row = stats::appeals(
-            &s,
+            s.connection(),
             std::slice::from_ref(&a.grid),
             &AppealFilter::default(),
             now,
@@ -1669,7 +1679,7 @@ pub async fn appeal(
             .collect();
         let history = history_views(&mut s, lang, &id)?;
         let mut c = doc_chrome(
-            &s,
+            &*s,
             &v,
             &a.grid,
             format!(

@@ -156,11 +156,14 @@ pub async fn viewer(state: &AppState, headers: &HeaderMap, here: &str) -> Result
     };
     let store = state.store.clone();
     let found = run(lang, move || {
-        let s = store.lock();
+        let s = store.read()?;
         let conn = s.db();
-        let Some(session) = accounts::session(conn, &id)? else {
+        let Some((session, stale)) = accounts::session(conn, &id)? else {
             return Ok(None);
         };
+        if stale {
+            accounts::touch_session(store.lock().db(), &id)?;
+        }
         let mut units = BTreeSet::new();
         let mut grids = BTreeSet::new();
         let tops: Vec<String> = if session.person.units.is_empty() {

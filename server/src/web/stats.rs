@@ -16,7 +16,7 @@ use doorstep_core::{
         household::AttentionTag,
     },
     store::{
-        AppealRow, HouseholdRow, Store, TaskRow,
+        AppealRow, HouseholdRow, TaskRow,
         read_model::{
             self, APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, household_row,
             ledger_order, task_row,
@@ -24,7 +24,7 @@ use doorstep_core::{
     },
     time::{DAY, Millis},
 };
-use rusqlite::{params_from_iter, types::Value};
+use rusqlite::{Connection, params_from_iter, types::Value};
 
 /// A week, in milliseconds.
 pub const WEEK: Millis = 7 * DAY;
@@ -41,14 +41,14 @@ pub fn week_start(t: Millis) -> Millis {
 }
 
 /// Households with a resident of each kind needing attention (六类重点人员 and 低保, 失独, 孤寡).
-pub fn attention_counts(store: &Store, grids: &[String]) -> Result<Vec<(AttentionTag, u32)>> {
+pub fn attention_counts(conn: &Connection, grids: &[String]) -> Result<Vec<(AttentionTag, u32)>> {
     let mut args = Vec::new();
     let cond = grid_in("h.grid", grids, &mut args);
     let sql = format!(
         "SELECT t.tag, COUNT(*) FROM household_tags t JOIN households h ON h.id = t.household_id \
          WHERE h.moved_out = 0 AND {cond} GROUP BY t.tag"
     );
-    let mut stmt = store.connection().prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let found: BTreeMap<String, u32> = stmt
         .query_map(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
@@ -68,8 +68,7 @@ pub struct TaskFigures {
     pub oldest_open: Option<TaskRow>,
 }
 
-pub fn task_figures(store: &Store, grids: &[String], now: Millis) -> Result<TaskFigures> {
-    let conn = store.connection();
+pub fn task_figures(conn: &Connection, grids: &[String], now: Millis) -> Result<TaskFigures> {
     let mut args = vec![Value::from(week_start(now))];
     let cond = grid_in("grid", grids, &mut args);
     let sql = format!(
@@ -120,10 +119,10 @@ fn task_where(grids: &[String], filter: TaskFilter) -> (String, Vec<Value>) {
 }
 
 /// Every task of the list, oldest first (an export: all of them).
-pub fn tasks(store: &Store, grids: &[String], filter: TaskFilter) -> Result<Vec<TaskRow>> {
+pub fn tasks(conn: &Connection, grids: &[String], filter: TaskFilter) -> Result<Vec<TaskRow>> {
     let (cond, args) = task_where(grids, filter);
     let sql = format!("SELECT {TASK_COLS} FROM tasks t WHERE {cond} ORDER BY t.created_at, t.id");
-    let mut stmt = store.connection().prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(args), task_row)?
         .collect::<rusqlite::Result<_>>()?;
@@ -133,15 +132,14 @@ pub fn tasks(store: &Store, grids: &[String], filter: TaskFilter) -> Result<Vec<
 /// Page `page` (from 1, brought within the pages there are) of `per` tasks, how many there are
 /// in all, and the page shown.
 pub fn task_page(
-    store: &Store,
+    conn: &Connection,
     grids: &[String],
     filter: TaskFilter,
     per: u32,
     page: u32,
 ) -> Result<(Vec<TaskRow>, u32, u32)> {
     let (cond, mut args) = task_where(grids, filter);
-    let total: u32 = store
-        .connection()
+    let total: u32 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM tasks t WHERE {cond}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     let per = per.max(1);
@@ -151,7 +149,7 @@ pub fn task_page(
     let sql = format!(
         "SELECT {TASK_COLS} FROM tasks t WHERE {cond} ORDER BY t.created_at, t.id LIMIT ? OFFSET ?"
     );
-    let mut stmt = store.connection().prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(args), task_row)?
         .collect::<rusqlite::Result<_>>()?;
@@ -229,14 +227,14 @@ fn appeal_where(grids: &[String], f: &AppealFilter, now: Millis) -> (String, Vec
 /// The whole ledger for `grids` under `f`, sorted (for exports and the overview's parts; a
 /// page reads [`appeal_page`]).
 pub fn appeals(
-    store: &Store,
+    conn: &Connection,
     grids: &[String],
     f: &AppealFilter,
     now: Millis,
 ) -> Result<Vec<AppealRow>> {
     let (cond, args) = appeal_where(grids, f, now);
     let sql = format!("SELECT {APPEAL_COLS} FROM appeals a WHERE {cond}");
-    let mut stmt = store.connection().prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt
         .query_map(params_from_iter(args), |r| appeal_row(r, now))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -257,7 +255,7 @@ pub fn appeals(
 /// at `now`, so it is decided on the few fields that tell it (a street's 11,000 appeals, without
 /// their texts); only the page's rows are then read in full.
 pub fn appeal_page(
-    store: &Store,
+    conn: &Connection,
     grids: &[String],
     f: &AppealFilter,
     now: Millis,
@@ -269,7 +267,7 @@ pub fn appeal_page(
         "SELECT a.id, a.tier, a.status, a.clock_start, a.met_at, a.received_at \
          FROM appeals a WHERE {cond}"
     );
-    let mut stmt = store.connection().prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut keys: Vec<((u8, Millis), String)> = stmt
         .query_map(params_from_iter(args), |r| {
             let tier: String = r.get(1)?;
@@ -303,8 +301,7 @@ pub fn appeal_page(
         "SELECT {APPEAL_COLS} FROM appeals a WHERE a.id IN ({})",
         vec!["?"; ids.len()].join(", ")
     );
-    let mut rows: Vec<AppealRow> = store
-        .connection()
+    let mut rows: Vec<AppealRow> = conn
         .prepare(&sql)?
         .query_map(params_from_iter(&ids), |r| appeal_row(r, now))?
         .collect::<rusqlite::Result<_>>()?;
@@ -423,8 +420,7 @@ pub struct Trends {
 /// latest deadline clock, when its deadline was met, when it was last touched): an appeal
 /// reopened since is counted against its newest clock. That is exact for every appeal that was
 /// never reopened, which is nearly all.
-pub fn trends(store: &Store, grids: &[String], now: Millis, n: usize) -> Result<Trends> {
-    let conn = store.connection();
+pub fn trends(conn: &Connection, grids: &[String], now: Millis, n: usize) -> Result<Trends> {
     let first = week_start(now) - (n as Millis - 1) * WEEK;
     let weeks: Vec<Millis> = (0..n).map(|i| first + i as Millis * WEEK).collect();
     let bucket = |t: Millis| -> Option<usize> {
@@ -591,7 +587,7 @@ fn household_order(order: HouseholdOrder) -> &'static str {
 
 /// One page of households and how many match in all.
 pub fn households(
-    store: &Store,
+    conn: &Connection,
     grids: &[String],
     f: &HouseholdFilter,
     now: Millis,
@@ -612,7 +608,7 @@ pub fn households(
              ORDER BY {order} LIMIT ? OFFSET ?"
         );
         let mut total = None;
-        let mut stmt = store.connection().prepare_cached(&sql)?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows: Vec<HouseholdRow> = stmt
             .query_map(params_from_iter(page_args), |r| {
                 total = Some(r.get::<_, u32>(r.as_ref().column_count() - 1)?);
@@ -624,8 +620,7 @@ pub fn households(
         }
         // A page past the end: its count, below.
     }
-    let total: u32 = store
-        .connection()
+    let total: u32 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM households h WHERE {cond}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     args.push(i64::from(limit).into());
@@ -633,7 +628,7 @@ pub fn households(
     let sql = format!(
         "SELECT {HOUSEHOLD_COLS} FROM households h WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"
     );
-    let mut stmt = store.connection().prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(args), household_row)?
         .collect::<rusqlite::Result<_>>()?;

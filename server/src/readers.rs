@@ -1,0 +1,152 @@
+//! Connections of their own for what only reads: the dashboard's pages, sessions and a sync's
+//! authentication (issue 18: "reads never wait for writes").
+//!
+//! The store (`storage::ServerStore`) is one SQLite connection behind a mutex, which a merge
+//! holds for the whole of a push. A page read through it waited for every sync in front of it,
+//! and a street-wide page held every sync up in turn. A [`Reader`] is a read-only connection to
+//! the same file: SQLite in WAL mode gives it a consistent snapshot of the last commit while a
+//! merge writes, and it takes no lock of the store's. On PostgreSQL a reader has a PostgreSQL
+//! connection of its own as well, for the shared tables (directory, accounts, sessions).
+//!
+//! Readers are pooled: one is taken for a request and put back after it, so its prepared
+//! statements are kept. The pool grows to as many as are in use at once (at most the blocking
+//! threads that run requests) and keeps [`KEEP_IDLE`] idle.
+
+use std::cell::RefCell;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::ServerError;
+use crate::db::{Db, Pg};
+
+/// Idle readers kept for the next requests; more are opened when more run at once.
+pub const KEEP_IDLE: usize = 8;
+
+/// A read-only view of the server's data: the SQLite file (the read model, documents, change
+/// log; on PostgreSQL this process's replica) and the shared tables.
+pub struct Reader {
+    conn: Connection,
+    pg: Option<RefCell<Pg>>,
+}
+
+impl Reader {
+    /// Where the shared tables (directory, accounts, sessions, refusals) are.
+    pub fn db(&self) -> &Db<'_> {
+        match &self.pg {
+            Some(pg) => pg,
+            None => &self.conn,
+        }
+    }
+
+    /// The SQLite file, read-only.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Anything pages can read from: a [`Reader`], or the locked store when a page also loads
+/// documents through the store's cache.
+pub trait Reads {
+    fn db(&self) -> &Db<'_>;
+    fn connection(&self) -> &Connection;
+}
+
+impl Reads for Reader {
+    fn db(&self) -> &Db<'_> {
+        Reader::db(self)
+    }
+    fn connection(&self) -> &Connection {
+        Reader::connection(self)
+    }
+}
+
+impl Reads for crate::storage::Backend {
+    fn db(&self) -> &Db<'_> {
+        crate::storage::Backend::db(self)
+    }
+    fn connection(&self) -> &Connection {
+        doorstep_core::Store::connection(self)
+    }
+}
+
+/// The pool.
+pub struct Readers {
+    path: PathBuf,
+    database: Option<String>,
+    idle: Mutex<Vec<Reader>>,
+}
+
+impl Readers {
+    pub fn new(path: PathBuf, database: Option<String>) -> Readers {
+        Readers {
+            path,
+            database,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> Result<Reader, ServerError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // A reader waits only while a checkpoint resets the WAL, which is short.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let pg = match &self.database {
+            Some(url) => Some(RefCell::new(Pg::connect(url)?)),
+            None => None,
+        };
+        Ok(Reader { conn, pg })
+    }
+
+    /// A reader, idle or new. Blocks (it may connect): call it off the async threads.
+    pub fn take(self: &Arc<Self>) -> Result<ReaderGuard, ServerError> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let reader = match idle {
+            Some(r) => r,
+            None => self.open()?,
+        };
+        Ok(ReaderGuard {
+            reader: Some(reader),
+            pool: self.clone(),
+        })
+    }
+
+    /// How many readers are idle (for tests).
+    pub fn idle(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// A reader taken from the pool; it goes back when dropped.
+pub struct ReaderGuard {
+    reader: Option<Reader>,
+    pool: Arc<Readers>,
+}
+
+impl Deref for ReaderGuard {
+    type Target = Reader;
+    fn deref(&self) -> &Reader {
+        self.reader
+            .as_ref()
+            .expect("a reader is held until dropped")
+    }
+}
+
+impl Drop for ReaderGuard {
+    fn drop(&mut self) {
+        let Some(r) = self.reader.take() else {
+            return;
+        };
+        // A PostgreSQL connection that broke is not kept: the next request opens another.
+        let broken = r.pg.as_ref().is_some_and(|pg| pg.borrow().is_closed());
+        let mut idle = self.pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if !broken && idle.len() < KEEP_IDLE {
+            idle.push(r);
+        }
+    }
+}
