@@ -628,6 +628,44 @@ pub fn page(
     budget: usize,
     held: Held,
 ) -> Result<SyncResponse, Error> {
+    page_planned(store, device, cursor, budget, held, None)
+}
+
+/// How the page's rows are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Each in-scope document's rows after the cursor through `change_log_doc`, merged by seq:
+    /// the cheap way for a small scope (a grid, a group). Each batch seeks every document in
+    /// scope and sorts what it finds, so over a large scope's first pull it is quadratic.
+    ScopeFirst,
+    /// The log after the cursor in seq order, each row's document looked up in `doc_scope`:
+    /// each batch reads about `BATCH × all documents / in-scope documents` rows, so a whole pull
+    /// reads the log once, whatever the scope's size.
+    LogFirst,
+}
+
+/// Rows read per query of a page.
+const BATCH: i64 = 512;
+
+/// The cheaper plan for a scope of `in_scope` documents of `all` (see [`Plan`]): scope-first
+/// costs about `in_scope` seeks a batch, log-first about `BATCH × all / in_scope` rows.
+pub fn plan_for(in_scope: i64, all: i64) -> Plan {
+    if in_scope.saturating_mul(in_scope) > BATCH.saturating_mul(all) {
+        Plan::LogFirst
+    } else {
+        Plan::ScopeFirst
+    }
+}
+
+/// [`page`], with the plan given (tests compare the two) or chosen by the scope's size.
+pub fn page_planned(
+    store: &mut Store,
+    device: &Device,
+    cursor: u64,
+    budget: usize,
+    held: Held,
+    plan: Option<Plan>,
+) -> Result<SyncResponse, Error> {
     struct Row {
         seq: i64,
         doc_id: String,
@@ -650,9 +688,35 @@ pub fn page(
         Role::Administrator => ("s.grid", Vec::new()),
     };
     let placeholders = vec!["?"; units.len()].join(", ");
+    let plan = match plan {
+        Some(p) => p,
+        // A liaison lead's scope is a few groups' tasks.
+        None if device.scope.role == Role::LiaisonLead => Plan::ScopeFirst,
+        None => {
+            let conn = store.connection();
+            let in_scope: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT COUNT(*) FROM doc_scope s WHERE {filter} IN ({placeholders})"
+                ))?
+                .query_row(rusqlite::params_from_iter(units.iter()), |r| r.get(0))?;
+            // The server's documents, counted only as far as the answer needs (a grid's sync
+            // counts about 900 index entries, not the street's 75,000): at `cap` or more,
+            // scope-first it is.
+            let cap = in_scope.saturating_mul(in_scope) / BATCH + 1;
+            let all: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM doc_scope LIMIT ?1)")?
+                .query_row([cap], |r| r.get(0))?;
+            plan_for(in_scope, all)
+        }
+    };
+    // CROSS JOIN makes SQLite keep the tables' order: the log outside, in seq order.
+    let join = match plan {
+        Plan::ScopeFirst => "JOIN",
+        Plan::LogFirst => "CROSS JOIN",
+    };
     let sql = format!(
         "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?, s.kind, s.scope_seq \
-         FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
+         FROM change_log c {join} doc_scope s ON s.doc_id = c.doc_id \
          WHERE c.seq > ? AND {filter} IN ({placeholders}) ORDER BY c.seq LIMIT ?"
     );
     // Documents in the page, in order of first appearance, with their rows.
@@ -664,7 +728,7 @@ pub fn page(
     let max = max_seq(store)? as i64;
     let mut reached = cursor as i64;
     let mut more = false;
-    let batch: i64 = 512;
+    let batch = BATCH;
     'outer: loop {
         let rows: Vec<Row> = {
             let mut stmt = store.connection().prepare_cached(&sql)?;

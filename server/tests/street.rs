@@ -344,3 +344,56 @@ fn pages_and_authentication_do_not_wait_for_the_stores_lock() {
         "a fresh session is not written"
     );
 }
+
+/// The sync page reads the log in one of two ways (sync::Plan): both give the same pages, and a
+/// whole street's scope is read log-first, a grid's scope-first.
+#[test]
+fn both_page_plans_give_the_same_pages() {
+    use doorstep_server::directory::{self, Role};
+    use doorstep_server::sync::{Held, Plan, page_planned, plan_for};
+    let (_dir, server, built) = small_street();
+    let mut b = server.lock();
+    let people = directory::people(b.db()).unwrap();
+    let mut checked = 0;
+    for p in people.iter().filter(|p| {
+        matches!(
+            p.role,
+            Role::Supervisor | Role::GridWorker | Role::LiaisonLead
+        )
+    }) {
+        let code = directory::enroll(b.db(), &p.id, "t").unwrap().code;
+        let (device, _) = directory::redeem(b.db(), &code).unwrap().unwrap();
+        let pull = |b: &mut doorstep_server::storage::Backend, plan: Plan| {
+            let mut pages = Vec::new();
+            let mut cursor = 0;
+            loop {
+                let r = page_planned(b, &device, cursor, 16 << 10, Held::ALL, Some(plan)).unwrap();
+                cursor = r.cursor;
+                let more = r.more;
+                pages.push(r);
+                if !more {
+                    return pages;
+                }
+            }
+        };
+        let scope_first = pull(&mut b, Plan::ScopeFirst);
+        let log_first = pull(&mut b, Plan::LogFirst);
+        assert_eq!(scope_first, log_first, "{} ({:?})", p.name, p.role);
+        if p.role != Role::LiaisonLead {
+            assert!(!scope_first[0].acked.is_empty(), "{}", p.name);
+        }
+        if p.units.contains(&built.street) {
+            assert!(
+                scope_first.len() > 3,
+                "several pages: {}",
+                scope_first.len()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 3);
+    // A street of 110 grids is read log-first; one grid of it, scope-first.
+    assert_eq!(plan_for(75_000, 75_000), Plan::LogFirst);
+    assert_eq!(plan_for(700, 75_000), Plan::ScopeFirst);
+    assert_eq!(plan_for(0, 0), Plan::ScopeFirst);
+}

@@ -1,0 +1,299 @@
+//! Grid workers' syncs while supervisors load the dashboard and a street supervisor's phone
+//! makes its first sync (issue 18: "reads never wait for writes"; figures in docs/perf.md).
+//!
+//!     cargo bench -p doorstep-server --bench load                    # the 11,000-household street
+//!     cargo bench -p doorstep-server --bench load -- --only 110x500  # the 55,000-household one
+//!     cargo bench -p doorstep-server --bench load -- --bin OTHER     # another build's server
+//!
+//! The street is the street bench's (`target/street-fixtures/`, built there once), copied so
+//! that the run changes nothing kept. On it the release server runs on 127.0.0.1, and:
+//! 1. six grid workers' phones enroll and pull their grids; then each records a visit and syncs,
+//!    again and again, for [`QUIET`]: their sync times alone;
+//! 2. the same, while two supervisors load the street's pages one after another and the street
+//!    supervisor's newly enrolled phone makes its first sync (to the end), and at least for
+//!    [`QUIET`]: their sync times under load, and how long the supervisor's phone took.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use doorstep_core::{
+    Store, client,
+    domain::visit::{NewVisit, VisitKind},
+};
+use doorstep_server::demo::{DEMO_PASSWORD, percentile, server_bin, spawn_serve};
+
+const QUIET: Duration = Duration::from_secs(40);
+const WORKERS: usize = 6;
+const FIXTURE_VERSION: u32 = 1;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let size = arg("--only").unwrap_or_else(|| "22x500".into());
+    let bin = arg("--bin")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| server_bin().expect("the server binary"));
+    let target = server_bin()
+        .expect("the server binary")
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf();
+    let kept = target
+        .join("street-fixtures")
+        .join(format!("{size}-v{FIXTURE_VERSION}"));
+    assert!(
+        kept.join("built").exists(),
+        "{} is not built: run `cargo bench -p doorstep-server --bench street -- --only {size}` first",
+        kept.display()
+    );
+    let data = target.join("street-fixtures").join(format!("load-{size}"));
+    let _ = std::fs::remove_dir_all(&data);
+    let ok = Command::new("cp")
+        .args(["-r"])
+        .arg(&kept)
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let admin = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(&bin)
+            .args(["admin", "--data"])
+            .arg(&data)
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let people = admin(&["people"]);
+    let people = people.as_array().expect("people");
+    let of_role = |role: &str| -> Vec<String> {
+        people
+            .iter()
+            .filter(|p| p["role"] == role)
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let workers: Vec<String> = of_role("grid_worker").into_iter().take(WORKERS).collect();
+    let chief = people
+        .iter()
+        .find(|p| {
+            p["role"] == "supervisor"
+                && p["units"]
+                    .as_array()
+                    .is_some_and(|u| u.len() == 1 && u[0] == "xb")
+        })
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .expect("the street supervisor");
+    let (mut child, base) = spawn_serve(
+        Command::new(&bin)
+            .args(["--log-format", "text", "serve", "--data"])
+            .arg(&data)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("DOORSTEP_LOG", "warn"),
+    )
+    .expect("serve");
+    let phones_dir = data.join("phones");
+    std::fs::create_dir_all(&phones_dir).unwrap();
+    let enroll = |person: &str, name: &str| -> Arc<Mutex<Store>> {
+        let code = admin(&["enroll", "--person", person])["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let store = Mutex::new(Store::open(phones_dir.join(format!("{name}.db"))).unwrap());
+        client::enroll(&store, &base, &code).unwrap();
+        Arc::new(store)
+    };
+    let phones: Vec<Arc<Mutex<Store>>> = workers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let p = enroll(w, &format!("w{i}"));
+            client::sync(&p).unwrap();
+            p
+        })
+        .collect();
+    eprintln!("{} grid workers' phones hold their grids", phones.len());
+
+    let quiet = run_workers(&phones, QUIET);
+    let stop = Arc::new(AtomicBool::new(false));
+    let browsers: Vec<_> = (0..2)
+        .map(|i| {
+            let (base, stop) = (base.clone(), stop.clone());
+            let login = ["xb-jiedao", "c01-shuji"][i].to_string();
+            std::thread::spawn(move || browse(&base, &login, &stop))
+        })
+        .collect();
+    let chief_phone = enroll(&chief, "chief");
+    let first = Arc::new(Mutex::new(None));
+    let first_sync = {
+        let (p, first) = (chief_phone.clone(), first.clone());
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            let r = client::sync(&p).unwrap();
+            *first.lock().unwrap() = Some((t.elapsed(), r));
+        })
+    };
+    let loaded = run_workers(&phones, QUIET);
+    first_sync.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let pages: usize = browsers.into_iter().map(|b| b.join().unwrap()).sum();
+    let (took, report) = first.lock().unwrap().take().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&data);
+
+    let line = |name: &str, v: &[Duration]| {
+        println!(
+            "| {name} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            v.len(),
+            ms(percentile(v, 0.5)),
+            ms(percentile(v, 0.99)),
+            ms(*v.last().unwrap_or(&Duration::ZERO)),
+        )
+    };
+    println!("\n{size} street, {WORKERS} grid workers syncing (a visit each time)\n");
+    println!("| grid workers' syncs | n | median | p99 | max |");
+    println!("|---|---|---|---|---|");
+    line("alone", &quiet);
+    line(
+        "with supervisors' pages and a street phone's first sync",
+        &loaded,
+    );
+    println!(
+        "\nstreet supervisor's phone, first sync on loopback: {:.1} s, {} round trips, {:.1} MB received, {} documents; {pages} dashboard pages loaded meanwhile",
+        took.as_secs_f64(),
+        report.round_trips,
+        report.bytes_received as f64 / 1e6,
+        report.new_docs,
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Each phone records a visit and syncs, over and over, for `run`; every sync's time, sorted.
+fn run_workers(phones: &[Arc<Mutex<Store>>], run: Duration) -> Vec<Duration> {
+    let until = Instant::now() + run;
+    let threads: Vec<_> = phones
+        .iter()
+        .cloned()
+        .map(|p| {
+            std::thread::spawn(move || {
+                let households: Vec<String> = {
+                    let s = p.lock().unwrap();
+                    let mut st = s.connection().prepare("SELECT id FROM households").unwrap();
+                    st.query_map([], |r| r.get(0))
+                        .unwrap()
+                        .collect::<Result<_, _>>()
+                        .unwrap()
+                };
+                let mut times = Vec::new();
+                let mut i = 0;
+                while Instant::now() < until {
+                    p.lock()
+                        .unwrap()
+                        .record_visit(
+                            &households[i % households.len()],
+                            NewVisit {
+                                at: None,
+                                kind: VisitKind::Routine,
+                                notes: "负载测试 load".into(),
+                                needs: Vec::new(),
+                            },
+                            None,
+                            None,
+                        )
+                        .unwrap();
+                    i += 7;
+                    let t = Instant::now();
+                    client::sync(&p).unwrap();
+                    times.push(t.elapsed());
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                times
+            })
+        })
+        .collect();
+    let mut all: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    all.sort();
+    all
+}
+
+/// A supervisor loading the street's (or community's) pages one after another until `stop`;
+/// how many it loaded.
+fn browse(base: &str, login: &str, stop: &AtomicBool) -> usize {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap();
+    let page = http.get(format!("{base}/login")).send().unwrap();
+    let cookie = cookies(&page);
+    let body = page.text().unwrap();
+    let pre = hidden(&body, "pre");
+    let r = http
+        .post(format!("{base}/login"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "login={login}&password={DEMO_PASSWORD}&pre={pre}&next=%2F"
+        ))
+        .send()
+        .unwrap();
+    let cookie = cookies(&r);
+    let unit = if login == "xb-jiedao" { "xb" } else { "xb-c01" };
+    let tabs = [
+        "",
+        "/households",
+        "/appeals",
+        "/tasks",
+        "/devices",
+        "/households?q=%E7%A7%80",
+    ];
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let r = http
+            .get(format!("{base}/u/{unit}{}", tabs[n % tabs.len()]))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let _ = r.bytes();
+        n += 1;
+    }
+    n
+}
+
+fn cookies(r: &reqwest::blocking::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn hidden(body: &str, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let i = body.find(&key).expect("hidden field") + key.len();
+    body[i..].split('"').next().unwrap().to_string()
+}
