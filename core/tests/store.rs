@@ -582,3 +582,46 @@ fn search_rows_are_replaced_in_place() {
         (1, 0, 1)
     );
 }
+
+/// The three forms of a household search (`household_search_sql`) find the same households:
+/// the trigram index, the scan of FTS5's content table, and each household's row by rowid.
+#[test]
+fn a_short_word_finds_the_same_through_the_content_table() {
+    use doorstep_core::store::read_model::household_search_sql;
+    let mut r = replica("gw1", "张网格");
+    let s = &mut r.store;
+    for (room, name) in [
+        ("101", "王秀英"),
+        ("102", "赵敏"),
+        ("201", "李秀英"),
+        ("202", "Wang Xiuying"),
+        ("301", "秀英"),
+    ] {
+        s.create_household(new_household(
+            "G1",
+            "1",
+            room,
+            vec![resident(name, "户主", None, &[])],
+        ))
+        .unwrap();
+    }
+    let ids = |term: &str, scoped: bool| -> Vec<String> {
+        let sql = format!(
+            "SELECT h.id FROM households h WHERE h.grid = 'G1'{} ORDER BY h.id",
+            household_search_sql(term, scoped)
+        );
+        let c = s.connection();
+        let mut st = c.prepare(&sql).unwrap();
+        st.query_map([term], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    for term in ["%秀英%", "%英%", "%wa%", "%WANG%", "%赵敏%", "%无%", "%1%"] {
+        let (unscoped, scoped) = (ids(term, false), ids(term, true));
+        assert_eq!(unscoped, scoped, "{term}");
+    }
+    assert_eq!(ids("%秀英%", false).len(), 3);
+    assert_eq!(ids("%WA%", false).len(), 1, "ASCII letters in any case");
+    assert_eq!(ids("%王秀英%", false).len(), 1);
+}

@@ -550,9 +550,18 @@ pub struct HouseholdFilter {
 /// The condition and arguments of a household list (`h` is `households`).
 fn household_where(grids: &[String], f: &HouseholdFilter, now: Millis) -> (String, Vec<Value>) {
     let mut args = Vec::new();
+    // A search over most of the server's grids is driven by what the search table finds (a
+    // few thousand households at most, looked up by id), not by walking every household of the
+    // grids and testing each: `+` keeps SQLite from using the grid index for the list.
+    let searching = f.search.as_deref().is_some_and(|q| !q.trim().is_empty());
+    let grid_col = if searching && !f.scoped_search {
+        "+h.grid"
+    } else {
+        "h.grid"
+    };
     let mut cond = format!(
         "h.moved_out = 0 AND {}",
-        grid_in("h.grid", grids, &mut args)
+        grid_in(grid_col, grids, &mut args)
     );
     if let Some(t) = f.tag {
         cond.push_str(" AND h.id IN (SELECT household_id FROM household_tags WHERE tag = ?)");
