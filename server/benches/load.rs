@@ -10,8 +10,11 @@
 //! 1. six grid workers' phones enroll and pull their grids; then each records a visit and syncs,
 //!    again and again, for [`QUIET`]: their sync times alone;
 //! 2. the same, while two supervisors load the street's pages one after another and the street
-//!    supervisor's newly enrolled phone makes its first sync (to the end), and at least for
-//!    [`QUIET`]: their sync times under load, and how long the supervisor's phone took.
+//!    supervisor's newly enrolled phone makes its first sync, until that sync ends (and at least
+//!    for [`QUIET`]): their sync times under load, and how long the supervisor's phone took.
+//!
+//! Everything runs on the one machine: the phones' side (the supervisor's phone merging a whole
+//! street) takes CPU from the server, which a real deployment's server would not share.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -128,7 +131,7 @@ fn main() {
         .collect();
     eprintln!("{} grid workers' phones hold their grids", phones.len());
 
-    let quiet = run_workers(&phones, QUIET);
+    let quiet = run_workers(&phones, QUIET, Arc::new(AtomicBool::new(true)));
     let stop = Arc::new(AtomicBool::new(false));
     let browsers: Vec<_> = (0..2)
         .map(|i| {
@@ -139,15 +142,17 @@ fn main() {
         .collect();
     let chief_phone = enroll(&chief, "chief");
     let first = Arc::new(Mutex::new(None));
+    let synced = Arc::new(AtomicBool::new(false));
     let first_sync = {
-        let (p, first) = (chief_phone.clone(), first.clone());
+        let (p, first, synced) = (chief_phone.clone(), first.clone(), synced.clone());
         std::thread::spawn(move || {
             let t = Instant::now();
             let r = client::sync(&p).unwrap();
             *first.lock().unwrap() = Some((t.elapsed(), r));
+            synced.store(true, Ordering::Relaxed);
         })
     };
-    let loaded = run_workers(&phones, QUIET);
+    let loaded = run_workers(&phones, QUIET, synced);
     first_sync.join().unwrap();
     stop.store(true, Ordering::Relaxed);
     let pages: usize = browsers.into_iter().map(|b| b.join().unwrap()).sum();
@@ -186,13 +191,19 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Each phone records a visit and syncs, over and over, for `run`; every sync's time, sorted.
-fn run_workers(phones: &[Arc<Mutex<Store>>], run: Duration) -> Vec<Duration> {
+/// Each phone records a visit and syncs, over and over, for `run` and until `done`; every
+/// sync's time, sorted.
+fn run_workers(
+    phones: &[Arc<Mutex<Store>>],
+    run: Duration,
+    done: Arc<AtomicBool>,
+) -> Vec<Duration> {
     let until = Instant::now() + run;
     let threads: Vec<_> = phones
         .iter()
         .cloned()
         .map(|p| {
+            let done = done.clone();
             std::thread::spawn(move || {
                 let households: Vec<String> = {
                     let s = p.lock().unwrap();
@@ -204,7 +215,7 @@ fn run_workers(phones: &[Arc<Mutex<Store>>], run: Duration) -> Vec<Duration> {
                 };
                 let mut times = Vec::new();
                 let mut i = 0;
-                while Instant::now() < until {
+                while Instant::now() < until || !done.load(Ordering::Relaxed) {
                     p.lock()
                         .unwrap()
                         .record_visit(
