@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::ServerError;
-use crate::db::{Db, Row};
+use crate::db::{Db, Row, Value};
 use crate::vals;
 
 /// What a person does, and so what their devices may see and change (DESIGN.md, "Roles and
@@ -627,27 +627,57 @@ pub fn revoke(conn: &Db<'_>, device_id: &str) -> DResult<()> {
 }
 
 pub fn devices(conn: &Db<'_>) -> DResult<Vec<DeviceRow>> {
-    conn.rows(
+    device_rows(conn.rows(
         "SELECT d.id, d.person_id, p.name, d.label, d.created_at, d.enrolled_at, d.revoked_at, \
          d.last_sync_at, d.last_cursor FROM devices d JOIN people p ON p.id = d.person_id \
          ORDER BY d.created_at, d.id",
         &[],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(DeviceRow {
-            id: r.text(0)?,
-            person_id: r.text(1)?,
-            person_name: r.text(2)?,
-            label: r.text(3)?,
-            created_at: r.int(4)?,
-            enrolled_at: r.opt_int(5)?,
-            revoked_at: r.opt_int(6)?,
-            last_sync_at: r.opt_int(7)?,
-            last_cursor: r.opt_int(8)?,
+    )?)
+}
+
+/// The devices whose person's scope reaches one of `grids`: grid workers of them, liaison
+/// leads of their groups, supervisors of the units above them (an administrator's scope is
+/// none of them, whatever its units). Found in SQL from the units
+/// (the grids, the units above them, the groups below them), so that a community's devices
+/// page does not read every device of a street's server with its person and scope.
+pub fn devices_reaching(conn: &Db<'_>, grids: &[String]) -> DResult<Vec<DeviceRow>> {
+    if grids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=grids.len()).map(|i| format!("${i}")).collect();
+    let marks = marks.join(", ");
+    let sql = format!(
+        "WITH RECURSIVE up (id) AS ( \
+             SELECT id FROM units WHERE id IN ({marks}) \
+             UNION SELECT u.parent FROM units u JOIN up ON u.id = up.id WHERE u.parent IS NOT NULL), \
+         reach (id) AS ( \
+             SELECT id FROM up UNION SELECT id FROM units WHERE kind = 'group' AND parent IN ({marks})) \
+         SELECT d.id, d.person_id, p.name, d.label, d.created_at, d.enrolled_at, d.revoked_at, \
+         d.last_sync_at, d.last_cursor FROM devices d JOIN people p ON p.id = d.person_id \
+         WHERE p.role <> 'administrator' \
+         AND d.person_id IN (SELECT person_id FROM person_units WHERE unit_id IN (SELECT id FROM reach)) \
+         ORDER BY d.created_at, d.id"
+    );
+    let args: Vec<Value> = grids.iter().map(Value::from).collect();
+    device_rows(conn.rows(&sql, &args)?)
+}
+
+fn device_rows(rows: Vec<Row>) -> DResult<Vec<DeviceRow>> {
+    rows.iter()
+        .map(|r| {
+            Ok(DeviceRow {
+                id: r.text(0)?,
+                person_id: r.text(1)?,
+                person_name: r.text(2)?,
+                label: r.text(3)?,
+                created_at: r.int(4)?,
+                enrolled_at: r.opt_int(5)?,
+                revoked_at: r.opt_int(6)?,
+                last_sync_at: r.opt_int(7)?,
+                last_cursor: r.opt_int(8)?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// The server's own tables, created by the migrations in `storage.rs`.

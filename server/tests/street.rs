@@ -397,3 +397,60 @@ fn both_page_plans_give_the_same_pages() {
     assert_eq!(plan_for(700, 75_000), Plan::ScopeFirst);
     assert_eq!(plan_for(0, 0), Plan::ScopeFirst);
 }
+
+/// The devices page's list found in SQL equals every device filtered by its person's scope, for
+/// a grid, a community and the street, with devices of every role.
+#[test]
+fn devices_reaching_a_unit_are_those_whose_scope_reaches_it() {
+    use doorstep_server::directory::{self, Role, UnitKind};
+    let (_dir, server, built) = small_street();
+    let b = server.lock();
+    let db = b.db();
+    for p in directory::people(db).unwrap() {
+        if p.role != Role::GridWorker {
+            directory::enroll(db, &p.id, "t").unwrap();
+        }
+    }
+    let all = directory::devices(db).unwrap();
+    let roles: std::collections::BTreeSet<String> = all
+        .iter()
+        .map(|d| {
+            directory::person(db, &d.person_id)
+                .unwrap()
+                .unwrap()
+                .role
+                .code()
+                .to_string()
+        })
+        .collect();
+    assert!(roles.len() >= 3, "{roles:?}");
+    let mut units = vec![built.street.clone(), built.first_community.clone()];
+    units.extend(built.grids.iter().take(2).cloned());
+    for unit in units {
+        let grids: Vec<String> = directory::units_down_to_grids(db, &unit)
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.kind == UnitKind::Grid)
+            .map(|u| u.id)
+            .collect();
+        let expected: Vec<String> = all
+            .iter()
+            .filter(|d| {
+                let p = directory::person(db, &d.person_id).unwrap().unwrap();
+                let s = directory::scope_of(db, &p).unwrap();
+                s.grids
+                    .iter()
+                    .chain(s.group_grid.values())
+                    .any(|g| grids.contains(g))
+            })
+            .map(|d| d.id.clone())
+            .collect();
+        let found: Vec<String> = directory::devices_reaching(db, &grids)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(found, expected, "{unit}");
+        assert!(!found.is_empty());
+    }
+}

@@ -1083,7 +1083,7 @@ pub fn device_views(
     let conn = s.db();
     let now = now();
     let mut out = Vec::new();
-    for d in directory::devices(conn).map_err(|e| ie(&e))? {
+    for d in directory::devices_reaching(conn, grids).map_err(|e| ie(&e))? {
         if d.revoked_at.is_some() && !include_revoked {
             continue;
         }
