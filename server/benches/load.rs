@@ -281,15 +281,24 @@ fn browse(base: &str, login: &str, stop: &AtomicBool) -> usize {
         "/households?q=%E7%A7%80",
     ];
     let mut n = 0;
+    let mut slowest = vec![Duration::ZERO; tabs.len()];
     while !stop.load(Ordering::Relaxed) {
+        let tab = n % tabs.len();
+        let t = Instant::now();
         let r = http
-            .get(format!("{base}/u/{unit}{}", tabs[n % tabs.len()]))
+            .get(format!("{base}/u/{unit}{}", tabs[tab]))
             .header("cookie", &cookie)
             .send()
             .unwrap();
-        assert_eq!(r.status(), 200);
+        let status = r.status();
         let _ = r.bytes();
+        let took = t.elapsed();
+        slowest[tab] = slowest[tab].max(took);
+        assert_eq!(status, 200, "{unit}{} after {took:?}", tabs[tab]);
         n += 1;
+    }
+    for (tab, t) in tabs.iter().zip(slowest) {
+        eprintln!("{login}: slowest /u/{unit}{tab}: {:.1} ms", ms(t));
     }
     n
 }

@@ -73,6 +73,11 @@ fn migrations() -> Vec<String> {
         CREATE TABLE grid_changes (grid TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
     "#
         .to_string(),
+        // 5: a device's own rows of the log: the devices page counts what a device has yet to
+        // pull as the rows of its scope after its cursor less its own. Read in a scan of the
+        // log, `device_id` (stored after each change's bytes) costs a walk of the bytes'
+        // overflow pages: 22 s for a street's log, against 0.1 s for the rows alone.
+        "CREATE INDEX change_log_device ON change_log (device_id, seq);".to_string(),
     ]
 }
 

@@ -644,6 +644,24 @@ pub enum Plan {
     LogFirst,
 }
 
+impl Plan {
+    /// The join and the scope's column for the plan. Log-first, CROSS JOIN makes SQLite keep the
+    /// tables' order (the log outside, in seq order), and `+` on the column keeps it from
+    /// looking each row's document up through the grid index once per grid of the scope (110
+    /// seeks a row for a street, 70 µs) instead of once through the primary key.
+    pub fn join(self, filter: &str) -> (&'static str, String) {
+        match self {
+            Plan::ScopeFirst => ("JOIN", filter.to_string()),
+            Plan::LogFirst => (
+                "CROSS JOIN",
+                filter
+                    .replace("s.grid", "+s.grid")
+                    .replace("s.grp", "+s.grp"),
+            ),
+        }
+    }
+}
+
 /// Rows read per query of a page.
 const BATCH: i64 = 512;
 
@@ -655,6 +673,28 @@ pub fn plan_for(in_scope: i64, all: i64) -> Plan {
     } else {
         Plan::ScopeFirst
     }
+}
+
+/// The plan for the documents where `filter` (a column of `doc_scope s`, with any condition
+/// before it) is one of `units`.
+pub fn plan_of_scope(
+    conn: &rusqlite::Connection,
+    filter: &str,
+    units: &[impl rusqlite::ToSql],
+) -> rusqlite::Result<Plan> {
+    let placeholders = vec!["?"; units.len()].join(", ");
+    let in_scope: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM doc_scope s WHERE {filter} IN ({placeholders})"
+        ))?
+        .query_row(rusqlite::params_from_iter(units.iter()), |r| r.get(0))?;
+    // The server's documents, counted only as far as the answer needs (a grid's sync counts
+    // about 900 index entries, not the street's 75,000): at `cap` or more, scope-first it is.
+    let cap = in_scope.saturating_mul(in_scope) / BATCH + 1;
+    let all: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM doc_scope LIMIT ?1)")?
+        .query_row([cap], |r| r.get(0))?;
+    Ok(plan_for(in_scope, all))
 }
 
 /// [`page`], with the plan given (tests compare the two) or chosen by the scope's size.
@@ -692,28 +732,9 @@ pub fn page_planned(
         Some(p) => p,
         // A liaison lead's scope is a few groups' tasks.
         None if device.scope.role == Role::LiaisonLead => Plan::ScopeFirst,
-        None => {
-            let conn = store.connection();
-            let in_scope: i64 = conn
-                .prepare_cached(&format!(
-                    "SELECT COUNT(*) FROM doc_scope s WHERE {filter} IN ({placeholders})"
-                ))?
-                .query_row(rusqlite::params_from_iter(units.iter()), |r| r.get(0))?;
-            // The server's documents, counted only as far as the answer needs (a grid's sync
-            // counts about 900 index entries, not the street's 75,000): at `cap` or more,
-            // scope-first it is.
-            let cap = in_scope.saturating_mul(in_scope) / BATCH + 1;
-            let all: i64 = conn
-                .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM doc_scope LIMIT ?1)")?
-                .query_row([cap], |r| r.get(0))?;
-            plan_for(in_scope, all)
-        }
+        None => plan_of_scope(store.connection(), filter, &units)?,
     };
-    // CROSS JOIN makes SQLite keep the tables' order: the log outside, in seq order.
-    let join = match plan {
-        Plan::ScopeFirst => "JOIN",
-        Plan::LogFirst => "CROSS JOIN",
-    };
+    let (join, filter) = plan.join(filter);
     let sql = format!(
         "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?, s.kind, s.scope_seq \
          FROM change_log c {join} doc_scope s ON s.doc_id = c.doc_id \

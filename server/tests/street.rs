@@ -454,3 +454,51 @@ fn devices_reaching_a_unit_are_those_whose_scope_reaches_it() {
         assert!(!found.is_empty());
     }
 }
+
+/// The devices page's count of what each device has yet to pull equals a count of every row of
+/// its scope after its cursor that it did not push, for grid workers' phones (which pushed) and
+/// a supervisor's (enrolled, never synced).
+#[test]
+fn pending_counts_equal_a_count_of_every_row() {
+    use doorstep_server::directory::{self, Role};
+    use doorstep_server::web::{i18n::Lang, pages::device_views};
+    let (_dir, server, built) = small_street();
+    let b = server.lock();
+    let chief = directory::people(b.db())
+        .unwrap()
+        .into_iter()
+        .find(|p| p.role == Role::Supervisor && p.units == [built.street.clone()])
+        .unwrap();
+    directory::enroll(b.db(), &chief.id, "chief").unwrap();
+    let views = device_views(&*b, Lang::Zh, &built.grids, true).unwrap();
+    assert!(views.len() > built.grids.len(), "{}", views.len());
+    let mut nonzero = 0;
+    for v in &views {
+        let d = directory::device(b.db(), &v.id).unwrap().unwrap();
+        let row = directory::devices(b.db())
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == v.id)
+            .unwrap();
+        let grids: Vec<String> = d.scope.grids.iter().cloned().collect();
+        let marks = vec!["?"; grids.len()].join(",");
+        let mut args: Vec<rusqlite::types::Value> =
+            vec![row.last_cursor.unwrap_or(0).into(), v.id.clone().into()];
+        args.extend(grids.iter().map(|g| g.clone().into()));
+        let expected: i64 = b
+            .connection()
+            .query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
+                     WHERE c.seq > ? AND (c.device_id IS NULL OR c.device_id <> ?) \
+                     AND s.grid IN ({marks})"
+                ),
+                rusqlite::params_from_iter(args),
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(v.pending, expected.to_string(), "{}", v.person);
+        nonzero += usize::from(expected > 0);
+    }
+    assert!(nonzero > 0);
+}

@@ -1066,7 +1066,8 @@ pub struct DeviceView {
     pub enrolled: String,
     pub last_sync: String,
     pub stale: bool,
-    pub pending: u32,
+    /// How many changes it has yet to pull ("10000+" past [`PENDING_CAP`]).
+    pub pending: String,
     pub refused: u32,
     pub revoked: bool,
 }
@@ -1100,7 +1101,7 @@ pub fn device_views(
             continue;
         }
         let cursor = d.last_cursor.unwrap_or(0);
-        let pending: u32 = match person.role {
+        let (pending, capped) = match person.role {
             Role::LiaisonLead => {
                 let groups: Vec<String> = scope.groups.iter().cloned().collect();
                 count_pending(
@@ -1118,6 +1119,11 @@ pub fn device_views(
             }
         }
         .map_err(|e| ie(&e))?;
+        let pending = if capped {
+            format!("{pending}+")
+        } else {
+            pending.to_string()
+        };
         let refused = conn
             .row(
                 "SELECT COUNT(*) FROM device_refused WHERE device_id = $1",
@@ -1149,6 +1155,13 @@ pub fn device_views(
     Ok(out)
 }
 
+/// At most this many changes a device has yet to pull are counted (more show as "10000+"): a
+/// phone far behind (a street supervisor's, enrolling) is behind by most of the log.
+pub const PENDING_CAP: i64 = 10_000;
+
+/// How many changes of the documents where `col` is one of `values` came after `cursor` from
+/// others than `device` (capped at [`PENDING_CAP`]): the rows of the scope, read by the sync
+/// page's plan for that scope (`sync::Plan`), less the device's own through their index.
 fn count_pending(
     conn: &rusqlite::Connection,
     col: &str,
@@ -1156,21 +1169,35 @@ fn count_pending(
     extra: &str,
     cursor: i64,
     device: &str,
-) -> rusqlite::Result<u32> {
+) -> rusqlite::Result<(i64, bool)> {
     if values.is_empty() {
-        return Ok(0);
+        return Ok((0, false));
     }
     let marks = vec!["?"; values.len()].join(", ");
-    // The log from the device's cursor on, then each row's document placed (CROSS JOIN keeps
-    // that order): the cost follows what the device has not pulled, not the size of its grids.
-    let sql = format!(
-        "SELECT COUNT(*) FROM change_log c CROSS JOIN doc_scope s ON s.doc_id = c.doc_id \
-         WHERE c.seq > ? AND (c.device_id IS NULL OR c.device_id <> ?) AND {col} IN ({marks}){extra}"
+    let (join, scoped) = crate::sync::plan_of_scope(conn, col, values)?.join(col);
+    let rows = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM change_log c {join} doc_scope s ON s.doc_id = c.doc_id \
+         WHERE c.seq > ? AND {scoped} IN ({marks}){extra} LIMIT ?)"
     );
-    let mut args: Vec<rusqlite::types::Value> = vec![cursor.into(), device.to_string().into()];
+    let mut args: Vec<rusqlite::types::Value> = vec![cursor.into()];
     args.extend(values.iter().map(|v| v.clone().into()));
-    conn.prepare_cached(&sql)?
-        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))
+    args.push((PENDING_CAP + 1).into());
+    let all: i64 = conn
+        .prepare_cached(&rows)?
+        .query_row(rusqlite::params_from_iter(&args), |r| r.get(0))?;
+    let own_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
+         WHERE c.device_id = ? AND c.seq > ? AND {col} IN ({marks}){extra} LIMIT ?)"
+    );
+    let mut own_args: Vec<rusqlite::types::Value> = vec![device.to_string().into()];
+    own_args.extend(args);
+    let own: i64 = conn
+        .prepare_cached(&own_sql)?
+        .query_row(rusqlite::params_from_iter(own_args), |r| r.get(0))?;
+    if all > PENDING_CAP {
+        return Ok((PENDING_CAP, true));
+    }
+    Ok((all - own, false))
 }
 
 #[derive(Template)]
