@@ -1159,6 +1159,9 @@ pub fn device_views(
 /// phone far behind (a street supervisor's, enrolling) is behind by most of the log.
 pub const PENDING_CAP: i64 = 10_000;
 
+/// Below this many log rows after its cursor, a device's count reads them all.
+const NEAR_END: i64 = 2_000;
+
 /// How many changes of the documents where `col` is one of `values` came after `cursor` from
 /// others than `device` (capped at [`PENDING_CAP`]): the rows of the scope, read by the sync
 /// page's plan for that scope (`sync::Plan`), less the device's own through their index.
@@ -1174,7 +1177,17 @@ fn count_pending(
         return Ok((0, false));
     }
     let marks = vec!["?"; values.len()].join(", ");
-    let (join, scoped) = crate::sync::plan_of_scope(conn, col, values)?.join(col);
+    // A device close to the log's end (most are) is counted log-first at once: at most
+    // NEAR_END rows to read, and no scope to count for a plan.
+    let end: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM change_log")?
+        .query_row([], |r| r.get(0))?;
+    let plan = if end - cursor <= NEAR_END {
+        crate::sync::Plan::LogFirst
+    } else {
+        crate::sync::plan_of_scope(conn, col, values)?
+    };
+    let (join, scoped) = plan.join(col);
     let rows = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM change_log c {join} doc_scope s ON s.doc_id = c.doc_id \
          WHERE c.seq > ? AND {scoped} IN ({marks}){extra} LIMIT ?)"
