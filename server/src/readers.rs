@@ -88,13 +88,20 @@ impl Readers {
         }
     }
 
-    fn open(&self) -> Result<Reader, ServerError> {
+    /// A read-only connection of its own to the SQLite file, outside the pool (a long read such
+    /// as an export, which would keep a pooled reader from the pages).
+    pub fn connection(&self) -> Result<Connection, ServerError> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         // A reader waits only while a checkpoint resets the WAL, which is short.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(conn)
+    }
+
+    fn open(&self) -> Result<Reader, ServerError> {
+        let conn = self.connection()?;
         conn.set_prepared_statement_cache_capacity(64);
         let pg = match &self.database {
             Some(url) => Some(RefCell::new(Pg::connect(url)?)),
@@ -114,11 +121,6 @@ impl Readers {
             reader: Some(reader),
             pool: self.clone(),
         })
-    }
-
-    /// How many readers are idle (for tests).
-    pub fn idle(&self) -> usize {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 

@@ -467,13 +467,7 @@ impl ServerStore {
     /// reads a consistent snapshot while merges go on, and holds no lock of the store's), for a
     /// long read such as an export. On PostgreSQL it reads this process's replica.
     pub fn reader(&self) -> Result<Connection, ServerError> {
-        use rusqlite::OpenFlags;
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        Ok(conn)
+        self.readers.connection()
     }
 
     /// A read-only view of the data from the pool (`readers.rs`): what pages, sessions and
