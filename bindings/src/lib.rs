@@ -302,11 +302,7 @@ impl DoorstepStore {
     /// this phone holds nothing of come back with zeros.
     pub fn grid_summaries(&self, grids: Vec<String>, now: Option<i64>) -> Res<Vec<GridSummary>> {
         self.with(|s| {
-            let figures = doorstep_core::store::summary::grid_figures(
-                s.connection(),
-                &grids,
-                now_or(now, s),
-            )?;
+            let (figures, _) = doorstep_core::client::held_figures(s, &grids, now_or(now, s))?;
             Ok(figures
                 .iter()
                 .map(|(g, f)| GridSummary::new(g.clone(), f))
@@ -400,6 +396,19 @@ impl DoorstepStore {
     /// keeps every change. The store stays usable by other calls while the network works.
     pub fn sync(&self) -> Res<SyncReport> {
         guarded(|| Ok(doorstep_core::client::sync(&self.inner)?.into()))
+    }
+
+    /// Fetches a household this phone does not hold (a supervisor's phone holds its units'
+    /// open appeals and tasks, not their households) and keeps it in sync from then on.
+    /// Online only; a household out of this phone's scope comes back in `failed`.
+    pub fn fetch_household(&self, household_id: String) -> Res<SyncReport> {
+        guarded(|| {
+            Ok(doorstep_core::client::fetch(
+                &self.inner,
+                &[(household_id, doorstep_core::doc::DocKind::Household)],
+            )?
+            .into())
+        })
     }
 
     /// Documents the server refused at the last sync, with this phone's actions on them that

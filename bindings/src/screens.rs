@@ -811,6 +811,9 @@ pub struct GridSummaryView {
     pub total: crate::GridSummary,
     /// Percent of households visited in 30 days, per grid in `grids`' order, then the total.
     pub coverage_percent: Vec<u32>,
+    /// When the server computed these figures (a supervisor's phone shows those of its last
+    /// sync), or none when the phone counted them from what it holds.
+    pub as_of: Option<i64>,
     pub problem: Option<ScreenProblem>,
 }
 
@@ -830,6 +833,7 @@ impl From<sc::summary::SummaryView> for GridSummaryView {
                 .collect(),
             total: crate::GridSummary::new(String::new(), &v.total),
             coverage_percent,
+            as_of: v.as_of,
             problem: v.problem.map(Into::into),
         }
     }

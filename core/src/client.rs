@@ -18,7 +18,10 @@ use crate::{
     Error, Result, Store,
     domain::PersonRef,
     protocol::{self, CONTENT_TYPE, DEFAULT_PAGE_BYTES, ReconcileEntry, SyncRequest, SyncResponse},
-    store::{ConflictRow, SyncPage, decode_bundle, encode_bundle, encode_bundle_implying},
+    store::{
+        ConflictRow, SyncPage, decode_bundle, encode_bundle, encode_bundle_implying,
+        summary::UnitFigures,
+    },
     time::Millis,
 };
 
@@ -483,6 +486,14 @@ pub fn enrollment(store: &Store) -> Result<Option<Enrollment>> {
     }
 }
 
+/// The stored document `id`, or an empty one when this phone lacks it.
+fn copy_or_empty(s: &mut Store, id: &str) -> Result<automerge::AutoCommit> {
+    match s.doc_copy(id) {
+        Err(Error::NotFound { .. }) => Ok(automerge::AutoCommit::new()),
+        other => other,
+    }
+}
+
 /// A request's outcome: the body of a 200, or the server's refusal and the documents it names.
 type Answer = std::result::Result<Vec<u8>, (Error, Vec<String>)>;
 
@@ -496,7 +507,39 @@ struct Session<'a> {
     report: SyncReport,
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
+    /// A session with the server this phone is enrolled with. A store enrolled before the phone
+    /// ran the rules learns its principal first.
+    fn open(store: &'a Mutex<Store>) -> Result<Session<'a>> {
+        let (base, token, ca) = {
+            let s = lock(store);
+            let base = s.sync_setting(KEY_SERVER)?;
+            let token = s.sync_setting(KEY_TOKEN)?;
+            let (Some(base), Some(token)) = (base, token) else {
+                return Err(Error::NotAllowed(
+                    "this phone is not enrolled with a server / 本机尚未登记".into(),
+                ));
+            };
+            (base, token, s.sync_setting(KEY_SERVER_CA)?)
+        };
+        {
+            let mut s = lock(store);
+            if s.principal().is_none()
+                && let Some(p) = enrollment(&s)?.and_then(|e| e.principal())
+            {
+                s.set_principal(Some(p))?;
+            }
+        }
+        Ok(Session {
+            store,
+            refusals: HashMap::new(),
+            http: http(ca.as_deref())?,
+            base,
+            token,
+            report: SyncReport::default(),
+        })
+    }
+
     fn post(&mut self, path: &str, body: Vec<u8>) -> Result<Answer> {
         self.report.round_trips += 1;
         self.report.bytes_sent += body.len() as u64;
@@ -520,6 +563,19 @@ impl Session<'_> {
         }
     }
 
+    /// Fetches the figures of this phone's grids and keeps them (`unit_figures`).
+    fn figures(&mut self) -> Result<()> {
+        match self.post("/v1/figures", Vec::new())? {
+            Ok(body) => {
+                let f: UnitFigures = serde_json::from_slice(&body)
+                    .map_err(|e| Error::Decode(format!("figures: {e}")))?;
+                let j = serde_json::to_string(&f).map_err(|e| Error::Storage(e.to_string()))?;
+                lock(self.store).set_sync_settings(&[(KEY_FIGURES, Some(j.as_str()))])
+            }
+            Err((e, _)) => Err(e),
+        }
+    }
+
     /// Brings documents into agreement with the server through Automerge's sync protocol, a
     /// batch of per-document messages per round trip.
     fn reconcile(&mut self, ids: &[(String, crate::doc::DocKind)]) -> Result<()> {
@@ -536,7 +592,9 @@ impl Session<'_> {
             {
                 let mut s = lock(self.store);
                 for (id, kind) in &pending {
-                    let mut doc = s.doc_copy(id)?;
+                    // A document this phone lacks (a supervisor's phone opening a household on
+                    // demand): an empty one's message asks the server for all of it.
+                    let mut doc = copy_or_empty(&mut s, id)?;
                     let state = states.get_mut(id).expect("state per id");
                     if let Some(m) = doc.sync().generate_sync_message(state) {
                         out.push(ReconcileEntry {
@@ -583,7 +641,7 @@ impl Session<'_> {
                     let rep = s.import_changes(&encode_bundle(&[(r.id.clone(), r.kind, data)]))?;
                     self.note_import(&rep);
                 }
-                let mut doc = s.doc_copy(&r.id)?;
+                let mut doc = copy_or_empty(&mut s, &r.id)?;
                 let state = states.get_mut(&r.id).expect("state per id");
                 doc.sync().receive_sync_message(state, msg)?;
                 answered.insert(r.id);
@@ -703,6 +761,7 @@ pub struct SyncProblem {
 const KEY_LAST_ATTEMPT: &str = "last_attempt_at";
 const KEY_REFUSED: &str = "refused_docs";
 const KEY_RECONCILE: &str = "reconcile_next";
+const KEY_FIGURES: &str = "unit_figures";
 const KEY_LAST_SUCCESS: &str = "last_success_at";
 const KEY_LAST_ERROR: &str = "last_error";
 
@@ -869,34 +928,10 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
 }
 
 fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
-    let (base, token, ca, lost_cursor) = {
+    let mut session = Session::open(store)?;
+    let lost_cursor = {
         let s = lock(store);
-        let base = s.sync_setting(KEY_SERVER)?;
-        let token = s.sync_setting(KEY_TOKEN)?;
-        let (Some(base), Some(token)) = (base, token) else {
-            return Err(Error::NotAllowed(
-                "this phone is not enrolled with a server / 本机尚未登记".into(),
-            ));
-        };
-        let lost = s.sync_cursor()? == 0 && !s.doc_ids()?.is_empty();
-        (base, token, s.sync_setting(KEY_SERVER_CA)?, lost)
-    };
-    {
-        // A store enrolled before the phone ran the rules learns its principal now.
-        let mut s = lock(store);
-        if s.principal().is_none()
-            && let Some(p) = enrollment(&s)?.and_then(|e| e.principal())
-        {
-            s.set_principal(Some(p))?;
-        }
-    }
-    let mut session = Session {
-        store,
-        refusals: HashMap::new(),
-        http: http(ca.as_deref())?,
-        base,
-        token,
-        report: SyncReport::default(),
+        s.sync_cursor()? == 0 && !s.doc_ids()?.is_empty()
     };
     if lost_cursor {
         // A phone that holds documents but no cursor (restored from a backup, or data kept from
@@ -1078,9 +1113,69 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             break;
         }
     }
+    if enrollment(&lock(store))?.is_some_and(|e| e.role == "supervisor") {
+        // A supervisor's phone holds no households to count: it keeps the server's figures.
+        session.figures()?;
+    }
     let mut s = lock(store);
     session.report.cursor = s.sync_cursor()?;
     // What is written from now on is by a new actor (see `Store::renew_actor`).
     s.renew_actor()?;
     Ok(session.report)
+}
+
+/// The figures of a supervisor's grids as the server last gave them (each sync of a
+/// supervisor's phone fetches them), or `None` before the first.
+pub fn unit_figures(store: &Store) -> Result<Option<UnitFigures>> {
+    match store.sync_setting(KEY_FIGURES)? {
+        None => Ok(None),
+        Some(j) => serde_json::from_str(&j)
+            .map(Some)
+            .map_err(|e| Error::Storage(format!("figures: {e}"))),
+    }
+}
+
+/// The figures of `grids` as this phone shows them: the server's (with when it computed them)
+/// on a supervisor's phone, which holds no households to count; computed from what it holds on
+/// any other.
+pub fn held_figures(
+    store: &Store,
+    grids: &[String],
+    now: Millis,
+) -> Result<(
+    std::collections::BTreeMap<String, crate::store::summary::GridFigures>,
+    Option<Millis>,
+)> {
+    match unit_figures(store)? {
+        Some(f) => Ok((
+            grids
+                .iter()
+                .map(|g| (g.clone(), f.grids.get(g).cloned().unwrap_or_default()))
+                .collect(),
+            Some(f.as_of),
+        )),
+        None => Ok((
+            crate::store::summary::grid_figures(store.connection(), grids, now)?,
+            None,
+        )),
+    }
+}
+
+/// Fetches documents this phone does not hold from the server and keeps them in sync from now
+/// on: a supervisor's phone opening a household (it holds only its units' open appeals and
+/// tasks). Online only; a document the server refuses (not in this phone's scope) is reported
+/// in the answer's `failed`, and the rest are fetched.
+pub fn fetch(store: &Mutex<Store>, docs: &[(String, crate::doc::DocKind)]) -> Result<SyncReport> {
+    if docs.is_empty() {
+        return Ok(SyncReport::default());
+    }
+    let mut session = Session::open(store)?;
+    let result = session.reconcile(docs);
+    if let Err(Error::Server { code, .. }) = &result
+        && code == "device_revoked"
+    {
+        // As in `sync`: a revoked phone keeps no resident's data.
+        lock(store).wipe()?;
+    }
+    result.map(|()| session.report)
 }

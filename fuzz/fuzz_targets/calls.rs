@@ -44,6 +44,7 @@ pub fn grid_worker_device() -> Device {
             group_grid: Default::default(),
         },
         scope_sig: None,
+        pull_since: None,
     }
 }
 

@@ -3,7 +3,7 @@
 //! overdue appeals. The figures come from the same query as the dashboard's, over what this
 //! phone has pulled.
 
-use doorstep_core::store::summary::{GridFigures, grid_figures};
+use doorstep_core::{client::held_figures, store::summary::GridFigures, time::Millis};
 
 use crate::{Listener, Notifier, Problem, Shared, lock};
 
@@ -11,6 +11,9 @@ use crate::{Listener, Notifier, Problem, Shared, lock};
 pub struct SummaryView {
     pub grids: Vec<(String, GridFigures)>,
     pub total: GridFigures,
+    /// When the server computed the figures (a supervisor's phone holds no households: it shows
+    /// the figures its last sync brought); `None` when they are counted on the phone.
+    pub as_of: Option<Millis>,
     pub problem: Option<Problem>,
 }
 
@@ -50,10 +53,10 @@ impl SummaryScreen {
     pub fn refresh(&self) {
         let r = {
             let s = lock(&self.store);
-            grid_figures(s.connection(), &self.grids, s.now())
+            held_figures(&s, &self.grids, s.now())
         };
         self.n.update(|v| match r {
-            Ok(figures) => {
+            Ok((figures, as_of)) => {
                 let mut total = GridFigures::default();
                 for f in figures.values() {
                     total.add(f);
@@ -61,6 +64,7 @@ impl SummaryScreen {
                 *v = SummaryView {
                     grids: figures.into_iter().collect(),
                     total,
+                    as_of,
                     problem: None,
                 };
             }

@@ -10,8 +10,10 @@
 //! 1. six grid workers' phones enroll and pull their grids; then each records a visit and syncs,
 //!    again and again, for [`QUIET`]: their sync times alone;
 //! 2. the same, while two supervisors load the street's pages one after another and the street
-//!    supervisor's newly enrolled phone makes its first sync, until that sync ends (and at least
-//!    for [`QUIET`]): their sync times under load, and how long the supervisor's phone took.
+//!    supervisor's newly enrolled phone makes its first sync over a mobile link (300 ms round
+//!    trip, 1 Mbit/s each way: `shared/link.rs`), until that sync ends (and at least for
+//!    [`QUIET`]): their sync times under load, and how long the supervisor's phone took;
+//! 3. that phone's queries at the street's scope (its summary, its ledger of open appeals).
 //!
 //! Everything runs on the one machine: the phones' side (the supervisor's phone merging a whole
 //! street) takes CPU from the server, which a real deployment's server would not share.
@@ -27,6 +29,9 @@ use doorstep_core::{
     domain::visit::{NewVisit, VisitKind},
 };
 use doorstep_server::demo::{DEMO_PASSWORD, percentile, server_bin, spawn_serve};
+
+#[path = "shared/link.rs"]
+mod link;
 
 const QUIET: Duration = Duration::from_secs(40);
 const WORKERS: usize = 6;
@@ -111,15 +116,16 @@ fn main() {
     .expect("serve");
     let phones_dir = data.join("phones");
     std::fs::create_dir_all(&phones_dir).unwrap();
-    let enroll = |person: &str, name: &str| -> Arc<Mutex<Store>> {
+    let enroll_at = |person: &str, name: &str, url: &str| -> Arc<Mutex<Store>> {
         let code = admin(&["enroll", "--person", person])["code"]
             .as_str()
             .unwrap()
             .to_string();
         let store = Mutex::new(Store::open(phones_dir.join(format!("{name}.db"))).unwrap());
-        client::enroll(&store, &base, &code).unwrap();
+        client::enroll(&store, url, &code).unwrap();
         Arc::new(store)
     };
+    let enroll = |person: &str, name: &str| enroll_at(person, name, &base);
     let phones: Vec<Arc<Mutex<Store>>> = workers
         .iter()
         .enumerate()
@@ -140,7 +146,12 @@ fn main() {
             std::thread::spawn(move || browse(&base, &login, &stop))
         })
         .collect();
-    let chief_phone = enroll(&chief, "chief");
+    let mobile = link::start(
+        base.trim_start_matches("http://"),
+        Duration::from_millis(150),
+        1_000_000,
+    );
+    let chief_phone = enroll_at(&chief, "chief", &mobile.url);
     let first = Arc::new(Mutex::new(None));
     let synced = Arc::new(AtomicBool::new(false));
     let first_sync = {
@@ -157,6 +168,8 @@ fn main() {
     stop.store(true, Ordering::Relaxed);
     let pages: usize = browsers.into_iter().map(|b| b.join().unwrap()).sum();
     let (took, report) = first.lock().unwrap().take().unwrap();
+    let queries = phone_queries(&chief_phone);
+    let held = chief_phone.lock().unwrap().doc_ids().unwrap().len();
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
@@ -179,12 +192,68 @@ fn main() {
         &loaded,
     );
     println!(
-        "\nstreet supervisor's phone, first sync on loopback: {:.1} s, {} round trips, {:.1} MB received, {} documents; {pages} dashboard pages loaded meanwhile",
+        "\nstreet supervisor's phone, first sync on a 300 ms, 1 Mbit/s link: {:.1} s, {} round trips, {:.2} MB received, {held} documents held; {pages} dashboard pages loaded meanwhile",
         took.as_secs_f64(),
         report.round_trips,
         report.bytes_received as f64 / 1e6,
-        report.new_docs,
     );
+    println!("\n| that phone's query | median | max |");
+    println!("|---|---|---|");
+    for (name, v) in &queries {
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms |",
+            ms(percentile(v, 0.5)),
+            ms(*v.last().unwrap_or(&Duration::ZERO))
+        );
+    }
+}
+
+/// The street supervisor's phone's own screens at its scope, 20 times each (sorted times).
+fn phone_queries(phone: &Mutex<Store>) -> Vec<(&'static str, Vec<Duration>)> {
+    use doorstep_core::store::AppealQuery;
+    let s = phone.lock().unwrap();
+    let grids = client::enrollment(&s).unwrap().unwrap().grids;
+    let now = s.now();
+    let time = |f: &dyn Fn()| {
+        let mut v: Vec<Duration> = (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    vec![
+        (
+            "summary of the street's grids (the server's figures)",
+            time(&|| {
+                let (f, at) = client::held_figures(&s, &grids, now).unwrap();
+                assert!(at.is_some() && f.len() == grids.len());
+            }),
+        ),
+        (
+            "ledger: the street's open appeals",
+            time(&|| {
+                let q = AppealQuery {
+                    open_only: true,
+                    ..Default::default()
+                };
+                assert!(!s.appeal_ledger(&q, now).unwrap().is_empty());
+            }),
+        ),
+        (
+            "ledger: overdue appeals",
+            time(&|| {
+                let q = AppealQuery {
+                    overdue_only: true,
+                    ..Default::default()
+                };
+                s.appeal_ledger(&q, now).unwrap();
+            }),
+        ),
+    ]
 }
 
 fn ms(d: Duration) -> f64 {

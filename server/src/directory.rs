@@ -145,6 +145,9 @@ pub struct Device {
     pub person: Person,
     pub scope: Scope,
     pub scope_sig: Option<String>,
+    /// For a supervisor's phone: the log's end when its pull from the start began
+    /// (`sync::Light`).
+    pub pull_since: Option<i64>,
 }
 
 /// Why a token was refused.
@@ -555,22 +558,26 @@ fn hex(b: &[u8]) -> String {
 /// The device a bearer token belongs to, with its current scope.
 pub fn authenticate(conn: &Db<'_>, token: &str) -> DResult<Result<Device, AuthFailure>> {
     let Some(row) = conn.row(
-        "SELECT id, person_id, revoked_at, scope_sig FROM devices WHERE token_hash = $1",
+        "SELECT id, person_id, revoked_at, scope_sig, pull_since FROM devices \
+         WHERE token_hash = $1",
         vals![hash(token)],
     )?
     else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    let (id, person_id, revoked, scope_sig) = (
+    let (id, person_id, revoked, scope_sig, pull_since) = (
         row.text(0)?,
         row.text(1)?,
         row.opt_int(2)?,
         row.opt_text(3)?,
+        row.opt_int(4)?,
     );
     if revoked.is_some() {
         return Ok(Err(AuthFailure::Revoked));
     }
-    Ok(Ok(device_with(conn, id, &person_id, scope_sig)?))
+    Ok(Ok(device_with(
+        conn, id, &person_id, scope_sig, pull_since,
+    )?))
 }
 
 fn device_with(
@@ -578,6 +585,7 @@ fn device_with(
     id: String,
     person_id: &str,
     scope_sig: Option<String>,
+    pull_since: Option<i64>,
 ) -> DResult<Device> {
     let person = person(conn, person_id)?.ok_or_else(|| DirectoryError::NotFound {
         kind: "person",
@@ -589,6 +597,7 @@ fn device_with(
         person,
         scope,
         scope_sig,
+        pull_since,
     })
 }
 
@@ -596,18 +605,19 @@ fn device_with(
 /// (for fixtures and tools that act as a device without its token).
 pub fn device(conn: &Db<'_>, id: &str) -> DResult<Option<Device>> {
     let Some(row) = conn.row(
-        "SELECT person_id, scope_sig FROM devices WHERE id = $1",
+        "SELECT person_id, scope_sig, pull_since FROM devices WHERE id = $1",
         vals![id],
     )?
     else {
         return Ok(None);
     };
-    let (person_id, scope_sig) = (row.text(0)?, row.opt_text(1)?);
+    let (person_id, scope_sig, pull_since) = (row.text(0)?, row.opt_text(1)?, row.opt_int(2)?);
     Ok(Some(device_with(
         conn,
         id.to_string(),
         &person_id,
         scope_sig,
+        pull_since,
     )?))
 }
 

@@ -311,6 +311,7 @@ pub fn router_with(state: AppState, request_timeout: std::time::Duration) -> Rou
         .route("/v1/me", get(me))
         .route("/v1/sync", post(sync_handler))
         .route("/v1/reconcile", post(reconcile_handler))
+        .route("/v1/figures", post(figures_handler))
         .merge(crate::web::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(read_body_first))
@@ -563,6 +564,27 @@ async fn reconcile_handler(
     let store = state.store.clone();
     let replies = blocking(move || sync::reconcile(&mut store.lock(), &device, &entries)).await??;
     Ok(binary_response(protocol::encode_reconcile(&replies)))
+}
+
+/// The figures of the device's grids (a supervisor's phone holds no households to count;
+/// `sync::Light`), from a reader of its own.
+async fn figures_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<doorstep_core::store::summary::UnitFigures>, ApiError> {
+    let device = device_of(&state, &headers).await?;
+    let store = state.store.clone();
+    let grids: Vec<String> = device.scope.grids.iter().cloned().collect();
+    let figures = blocking(move || {
+        let r = store
+            .read()
+            .map_err(|e| CoreError::Storage(e.to_string()))?;
+        let now = directory::now_ms();
+        doorstep_core::store::summary::grid_figures(r.connection(), &grids, now)
+            .map(|grids| doorstep_core::store::summary::UnitFigures { as_of: now, grids })
+    })
+    .await??;
+    Ok(Json(figures))
 }
 
 #[derive(Deserialize)]

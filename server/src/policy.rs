@@ -25,6 +25,21 @@ pub fn placement(e: &Entity) -> (DocKind, &str, Option<&str>) {
     (kind, grid, group)
 }
 
+/// Whether a document is still in somebody's hands: an appeal not yet resolved, a help task not
+/// yet done or cancelled. A supervisor's phone holds these of its units (`sync::Light`), not the
+/// closed ones nor the households, which it fetches when it opens them.
+pub fn is_open(e: &Entity) -> bool {
+    use doorstep_core::domain::{appeal, task};
+    match e {
+        Entity::Household(_) => false,
+        Entity::Task(t) => matches!(
+            task::reduce(&t.events).status,
+            task::TaskStatus::Open | task::TaskStatus::Claimed
+        ),
+        Entity::Appeal(a) => appeal::reduce(a).status.is_open(),
+    }
+}
+
 /// The principal the rules check a device's pushes against.
 pub fn principal(device: &Device) -> Principal {
     Principal {

@@ -78,6 +78,26 @@ fn migrations() -> Vec<String> {
         // log, `device_id` (stored after each change's bytes) costs a walk of the bytes'
         // overflow pages: 22 s for a street's log, against 0.1 s for the rows alone.
         "CREATE INDEX change_log_device ON change_log (device_id, seq);".to_string(),
+        // 6: what a supervisor's phone holds (`sync::Light`): its units' open appeals and tasks
+        // (`open`, and `open_seq`, where that last changed), the documents it opened on demand
+        // (`device_pins`), and from which `seq` its pull began (`pull_since`). Documents open
+        // now are marked from the read model; a closed one's change is before any such pull.
+        format!(
+            "{}{}",
+            r#"
+        ALTER TABLE doc_scope ADD COLUMN open INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE doc_scope ADD COLUMN open_seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE doc_scope SET open = 1, open_seq = scope_seq
+            WHERE (kind = 'task' AND doc_id IN
+                    (SELECT id FROM tasks WHERE status IN ('open', 'claimed')))
+               OR (kind = 'appeal' AND doc_id IN
+                    (SELECT id FROM appeals WHERE status IN
+                        ('received', 'accepted', 'whistled', 'escalated')));
+        CREATE INDEX doc_scope_open ON doc_scope (grid) WHERE open = 1;
+        CREATE INDEX doc_scope_flips ON doc_scope (open_seq) WHERE open_seq > 0;
+    "#,
+            DEVICE_PINS
+        ),
     ]
 }
 
@@ -86,6 +106,18 @@ const DEVICE_ACTORS: &str = r#"
             actor TEXT PRIMARY KEY,
             device_id TEXT NOT NULL,
             first_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+    "#;
+
+/// The documents a supervisor's phone opened on demand (households, closed appeals): it holds
+/// them, so their changes reach it. Also the column saying from where its pull began.
+const DEVICE_PINS: &str = r#"
+        ALTER TABLE devices ADD COLUMN pull_since INTEGER;
+        CREATE TABLE device_pins (
+            device_id TEXT NOT NULL,
+            doc_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (device_id, doc_id)
         ) WITHOUT ROWID;
     "#;
 
@@ -132,6 +164,7 @@ fn pg_migrations() -> Vec<String> {
     "#
         ),
         pg(DEVICE_ACTORS),
+        pg(DEVICE_PINS),
     ]
 }
 
@@ -346,9 +379,9 @@ fn apply_rows(store: &mut Store, rows: &[crate::db::Row], last: i64) -> Result<(
                 for f in &fresh {
                     copy_log_row(tx, &f.log()).map_err(err)?;
                 }
-                for (id, (kind, grid, group)) in placements.borrow().iter() {
+                for (id, (kind, grid, group, open)) in placements.borrow().iter() {
                     let first_seq = docs[at[id.as_str()]].3;
-                    place(tx, id, *kind, grid, group.as_deref(), first_seq).map_err(err)?;
+                    place(tx, id, *kind, grid, group.as_deref(), *open, first_seq).map_err(err)?;
                 }
                 set_replica_seq(tx, last).map_err(err)
             },
@@ -412,19 +445,29 @@ pub fn set_replica_seq(conn: &Connection, seq: i64) -> rusqlite::Result<()> {
 }
 
 /// Records where a document is (its grid and group), and from which `seq` on, when that
-/// changed: a device that gains the document then gets it whole (`sync::page`).
+/// changed: a device that gains the document then gets it whole (`sync::page`). Also whether it
+/// is open, and the `seq` at which that last changed (or it was created): a supervisor's phone
+/// holds its units' open documents and is sent whole those that opened or closed since its
+/// cursor (`sync::Light`).
+#[allow(clippy::too_many_arguments)]
 pub fn place(
     tx: &rusqlite::Transaction<'_>,
     id: &str,
     kind: DocKind,
     grid: &str,
     group: Option<&str>,
+    open: bool,
     seq: i64,
 ) -> rusqlite::Result<()> {
-    let current: Option<(String, Option<String>)> = tx
-        .prepare_cached("SELECT grid, grp FROM doc_scope WHERE doc_id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+    let current: Option<(String, Option<String>, bool)> = tx
+        .prepare_cached("SELECT grid, grp, open FROM doc_scope WHERE doc_id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
+    let flipped = match &current {
+        None => kind != DocKind::Household,
+        Some((_, _, was)) => *was != open,
+    };
+    let current = current.map(|(g, gr, _)| (g, gr));
     // The grid's change mark, and the one it left if it moved.
     let mut mark = tx.prepare_cached(
         "INSERT INTO grid_changes (grid, seq) VALUES (?1, ?2) \
@@ -441,6 +484,10 @@ pub fn place(
              SET grid = ?3, grp = ?4, scope_seq = ?5",
         )?
         .execute(params![id, kind.code(), grid, group, seq])?;
+    }
+    if flipped {
+        tx.prepare_cached("UPDATE doc_scope SET open = ?2, open_seq = ?3 WHERE doc_id = ?1")?
+            .execute(params![id, open, seq])?;
     }
     Ok(())
 }

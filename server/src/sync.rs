@@ -189,15 +189,21 @@ pub fn decode_push<'a>(store: &Store, bundle: &'a [u8]) -> Result<Vec<Entry<'a>>
     }
 }
 
-/// Each merged document's kind, grid and liaison group.
-pub type Placements = BTreeMap<String, (DocKind, String, Option<String>)>;
+/// Each merged document's kind, grid and liaison group, and whether it is open
+/// (`policy::is_open`).
+pub type Placements = BTreeMap<String, (DocKind, String, Option<String>, bool)>;
 
 /// Notes where an incoming document is once merged (`policy::placement`).
 pub fn note_placement(placements: &RefCell<Placements>, inc: &Incoming<'_>) {
     let (kind, grid, group) = policy::placement(inc.after);
     placements.borrow_mut().insert(
         inc.id.to_string(),
-        (kind, grid.to_string(), group.map(str::to_string)),
+        (
+            kind,
+            grid.to_string(),
+            group.map(str::to_string),
+            policy::is_open(inc.after),
+        ),
     );
 }
 
@@ -356,9 +362,9 @@ fn merge(
             let mut placed = std::collections::BTreeSet::new();
             for a in &appended {
                 if placed.insert(a.doc)
-                    && let Some((kind, grid, group)) = placements.borrow().get(a.doc)
+                    && let Some((kind, grid, group, open)) = placements.borrow().get(a.doc)
                 {
-                    crate::storage::place(tx, a.doc, *kind, grid, group.as_deref(), a.seq)
+                    crate::storage::place(tx, a.doc, *kind, grid, group.as_deref(), *open, a.seq)
                         .map_err(|e| Error::Storage(e.to_string()))?;
                 }
             }
@@ -627,8 +633,79 @@ pub fn page(
     cursor: u64,
     budget: usize,
     held: Held,
+    light: Option<&Light>,
 ) -> Result<SyncResponse, Error> {
-    page_planned(store, device, cursor, budget, held, None)
+    page_planned(store, device, cursor, budget, held, light, None)
+}
+
+/// What a supervisor's phone holds (docs/protocol.md, "A supervisor's phone"). A street's
+/// documents are 75,000, 72 MB: ten minutes at 1 Mbit/s before the phone has merged anything.
+/// So a supervisor's phone holds its units' open appeals and help tasks, whatever it opened on
+/// demand (a household, a closed appeal; `/v1/reconcile` fetches and pins it), and the figures
+/// of its grids (`/v1/figures`), not the households and closed records.
+///
+/// A document that opened or closed after the cursor is sent whole (the phone may never have
+/// had it, or lack its history before the cursor), as is one that entered the scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Light {
+    /// The log's end when the phone's pull from the start began: a document that closed after
+    /// it may be on the phone (it was open then), so its closing reaches the phone; one closed
+    /// before it is not there.
+    pub since: i64,
+    /// The documents it opened on demand.
+    pub pins: Vec<String>,
+}
+
+/// Whether `device` holds only a supervisor's share of its scope ([`Light`]).
+pub fn is_light(device: &Device) -> bool {
+    device.scope.role == Role::Supervisor
+}
+
+/// The [`Light`] share of a supervisor's phone for a pull from `cursor`, with the log's end
+/// `max`. A pull from the start notes where it began.
+pub fn light_of(
+    db: &crate::db::Db<'_>,
+    device: &Device,
+    cursor: u64,
+    max: u64,
+) -> Result<Light, crate::ServerError> {
+    let since = if cursor == 0 {
+        db.execute(
+            "UPDATE devices SET pull_since = $2 WHERE id = $1",
+            vals![&device.id, max as i64],
+        )?;
+        max as i64
+    } else {
+        // A phone that pulled before supervisors' phones held a share holds all it had.
+        device.pull_since.unwrap_or(cursor as i64)
+    };
+    let pins = db
+        .rows(
+            "SELECT doc_id FROM device_pins WHERE device_id = $1",
+            vals![&device.id],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, _>>()?;
+    Ok(Light { since, pins })
+}
+
+/// Notes that `device` (a supervisor's phone) opened `ids` on demand: their changes reach it from
+/// now on.
+pub fn pin(
+    db: &crate::db::Db<'_>,
+    device: &Device,
+    ids: &[&str],
+    now: i64,
+) -> Result<(), crate::ServerError> {
+    for id in ids {
+        db.execute(
+            "INSERT INTO device_pins (device_id, doc_id, at) VALUES ($1, $2, $3) \
+             ON CONFLICT (device_id, doc_id) DO NOTHING",
+            vals![&device.id, *id, now],
+        )?;
+    }
+    Ok(())
 }
 
 /// How the page's rows are found.
@@ -704,6 +781,7 @@ pub fn page_planned(
     cursor: u64,
     budget: usize,
     held: Held,
+    light: Option<&Light>,
     plan: Option<Plan>,
 ) -> Result<SyncResponse, Error> {
     struct Row {
@@ -717,6 +795,7 @@ pub fn page_planned(
         mine: bool,
         kind: String,
         scope_seq: i64,
+        open_seq: i64,
     }
     // The scope as SQL: only rows of readable documents are read at all.
     let (filter, units): (&str, Vec<&String>) = match device.scope.role {
@@ -727,19 +806,49 @@ pub fn page_planned(
         ),
         Role::Administrator => ("s.grid", Vec::new()),
     };
-    let placeholders = vec!["?"; units.len()].join(", ");
-    let plan = match plan {
-        Some(p) => p,
-        // A liaison lead's scope is a few groups' tasks.
-        None if device.scope.role == Role::LiaisonLead => Plan::ScopeFirst,
-        None => plan_of_scope(store.connection(), filter, &units)?,
+    // ?1 the device, ?2 the cursor, ?3 the batch; for a supervisor's share ?4 and ?5 (below);
+    // the units after them.
+    let first_unit = if light.is_some() { 6 } else { 4 };
+    let placeholders = (0..units.len())
+        .map(|i| format!("?{}", first_unit + i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cols = "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?1, s.kind, \
+                s.scope_seq, s.open_seq";
+    let sql = match light {
+        // The share's documents are found first (open ones through a partial index, those that
+        // opened or closed since the pull began, those pinned), a few thousand at most.
+        Some(_) => format!(
+            "{cols} FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
+             WHERE c.seq > ?2 AND c.doc_id IN ( \
+               SELECT doc_id FROM doc_scope WHERE open = 1 AND grid IN ({placeholders}) \
+               UNION SELECT doc_id FROM doc_scope \
+                 WHERE open_seq > ?4 AND open_seq > 0 AND grid IN ({placeholders}) \
+               UNION SELECT doc_id FROM doc_scope \
+                 WHERE doc_id IN (SELECT value FROM json_each(?5)) AND grid IN ({placeholders})) \
+             ORDER BY c.seq LIMIT ?3"
+        ),
+        None => {
+            let plan = match plan {
+                Some(p) => p,
+                // A liaison lead's scope is a few groups' tasks.
+                None if device.scope.role == Role::LiaisonLead => Plan::ScopeFirst,
+                None => plan_of_scope(store.connection(), filter, &units)?,
+            };
+            let (join, filter) = plan.join(filter);
+            format!(
+                "{cols} FROM change_log c {join} doc_scope s ON s.doc_id = c.doc_id \
+                 WHERE c.seq > ?2 AND {filter} IN ({placeholders}) ORDER BY c.seq LIMIT ?3"
+            )
+        }
     };
-    let (join, filter) = plan.join(filter);
-    let sql = format!(
-        "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?, s.kind, s.scope_seq \
-         FROM change_log c {join} doc_scope s ON s.doc_id = c.doc_id \
-         WHERE c.seq > ? AND {filter} IN ({placeholders}) ORDER BY c.seq LIMIT ?"
-    );
+    let (since, pins) = match light {
+        Some(l) => (
+            l.since,
+            serde_json::to_string(&l.pins).map_err(|e| Error::Storage(e.to_string()))?,
+        ),
+        None => (0, String::new()),
+    };
     // Documents in the page, in order of first appearance, with their rows.
     let mut docs: Vec<(String, DocKind, bool, Vec<Row>)> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -753,9 +862,11 @@ pub fn page_planned(
     'outer: loop {
         let rows: Vec<Row> = {
             let mut stmt = store.connection().prepare_cached(&sql)?;
-            let mut args: Vec<&dyn rusqlite::ToSql> = vec![&device.id, &reached];
+            let mut args: Vec<&dyn rusqlite::ToSql> = vec![&device.id, &reached, &batch];
+            if light.is_some() {
+                args.extend([&since as &dyn rusqlite::ToSql, &pins]);
+            }
             args.extend(units.iter().map(|u| *u as &dyn rusqlite::ToSql));
-            args.push(&batch);
             stmt.query_map(args.as_slice(), |r| {
                 Ok(Row {
                     seq: r.get(0)?,
@@ -766,6 +877,7 @@ pub fn page_planned(
                     mine: r.get(4)?,
                     kind: r.get(5)?,
                     scope_seq: r.get(6)?,
+                    open_seq: r.get(7)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?
@@ -784,8 +896,10 @@ pub fn page_planned(
             match known {
                 Some(i) => docs[i].3.push(row),
                 None => {
-                    // New to this device: it entered the scope after the cursor.
-                    let fresh = row.scope_seq > cursor as i64;
+                    // New to this device: it entered the scope after the cursor (or, on a
+                    // supervisor's phone, opened or closed after it).
+                    let fresh = row.scope_seq > cursor as i64
+                        || (light.is_some() && row.open_seq > cursor as i64);
                     index.insert(row.doc_id.clone(), docs.len());
                     docs.push((row.doc_id.clone(), kind, fresh, vec![row]));
                 }
@@ -899,7 +1013,12 @@ pub fn sync(
         },
         None => Held::ALL,
     };
-    let resp = page(store, device, req.cursor, budget, held)?;
+    let light = if is_light(device) {
+        Some(light_of(store.db(), device, req.cursor, max).map_err(storage_err)?)
+    } else {
+        None
+    };
+    let resp = page(store, device, req.cursor, budget, held, light.as_ref())?;
     Ok((answer(resp), pushed))
 }
 
@@ -934,6 +1053,9 @@ pub fn reconcile(
         )?;
     }
     let mut out = Vec::new();
+    // The documents the phone asked about and may read: a supervisor's phone that opens one on
+    // demand holds it from now on.
+    let mut opened: Vec<&str> = Vec::new();
     for (e, msg) in messages {
         let Some(kind) = store.doc_kind(&e.id)? else {
             // The server lacks it: an empty document's message asks for everything.
@@ -972,6 +1094,7 @@ pub fn reconcile(
             };
             return Err(PushError::Refused(vec![r]));
         }
+        opened.push(e.id.as_str());
         let mut doc = store.doc_copy(&e.id)?;
         let mut state = State::new();
         doc.sync()
@@ -984,6 +1107,9 @@ pub fn reconcile(
                 message: reply.encode(),
             });
         }
+    }
+    if is_light(device) && !opened.is_empty() {
+        pin(store.db(), device, &opened, now_ms()).map_err(storage_err)?;
     }
     Ok(out)
 }

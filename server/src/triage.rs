@@ -45,6 +45,7 @@ pub fn web_device(conn: &crate::db::Db<'_>, person: &Person) -> Result<Device, E
         person: person.clone(),
         scope,
         scope_sig: None,
+        pull_since: None,
     })
 }
 

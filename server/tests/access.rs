@@ -222,10 +222,26 @@ fn every_endpoint_and_every_role() {
         "grid worker A: grid A only"
     );
     assert_eq!(grids_held(&pb), ["B".to_string()].into());
+    assert!(
+        grids_held(&ps).is_empty(),
+        "a supervisor's phone holds no household (sync::Light)"
+    );
+    let figures = |p: &Phone| -> Vec<String> {
+        doorstep_core::client::unit_figures(&p.s())
+            .unwrap()
+            .unwrap()
+            .grids
+            .into_keys()
+            .collect()
+    };
     assert_eq!(
-        grids_held(&ps),
-        ["A".to_string(), "B".to_string()].into(),
-        "community c: A and B"
+        figures(&ps),
+        ["A", "B"],
+        "community c: the figures of A and B"
+    );
+    assert!(
+        !figures(&ps2).contains(&"A".to_string()),
+        "none of c for c2"
     );
     assert!(
         grids_held(&ps2).is_empty(),

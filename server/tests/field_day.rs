@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use common::*;
 use doorstep_core::{
-    Store,
+    Store, client,
     domain::{
         appeal::{AppealAction, KnownTopic, Tier, Topic},
         household::ResidentPatch,
@@ -77,14 +77,24 @@ fn field_day_converges_and_loses_nothing() {
     let phones = [&w1, &w2, &w3, &l1, &l2, &sup];
     for p in phones {
         let r = p.sync().unwrap();
-        assert_eq!(r.round_trips, 1, "{}: first sync in one round trip", p.name);
+        // A supervisor's phone also fetches its grids' figures.
+        let trips = if p.name == "sup" { 2 } else { 1 };
+        assert_eq!(r.round_trips, trips, "{}: first sync", p.name);
     }
     assert_eq!(w1.s().doc_ids().unwrap().len(), 24);
     assert_eq!(w3.s().doc_ids().unwrap().len(), 24);
+    assert!(
+        sup.s().doc_ids().unwrap().is_empty(),
+        "a supervisor's phone holds open appeals and tasks, no household"
+    );
+    let figures = client::unit_figures(&sup.s()).unwrap().unwrap();
     assert_eq!(
-        sup.s().doc_ids().unwrap().len(),
-        48,
-        "a supervisor reads both grids"
+        (
+            figures.grids["A"].coverage.households,
+            figures.grids["B"].coverage.households
+        ),
+        (24, 24),
+        "the figures of both grids"
     );
     assert!(
         l1.s().doc_ids().unwrap().is_empty(),

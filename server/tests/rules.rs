@@ -502,8 +502,20 @@ fn a_grown_scope_is_pulled_again() {
     std::fs::create_dir_all(&phones).unwrap();
     let p = Phone::enroll(&data, &server.url(), &phones, &sup, "sup");
     p.sync().unwrap();
-    assert_eq!(p.s().doc_ids().unwrap().len(), 6);
-    // A new grid with its roll under the supervisor's community: the scope grows.
+    // A supervisor's phone holds its units' open appeals and tasks (none yet) and its grids'
+    // figures.
+    let grids = |p: &Phone| -> Vec<String> {
+        doorstep_core::client::unit_figures(&p.s())
+            .unwrap()
+            .unwrap()
+            .grids
+            .into_keys()
+            .collect()
+    };
+    assert!(p.s().doc_ids().unwrap().is_empty());
+    assert_eq!(grids(&p), ["A", "B"]);
+    // A new grid with its roll under the supervisor's community: the scope grows. Its grid
+    // worker records an appeal there.
     add_unit(&data, "grid", "C", "网格C", Some("c"));
     let roll = data.join("roll-C.csv");
     std::fs::write(&roll, "楼栋,室,户主\n7,101,周芳\n7,102,吴磊\n").unwrap();
@@ -517,16 +529,45 @@ fn a_grown_scope_is_pulled_again() {
             roll.to_str().unwrap(),
         ],
     );
+    let wc = person(&data, "吴网格", "grid-worker", &["C"]);
+    let w = Phone::enroll(&data, &server.url(), &phones, &wc, "wc");
+    w.sync().unwrap();
+    let h = w.s().households(&HouseholdQuery::grid("C"), 0).unwrap()[0]
+        .id
+        .clone();
+    let appeal = w
+        .s()
+        .record_visit(
+            &h,
+            NewVisit {
+                at: None,
+                kind: VisitKind::Routine,
+                notes: "走访".into(),
+                needs: Vec::new(),
+            },
+            None,
+            Some(doorstep_core::store::VisitAppeal {
+                topic: doorstep_core::domain::appeal::Topic::from_code("water_leak"),
+                tier: doorstep_core::domain::appeal::Tier::BasicLiving,
+                summary: "楼上漏水".into(),
+            }),
+        )
+        .unwrap()
+        .appeal_id
+        .unwrap();
+    w.sync().unwrap();
     let r = p.sync().unwrap();
-    assert!(r.round_trips >= 2, "told to pull again: {r:?}");
-    assert_eq!(p.s().doc_ids().unwrap().len(), 8);
+    assert!(r.round_trips >= 3, "told to pull again: {r:?}");
+    let held: Vec<String> = p.s().doc_ids().unwrap().into_iter().map(|d| d.0).collect();
+    assert_eq!(held, vec![appeal]);
+    assert_eq!(grids(&p), ["A", "B", "C"]);
     let r = p.sync().unwrap();
     assert_eq!(
         (r.round_trips, r.pulled_docs),
-        (1, 0),
-        "then back to one round trip"
+        (2, 0),
+        "then back to one round trip (and the figures)"
     );
-    assert_eq!(p.heads().len(), 8);
+    assert_eq!(p.heads().len(), 1);
     let server = server_heads(&data);
     for (id, h) in p.heads() {
         assert_eq!(server.get(&id), Some(&h));

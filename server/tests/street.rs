@@ -306,6 +306,22 @@ fn pages_and_authentication_do_not_wait_for_the_stores_lock() {
         let page = b.get(&format!("{street}{tab}"));
         assert_eq!(page.status, 200, "{tab}: {}", page.body);
     }
+    // The CSV downloads stream from a reader too, and are complete.
+    for (tab, table) in [
+        ("/appeals?format=csv", "appeals"),
+        ("/tasks?format=csv&all=1", "tasks"),
+    ] {
+        let page = b.get(&format!("{street}{tab}"));
+        assert_eq!(page.status, 200, "{tab}");
+        let n: usize = held
+            .connection()
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap() as usize;
+        assert!(n > 0);
+        assert_eq!(page.body.trim_end().split("\r\n").count(), n + 1, "{tab}");
+    }
     let sync = reqwest::blocking::Client::new()
         .post(format!("http://{addr}/v1/sync"))
         .bearer_auth("not-a-token")
@@ -367,7 +383,8 @@ fn both_page_plans_give_the_same_pages() {
             let mut pages = Vec::new();
             let mut cursor = 0;
             loop {
-                let r = page_planned(b, &device, cursor, 16 << 10, Held::ALL, Some(plan)).unwrap();
+                let r = page_planned(b, &device, cursor, 16 << 10, Held::ALL, None, Some(plan))
+                    .unwrap();
                 cursor = r.cursor;
                 let more = r.more;
                 pages.push(r);

@@ -56,6 +56,14 @@ fun syncChecks() {
         expect(e.role == "supervisor", "enrollment $e")
         sup.sync()
         val appealId = out.appealId!!
+        // A supervisor's phone holds its units' open appeals and the server's figures, not the
+        // households: it fetches one when it opens it.
+        expect(sup.households(HouseholdQuery(grid = "KT"), null).isEmpty(), "no household pulled")
+        val fig = sup.gridSummaries(listOf("KT"), null).single()
+        expect(fig.households == 5u && fig.openAppeals >= 1u, "the server's figures: $fig")
+        val fetched = sup.fetchHousehold(h.id)
+        expect(fetched.failed.isEmpty(), "fetched: $fetched")
+        expect(sup.household(h.id).visits.any { it.notes == "楼道堆物" }, "the household, fetched")
         try {
             sup.setAppealTier(appealId, Tier.URGENT)
             throw AssertionError("a supervisor changed a tier")

@@ -22,7 +22,7 @@ pub fn grid_in(col: &str, grids: &[String], args: &mut Vec<Value>) -> String {
 }
 
 /// Households visited lately, per set of grids.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Coverage {
     pub households: u32,
     pub visited_30: u32,
@@ -61,8 +61,9 @@ pub fn pct(part: u32, whole: u32) -> u32 {
 }
 
 /// The figures of one grid, which the overview of any unit above it sums.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GridFigures {
+    #[serde(flatten)]
     pub coverage: Coverage,
     /// Households with at least one resident needing attention.
     pub attention: u32,
@@ -79,6 +80,14 @@ impl GridFigures {
         self.open_appeals += o.open_appeals;
         self.overdue_appeals += o.overdue_appeals;
     }
+}
+
+/// The figures of a supervisor's grids as the server computed them at `as_of`: a supervisor's
+/// phone holds no households (`/v1/figures`, docs/protocol.md), so it shows these.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UnitFigures {
+    pub as_of: Millis,
+    pub grids: BTreeMap<String, GridFigures>,
 }
 
 /// Per-grid figures for `grids` at `now`, in four grouped queries.

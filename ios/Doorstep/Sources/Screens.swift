@@ -396,6 +396,8 @@ struct SummaryView: View {
         let model = m.view
         List {
             if let p = model.problem { Text(p.text).foregroundColor(.red) }
+            // A supervisor's phone holds no households: the figures are the server's, as of its last sync.
+            if let at = model.asOf { Text(String(format: String(localized: "summary.as_of"), dateTime(at))).font(.caption) }
             // The core's percents: one per grid, in order.
             ForEach(Array(model.grids.enumerated()), id: \.element.grid) { i, g in
                 VStack(alignment: .leading, spacing: 4) {

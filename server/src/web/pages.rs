@@ -794,6 +794,7 @@ pub async fn appeals(
     RawQuery(raw): RawQuery,
     Query(p): Query<AppealParams>,
 ) -> Result<Response, WebError> {
+    let store = state.store.clone();
     unit_page(&state, &headers, id, 2, raw, move |s, v, ctx, path| {
         let lang = v.lang;
         let t = lang.tr();
@@ -809,7 +810,6 @@ pub async fn appeals(
         };
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
         if p.format == "csv" {
-            let rows = stats::appeals(s.connection(), &ctx.grids, &f, now).map_err(ie)?;
             let head = [
                 t.received,
                 t.grid,
@@ -824,30 +824,39 @@ pub async fn appeals(
                 t.deadline,
                 t.time_left,
             ];
-            let body = rows.iter().map(|r| {
-                let a = appeal_view(lang, r, &ctx.grid_names);
-                vec![
-                    a.received,
-                    a.grid,
-                    a.topic,
-                    a.tier,
-                    lang.pick(r.channel.label_zh(), r.channel.label_en())
-                        .to_string(),
-                    a.status,
-                    a.summary,
-                    a.asker,
-                    a.responsible,
-                    a.department,
-                    a.deadline,
-                    a.state,
-                ]
-            });
-            return csv_response(
-                lang,
-                &format!("{}-{}", ctx.unit.name, t.appeals),
+            let reader = store.clone();
+            let UnitCtx {
+                unit,
+                grids,
+                grid_names,
+                ..
+            } = ctx;
+            return Ok(csv_stream(
+                &format!("{}-{}", unit.name, t.appeals),
                 &head,
-                body,
-            );
+                move |row| {
+                    let conn = reader.reader().map_err(|e| e.to_string())?;
+                    stats::each_appeal(&conn, &grids, &f, now, |r| {
+                        let a = appeal_view(lang, &r, &grid_names);
+                        row(vec![
+                            a.received,
+                            a.grid,
+                            a.topic,
+                            a.tier,
+                            lang.pick(r.channel.label_zh(), r.channel.label_en())
+                                .to_string(),
+                            a.status,
+                            a.summary,
+                            a.asker,
+                            a.responsible,
+                            a.department,
+                            a.deadline,
+                            a.state,
+                        ])
+                    })
+                    .map_err(|e| e.to_string())
+                },
+            ));
         }
         let asked = p.page.unwrap_or(1) as usize;
         let (on_page, total, page) =
@@ -993,6 +1002,7 @@ pub async fn tasks(
     RawQuery(raw): RawQuery,
     Query(p): Query<TaskParams>,
 ) -> Result<Response, WebError> {
+    let store = state.store.clone();
     unit_page(&state, &headers, id, 3, raw, move |s, v, ctx, path| {
         let lang = v.lang;
         let t = lang.tr();
@@ -1003,7 +1013,6 @@ pub async fn tasks(
             TaskFilter::NotDone
         };
         if p.format == "csv" {
-            let rows = stats::tasks(s.connection(), &ctx.grids, filter).map_err(ie)?;
             let head = [
                 t.need,
                 t.household,
@@ -1015,21 +1024,35 @@ pub async fn tasks(
                 t.due_by,
                 t.done_at,
             ];
-            let body = rows.iter().map(|r| {
-                let x = task_view(lang, r, &ctx.grid_names);
-                vec![
-                    x.need,
-                    x.household,
-                    x.address,
-                    x.grid,
-                    x.status,
-                    x.claimant,
-                    x.created,
-                    x.due,
-                    x.done,
-                ]
-            });
-            return csv_response(lang, &format!("{}-{}", ctx.unit.name, t.tasks), &head, body);
+            let reader = store.clone();
+            let UnitCtx {
+                unit,
+                grids,
+                grid_names,
+                ..
+            } = ctx;
+            return Ok(csv_stream(
+                &format!("{}-{}", unit.name, t.tasks),
+                &head,
+                move |row| {
+                    let conn = reader.reader().map_err(|e| e.to_string())?;
+                    stats::each_task(&conn, &grids, filter, |r| {
+                        let x = task_view(lang, &r, &grid_names);
+                        row(vec![
+                            x.need,
+                            x.household,
+                            x.address,
+                            x.grid,
+                            x.status,
+                            x.claimant,
+                            x.created,
+                            x.due,
+                            x.done,
+                        ])
+                    })
+                    .map_err(|e| e.to_string())
+                },
+            ));
         }
         let figures = stats::task_figures(s.connection(), &ctx.grids, now()).map_err(ie)?;
         let (on_page, total, page) = stats::task_page(
@@ -1845,9 +1868,9 @@ fn may_hold(
 
 // ---- CSV ---------------------------------------------------------------------------------
 
-/// A CSV download that Excel opens correctly: UTF-8 with a byte-order mark, CRLF line ends,
-/// Chinese headers in a Chinese session, and a UTF-8 file name (RFC 6266).
-/// A CSV download whose rows are produced on a blocking thread while it is sent. `produce` is
+/// A CSV download that Excel opens correctly (UTF-8 with a byte-order mark, CRLF line ends,
+/// Chinese headers in a Chinese session, and a UTF-8 file name, RFC 6266), whose rows are
+/// produced on a blocking thread while it is sent. `produce` is
 /// given a sink that takes one row and says whether the client is still there. Memory stays
 /// bounded (a few 64 KiB chunks in flight) whatever the number of rows; an error after the
 /// first bytes cuts the download (the client sees a broken transfer, never a file that looks
@@ -1921,25 +1944,6 @@ fn csv_headers(name: &str, mut r: Response) -> Response {
         h.insert(axum::http::header::CONTENT_DISPOSITION, v);
     }
     super::secure_page(r)
-}
-
-pub fn csv_response(
-    lang: Lang,
-    name: &str,
-    head: &[&str],
-    rows: impl Iterator<Item = Vec<String>>,
-) -> Result<Response, WebError> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let ie = |e: &dyn std::fmt::Display| WebError::internal(lang, e.to_string());
-    w.write_record(head).map_err(|e| ie(&e))?;
-    for r in rows {
-        let r: Vec<String> = r.into_iter().map(super::csv_cell).collect();
-        w.write_record(&r).map_err(|e| ie(&e))?;
-    }
-    let body = w.into_inner().map_err(|e| ie(&e))?;
-    Ok(csv_headers(name, body.into_response()))
 }
 
 impl From<WebErrorKind> for WebError {

@@ -19,7 +19,7 @@ use doorstep_core::{
         AppealRow, HouseholdRow, TaskRow,
         read_model::{
             self, APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, household_row,
-            ledger_order, task_row,
+            task_row,
         },
     },
     time::{DAY, Millis},
@@ -120,13 +120,31 @@ fn task_where(grids: &[String], filter: TaskFilter) -> (String, Vec<Value>) {
 
 /// Every task of the list, oldest first (an export: all of them).
 pub fn tasks(conn: &Connection, grids: &[String], filter: TaskFilter) -> Result<Vec<TaskRow>> {
+    let mut rows = Vec::new();
+    each_task(conn, grids, filter, |r| {
+        rows.push(r);
+        true
+    })?;
+    Ok(rows)
+}
+
+/// The tasks of [`tasks`], one at a time, until `each` says stop (a CSV download streams them).
+pub fn each_task(
+    conn: &Connection,
+    grids: &[String],
+    filter: TaskFilter,
+    mut each: impl FnMut(TaskRow) -> bool,
+) -> Result<()> {
     let (cond, args) = task_where(grids, filter);
     let sql = format!("SELECT {TASK_COLS} FROM tasks t WHERE {cond} ORDER BY t.created_at, t.id");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args), task_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    let mut rows = stmt.query(params_from_iter(args))?;
+    while let Some(r) = rows.next()? {
+        if !each(task_row(r)?) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Page `page` (from 1, brought within the pages there are) of `per` tasks, how many there are
@@ -232,36 +250,47 @@ pub fn appeals(
     f: &AppealFilter,
     now: Millis,
 ) -> Result<Vec<AppealRow>> {
-    let (cond, args) = appeal_where(grids, f, now);
-    let sql = format!("SELECT {APPEAL_COLS} FROM appeals a WHERE {cond}");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt
-        .query_map(params_from_iter(args), |r| appeal_row(r, now))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    match f.sort {
-        AppealSort::Urgency => rows.sort_by(ledger_order),
-        AppealSort::Newest => {
-            rows.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(a.id.cmp(&b.id)))
-        }
-        AppealSort::Oldest => {
-            rows.sort_by(|a, b| a.received_at.cmp(&b.received_at).then(a.id.cmp(&b.id)))
-        }
-    }
+    let mut rows = Vec::new();
+    each_appeal(conn, grids, f, now, |r| {
+        rows.push(r);
+        true
+    })?;
     Ok(rows)
 }
 
-/// Page `page` (from 1, brought within the pages there are) of `per` rows of the ledger, how
-/// many appeals it has in all, and the page shown. The order needs each appeal's deadline state
-/// at `now`, so it is decided on the few fields that tell it (a street's 11,000 appeals, without
-/// their texts); only the page's rows are then read in full.
-pub fn appeal_page(
+/// Appeals read in full per query of [`each_appeal`].
+const APPEAL_CHUNK: usize = 500;
+
+/// The ledger's appeals in its order, one at a time, until `each` says stop (a CSV download
+/// streams them): the order is decided on ids and the few fields that tell it, then the rows
+/// are read in full [`APPEAL_CHUNK`] at a time, so memory holds ids, not texts.
+pub fn each_appeal(
     conn: &Connection,
     grids: &[String],
     f: &AppealFilter,
     now: Millis,
-    per: usize,
-    page: usize,
-) -> Result<(Vec<AppealRow>, usize, usize)> {
+    mut each: impl FnMut(AppealRow) -> bool,
+) -> Result<()> {
+    let ids = ordered_appeals(conn, grids, f, now)?;
+    for chunk in ids.chunks(APPEAL_CHUNK) {
+        let chunk: Vec<&String> = chunk.iter().collect();
+        for r in appeal_rows(conn, &chunk, now)? {
+            if !each(r) {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the ledger's appeals in its order (`f.sort`), decided on the few fields that tell
+/// it (the deadline state at `now` for the urgency order).
+fn ordered_appeals(
+    conn: &Connection,
+    grids: &[String],
+    f: &AppealFilter,
+    now: Millis,
+) -> Result<Vec<String>> {
     let (cond, args) = appeal_where(grids, f, now);
     let sql = format!(
         "SELECT a.id, a.tier, a.status, a.clock_start, a.met_at, a.received_at \
@@ -285,17 +314,13 @@ pub fn appeal_page(
         })?
         .collect::<rusqlite::Result<_>>()?;
     keys.sort();
-    let total = keys.len();
-    let per = per.max(1);
-    let page = page.clamp(1, total.div_ceil(per).max(1));
-    let ids: Vec<&String> = keys
-        .iter()
-        .skip((page - 1) * per)
-        .take(per)
-        .map(|(_, id)| id)
-        .collect();
+    Ok(keys.into_iter().map(|(_, id)| id).collect())
+}
+
+/// The appeals `ids`, read in full, in the ids' order.
+fn appeal_rows(conn: &Connection, ids: &[&String], now: Millis) -> Result<Vec<AppealRow>> {
     if ids.is_empty() {
-        return Ok((Vec::new(), total, page));
+        return Ok(Vec::new());
     }
     let sql = format!(
         "SELECT {APPEAL_COLS} FROM appeals a WHERE a.id IN ({})",
@@ -303,7 +328,7 @@ pub fn appeal_page(
     );
     let mut rows: Vec<AppealRow> = conn
         .prepare(&sql)?
-        .query_map(params_from_iter(&ids), |r| appeal_row(r, now))?
+        .query_map(params_from_iter(ids), |r| appeal_row(r, now))?
         .collect::<rusqlite::Result<_>>()?;
     let at: std::collections::HashMap<&str, usize> = ids
         .iter()
@@ -311,7 +336,27 @@ pub fn appeal_page(
         .map(|(i, id)| (id.as_str(), i))
         .collect();
     rows.sort_by_key(|r| at.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
-    Ok((rows, total, page))
+    Ok(rows)
+}
+
+/// Page `page` (from 1, brought within the pages there are) of `per` rows of the ledger, how
+/// many appeals it has in all, and the page shown. The order needs each appeal's deadline state
+/// at `now`, so it is decided on the few fields that tell it (a street's 11,000 appeals, without
+/// their texts); only the page's rows are then read in full.
+pub fn appeal_page(
+    conn: &Connection,
+    grids: &[String],
+    f: &AppealFilter,
+    now: Millis,
+    per: usize,
+    page: usize,
+) -> Result<(Vec<AppealRow>, usize, usize)> {
+    let ids = ordered_appeals(conn, grids, f, now)?;
+    let total = ids.len();
+    let per = per.max(1);
+    let page = page.clamp(1, total.div_ceil(per).max(1));
+    let on_page: Vec<&String> = ids.iter().skip((page - 1) * per).take(per).collect();
+    Ok((appeal_rows(conn, &on_page, now)?, total, page))
 }
 
 /// The ledger's figures: counts by status, tier, topic and channel, and dispute outcomes.

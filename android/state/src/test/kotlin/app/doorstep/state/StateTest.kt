@@ -142,6 +142,7 @@ fun main() {
         io { summary.screen.refresh() }
         val ks = summary.state.value.grids.single { it.grid == "KS" }
         expect(ks.households == 6u && ks.visited30Days == 1u, "figures $ks")
+        expect(summary.state.value.asOf != null, "a supervisor's phone shows the server's figures, with their time")
         expect(summary.state.value.coveragePercent.size == summary.state.value.grids.size + 1, "percents")
     }
 

@@ -24,13 +24,15 @@ import app.doorstep.core.*
 import app.doorstep.state.Observed
 import app.doorstep.state.io
 
-/** A supervisor's read-only summary: the dashboard's figures for the grids on this phone. */
+/** A supervisor's read-only summary: the dashboard's figures for its grids, as of its last sync. */
 @Composable
 fun SummaryScreen(m: Observed<GridSummaryScreen, GridSummaryView>) {
     val s by m.state.collectAsState()
     LaunchedEffect(Unit) { io { m.screen.refresh() } }
     LazyColumn(Modifier.fillMaxSize().padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
         s.problem?.let { p -> item { Text(problemText(p), color = MaterialTheme.colorScheme.error) } }
+        // A supervisor's phone holds no households: the figures are the server's, as of its last sync.
+        s.asOf?.let { at -> item { Text(stringResource(R.string.summary_as_of, dateTime(at)), style = MaterialTheme.typography.bodySmall) } }
         // The core's percents: one per grid in order, then the total's.
         item { Figures(stringResource(R.string.summary_total), s.total, s.coveragePercent.lastOrNull()?.toInt() ?: 0) }
         itemsIndexed(s.grids, key = { _, g -> g.grid }) { i, g -> Figures(g.grid, g, s.coveragePercent.getOrNull(i)?.toInt() ?: 0) }
