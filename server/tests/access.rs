@@ -226,21 +226,13 @@ fn every_endpoint_and_every_role() {
         grids_held(&ps).is_empty(),
         "a supervisor's phone holds no household (sync::Light)"
     );
-    let figures = |p: &Phone| -> Vec<String> {
-        doorstep_core::client::unit_figures(&p.s())
-            .unwrap()
-            .unwrap()
-            .grids
-            .into_keys()
-            .collect()
-    };
     assert_eq!(
-        figures(&ps),
+        ps.figure_grids(),
         ["A", "B"],
         "community c: the figures of A and B"
     );
     assert!(
-        !figures(&ps2).contains(&"A".to_string()),
+        !ps2.figure_grids().contains(&"A".to_string()),
         "none of c for c2"
     );
     assert!(

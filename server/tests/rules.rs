@@ -504,16 +504,8 @@ fn a_grown_scope_is_pulled_again() {
     p.sync().unwrap();
     // A supervisor's phone holds its units' open appeals and tasks (none yet) and its grids'
     // figures.
-    let grids = |p: &Phone| -> Vec<String> {
-        doorstep_core::client::unit_figures(&p.s())
-            .unwrap()
-            .unwrap()
-            .grids
-            .into_keys()
-            .collect()
-    };
     assert!(p.s().doc_ids().unwrap().is_empty());
-    assert_eq!(grids(&p), ["A", "B"]);
+    assert_eq!(p.figure_grids(), ["A", "B"]);
     // A new grid with its roll under the supervisor's community: the scope grows. Its grid
     // worker records an appeal there.
     add_unit(&data, "grid", "C", "网格C", Some("c"));
@@ -560,7 +552,7 @@ fn a_grown_scope_is_pulled_again() {
     assert!(r.round_trips >= 3, "told to pull again: {r:?}");
     let held: Vec<String> = p.s().doc_ids().unwrap().into_iter().map(|d| d.0).collect();
     assert_eq!(held, vec![appeal]);
-    assert_eq!(grids(&p), ["A", "B", "C"]);
+    assert_eq!(p.figure_grids(), ["A", "B", "C"]);
     let r = p.sync().unwrap();
     assert_eq!(
         (r.round_trips, r.pulled_docs),

@@ -236,6 +236,17 @@ impl Phone {
         }
     }
 
+    /// The grids whose figures this phone keeps from the server (a supervisor's phone, once
+    /// it has synced).
+    pub fn figure_grids(&self) -> Vec<String> {
+        client::unit_figures(&self.s())
+            .unwrap()
+            .expect("figures kept")
+            .grids
+            .into_keys()
+            .collect()
+    }
+
     pub fn s(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap()
     }
