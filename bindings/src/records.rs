@@ -862,6 +862,9 @@ pub struct AppealQuery {
     pub overdue_only: bool,
     #[uniffi(default = 0)]
     pub limit: u32,
+    /// Rows of the ledger's order skipped before the first returned (with `limit`, a page).
+    #[uniffi(default = 0)]
+    pub offset: u32,
 }
 
 impl From<AppealQuery> for store::AppealQuery {
@@ -874,6 +877,7 @@ impl From<AppealQuery> for store::AppealQuery {
             topic: q.topic,
             overdue_only: q.overdue_only,
             limit: q.limit,
+            offset: q.offset,
         }
     }
 }
@@ -1061,6 +1065,31 @@ pub struct SyncReport {
     pub restored_changes: u32,
     /// How far the server's clock is ahead of this phone's, in ms (negative: the phone is ahead).
     pub clock_offset_ms: Option<i64>,
+    /// An administrator is handing this phone over: everything was delivered.
+    pub handover: bool,
+}
+
+/// How this phone's use ended (it was erased since, and may be enrolled again).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PhoneEnded {
+    /// `handed_over` (everything delivered first) or `revoked` (reported lost).
+    pub how: String,
+    pub at: i64,
+    /// For a hand-over: documents the server merged at its end, and those it kept aside for a
+    /// supervisor because the rules refuse them.
+    pub merged: u32,
+    pub kept: u32,
+}
+
+impl From<doorstep_core::client::Ended> for PhoneEnded {
+    fn from(e: doorstep_core::client::Ended) -> Self {
+        PhoneEnded {
+            how: e.how,
+            at: e.at,
+            merged: e.merged,
+            kept: e.kept,
+        }
+    }
 }
 
 impl From<doorstep_core::client::SyncReport> for SyncReport {
@@ -1078,6 +1107,7 @@ impl From<doorstep_core::client::SyncReport> for SyncReport {
             cursor: r.cursor,
             restored_changes: r.restored_changes,
             clock_offset_ms: r.clock_offset_ms,
+            handover: r.handover,
         }
     }
 }

@@ -78,6 +78,11 @@ pub struct SyncBarView {
     /// The last failure may go away by itself (offline, busy server): a background sync
     /// retries; otherwise (revoked, not enrolled) it waits for the person.
     pub retry_later: bool,
+    /// The phone is being handed over and is about to be erased: say so and why, with a button
+    /// for `finish_handover`.
+    pub handover: bool,
+    /// How this phone's use ended (after the erasure): say it on the enrollment screen.
+    pub ended: Option<crate::PhoneEnded>,
 }
 
 impl From<sc::sync_bar::SyncBarView> for SyncBarView {
@@ -93,6 +98,8 @@ impl From<sc::sync_bar::SyncBarView> for SyncBarView {
             wiped: v.wiped,
             clock_wrong: v.clock_wrong,
             retry_later,
+            handover: v.handover,
+            ended: v.ended.map(Into::into),
             refused: v
                 .refused
                 .into_iter()
@@ -160,6 +167,12 @@ impl SyncBarScreen {
 
     pub fn drop_refused(&self, doc_id: String) -> bool {
         self.inner.drop_refused(&doc_id)
+    }
+
+    /// The person saw that the phone is being handed over: deliver what is left, then erase
+    /// it. Returns whether it was erased (`ended` then says how).
+    pub fn finish_handover(&self) -> bool {
+        self.inner.finish_handover()
     }
 }
 
@@ -647,8 +660,11 @@ pub struct AppealLedgerView {
     pub overdue_only: bool,
     pub tier: Option<doorstep_core::domain::appeal::Tier>,
     pub include_finished: bool,
-    /// Each with its deadline (`deadline_words` says it).
+    /// Each with its deadline (`deadline_words` says it): the first of `total`; `load_more`
+    /// when the list's end comes into view and `more` is set.
     pub lines: Vec<crate::AppealRow>,
+    pub total: u32,
+    pub more: bool,
     pub at: i64,
     pub problem: Option<ScreenProblem>,
 }
@@ -661,6 +677,8 @@ impl From<sc::ledger::LedgerView> for AppealLedgerView {
             tier: v.tier,
             include_finished: v.include_finished,
             lines: v.lines.into_iter().map(Into::into).collect(),
+            total: v.total,
+            more: v.more,
             at: v.at,
             problem: v.problem.map(Into::into),
         }
@@ -708,6 +726,11 @@ impl AppealLedgerScreen {
 
     pub fn set_include_finished(&self, on: bool) {
         self.inner.set_include_finished(on);
+    }
+
+    /// 50 more rows, if there are more (the shell calls it when the list's end is in view).
+    pub fn load_more(&self) {
+        self.inner.load_more();
     }
 
     pub fn tick(&self) {

@@ -103,6 +103,9 @@ pub struct SyncReport {
     /// How far the server's clock is ahead of this phone's (ms; negative: the phone's clock is
     /// ahead), when the server said.
     pub clock_offset_ms: Option<i64>,
+    /// An administrator is handing this phone over: everything it could deliver was delivered;
+    /// the screen says so and `finish_handover` erases it.
+    pub handover: bool,
 }
 
 /// A phone clock off by more than this from the server's is shown as wrong.
@@ -444,6 +447,8 @@ pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enro
     s.set_principal(enrollment.principal())?;
     s.set_sync_setting(KEY_SERVER, &base)?;
     s.set_sync_setting(KEY_TOKEN, &a.token)?;
+    // A phone enrolled again after its last use ended starts afresh.
+    s.set_sync_settings(&[(KEY_ENDED, None), (KEY_HANDOVER, None)])?;
     s.set_sync_setting(
         KEY_ENROLLMENT,
         &serde_json::to_string(&enrollment).unwrap_or_default(),
@@ -764,6 +769,10 @@ const KEY_RECONCILE: &str = "reconcile_next";
 const KEY_FIGURES: &str = "unit_figures";
 const KEY_LAST_SUCCESS: &str = "last_success_at";
 const KEY_LAST_ERROR: &str = "last_error";
+/// Set when the server asked for a hand-over and the phone delivered what it could.
+const KEY_HANDOVER: &str = "handover";
+/// Kept through the erasure: how this phone's use ended (`handed_over\t<at>\t<merged>\t<kept>`).
+const KEY_ENDED: &str = "ended";
 
 /// The stable code of a sync failure (see [`SyncProblem::code`]).
 pub fn problem_code(e: &Error) -> String {
@@ -889,10 +898,14 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
     if let Err(Error::Server { code, .. }) = &result
         && code == "device_revoked"
     {
-        // The server says this phone was revoked (lost, stolen, handed back): erase every
-        // resident's data from it. Changes not yet synced are lost with it, by design: the
-        // administrator chose to revoke. The status below is then all that is left.
+        // The server says this phone was reported lost (or its hand-over ended elsewhere):
+        // erase every resident's data from it. What it had not delivered is lost with it, by
+        // design (the devices page shows how much, from what the phone last said); a phone
+        // handed over delivers everything first (`finish_handover`). The status below is then
+        // all that is left.
         s.wipe()?;
+        let v = format!("revoked\t{}", s.now());
+        let _ = s.set_sync_settings(&[(KEY_ENDED, Some(v.as_str()))]);
     }
     // Bookkeeping for the sync bar, in one write; a failure to write it must not hide the
     // sync's own outcome.
@@ -994,6 +1007,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
                     cursor: s.sync_cursor()?,
                     page_bytes: DEFAULT_PAGE_BYTES,
                     own_seq: Some(s.own_seq()?),
+                    unsynced: Some(s.unacknowledged_docs()?.min(u64::from(u32::MAX)) as u32),
                     push,
                 },
                 heads,
@@ -1081,6 +1095,33 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             push_pending = false;
             continue;
         }
+        if resp.handover {
+            // Being handed over: the push was taken and nothing comes back. Deliver whatever
+            // else is waiting (more than one push's worth), then stop: `finish_handover` ends it.
+            let page = SyncPage {
+                bundle: encode_bundle(&[]),
+                acked: pushed_heads,
+                cursor: lock(store).sync_cursor()?,
+                own_seq,
+            };
+            let mut s = lock(store);
+            s.apply_sync_page(&page)?;
+            session.report.handover = true;
+            let left = s
+                .unacknowledged()?
+                .docs
+                .into_iter()
+                .any(|(id, _)| !excluded.contains(&id));
+            drop(s);
+            if left && pages < MAX_PAGES {
+                pages += 1;
+                push_pending = true;
+                continue;
+            }
+            s = lock(store);
+            s.set_sync_settings(&[(KEY_HANDOVER, Some("1"))])?;
+            return Ok(std::mem::take(&mut session.report));
+        }
         let mut acked = pushed_heads;
         acked.extend(resp.acked);
         let page = SyncPage {
@@ -1122,6 +1163,78 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
     // What is written from now on is by a new actor (see `Store::renew_actor`).
     s.renew_actor()?;
     Ok(session.report)
+}
+
+/// Whether the server asked for this phone's hand-over (a sync said so): the screen shows that
+/// the phone is about to be erased, and why, until [`finish_handover`].
+pub fn handover_pending(store: &Store) -> Result<bool> {
+    Ok(store.sync_setting(KEY_HANDOVER)?.is_some())
+}
+
+/// How this phone's use ended, if it did: shown on the enrollment screen after the erasure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// `handed_over` (everything delivered first) or `revoked` (reported lost).
+    pub how: String,
+    pub at: Millis,
+    /// For a hand-over: documents the server merged at its end, and those it kept aside for a
+    /// supervisor because the rules refuse them.
+    pub merged: u32,
+    pub kept: u32,
+}
+
+/// How this phone's use ended, if it did (it is erased since, and may be enrolled again).
+pub fn ended(store: &Store) -> Result<Option<Ended>> {
+    Ok(store.sync_setting(KEY_ENDED)?.and_then(|v| {
+        let mut p = v.split('\t');
+        Some(Ended {
+            how: p.next()?.to_string(),
+            at: p.next()?.parse().ok()?,
+            merged: p.next().and_then(|x| x.parse().ok()).unwrap_or(0),
+            kept: p.next().and_then(|x| x.parse().ok()).unwrap_or(0),
+        })
+    }))
+}
+
+/// Ends a hand-over: delivers what was recorded since (a sync), sends what the rules refused so
+/// that the server keeps it for a supervisor, and, once the server confirms, erases every
+/// resident's data from this phone. Nothing recorded on it is lost. If the server cannot be
+/// reached the phone stays as it is (and keeps saying it is about to be erased).
+pub fn finish_handover(store: &Mutex<Store>) -> Result<Ended> {
+    let report = sync(store)?;
+    if !report.handover {
+        return Err(Error::NotAllowed(
+            "the server has not asked for this phone's hand-over / 服务器未要求移交本机".into(),
+        ));
+    }
+    let mut session = Session::open(store)?;
+    let bundle = lock(store).unacknowledged()?.bundle;
+    let body = crate::protocol::encode_handover(&bundle);
+    let done: HandoverDone = match session.post("/v1/handover", body)? {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::Decode(format!("handover: {e}")))?,
+        Err((e, _)) => return Err(e),
+    };
+    let mut s = lock(store);
+    s.wipe()?;
+    let ended = Ended {
+        how: "handed_over".into(),
+        at: s.now(),
+        merged: done.merged,
+        kept: done.kept,
+    };
+    let v = format!(
+        "{}\t{}\t{}\t{}",
+        ended.how, ended.at, ended.merged, ended.kept
+    );
+    s.set_sync_settings(&[(KEY_ENDED, Some(v.as_str()))])?;
+    Ok(ended)
+}
+
+/// The server's answer to the end of a hand-over.
+#[derive(Debug, Default, serde::Deserialize)]
+struct HandoverDone {
+    merged: u32,
+    kept: u32,
 }
 
 /// The figures of a supervisor's grids as the server last gave them (each sync of a

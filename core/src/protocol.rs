@@ -5,17 +5,23 @@
 //! ```text
 //! request   "DSQ1" u64:cursor u32:page_bytes  bundle            (push + where the phone is)
 //!           "DSQ2" u64:cursor u32:page_bytes u64:own_seq  bundle
+//!           "DSQ3" u64:cursor u32:page_bytes u64:own_seq u32:unsynced  bundle
 //! response  "DSA1" u64:cursor u8:more u8:restart u32:n {id heads}*n  bundle
 //!           "DSA2" u64:cursor u8:more u8:restart u64:own_seq i64:server_now u32:returned_own
 //!                  u32:n {id heads}*n  bundle
-//!           (restart: 0 none, 1 reset: reconcile then pull from 0, 2 repull: pull from 0)
+//!           (restart: 0 none, 1 reset: reconcile then pull from 0, 2 repull: pull from 0,
+//!            3 handover: the phone is being handed over, push what is left then finish)
 //! ```
 //! The second forms (issue 17) let a phone whose store is an older copy of itself get back what
 //! it had synced (`own_seq`: the last of its own change-log rows it knows it holds) and tell a
 //! phone the server's time (`server_now`, ms since the epoch). A server answers in the form it
-//! was asked in, so that phones of the first form keep working.
+//! was asked in, so that phones of the first form keep working. The third request form (issue
+//! 19) adds how many documents the phone holds with changes the server has not acknowledged
+//! (`unsynced`, counted before the push): the dashboard shows, for a phone reported lost, what
+//! the server never received. Only a phone that sent it is told `handover`.
 //! ```text
 //! reconcile "DSC1" u32:n { u8:kind id u32:len automerge-sync-message }*n
+//! handover  "DSH1" bundle   (the end of a hand-over: what the phone still holds undelivered)
 //! ```
 //! `id` is `u16:len utf-8`, `heads` is `u16:n hash*n` (32 bytes each), `bundle` is the exchange
 //! bundle of `store::exchange` (DSX2) and runs to the end of the body.
@@ -45,9 +51,11 @@ pub const MAX_PAGE_BYTES: u32 = 4 << 20;
 
 const REQUEST_MAGIC: &[u8; 4] = b"DSQ1";
 const REQUEST_MAGIC_2: &[u8; 4] = b"DSQ2";
+const REQUEST_MAGIC_3: &[u8; 4] = b"DSQ3";
 const RESPONSE_MAGIC: &[u8; 4] = b"DSA1";
 const RESPONSE_MAGIC_2: &[u8; 4] = b"DSA2";
 const RECONCILE_MAGIC: &[u8; 4] = b"DSC1";
+const HANDOVER_MAGIC: &[u8; 4] = b"DSH1";
 
 /// What a phone sends: its unacknowledged changes and where it is in the server's change log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +67,9 @@ pub struct SyncRequest {
     /// is an older copy of itself lacks them. `None`: a phone of the first form (nothing of
     /// its own is ever sent back).
     pub own_seq: Option<u64>,
+    /// Documents the phone holds with changes not yet acknowledged, before this push (the third
+    /// form; `None`: an older phone, which is never told `handover`).
+    pub unsynced: Option<u32>,
     /// An exchange bundle (may hold no documents).
     pub push: Vec<u8>,
 }
@@ -77,6 +88,10 @@ pub struct SyncResponse {
     /// The device's scope changed (a grid was added): pull again from cursor 0. Nothing needs
     /// reconciling.
     pub repull: bool,
+    /// The device is being handed over (an administrator said so): the push was taken, no page
+    /// follows; the phone pushes whatever it still has, then says it is done
+    /// (`POST /v1/handover`) and erases itself.
+    pub handover: bool,
     /// The server's heads of every pushed document and of every document in the page.
     pub acked: Vec<(String, Vec<ChangeHash>)>,
     /// Changes after the cursor in the phone's scope, as an exchange bundle.
@@ -109,14 +124,18 @@ pub struct ReconcileEntry {
 
 impl SyncRequest {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = match self.own_seq {
-            None => REQUEST_MAGIC.to_vec(),
-            Some(_) => REQUEST_MAGIC_2.to_vec(),
+        let mut out = match (self.own_seq, self.unsynced) {
+            (None, None) => REQUEST_MAGIC.to_vec(),
+            (Some(_), None) => REQUEST_MAGIC_2.to_vec(),
+            (_, Some(_)) => REQUEST_MAGIC_3.to_vec(),
         };
         out.extend(self.cursor.to_le_bytes());
         out.extend(self.page_bytes.to_le_bytes());
-        if let Some(own) = self.own_seq {
-            out.extend(own.to_le_bytes());
+        if self.own_seq.is_some() || self.unsynced.is_some() {
+            out.extend(self.own_seq.unwrap_or(0).to_le_bytes());
+        }
+        if let Some(n) = self.unsynced {
+            out.extend(n.to_le_bytes());
         }
         out.extend(&self.push);
         compress(&out)
@@ -125,19 +144,27 @@ impl SyncRequest {
     pub fn decode(body: &[u8]) -> Result<SyncRequest> {
         let plain = decompress(body)?;
         let mut r = WireReader::new(&plain);
-        let second = plain.starts_with(REQUEST_MAGIC_2);
-        r.magic(if second {
-            REQUEST_MAGIC_2
+        let form = if plain.starts_with(REQUEST_MAGIC_3) {
+            3
+        } else if plain.starts_with(REQUEST_MAGIC_2) {
+            2
         } else {
-            REQUEST_MAGIC
+            1
+        };
+        r.magic(match form {
+            3 => REQUEST_MAGIC_3,
+            2 => REQUEST_MAGIC_2,
+            _ => REQUEST_MAGIC,
         })?;
         let cursor = r.u64()?;
         let page_bytes = r.u32()?;
-        let own_seq = if second { Some(r.u64()?) } else { None };
+        let own_seq = if form >= 2 { Some(r.u64()?) } else { None };
+        let unsynced = if form == 3 { Some(r.u32()?) } else { None };
         Ok(SyncRequest {
             cursor,
             page_bytes,
             own_seq,
+            unsynced,
             push: r.rest().to_vec(),
         })
     }
@@ -155,6 +182,8 @@ impl SyncResponse {
             1
         } else if self.repull {
             2
+        } else if self.handover {
+            3
         } else {
             0
         });
@@ -186,10 +215,11 @@ impl SyncResponse {
         })?;
         let cursor = r.u64()?;
         let more = r.flag()?;
-        let (reset, repull) = match r.take(1)?[0] {
-            0 => (false, false),
-            1 => (true, false),
-            2 => (false, true),
+        let (reset, repull, handover) = match r.take(1)?[0] {
+            0 => (false, false, false),
+            1 => (true, false, false),
+            2 => (false, true, false),
+            3 => (false, false, true),
             b => return Err(Error::Decode(format!("restart byte {b}"))),
         };
         let extra = if second {
@@ -219,11 +249,27 @@ impl SyncResponse {
             more,
             reset,
             repull,
+            handover,
             acked,
             page: r.rest().to_vec(),
             extra,
         })
     }
+}
+
+/// The end of a hand-over (`POST /v1/handover`): the exchange bundle of what the phone still
+/// holds undelivered (the documents the rules refused), for the server to keep.
+pub fn encode_handover(bundle: &[u8]) -> Vec<u8> {
+    let mut out = HANDOVER_MAGIC.to_vec();
+    out.extend(bundle);
+    compress(&out)
+}
+
+pub fn decode_handover(body: &[u8]) -> Result<Vec<u8>> {
+    let plain = decompress(body)?;
+    let mut r = WireReader::new(&plain);
+    r.magic(HANDOVER_MAGIC)?;
+    Ok(r.rest().to_vec())
 }
 
 /// Encodes a batch of per-document Automerge sync messages.
@@ -322,6 +368,7 @@ mod tests {
             cursor: 42,
             page_bytes: 1000,
             own_seq: None,
+            unsynced: None,
             push: b"DSX2\0\0\0\0".to_vec(),
         };
         assert_eq!(SyncRequest::decode(&req.encode()).unwrap(), req);
@@ -330,11 +377,18 @@ mod tests {
             ..req
         };
         assert_eq!(SyncRequest::decode(&req2.encode()).unwrap(), req2);
+        let req3 = SyncRequest {
+            unsynced: Some(3),
+            ..req2.clone()
+        };
+        assert!(decompress(&req3.encode()).unwrap().starts_with(b"DSQ3"));
+        assert_eq!(SyncRequest::decode(&req3.encode()).unwrap(), req3);
         let resp = SyncResponse {
             cursor: 7,
             more: true,
             reset: false,
             repull: true,
+            handover: false,
             acked: vec![(id(), vec![ChangeHash([3; 32])]), (id(), vec![])],
             page: vec![1, 2, 3],
             extra: None,
@@ -349,6 +403,12 @@ mod tests {
             ..resp
         };
         assert_eq!(SyncResponse::decode(&resp2.encode()).unwrap(), resp2);
+        let resp3 = SyncResponse {
+            repull: false,
+            handover: true,
+            ..resp2
+        };
+        assert_eq!(SyncResponse::decode(&resp3.encode()).unwrap(), resp3);
         let rec = vec![ReconcileEntry {
             id: id(),
             kind: DocKind::Task,
@@ -364,6 +424,7 @@ mod tests {
             more: false,
             reset: false,
             repull: false,
+            handover: false,
             acked: vec![(id(), vec![ChangeHash([1; 32])])],
             page: vec![],
             extra: Some(ResponseExtra::default()),
@@ -377,10 +438,17 @@ mod tests {
             SyncRequest::decode(b"not zstd at all"),
             Err(Error::Decode(_))
         ));
+        let mut v4 = b"DSQ4".to_vec();
+        v4.extend([0; 24]);
+        let err = SyncRequest::decode(&compress(&v4)).unwrap_err().to_string();
+        assert!(err.contains("protocol version 4"), "{err}");
+        // The third form cut anywhere before its bundle.
         let mut v3 = b"DSQ3".to_vec();
-        v3.extend([0; 20]);
-        let err = SyncRequest::decode(&compress(&v3)).unwrap_err().to_string();
-        assert!(err.contains("protocol version 3"), "{err}");
+        v3.extend([0; 24]);
+        for cut in 4..v3.len() {
+            let r = SyncRequest::decode(&compress(&v3[..cut]));
+            assert!(matches!(r, Err(Error::Decode(_))), "cut at {cut}: {r:?}");
+        }
         // A small body that inflates past the bound.
         let bomb = compress(&vec![0u8; MAX_PLAIN_BYTES + 10]);
         assert!(bomb.len() < 1 << 20);

@@ -5,7 +5,7 @@
 
 use doorstep_core::{
     Store,
-    protocol::{SyncRequest, SyncResponse, decode_reconcile},
+    protocol::{SyncRequest, SyncResponse, decode_handover, decode_reconcile},
     store::{HouseholdQuery, StateVector},
 };
 use doorstep_server::directory::{Device, Person, Role, Scope};
@@ -16,6 +16,7 @@ pub fn decode_all(data: &[u8]) {
     let _ = SyncRequest::decode(data);
     let _ = SyncResponse::decode(data);
     let _ = decode_reconcile(data);
+    let _ = decode_handover(data);
     let _ = StateVector::decode(data);
 }
 
@@ -45,6 +46,7 @@ pub fn grid_worker_device() -> Device {
         },
         scope_sig: None,
         pull_since: None,
+        handover_at: None,
     }
 }
 

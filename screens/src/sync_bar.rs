@@ -45,6 +45,12 @@ pub struct SyncBarView {
     /// The phone's clock is off by more than five minutes from the server's.
     pub clock_wrong: bool,
     pub refused: Vec<RefusedView>,
+    /// An administrator is handing this phone over: everything was delivered, and the phone is
+    /// about to be erased. The shell says so ("此手机正在移交…") with a button that calls
+    /// `finish_handover`; what is recorded meanwhile is delivered first all the same.
+    pub handover: bool,
+    /// How this phone's use ended (after the erasure): the enrollment screen says it.
+    pub ended: Option<client::Ended>,
 }
 
 pub struct SyncBar {
@@ -74,10 +80,19 @@ impl SyncBar {
     pub fn refresh(&self) {
         let read = {
             let mut s = lock(&self.store);
-            client::sync_status(&s).and_then(|st| Ok((st, client::refused_docs(&mut s)?)))
+            client::sync_status(&s).and_then(|st| {
+                Ok((
+                    st,
+                    client::refused_docs(&mut s)?,
+                    client::handover_pending(&s)?,
+                    client::ended(&s)?,
+                ))
+            })
         };
         self.n.update(|v| match read {
-            Ok((st, refused)) => {
+            Ok((st, refused, handover, ended)) => {
+                v.handover = handover;
+                v.ended = ended;
                 v.unsynced = st.unsynced_docs;
                 v.last_success_at = st.last_success_at;
                 v.last_attempt_at = st.last_attempt_at;
@@ -135,6 +150,24 @@ impl SyncBar {
         });
         self.refresh();
         ok
+    }
+
+    /// The person saw that the phone is being handed over and why, and finishes: what was
+    /// recorded since is delivered, what the rules refused is handed to the server to keep, and
+    /// the phone is erased (`wiped`, `ended` say so). Returns whether it was.
+    pub fn finish_handover(&self) -> bool {
+        let _guard = self.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
+        self.n.update(|v| v.running = true);
+        let r = client::finish_handover(&self.store);
+        self.n.update(|v| {
+            v.running = false;
+            v.wiped = r.is_ok();
+        });
+        self.refresh();
+        if let Err(e) = &r {
+            self.n.update(|v| v.problem = Some(Problem::of(e)));
+        }
+        r.is_ok()
     }
 
     /// The person chose to let a refused document's changes go: the document becomes the

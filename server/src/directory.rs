@@ -128,6 +128,38 @@ pub struct DeviceRow {
     pub revoked_at: Option<i64>,
     pub last_sync_at: Option<i64>,
     pub last_cursor: Option<i64>,
+    /// An administrator asked for a hand-over at this time (the phone delivers what it holds,
+    /// then erases itself).
+    pub handover_at: Option<i64>,
+    /// How the phone ended, with `revoked_at`.
+    pub ended: Option<DeviceEnd>,
+    /// Documents with changes the phone had not delivered, as it last said, and when.
+    pub unsynced_reported: Option<(i64, i64)>,
+}
+
+/// How a phone ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceEnd {
+    /// It delivered everything it held, then erased itself.
+    HandedOver,
+    /// Reported lost: erased at its next contact, whatever it had not delivered.
+    Lost,
+}
+
+impl DeviceEnd {
+    pub fn code(self) -> &'static str {
+        match self {
+            DeviceEnd::HandedOver => "handed_over",
+            DeviceEnd::Lost => "lost",
+        }
+    }
+
+    fn from_code(s: &str) -> Option<DeviceEnd> {
+        [DeviceEnd::HandedOver, DeviceEnd::Lost]
+            .into_iter()
+            .find(|e| e.code() == s)
+    }
 }
 
 /// A one-time enrollment code, shown once.
@@ -148,6 +180,8 @@ pub struct Device {
     /// For a supervisor's phone: the log's end when its pull from the start began
     /// (`sync::Light`).
     pub pull_since: Option<i64>,
+    /// A hand-over was asked for: its syncs take its pushes and send nothing back.
+    pub handover_at: Option<i64>,
 }
 
 /// Why a token was refused.
@@ -558,7 +592,7 @@ fn hex(b: &[u8]) -> String {
 /// The device a bearer token belongs to, with its current scope.
 pub fn authenticate(conn: &Db<'_>, token: &str) -> DResult<Result<Device, AuthFailure>> {
     let Some(row) = conn.row(
-        "SELECT id, person_id, revoked_at, scope_sig, pull_since FROM devices \
+        "SELECT id, person_id, revoked_at, scope_sig, pull_since, handover_at FROM devices \
          WHERE token_hash = $1",
         vals![hash(token)],
     )?
@@ -575,9 +609,9 @@ pub fn authenticate(conn: &Db<'_>, token: &str) -> DResult<Result<Device, AuthFa
     if revoked.is_some() {
         return Ok(Err(AuthFailure::Revoked));
     }
-    Ok(Ok(device_with(
-        conn, id, &person_id, scope_sig, pull_since,
-    )?))
+    let mut d = device_with(conn, id, &person_id, scope_sig, pull_since)?;
+    d.handover_at = row.opt_int(5)?;
+    Ok(Ok(d))
 }
 
 fn device_with(
@@ -598,6 +632,7 @@ fn device_with(
         scope,
         scope_sig,
         pull_since,
+        handover_at: None,
     })
 }
 
@@ -621,11 +656,14 @@ pub fn device(conn: &Db<'_>, id: &str) -> DResult<Option<Device>> {
     )?))
 }
 
-/// Revokes a device: its token (and any unused enrollment code) stops working at once.
-pub fn revoke(conn: &Db<'_>, device_id: &str) -> DResult<()> {
+/// Ends a device reported lost: its token (and any unused enrollment code) stops working at
+/// once, and the phone erases itself at its next contact, with whatever it had not delivered
+/// (the devices page shows how much, from what it last said). `by` is who said so.
+pub fn revoke(conn: &Db<'_>, device_id: &str, by: &str) -> DResult<()> {
     let n = conn.execute(
-        "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
-        vals![device_id, now_ms()],
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2), \
+         ended = COALESCE(ended, 'lost'), ended_by = COALESCE(ended_by, $3) WHERE id = $1",
+        vals![device_id, now_ms(), by],
     )?;
     if n == 0 {
         return Err(DirectoryError::NotFound {
@@ -636,10 +674,59 @@ pub fn revoke(conn: &Db<'_>, device_id: &str) -> DResult<()> {
     Ok(())
 }
 
+/// Asks for a device's hand-over (its person leaves it, someone else will enroll it): at its
+/// next sync the phone delivers everything it holds, what the rules refuse included (kept for a
+/// supervisor, `handover_kept`), says it is done ([`handed_over`]) and erases itself. Nothing
+/// it recorded is lost. A device already ended cannot be handed over.
+pub fn hand_over(conn: &Db<'_>, device_id: &str, by: &str) -> DResult<()> {
+    let Some(row) = conn.row(
+        "SELECT revoked_at, enrolled_at FROM devices WHERE id = $1",
+        vals![device_id],
+    )?
+    else {
+        return Err(DirectoryError::NotFound {
+            kind: "device",
+            id: device_id.to_string(),
+        });
+    };
+    if row.opt_int(0)?.is_some() {
+        return Err(DirectoryError::Invalid(format!(
+            "设备 {device_id} 已停用，不能移交 / device {device_id} has ended: it cannot be handed over"
+        )));
+    }
+    if row.opt_int(1)?.is_none() {
+        // Never enrolled: there is nothing on it to deliver.
+        return revoke(conn, device_id, by);
+    }
+    conn.execute(
+        "UPDATE devices SET handover_at = COALESCE(handover_at, $2), ended_by = $3 WHERE id = $1",
+        vals![device_id, now_ms(), by],
+    )?;
+    Ok(())
+}
+
+/// The phone of a hand-over says it delivered everything: it ends (its token stops working)
+/// as handed over. A device no hand-over was asked for is refused.
+pub fn handed_over(conn: &Db<'_>, device_id: &str) -> DResult<()> {
+    let n = conn.execute(
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2), ended = 'handed_over', \
+         unsynced_reported = 0, unsynced_reported_at = $2 \
+         WHERE id = $1 AND handover_at IS NOT NULL AND revoked_at IS NULL",
+        vals![device_id, now_ms()],
+    )?;
+    if n == 0 {
+        return Err(DirectoryError::Invalid(format!(
+            "设备 {device_id} 没有待移交 / no hand-over was asked for device {device_id}"
+        )));
+    }
+    Ok(())
+}
+
 pub fn devices(conn: &Db<'_>) -> DResult<Vec<DeviceRow>> {
     device_rows(conn.rows(
         "SELECT d.id, d.person_id, p.name, d.label, d.created_at, d.enrolled_at, d.revoked_at, \
-         d.last_sync_at, d.last_cursor FROM devices d JOIN people p ON p.id = d.person_id \
+         d.last_sync_at, d.last_cursor, d.handover_at, d.ended, d.unsynced_reported, \
+         d.unsynced_reported_at FROM devices d JOIN people p ON p.id = d.person_id \
          ORDER BY d.created_at, d.id",
         &[],
     )?)
@@ -663,7 +750,8 @@ pub fn devices_reaching(conn: &Db<'_>, grids: &[String]) -> DResult<Vec<DeviceRo
          reach (id) AS ( \
              SELECT id FROM up UNION SELECT id FROM units WHERE kind = 'group' AND parent IN ({marks})) \
          SELECT d.id, d.person_id, p.name, d.label, d.created_at, d.enrolled_at, d.revoked_at, \
-         d.last_sync_at, d.last_cursor FROM devices d JOIN people p ON p.id = d.person_id \
+         d.last_sync_at, d.last_cursor, d.handover_at, d.ended, d.unsynced_reported, \
+         d.unsynced_reported_at FROM devices d JOIN people p ON p.id = d.person_id \
          WHERE p.role <> 'administrator' \
          AND d.person_id IN (SELECT person_id FROM person_units WHERE unit_id IN (SELECT id FROM reach)) \
          ORDER BY d.created_at, d.id"
@@ -685,6 +773,9 @@ fn device_rows(rows: Vec<Row>) -> DResult<Vec<DeviceRow>> {
                 revoked_at: r.opt_int(6)?,
                 last_sync_at: r.opt_int(7)?,
                 last_cursor: r.opt_int(8)?,
+                handover_at: r.opt_int(9)?,
+                ended: r.opt_text(10)?.as_deref().and_then(DeviceEnd::from_code),
+                unsynced_reported: r.opt_int(11)?.zip(r.opt_int(12)?),
             })
         })
         .collect()

@@ -311,6 +311,7 @@ pub fn router_with(state: AppState, request_timeout: std::time::Duration) -> Rou
         .route("/v1/me", get(me))
         .route("/v1/sync", post(sync_handler))
         .route("/v1/reconcile", post(reconcile_handler))
+        .route("/v1/handover", post(handover_handler))
         .route("/v1/figures", post(figures_handler))
         .merge(crate::web::routes())
         .fallback(not_found)
@@ -564,6 +565,22 @@ async fn reconcile_handler(
     let store = state.store.clone();
     let replies = blocking(move || sync::reconcile(&mut store.lock(), &device, &entries)).await??;
     Ok(binary_response(protocol::encode_reconcile(&replies)))
+}
+
+/// The end of a device's hand-over (`sync::finish_handover`): what it still held undelivered is
+/// merged or kept for a supervisor, then the device ends and its token stops working.
+async fn handover_handler(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Json<sync::HandoverDone>, ApiError> {
+    let (headers, body) = binary_body(req).await?;
+    let device = device_of(&state, &headers).await?;
+    let bundle = protocol::decode_handover(&body)?;
+    let store = state.store.clone();
+    let done =
+        blocking(move || sync::finish_handover(&mut store.lock(), &device, &bundle)).await??;
+    tracing::info!(merged = done.merged, kept = done.kept, "device handed over");
+    Ok(Json(done))
 }
 
 /// The figures of the device's grids (a supervisor's phone holds no households to count;

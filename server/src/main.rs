@@ -186,8 +186,15 @@ enum Admin {
     People,
     /// List devices / 列出设备
     Devices,
-    /// Revoke a device: its token is refused from its next request / 停用设备
+    /// A device reported lost: its token is refused from its next request and the phone erases
+    /// itself, with what it had not delivered / 挂失停用设备
     Revoke {
+        #[arg(long)]
+        device: String,
+    },
+    /// Hand a device over: at its next sync it delivers everything it holds, then erases itself
+    /// (nothing is lost) / 移交设备
+    HandOver {
         #[arg(long)]
         device: String,
     },
@@ -479,10 +486,14 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 print_json(&devices);
             } else {
                 for d in devices {
-                    let state = match (d.revoked_at, d.enrolled_at) {
-                        (Some(_), _) => "已停用 revoked",
-                        (None, Some(_)) => "在用 active",
-                        (None, None) => "待登记 pending",
+                    let state = match (d.ended, d.revoked_at, d.handover_at, d.enrolled_at) {
+                        (Some(directory::DeviceEnd::HandedOver), ..) => "已移交 handed over",
+                        (Some(directory::DeviceEnd::Lost), ..) | (None, Some(_), ..) => {
+                            "已挂失 lost"
+                        }
+                        (None, None, Some(_), _) => "移交中 handing over",
+                        (None, None, None, Some(_)) => "在用 active",
+                        (None, None, None, None) => "待登记 pending",
                     };
                     println!(
                         "{}  {:<16} {:<8} {:<12} last sync {}",
@@ -497,8 +508,16 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 }
             }
         }
+        Admin::HandOver { device } => {
+            directory::hand_over(s.db(), &device, "命令行 command line").map_err(e)?;
+            if json {
+                print_json(&serde_json::json!({"handing_over": device}));
+            } else {
+                println!("移交中 handing over (the phone delivers, then erases itself): {device}");
+            }
+        }
         Admin::Revoke { device } => {
-            directory::revoke(s.db(), &device).map_err(e)?;
+            directory::revoke(s.db(), &device, "命令行 command line").map_err(e)?;
             if json {
                 print_json(&serde_json::json!({"revoked": device}));
             } else {

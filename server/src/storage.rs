@@ -98,6 +98,10 @@ fn migrations() -> Vec<String> {
     "#,
             DEVICE_PINS
         ),
+        // 7: how a phone ended (issue 19): handed over (it delivers what it holds, then erases
+        // itself) or lost (erased at its next contact), what it last said it had not delivered,
+        // and what a handed-over phone held that the rules refused, kept for a supervisor.
+        DEVICE_ENDS.to_string(),
     ]
 }
 
@@ -116,6 +120,28 @@ const DEVICE_PINS: &str = r#"
         CREATE TABLE device_pins (
             device_id TEXT NOT NULL,
             doc_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (device_id, doc_id)
+        ) WITHOUT ROWID;
+    "#;
+
+/// How a phone ended: `handover_at` (an administrator asked for a hand-over: its next syncs take
+/// its pushes, it erases itself after saying it delivered everything), `ended` (`handed_over`
+/// or `lost`, with `revoked_at`), and `unsynced_reported` (documents with changes it had not
+/// delivered, as it last said: what the server never received from a lost phone).
+/// `handover_kept` holds what a handed-over phone had that the rules refused.
+const DEVICE_ENDS: &str = r#"
+        ALTER TABLE devices ADD COLUMN handover_at INTEGER;
+        ALTER TABLE devices ADD COLUMN ended TEXT;
+        ALTER TABLE devices ADD COLUMN ended_by TEXT;
+        ALTER TABLE devices ADD COLUMN unsynced_reported INTEGER;
+        ALTER TABLE devices ADD COLUMN unsynced_reported_at INTEGER;
+        CREATE TABLE handover_kept (
+            device_id TEXT NOT NULL,
+            doc_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            data BLOB NOT NULL,
+            reason TEXT NOT NULL,
             at INTEGER NOT NULL,
             PRIMARY KEY (device_id, doc_id)
         ) WITHOUT ROWID;
@@ -165,6 +191,7 @@ fn pg_migrations() -> Vec<String> {
         ),
         pg(DEVICE_ACTORS),
         pg(DEVICE_PINS),
+        pg(DEVICE_ENDS),
     ]
 }
 

@@ -245,6 +245,9 @@ fn decode_with_replica<'a>(b: &mut Backend, bundle: &'a [u8]) -> Result<Vec<Entr
 pub struct Note {
     pub cursor: u64,
     pub scope_sig: Option<String>,
+    /// Documents the phone said it had not delivered, less those this push delivers: what the
+    /// server would never receive if the phone were lost now.
+    pub unsynced: Option<i64>,
 }
 
 fn storage_err(e: crate::ServerError) -> PushError {
@@ -479,8 +482,11 @@ fn note_device(
     if let Some(n) = note {
         db.execute(
             "UPDATE devices SET last_sync_at = $2, last_cursor = $3, \
-             scope_sig = COALESCE($4, scope_sig) WHERE id = $1",
-            vals![id, now, n.cursor as i64, n.scope_sig.clone()],
+             scope_sig = COALESCE($4, scope_sig), \
+             unsynced_reported = COALESCE($5, unsynced_reported), \
+             unsynced_reported_at = CASE WHEN $5 IS NULL THEN unsynced_reported_at ELSE $2 END \
+             WHERE id = $1",
+            vals![id, now, n.cursor as i64, n.scope_sig.clone(), n.unsynced],
         )?;
     }
     Ok(())
@@ -947,6 +953,7 @@ pub fn page_planned(
         more,
         reset: false,
         repull: false,
+        handover: false,
         acked,
         page: doorstep_core::store::encode_bundle(&entries),
         extra: Some(doorstep_core::protocol::ResponseExtra {
@@ -968,11 +975,17 @@ pub fn sync(
     // is told to pull again from 0, and the new scope is noted only once it does: if that answer
     // is lost, the next request still comes with the old cursor and is told again.
     let scope_changed = device.scope_sig.as_deref().is_some_and(|s| s != sig);
+    let entries = decode_with_replica(store, &req.push)?;
+    let mut pushed_docs: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    pushed_docs.sort_unstable();
+    pushed_docs.dedup();
     let note = Note {
         cursor: req.cursor,
         scope_sig: (device.scope_sig.is_none() || req.cursor == 0).then(|| sig.clone()),
+        unsynced: req
+            .unsynced
+            .map(|n| (i64::from(n) - pushed_docs.len() as i64).max(0)),
     };
-    let entries = decode_with_replica(store, &req.push)?;
     let pushed = push_noting(store, Some(device), entries, Some(note))?;
     server_times(store, &pushed)?;
     // On PostgreSQL: this push's rows and whatever other servers committed meanwhile.
@@ -983,6 +996,7 @@ pub fn sync(
         more: false,
         reset,
         repull,
+        handover: false,
         acked: Vec::new(),
         page: doorstep_core::store::encode_bundle(&[]),
         extra: None,
@@ -1003,6 +1017,14 @@ pub fn sync(
     if scope_changed && req.cursor != 0 {
         return Ok((answer(restart(false, true)), pushed));
     }
+    if device.handover_at.is_some() && req.unsynced.is_some() {
+        // Being handed over: the push was taken; nothing more is sent to a phone about to
+        // erase itself. (A phone too old to say what it holds cannot be told: it syncs as
+        // before until it is updated or reported lost.)
+        let mut resp = restart(false, false);
+        resp.handover = true;
+        return Ok((answer(resp), pushed));
+    }
     let budget = req
         .page_bytes
         .clamp(16 << 10, doorstep_core::protocol::MAX_PAGE_BYTES) as usize;
@@ -1020,6 +1042,65 @@ pub fn sync(
     };
     let resp = page(store, device, req.cursor, budget, held, light.as_ref())?;
     Ok((answer(resp), pushed))
+}
+
+/// What the end of a hand-over took from the phone.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct HandoverDone {
+    /// Documents merged now (the rules accept them today).
+    pub merged: u32,
+    /// Documents the rules refuse, kept in `handover_kept` for a supervisor to look at.
+    pub kept: u32,
+}
+
+/// The end of a hand-over: the phone sends what it still holds undelivered (the documents the
+/// rules refused at its syncs, as an exchange bundle); each is merged if the rules take it now
+/// and kept aside with its refusal otherwise, so that nothing the phone recorded is lost when
+/// it erases itself. Then the device ends as handed over and its token stops working.
+pub fn finish_handover(
+    store: &mut Backend,
+    device: &Device,
+    bundle: &[u8],
+) -> Result<HandoverDone, PushError> {
+    if device.handover_at.is_none() {
+        return Err(PushError::Core(Error::NotAllowed(
+            "no hand-over was asked for this device".into(),
+        )));
+    }
+    let entries: Vec<(String, doorstep_core::doc::DocKind, Vec<u8>)> =
+        decode_with_replica(store, bundle)?
+            .into_iter()
+            .map(|e| (e.id, e.kind, e.data.to_vec()))
+            .collect();
+    let mut done = HandoverDone::default();
+    for (id, kind, data) in entries {
+        let one = doorstep_core::store::encode_bundle(&[(id.clone(), kind, data.clone())]);
+        match push(store, Some(device), &one) {
+            Ok(_) => done.merged += 1,
+            Err(PushError::Refused(r)) => {
+                // The rule's code first (a supervisor's list groups by it), then its words.
+                let reason = r
+                    .iter()
+                    .map(|x| format!("{}: {x}", x.rule.code()))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                store
+                    .db()
+                    .execute(
+                        "INSERT INTO handover_kept (device_id, doc_id, kind, data, reason, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (device_id, doc_id) \
+                     DO UPDATE SET data = $4, reason = $5, at = $6",
+                        vals![&device.id, &id, kind.code(), data, reason, now_ms()],
+                    )
+                    .map_err(storage_err)?;
+                done.kept += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    crate::directory::handed_over(store.db(), &device.id)
+        .map_err(|e| PushError::Core(Error::Storage(e.to_string())))?;
+    Ok(done)
 }
 
 /// The fallback (docs/protocol.md): one round of Automerge's sync protocol for each document the

@@ -46,6 +46,7 @@ pub fn web_device(conn: &crate::db::Db<'_>, person: &Person) -> Result<Device, E
         scope,
         scope_sig: None,
         pull_since: None,
+        handover_at: None,
     })
 }
 

@@ -50,6 +50,7 @@ fn empty_sync() -> Vec<u8> {
         cursor: 0,
         page_bytes: protocol::DEFAULT_PAGE_BYTES,
         own_seq: None,
+        unsynced: None,
         push: encode_bundle(&[]),
     }
     .encode()

@@ -137,6 +137,7 @@ fn real_day() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         cursor: 7,
         page_bytes: DEFAULT_PAGE_BYTES,
         own_seq: None,
+        unsynced: None,
         push: delta.clone(),
     }
     .encode();
@@ -146,6 +147,7 @@ fn real_day() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         more: false,
         reset: false,
         repull: false,
+        handover: false,
         acked: vec![(ids[0].clone(), heads)],
         page: full.clone(),
         extra: None,

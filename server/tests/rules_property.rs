@@ -714,6 +714,7 @@ fn random_edits_through_the_real_server_agree_with_the_oracle() {
             cursor: 0,
             page_bytes: 16 << 10,
             own_seq: None,
+            unsynced: None,
             push: bundle,
         }
         .encode();

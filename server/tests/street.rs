@@ -225,7 +225,8 @@ fn a_search_counts_what_it_finds_on_every_page() {
 
 #[test]
 fn ledger_and_task_pages_read_in_order_equal_the_whole_lists() {
-    use stats::{AppealSort, TaskFilter, appeal_page, appeals, task_page, tasks};
+    use doorstep_core::store::AppealSort;
+    use stats::{TaskFilter, appeal_page, appeals, task_page, tasks};
     let (_dir, server, built) = small_street();
     let now = doorstep_core::time::now();
     let b = server.lock();

@@ -163,6 +163,38 @@ fun syncChecks() {
         expect(p1.household(h.id).housing != HousingStatus.VACANT, "the server's copy again")
         expect(p1.sync().failed.isEmpty(), "the next sync is clean")
     }
+
+    fun admin(vararg args: String) {
+        val run = ProcessBuilder(
+            System.getenv("DOORSTEP_TEST_ADMIN"), "admin", "--data", System.getenv("DOORSTEP_TEST_DATA"), *args,
+        ).inheritIO().start()
+        expect(run.waitFor() == 0, "admin ${args.toList()}")
+    }
+
+    check("a phone handed over delivers its unsynced visit, says it is about to be erased, then is") {
+        val h = p2.households(HouseholdQuery(grid = "KT"), null).first()
+        p2.recordVisit(h.id, NewVisit(null, VisitKind.ROUTINE, "移交前的走访", emptyList()), null, null)
+        expect(p2.unsyncedDocs() == 1UL, "one document waits")
+        admin("hand-over", "--device", p2.enrollment()!!.deviceId)
+        val bar = SyncBarScreen(p2)
+        expect(bar.syncNow(), "synced: ${bar.view().problem}")
+        val v = bar.view()
+        expect(v.handover && v.unsynced == 0UL && !v.wiped && v.ended == null, "about to be erased: $v")
+        expect(p2.households(HouseholdQuery(grid = "KT"), null).isNotEmpty(), "nothing erased before the person finishes")
+        expect(bar.finishHandover(), "finished: ${bar.view().problem}")
+        val after = bar.view()
+        expect(after.wiped && after.ended?.how == "handed_over" && !after.handover, "erased: $after")
+        expect(p2.enrollment() == null && p2.households(HouseholdQuery(grid = "KT"), null).isEmpty(), "nothing left")
+    }
+
+    check("a phone reported lost is erased at its next contact and says why") {
+        admin("revoke", "--device", p1.enrollment()!!.deviceId)
+        val bar = SyncBarScreen(p1)
+        expect(!bar.syncNow(), "refused")
+        val v = bar.view()
+        expect(v.wiped && v.ended?.how == "revoked" && v.problem?.kind == ProblemKind.REVOKED, "erased: $v")
+        expect(p1.enrollment() == null, "not enrolled any more")
+    }
     p1.close()
     p2.close()
 }

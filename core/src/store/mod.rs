@@ -25,8 +25,8 @@ pub use exchange::{Entry, decode_bundle_resolving, encode_bundle, encode_bundle_
 pub use exchange::{ImportReport, Incoming, Merged, MergedChange, StateVector};
 pub(crate) use exchange::{byte_kind, decode_bundle, kind_byte};
 pub use queries::{
-    AppealQuery, AppealRow, ConflictRow, HouseholdItems, HouseholdQuery, HouseholdRow,
-    HouseholdSort, LeadTasks, TaskRow, Today, TodayOptions, VisitFilter,
+    AppealPage, AppealQuery, AppealRow, AppealSort, ConflictRow, HouseholdItems, HouseholdQuery,
+    HouseholdRow, HouseholdSort, LeadTasks, TaskRow, Today, TodayOptions, VisitFilter,
 };
 pub use sync::{Outgoing, SyncPage};
 
@@ -35,8 +35,9 @@ pub use sync::{Outgoing, SyncPage};
 /// a row means the same there as in the phone's lists.
 pub mod read_model {
     pub use super::queries::{
-        APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, household_row,
-        household_search_sql, ledger_order, ledger_rank, row_deadline, search_terms, task_row,
+        APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, appeal_rows,
+        household_row, household_search_sql, ledger_order, ledger_rank, ordered_appeals,
+        row_deadline, search_terms, task_row,
     };
 }
 

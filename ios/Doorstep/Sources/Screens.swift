@@ -23,6 +23,15 @@ struct SyncBar: View {
                 }
                 if let p = model.problem { Text(p.text).font(.caption).foregroundColor(.red) }
                 if model.clockWrong { Text("sync.clock_wrong").font(.caption).foregroundColor(.red) }
+                // Being handed over: say so and why before anything is erased; the person finishes.
+                if model.handover {
+                    Text("sync.handover").font(.caption).foregroundColor(.red)
+                    Button("sync.handover_finish") { Task { _ = await m.run { $0.finishHandover() } } }.disabled(model.running)
+                }
+                if let e = model.ended {
+                    Text(e.how == "handed_over" ? String(format: String(localized: "sync.ended_handed_over"), Int(e.kept))
+                         : String(localized: "sync.ended_revoked")).font(.caption)
+                }
                 ForEach(model.refused, id: \.docId) { r in
                     HStack {
                         Text(String(format: String(localized: "sync.refused"), lang == .en ? r.reasonEn : r.reasonZh,
@@ -327,6 +336,7 @@ struct LedgerView: View {
             Toggle("ledger.overdue_only", isOn: Binding(get: { m.view.overdueOnly },
                                                          set: { on in Task { await m.run { $0.setOverdueOnly(on: on) } } }))
             if let p = m.view.problem { Text(p.text).foregroundColor(.red) }
+            if m.view.total > 0 { Text(String(format: NSLocalizedString("ledger.total", comment: ""), Int(m.view.total))).font(.caption) }
             ForEach(m.view.lines, id: \.id) { row in
                 NavigationLink(value: Route.appeal(row.id)) {
                     VStack(alignment: .leading) {
@@ -336,6 +346,8 @@ struct LedgerView: View {
                         Text(row.summary).font(.caption)
                     }
                 }
+                // The core reads 50 rows at a time: the next ones when the last comes into view.
+                .onAppear { if m.view.more && row.id == m.view.lines.last?.id { Task { await m.run { $0.loadMore() } } } }
             }
         }
         .task { await m.run { $0.refresh() } }

@@ -273,10 +273,13 @@ pub struct RevokeForm {
     device: String,
 }
 
-pub async fn revoke(
-    State(state): State<AppState>,
+/// Ends a device the administrator's scope reaches, one of two ways (the device must be one of
+/// those the page lists).
+async fn end_device(
+    state: AppState,
     headers: HeaderMap,
-    Form(f): Form<RevokeForm>,
+    f: RevokeForm,
+    hand_over: bool,
 ) -> Result<Response, WebError> {
     let v = viewer(&state, &headers, "/admin").await?;
     admin_only(&v)?;
@@ -292,18 +295,42 @@ pub async fn revoke(
         {
             return Err(WebError::not_found(lang));
         }
-        directory::revoke(s.db(), &f.device).map_err(|e| WebError::bad(lang, e.to_string()))?;
-        tracing::info!(device = %f.device, by = %v.person.id, "device revoked on the dashboard");
+        let by = format!("{} ({})", v.person.name, v.person.id);
+        let done = if hand_over {
+            directory::hand_over(s.db(), &f.device, &by).map(|()| lang.tr().handing_over)
+        } else {
+            directory::revoke(s.db(), &f.device, &by).map(|()| lang.tr().lost)
+        };
+        let said = done.map_err(|e| WebError::bad(lang, e.to_string()))?;
+        tracing::info!(device = %f.device, by = %v.person.id, hand_over, "device ended on the dashboard");
         build(
             &*s,
             &v,
             Outcome {
-                message: Some(format!("{} {}", lang.tr().revoked, f.device)),
+                message: Some(format!("{said} {}", f.device)),
                 ..Default::default()
             },
         )
     })
     .await?
+}
+
+/// A device reported lost: it erases itself at its next contact.
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<RevokeForm>,
+) -> Result<Response, WebError> {
+    end_device(state, headers, f, false).await
+}
+
+/// A device handed over: it delivers everything, then erases itself.
+pub async fn hand_over(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<RevokeForm>,
+) -> Result<Response, WebError> {
+    end_device(state, headers, f, true).await
 }
 
 /// A household roll is small; anything larger than this is not one.

@@ -228,9 +228,16 @@ tr! {
     pending_pull: "待下发修改", "Changes waiting to go down";
     refused_docs: "被拒文档（仍在手机上未同步）", "Refused documents (still unsynced on the phone)";
     revoked: "已停用", "Revoked";
+    lost: "已挂失", "Reported lost";
+    handing_over: "移交中", "Handing over";
+    handed_over: "已移交", "Handed over";
+    hand_over: "移交", "Hand over";
+    hand_over_confirm: "手机下次同步时会先上传全部记录，然后清除本机数据，可交给他人重新登记。确定移交吗？", "At its next sync the phone delivers everything it holds, then erases itself and can be enrolled by someone else. Hand it over?";
+    undelivered: "未送达", "never received";
+    kept_refused: "被拒记录留存", "refused records kept";
     not_enrolled: "未完成登记", "Not enrolled yet";
-    revoke: "停用", "Revoke";
-    revoke_confirm: "停用后该设备无法再同步，确定吗？", "The device will no longer sync. Revoke it?";
+    revoke: "挂失", "Lost";
+    revoke_confirm: "挂失后该设备立即停用，下次联网时清除本机数据，未同步的记录将丢失。确定吗？", "The device stops at once and erases itself at its next contact; what it has not synced is lost. Report it lost?";
     devices_note: "“待下发”是服务器上该设备范围内、它尚未拉取的修改；手机离线期间新记录的内容服务器无从得知。", "\"Waiting\" counts changes in the device's scope it has not pulled yet; what a phone recorded offline since its last sync the server cannot know.";
     stale_note: "超过2天未同步的设备标为橙色。", "Devices without a sync for over 2 days are marked orange.";
     stale_grids: "个网格的手机超过2天未同步或从未同步", "grid(s) whose phones have not synced for over 2 days, or never";

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin::page))
         .route("/admin/enroll", post(admin::enroll))
         .route("/admin/revoke", post(admin::revoke))
+        .route("/admin/handover", post(admin::hand_over))
         .route("/admin/import", post(admin::import))
 }
 

@@ -19,7 +19,7 @@ use doorstep_core::{
         appeal::{AppealAction, AppealStatus, Channel, DeadlineState, Tier, Topic},
         household::AttentionTag,
     },
-    store::{AppealRow, HouseholdRow, TaskRow},
+    store::{AppealRow, AppealSort, HouseholdRow, TaskRow},
     time::{DAY, Millis},
 };
 use serde::Deserialize;
@@ -29,9 +29,7 @@ use super::{
     i18n::Lang,
     render,
     session::{Viewer, run, viewer},
-    stats::{
-        self, AppealFilter, AppealSort, HouseholdFilter, HouseholdOrder, TaskFilter, VisitState,
-    },
+    stats::{self, AppealFilter, HouseholdFilter, HouseholdOrder, TaskFilter, VisitState},
 };
 use crate::directory::{self, Role, Unit, UnitKind};
 use crate::http::AppState;
@@ -1093,6 +1091,11 @@ pub struct DeviceView {
     pub pending: String,
     pub refused: u32,
     pub revoked: bool,
+    /// In words: handing over, handed over, lost (empty for a phone in use).
+    pub state: String,
+    /// For a phone that ended lost: the documents it had not delivered as it last said, and
+    /// when ("3 · 2026-11-30 09:12"); empty otherwise.
+    pub undelivered: String,
 }
 
 /// Devices whose person works in one of `grids` (grid workers and the liaison leads of their
@@ -1172,6 +1175,33 @@ pub fn device_views(
             pending,
             refused,
             revoked: d.revoked_at.is_some(),
+            state: match (d.ended, d.revoked_at, d.handover_at) {
+                (Some(directory::DeviceEnd::HandedOver), ..) => lang.tr().handed_over,
+                (Some(directory::DeviceEnd::Lost), ..) | (None, Some(_), _) => lang.tr().lost,
+                (None, None, Some(_)) => lang.tr().handing_over,
+                (None, None, None) => "",
+            }
+            .to_string(),
+            undelivered: match (d.revoked_at, d.ended, d.unsynced_reported) {
+                (Some(_), Some(directory::DeviceEnd::Lost) | None, Some((n, at))) => {
+                    format!("{} {n} · {}", lang.tr().undelivered, format::date_time(at))
+                }
+                (_, Some(directory::DeviceEnd::HandedOver), _) => {
+                    let kept = conn
+                        .row(
+                            "SELECT COUNT(*) FROM handover_kept WHERE device_id = $1",
+                            vals![&d.id],
+                        )
+                        .and_then(|r| r.map_or(Ok(0), |r| r.int(0)))
+                        .map_err(|e| ie(&e))?;
+                    if kept > 0 {
+                        format!("{} {kept}", lang.tr().kept_refused)
+                    } else {
+                        String::new()
+                    }
+                }
+                _ => String::new(),
+            },
         });
     }
     out.sort_by(|a, b| b.stale.cmp(&a.stale).then(a.units.cmp(&b.units)));

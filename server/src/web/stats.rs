@@ -16,11 +16,8 @@ use doorstep_core::{
         household::AttentionTag,
     },
     store::{
-        AppealRow, HouseholdRow, TaskRow,
-        read_model::{
-            self, APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, household_row,
-            task_row,
-        },
+        AppealRow, AppealSort, HouseholdRow, TaskRow,
+        read_model::{self, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, household_row, task_row},
     },
     time::{DAY, Millis},
 };
@@ -174,32 +171,6 @@ pub fn task_page(
     Ok((rows, total, page))
 }
 
-/// How to order the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AppealSort {
-    /// Overdue first (furthest over first), then by time left, then the rest newest first.
-    #[default]
-    Urgency,
-    Newest,
-    Oldest,
-}
-
-impl AppealSort {
-    pub fn code(self) -> &'static str {
-        match self {
-            AppealSort::Urgency => "urgency",
-            AppealSort::Newest => "newest",
-            AppealSort::Oldest => "oldest",
-        }
-    }
-
-    pub fn from_code(s: &str) -> Option<AppealSort> {
-        [AppealSort::Urgency, AppealSort::Newest, AppealSort::Oldest]
-            .into_iter()
-            .find(|x| x.code() == s)
-    }
-}
-
 /// An appeal ledger request over a set of grids.
 #[derive(Debug, Clone, Default)]
 pub struct AppealFilter {
@@ -274,7 +245,7 @@ pub fn each_appeal(
     let ids = ordered_appeals(conn, grids, f, now)?;
     for chunk in ids.chunks(APPEAL_CHUNK) {
         let chunk: Vec<&String> = chunk.iter().collect();
-        for r in appeal_rows(conn, &chunk, now)? {
+        for r in read_model::appeal_rows(conn, &chunk, now)? {
             if !each(r) {
                 return Ok(());
             }
@@ -283,8 +254,8 @@ pub fn each_appeal(
     Ok(())
 }
 
-/// The ids of the ledger's appeals in its order (`f.sort`), decided on the few fields that tell
-/// it (the deadline state at `now` for the urgency order).
+/// The ids of the ledger's appeals in its order (`f.sort`), as [`read_model::ordered_appeals`]
+/// decides it.
 fn ordered_appeals(
     conn: &Connection,
     grids: &[String],
@@ -292,51 +263,7 @@ fn ordered_appeals(
     now: Millis,
 ) -> Result<Vec<String>> {
     let (cond, args) = appeal_where(grids, f, now);
-    let sql = format!(
-        "SELECT a.id, a.tier, a.status, a.clock_start, a.met_at, a.received_at \
-         FROM appeals a WHERE {cond}"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut keys: Vec<((u8, Millis), String)> = stmt
-        .query_map(params_from_iter(args), |r| {
-            let tier: String = r.get(1)?;
-            let status: String = r.get(2)?;
-            let received: Millis = r.get(5)?;
-            let rank = match f.sort {
-                AppealSort::Urgency => read_model::ledger_rank(
-                    read_model::row_deadline(&tier, &status, r.get(3)?, r.get(4)?, now),
-                    received,
-                ),
-                AppealSort::Newest => (0, -received),
-                AppealSort::Oldest => (0, received),
-            };
-            Ok((rank, r.get(0)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    keys.sort();
-    Ok(keys.into_iter().map(|(_, id)| id).collect())
-}
-
-/// The appeals `ids`, read in full, in the ids' order.
-fn appeal_rows(conn: &Connection, ids: &[&String], now: Millis) -> Result<Vec<AppealRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT {APPEAL_COLS} FROM appeals a WHERE a.id IN ({})",
-        vec!["?"; ids.len()].join(", ")
-    );
-    let mut rows: Vec<AppealRow> = conn
-        .prepare(&sql)?
-        .query_map(params_from_iter(ids), |r| appeal_row(r, now))?
-        .collect::<rusqlite::Result<_>>()?;
-    let at: std::collections::HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    rows.sort_by_key(|r| at.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
-    Ok(rows)
+    read_model::ordered_appeals(conn, &cond, args, f.sort, now)
 }
 
 /// Page `page` (from 1, brought within the pages there are) of `per` rows of the ledger, how
@@ -356,7 +283,7 @@ pub fn appeal_page(
     let per = per.max(1);
     let page = page.clamp(1, total.div_ceil(per).max(1));
     let on_page: Vec<&String> = ids.iter().skip((page - 1) * per).take(per).collect();
-    Ok((appeal_rows(conn, &on_page, now)?, total, page))
+    Ok((read_model::appeal_rows(conn, &on_page, now)?, total, page))
 }
 
 /// The ledger's figures: counts by status, tier, topic and channel, and dispute outcomes.

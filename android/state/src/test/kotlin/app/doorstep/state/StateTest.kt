@@ -108,6 +108,7 @@ fun main() {
         val ledger = observe(AppealLedgerScreen(gw, null))
         io { ledger.screen.refresh() }
         expect(ledger.state.value.lines.map { it.id } == listOf(appealId), "ledger ${ledger.state.value.lines}")
+        expect(ledger.state.value.total == 1u && !ledger.state.value.more, "ledger counts ${ledger.state.value}")
         val appeal = observe(AppealDetailScreen(gw, appealId))
         io { appeal.screen.refresh() }
         expect(AppealEventKind.ACCEPTED in appeal.state.value.buttons, "buttons ${appeal.state.value.buttons}")

@@ -53,6 +53,7 @@ fun LedgerScreen(m: Observed<AppealLedgerScreen, AppealLedgerView>, lang: Lang, 
             }
         }
         s.problem?.let { Text(problemText(it), color = MaterialTheme.colorScheme.error, modifier = Modifier.padding(12.dp)) }
+        if (s.total > 0u) Text(stringResource(R.string.ledger_total, s.total.toInt()), style = MaterialTheme.typography.bodySmall, modifier = Modifier.padding(horizontal = 16.dp))
         LazyColumn(Modifier.fillMaxSize()) {
             items(s.lines, key = { it.id }) { row ->
                 Column(Modifier.fillMaxWidth().clickable { onOpen(row.id) }.padding(horizontal = 16.dp, vertical = 10.dp)) {
@@ -70,6 +71,8 @@ fun LedgerScreen(m: Observed<AppealLedgerScreen, AppealLedgerView>, lang: Lang, 
                 }
                 HorizontalDivider()
             }
+            // The core reads 50 rows at a time: the next ones when the end comes into view.
+            if (s.more) item { LaunchedEffect(s.lines.size) { io { m.screen.loadMore() } } }
             if (s.lines.isEmpty()) item { Text(stringResource(R.string.ledger_none), modifier = Modifier.padding(24.dp)) }
         }
     }

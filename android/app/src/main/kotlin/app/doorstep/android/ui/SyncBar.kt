@@ -49,6 +49,20 @@ fun SyncBar(m: Observed<SyncBarScreen, SyncBarView>, lang: Lang, onSynced: () ->
             )
             if (problem != null) Text(problemText(problem), style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.error)
             if (s.clockWrong) Text(stringResource(R.string.sync_clock_wrong), style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.error)
+            // Being handed over: say so and why before anything is erased; the person finishes.
+            if (s.handover) {
+                Text(stringResource(R.string.sync_handover), style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.error)
+                TextButton(onClick = { scope.launch { io { m.screen.finishHandover() } } }, enabled = !s.running) {
+                    Text(stringResource(R.string.sync_handover_finish))
+                }
+            }
+            s.ended?.let { e ->
+                Text(
+                    if (e.how == "handed_over") stringResource(R.string.sync_ended_handed_over, e.kept.toInt())
+                    else stringResource(R.string.sync_ended_revoked),
+                    style = MaterialTheme.typography.bodySmall,
+                )
+            }
             for (r in s.refused) {
                 Row(verticalAlignment = Alignment.CenterVertically) {
                     Text(
