@@ -1067,6 +1067,8 @@ pub struct SyncReport {
     pub clock_offset_ms: Option<i64>,
     /// An administrator is handing this phone over: everything was delivered.
     pub handover: bool,
+    /// Documents that left this phone's scope and were forgotten.
+    pub dropped_docs: u32,
 }
 
 /// How this phone's use ended (it was erased since, and may be enrolled again).
@@ -1108,6 +1110,7 @@ impl From<doorstep_core::client::SyncReport> for SyncReport {
             restored_changes: r.restored_changes,
             clock_offset_ms: r.clock_offset_ms,
             handover: r.handover,
+            dropped_docs: r.dropped_docs,
         }
     }
 }

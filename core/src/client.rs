@@ -106,6 +106,9 @@ pub struct SyncReport {
     /// An administrator is handing this phone over: everything it could deliver was delivered;
     /// the screen says so and `finish_handover` erases it.
     pub handover: bool,
+    /// Documents that left this phone's scope and were forgotten (a household moved to another
+    /// grid, a grid taken away): nothing of them stays on the phone.
+    pub dropped_docs: u32,
 }
 
 /// A phone clock off by more than this from the server's is shown as wrong.
@@ -825,11 +828,20 @@ pub fn refused_docs(store: &mut Store) -> Result<Vec<RefusedDoc>> {
 /// seen what was refused and why): the document becomes the server's copy again, or goes if the
 /// server never had it. The next sync brings anything newer.
 pub fn drop_refused(store: &mut Store, doc_id: &str) -> Result<()> {
-    store.drop_unsynced(doc_id)?;
     let list: Vec<FailedDoc> = match store.sync_setting(KEY_REFUSED)? {
         Some(j) => serde_json::from_str(&j).unwrap_or_default(),
         None => Vec::new(),
     };
+    let outside = list
+        .iter()
+        .any(|f| f.doc_id == doc_id && f.rule == crate::rules::Rule::OutOfScope.code());
+    if outside {
+        // Refused for its scope: the document is not this phone's any more, so it goes
+        // entirely (as what left the scope at the last pull did).
+        store.forget(&[doc_id.to_string()])?;
+    } else {
+        store.drop_unsynced(doc_id)?;
+    }
     // A document set aside for a reused actor missed the server's changes to it in the pages
     // that passed meanwhile: the next sync brings it into agreement with Automerge's sync
     // protocol first. (One refused for its scope is not the phone's to fetch any more.)
@@ -1082,7 +1094,8 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
                 ));
             }
             retries += 1;
-            // The push was taken: record it, then pull everything in the new scope.
+            // The push was taken: record it, then pull everything in the new scope. What the
+            // pull does not bring left the scope, and is forgotten once it is complete.
             let page = SyncPage {
                 bundle: encode_bundle(&[]),
                 acked: pushed_heads,
@@ -1091,7 +1104,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             };
             let mut s = lock(store);
             s.apply_sync_page(&page)?;
-            s.reset_sync_cursor()?;
+            s.begin_repull()?;
             push_pending = false;
             continue;
         }
@@ -1150,7 +1163,12 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
         }
         push_pending = false;
         pages += 1;
-        if !resp.more || pages >= MAX_PAGES {
+        if !resp.more {
+            // A complete pull: after one from the start, what it did not bring goes.
+            session.report.dropped_docs += lock(store).finish_repull()?.len() as u32;
+            break;
+        }
+        if pages >= MAX_PAGES {
             break;
         }
     }

@@ -24,6 +24,7 @@ pub mod fixture;
 pub mod http;
 pub mod import;
 pub mod listen;
+pub mod moves;
 pub mod policy;
 pub mod readers;
 pub mod storage;

@@ -217,6 +217,17 @@ enum Admin {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Move a household, with its help tasks and appeals, to another grid (and liaison group):
+    /// the phones of the grid it left forget it at their next sync / 住户迁至其他网格
+    MoveHousehold {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        grid: String,
+        /// A liaison group of the new grid (none: the household is in no group).
+        #[arg(long)]
+        group: Option<String>,
+    },
 }
 
 fn parse_kind(s: &str) -> Result<UnitKind, String> {
@@ -560,6 +571,30 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 print_json(&serde_json::json!({"imported": n, "grid": grid}));
             } else {
                 println!("已导入 {n} 户 imported {n} households into {grid}");
+            }
+        }
+        Admin::MoveHousehold {
+            household,
+            grid,
+            group,
+        } => {
+            let by = doorstep_core::domain::PersonRef::new("admin", "命令行 command line");
+            let moved = doorstep_server::moves::move_household(
+                &mut s,
+                &household,
+                &grid,
+                group.as_deref(),
+                by,
+            )
+            .map_err(|err| err.to_string())?;
+            if json {
+                print_json(&serde_json::json!({"moved": moved, "grid": grid, "group": group}));
+            } else {
+                println!(
+                    "已迁移 moved {} record(s) to {grid}: {}",
+                    moved.len(),
+                    moved.join(", ")
+                );
             }
         }
     }

@@ -102,6 +102,20 @@ fn migrations() -> Vec<String> {
         // itself) or lost (erased at its next contact), what it last said it had not delivered,
         // and what a handed-over phone held that the rules refused, kept for a supervisor.
         DEVICE_ENDS.to_string(),
+        // 8: documents that left a grid or a liaison group (issue 19: a household moved, with its
+        // tasks and appeals): a device whose scope a document left pulls its scope again and
+        // forgets what did not come (`sync::scope_key`). Local to each store, as `place` writes
+        // it (a replica too, as it applies the log).
+        r#"
+        CREATE TABLE scope_moves (
+            seq INTEGER NOT NULL,
+            doc_id TEXT NOT NULL,
+            from_unit TEXT NOT NULL,
+            to_unit TEXT NOT NULL,
+            PRIMARY KEY (from_unit, seq, doc_id)
+        ) WITHOUT ROWID;
+    "#
+        .to_string(),
     ]
 }
 
@@ -504,6 +518,24 @@ pub fn place(
     if let Some((old, _)) = current.as_ref().filter(|(g, _)| g != grid) {
         mark.execute(params![old, seq])?;
     }
+    if let Some((old, old_group)) = &current {
+        // A document leaving a grid or a group: devices of that unit pull their scope again.
+        let mut moved = tx.prepare_cached(
+            "INSERT OR IGNORE INTO scope_moves (seq, doc_id, from_unit, to_unit) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        if old != grid {
+            moved.execute(params![seq, id, old, grid])?;
+        }
+        if let Some(og) = old_group.as_deref().filter(|og| Some(*og) != group) {
+            moved.execute(params![
+                seq,
+                id,
+                format!("grp:{og}"),
+                group.map_or_else(|| "grp:".to_string(), |g| format!("grp:{g}"))
+            ])?;
+        }
+    }
     if current.as_ref().map(|(g, gr)| (g.as_str(), gr.as_deref())) != Some((grid, group)) {
         tx.prepare_cached(
             "INSERT INTO doc_scope (doc_id, kind, grid, grp, scope_seq) \
@@ -619,6 +651,9 @@ impl ServerStore {
             .set_user(server_person())
             .map_err(|e| ServerError::Database(e.to_string()))?;
         store.set_cache_size(DOC_CACHE);
+        // The admin command line may write documents beside a running server (a household
+        // moved): cached documents are checked against the file before a merge.
+        store.set_shared_file(true);
         // The dashboard's weekly trends count visits from their index rows.
         store
             .keep_visit_rows()

@@ -970,7 +970,7 @@ pub fn sync(
     device: &Device,
     req: &SyncRequest,
 ) -> Result<(SyncResponse, PushOutcome), PushError> {
-    let sig = device.scope.signature();
+    let sig = scope_key(store.connection(), device)?;
     // A device whose scope changed (a grid added) may lack documents from before its cursor. It
     // is told to pull again from 0, and the new scope is noted only once it does: if that answer
     // is lost, the next request still comes with the old cursor and is told again.
@@ -1101,6 +1101,39 @@ pub fn finish_handover(
     crate::directory::handed_over(store.db(), &device.id)
         .map_err(|e| PushError::Core(Error::Storage(e.to_string())))?;
     Ok(done)
+}
+
+/// What the device's scope is, as its phone must hold it: the scope's signature, and the last
+/// time a document left it for somewhere outside it (a household moved to another grid, with
+/// its tasks and appeals). When either changes the phone pulls its scope again from cursor 0
+/// and forgets what that pull did not bring (`Store::finish_repull`). A move between two grids
+/// of the same scope (a community supervisor's) changes nothing for it.
+pub fn scope_key(conn: &rusqlite::Connection, device: &Device) -> Result<String, PushError> {
+    let sig = device.scope.signature();
+    let units: Vec<String> = device
+        .scope
+        .grids
+        .iter()
+        .cloned()
+        .chain(device.scope.groups.iter().map(|g| format!("grp:{g}")))
+        .collect();
+    if units.is_empty() {
+        return Ok(sig);
+    }
+    let marks = vec!["?"; units.len()].join(", ");
+    let args: Vec<&String> = units.iter().chain(units.iter()).collect();
+    let left: Option<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT MAX(seq) FROM scope_moves WHERE from_unit IN ({marks}) \
+             AND to_unit NOT IN ({marks})"
+        ))
+        .and_then(|mut st| st.query_row(rusqlite::params_from_iter(args), |r| r.get(0)))
+        .map_err(|e| PushError::Core(Error::from(e)))?;
+    Ok(match left {
+        // Devices whose scope nothing ever left keep the signature they had.
+        None => sig,
+        Some(seq) => format!("{sig}@{seq}"),
+    })
 }
 
 /// The fallback (docs/protocol.md): one round of Automerge's sync protocol for each document the

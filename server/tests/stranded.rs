@@ -199,10 +199,13 @@ fn a_refused_document_is_shown_in_words_and_can_be_dropped_while_the_rest_syncs(
     let whats: Vec<&str> = refused[0].actions.iter().map(|e| e.what.as_str()).collect();
     assert_eq!(whats, ["household.update"]);
 
-    // The person drops it: the document is the server's again, and the next sync is clean.
+    // The person drops it: refused for its scope, the document is not the phone's any more
+    // and goes entirely (grid A's other households left at the sync, issue 19); the server
+    // keeps its own copy, and the next sync is clean.
     client::drop_refused(&mut p.s(), &a).unwrap();
-    assert_eq!(p.heads().get(&a), Some(&server_a));
-    assert_ne!(p.s().household(&a).unwrap().housing, HousingStatus::Vacant);
+    assert!(!p.heads().contains_key(&a));
+    assert!(p.s().household(&a).is_err());
+    assert_eq!(server_heads(&data).get(&a), Some(&server_a));
     assert!(client::refused_docs(&mut p.s()).unwrap().is_empty());
     let next = p.sync().unwrap();
     assert!(next.failed.is_empty(), "{next:?}");

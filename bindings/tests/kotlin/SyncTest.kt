@@ -158,9 +158,12 @@ fun syncChecks() {
         expect(r.failed[0].reasonZh.isNotEmpty() && r.failed[0].reasonEn.isNotEmpty(), "plain words")
         val refused = p1.refusedDocs()
         expect(refused.size == 1 && refused[0].actions.map { it.what } == listOf("household.update"), "refused $refused")
+        expect(r.droppedDocs >= 4u && p1.households(HouseholdQuery(grid = "KT"), null).map { it.id } == listOf(h.id),
+            "the rest of grid KT left the phone, the refused household stays: $r")
         p1.dropRefused(h.id)
         expect(p1.unsyncedDocs() == 0UL && p1.refusedDocs().isEmpty(), "dropped")
-        expect(p1.household(h.id).housing != HousingStatus.VACANT, "the server's copy again")
+        expect(p1.households(HouseholdQuery(grid = "KT"), null).isEmpty(), "nothing of grid KT stays")
+        expect(runCatching { p1.household(h.id) }.isFailure, "the household is gone, not the server's copy")
         expect(p1.sync().failed.isEmpty(), "the next sync is clean")
     }
 

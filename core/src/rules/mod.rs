@@ -319,7 +319,9 @@ pub fn check(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
         )
     });
     let in_scope = |g: &str, gr: Option<&str>| who.scope.may_read(p.kind, g, gr);
-    if !in_scope(grid, group) || was.is_some_and(|(g, gr)| !in_scope(&g, gr.as_deref())) {
+    if (!in_scope(grid, group) || was.is_some_and(|(g, gr)| !in_scope(&g, gr.as_deref())))
+        && !written_in_scope(p, &in_scope)
+    {
         return Err(refuse(p, Rule::OutOfScope, format!("grid {grid}")));
     }
     check_authors_of_changes(who, p)?;
@@ -386,6 +388,40 @@ pub fn check(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
     }
     check_event_order(p, &new_items)?;
     Ok(())
+}
+
+/// Whether the changes were written on the document while it was in the writer's scope, and
+/// leave it where it was: a grid worker who recorded a visit offline, before learning that the
+/// household had moved to another grid (issue 19). The changes do not depend on the move, so the
+/// document as they saw it (at their dependencies) was in the writer's scope, and they do not
+/// move it themselves. They are accepted; the merged document stays where the move put it.
+/// A person moved to another grid gains nothing from this: it is the writer's scope now that
+/// must hold the document as the changes saw it.
+fn written_in_scope(p: &Proposal<'_>, in_scope: &dyn Fn(&str, Option<&str>) -> bool) -> bool {
+    let new: BTreeSet<automerge::ChangeHash> = p.changes.iter().map(|c| c.hash()).collect();
+    let deps: Vec<automerge::ChangeHash> = p
+        .changes
+        .iter()
+        .flat_map(|c| c.deps().iter().copied())
+        .filter(|d| !new.contains(d))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if deps.is_empty() || p.before.is_none() {
+        return false;
+    }
+    let with_changes: Vec<automerge::ChangeHash> = deps.iter().chain(new.iter()).copied().collect();
+    let placed = |heads: &[automerge::ChangeHash]| -> Option<(String, Option<String>)> {
+        let text = |key: &str| match p.doc.get_at(automerge::ROOT, key, heads) {
+            Ok(Some((Value::Scalar(v), _))) => v.as_str().map(str::to_string),
+            _ => None,
+        };
+        Some((text("grid")?, text("group")))
+    };
+    match (placed(&deps), placed(&with_changes)) {
+        (Some(seen), Some(left)) => seen == left && in_scope(&seen.0, seen.1.as_deref()),
+        _ => false,
+    }
 }
 
 /// The grid and liaison group a document is placed in.

@@ -172,6 +172,76 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a household to another grid and liaison group, with its help tasks and appeals (a
+    /// household's records go where it goes): an administrator's act, for a household that
+    /// changed catchment or a grid that was redrawn, written by the server. The rules keep
+    /// `grid` fixed for every phone, so no phone can. Returns the ids moved (the household
+    /// first). The change notes say who and when (`household.move`, `task.move`,
+    /// `appeal.move`), so the move shows in each record's history.
+    pub fn move_household(
+        &mut self,
+        id: &str,
+        grid: &str,
+        group: Option<&str>,
+    ) -> Result<Vec<String>> {
+        let user = self.require_user()?;
+        check_id("household_id", id)?;
+        crate::domain::required("grid", grid, 64)?;
+        if let Some(g) = group {
+            crate::domain::required("liaison_group", g, 64)?;
+        }
+        let now = self.now();
+        let mut staged = Vec::new();
+        let mut hs = self.stage(id, DocKind::Household)?;
+        automerge::transaction::Transactable::put(&mut hs.doc, automerge::ROOT, "grid", grid)?;
+        doc::put_opt_str(&mut hs.doc, &automerge::ROOT, "group", group)?;
+        self.commit(&mut hs, "household.move", &user);
+        staged.push(hs);
+        let mut moved = vec![id.to_string()];
+        let others: Vec<(String, DocKind)> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT id, 'task' FROM tasks WHERE household_id = ?1 \
+                 UNION ALL SELECT id, 'appeal' FROM appeals WHERE household_id = ?1",
+            )?;
+            stmt.query_map([id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|(i, k)| {
+                (
+                    i,
+                    if k == "task" {
+                        DocKind::Task
+                    } else {
+                        DocKind::Appeal
+                    },
+                )
+            })
+            .collect()
+        };
+        for (other, kind) in others {
+            let mut s = self.stage(&other, kind)?;
+            automerge::transaction::Transactable::put(&mut s.doc, automerge::ROOT, "grid", grid)?;
+            if kind == DocKind::Task {
+                doc::put_opt_str(&mut s.doc, &automerge::ROOT, "group", group)?;
+            }
+            self.commit(
+                &mut s,
+                if kind == DocKind::Task {
+                    "task.move"
+                } else {
+                    "appeal.move"
+                },
+                &user,
+            );
+            staged.push(s);
+            moved.push(other);
+        }
+        self.persist_action(staged, now)?;
+        Ok(moved)
+    }
+
     /// Adds a resident to a household; returns the resident's id.
     pub fn add_resident(&mut self, household_id: &str, new: NewResident) -> Result<String> {
         let user = self.require_user()?;

@@ -82,6 +82,12 @@ pub struct Store {
     /// checked against the rules with it before it is written. `None` on a store that no
     /// server stands behind (tools, tests, the server's own replica).
     principal: Option<crate::rules::Principal>,
+    /// Other processes may write documents to this file (the server's admin command line beside
+    /// a running server): a cached document is checked against its stored heads before use and
+    /// loaded again if another process changed it. A merge onto a stale copy would save a
+    /// document without the other process's changes (their rows stay in the log, but the saved
+    /// document and its placement would lose them).
+    shared_file: bool,
 }
 
 /// A document taken out for a write. It goes back into the cache only if the write commits, so a
@@ -197,6 +203,7 @@ impl Store {
             clock_skew: 0,
             time_floor: 0,
             visit_rows: false,
+            shared_file: false,
             principal,
         };
         store.visit_rows = meta_get(&store.conn, "visit_rows")?.is_some();
@@ -234,6 +241,12 @@ impl Store {
 
     /// Keeps an index row per visit from now on (the server's read model), deriving the rows of
     /// every household once when it was off. Phones leave it off.
+    /// Says that other processes may write documents to this file (see `shared_file`): the
+    /// server's store, beside which the admin command line may move a household.
+    pub fn set_shared_file(&mut self, shared: bool) {
+        self.shared_file = shared;
+    }
+
     pub fn keep_visit_rows(&mut self) -> Result<()> {
         if self.visit_rows {
             return Ok(());
@@ -336,6 +349,17 @@ impl Store {
 
     /// Loads a document (from the cache, or from disk into the cache).
     pub(crate) fn doc(&mut self, id: &str) -> Result<&mut AutoCommit> {
+        if self.shared_file && self.cache.contains(id) {
+            let stored: Option<Vec<u8>> = self
+                .conn
+                .prepare_cached("SELECT heads FROM docs WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            let cached = self.cache.get_mut(id).map(|d| encode_heads(&d.get_heads()));
+            if stored != cached {
+                self.cache.remove(id);
+            }
+        }
         if !self.cache.contains(id) {
             let doc = self.load(id)?.ok_or_else(|| Error::NotFound {
                 kind: "document",

@@ -177,6 +177,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX appeals_ledger ON appeals
         (status, met_at, tier, clock_start, received_at, deadline_at, grid, topic);
     "#,
+    // 7: the documents a pull from the start has not brought yet (issue 19). When the server
+    // says a phone's scope changed (a grid taken away, a household moved out of it), the phone
+    // pulls its scope again from cursor 0 and, once the pull is complete, forgets what did not
+    // come (`Store::finish_repull`). Kept in the store, so an interrupted pull goes on.
+    r#"
+    CREATE TABLE repull_unseen (doc_id TEXT PRIMARY KEY) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

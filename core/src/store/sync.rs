@@ -160,6 +160,9 @@ impl Store {
             // A document left out of the page (its changes reuse an actor's sequence number:
             // `ImportReport::reused_actor`) keeps its acknowledgement: it holds none of these.
             for (id, heads) in acked.iter().filter(|(id, _)| !skipped.contains(id)) {
+                // Brought by a pull from the start: this phone keeps it.
+                tx.prepare_cached("DELETE FROM repull_unseen WHERE doc_id = ?1")?
+                    .execute([id])?;
                 let n = tx.execute(
                     "UPDATE docs SET acked_heads = ?2 WHERE id = ?1",
                     params![id, encode_heads(heads)],
@@ -204,6 +207,72 @@ impl Store {
     /// restored from an older backup).
     pub fn reset_sync_cursor(&self) -> Result<()> {
         meta_set(&self.conn, CURSOR, "0")
+    }
+
+    /// The server said this phone's scope changed: it pulls from cursor 0, and every document
+    /// it holds now is taken as unseen until a page brings it ([`Store::finish_repull`]). With
+    /// the cursor reset, in one transaction.
+    pub fn begin_repull(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO repull_unseen (doc_id) SELECT id FROM docs",
+            [],
+        )?;
+        meta_set(&tx, CURSOR, "0")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The pull from cursor 0 is complete: the documents it did not bring left this phone's
+    /// scope. Each is forgotten ([`Store::forget`]) unless it holds changes the server has not
+    /// taken (those stay, refused by name, until the person drops them: nothing recorded is
+    /// lost silently). Returns the ids forgotten.
+    pub fn finish_repull(&mut self) -> Result<Vec<String>> {
+        let gone: Vec<String> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT d.id FROM repull_unseen u JOIN docs d ON d.id = u.doc_id \
+                 WHERE d.heads = d.acked_heads",
+            )?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        self.forget(&gone)?;
+        self.conn.execute("DELETE FROM repull_unseen", [])?;
+        Ok(gone)
+    }
+
+    /// Removes documents from this phone entirely, leaving nothing of them behind: their
+    /// saved bytes, index and search rows (freed pages zeroed: `secure_delete`; the search
+    /// index's segments merged so no deleted term stays in them) and the WAL's copies of those
+    /// pages (checkpointed and truncated), as [`Store::wipe`] does for everything.
+    pub fn forget(&mut self, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
+        let result = (|| -> Result<()> {
+            let tx = self.conn.transaction()?;
+            for id in ids {
+                tx.prepare_cached("DELETE FROM doc_data WHERE doc_id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM docs WHERE id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM repull_unseen WHERE doc_id = ?1")?
+                    .execute([id])?;
+                super::index::remove(&tx, id)?;
+            }
+            tx.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
+            tx.commit()?;
+            Ok(())
+        })();
+        let _ = self.conn.pragma_update(None, "secure_delete", "OFF");
+        for id in ids {
+            self.cache.remove(id);
+        }
+        result?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Every document id with its kind, in id order.

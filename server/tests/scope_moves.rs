@@ -1,0 +1,225 @@
+//! Scope changes (issue 19), through a real server process on 127.0.0.1: a household moved to
+//! another grid leaves the old grid's phones (nothing of it stays: documents, index and search
+//! rows) and reaches the new grid's, with its tasks and appeals; a visit recorded offline before
+//! the phone learnt of the move is accepted; a grid taken from a person leaves their phone.
+
+mod common;
+
+use common::*;
+use doorstep_core::{
+    client,
+    domain::visit::{NewVisit, VisitKind},
+    store::{HouseholdQuery, VisitAppeal, VisitTask},
+};
+
+fn visit(notes: &str) -> NewVisit {
+    NewVisit {
+        at: None,
+        kind: VisitKind::Routine,
+        notes: notes.into(),
+        needs: Vec::new(),
+    }
+}
+
+fn held(p: &Phone) -> std::collections::BTreeSet<String> {
+    p.s()
+        .doc_ids()
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// Rows left anywhere in the phone's file that name `id` (documents, index rows, search rows).
+fn traces(p: &Phone, id: &str) -> i64 {
+    let s = p.s();
+    let conn = s.connection();
+    let mut n = 0;
+    for sql in [
+        "SELECT COUNT(*) FROM docs WHERE id = ?1",
+        "SELECT COUNT(*) FROM doc_data WHERE doc_id = ?1",
+        "SELECT COUNT(*) FROM households WHERE id = ?1",
+        "SELECT COUNT(*) FROM visits WHERE household_id = ?1",
+        "SELECT COUNT(*) FROM tasks WHERE id = ?1 OR household_id = ?1",
+        "SELECT COUNT(*) FROM appeals WHERE id = ?1 OR household_id = ?1",
+        "SELECT COUNT(*) FROM fts_rows WHERE doc_id = ?1",
+        "SELECT COUNT(*) FROM search WHERE doc_id = ?1",
+    ] {
+        n += conn.query_row(sql, [id], |r| r.get::<_, i64>(0)).unwrap();
+    }
+    n
+}
+
+#[test]
+fn a_household_moved_to_another_grid_leaves_the_old_phones_and_reaches_the_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 6);
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let wb = person(&data, "李网格", "grid-worker", &["B"]);
+    let la = person(&data, "赵联户", "liaison-lead", &["A-l1"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    let pb = Phone::enroll(&data, &server.url(), &phones, &wb, "pb");
+    let pl = Phone::enroll(&data, &server.url(), &phones, &la, "pl");
+    pa.sync().unwrap();
+    let hs = pa.s().households(&HouseholdQuery::grid("A"), 0).unwrap();
+    let (h, h2) = (hs[0].id.clone(), hs[1].id.clone());
+    let name = hs[0].name.clone();
+    // A visit that opens a help task and an appeal for the household, synced everywhere.
+    let out = pa
+        .s()
+        .record_visit(
+            &h,
+            visit("老人腿脚不便"),
+            Some(VisitTask {
+                need: "买药".into(),
+                due_by: None,
+            }),
+            Some(VisitAppeal {
+                topic: doorstep_core::domain::appeal::Topic::from_code("other"),
+                tier: doorstep_core::domain::appeal::Tier::General,
+                summary: "楼道灯坏了".into(),
+            }),
+        )
+        .unwrap();
+    let (task, appeal) = (out.task_id.unwrap(), out.appeal_id.unwrap());
+    pa.sync().unwrap();
+    pb.sync().unwrap();
+    pl.sync().unwrap();
+    assert!(held(&pl).contains(&task));
+    assert!(!held(&pb).contains(&h));
+
+    // Offline, the grid worker of A visits the household (and another one); meanwhile it moves
+    // to grid B, liaison group B-l1, with its task and appeal.
+    pa.s()
+        .record_visit(&h, visit("搬走前最后一次走访"), None, None)
+        .unwrap();
+    pa.s()
+        .record_visit(&h2, visit("隔壁一切正常"), None, None)
+        .unwrap();
+    let moved = admin(
+        &data,
+        &[
+            "move-household",
+            "--household",
+            &h,
+            "--grid",
+            "B",
+            "--group",
+            "B-l1",
+        ],
+    );
+    assert_eq!(moved["moved"].as_array().unwrap().len(), 3, "{moved}");
+
+    // A's phone: its offline visit is accepted (written before it knew), then the household,
+    // its task and its appeal leave the phone, leaving nothing behind.
+    let r = pa.sync().unwrap();
+    assert!(r.failed.is_empty(), "{r:?}");
+    let left: Vec<_> = [&h, &task, &appeal]
+        .into_iter()
+        .filter(|id| held(&pa).contains(*id))
+        .collect();
+    assert_eq!(
+        r.dropped_docs, 3,
+        "{r:?}, left {left:?} (h {h}, task {task}, appeal {appeal})"
+    );
+    for id in [&h, &task, &appeal] {
+        assert_eq!(traces(&pa, id), 0, "{id} left no trace");
+    }
+    assert!(held(&pa).contains(&h2));
+    let s = pa.s();
+    let found = s
+        .households(
+            &HouseholdQuery {
+                search: Some(name.clone()),
+                ..HouseholdQuery::grid("A")
+            },
+            0,
+        )
+        .unwrap();
+    assert!(
+        found.iter().all(|x| x.id != h),
+        "not found by name any more"
+    );
+    drop(s);
+    assert_eq!(pa.sync().unwrap().dropped_docs, 0, "quiet afterwards");
+
+    // B's phone receives all three, with both visits.
+    pb.sync().unwrap();
+    assert!(held(&pb).is_superset(&[h.clone(), task.clone(), appeal.clone()].into()));
+    let detail = pb.s().household(&h).unwrap();
+    assert_eq!(detail.grid, "B");
+    assert!(
+        detail
+            .visits
+            .iter()
+            .any(|v| v.notes == "搬走前最后一次走访")
+    );
+    // A's liaison lead forgets the task.
+    let r = pl.sync().unwrap();
+    assert!(!held(&pl).contains(&task), "{r:?}");
+    // The server's read model equals a rebuild from the documents.
+    assert_eq!(
+        server_count(
+            &data,
+            &format!(
+                "SELECT COUNT(*) FROM tasks WHERE id = '{task}' AND grid = 'B' AND grp = 'B-l1'"
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        server_count(
+            &data,
+            &format!("SELECT COUNT(*) FROM appeals WHERE id = '{appeal}' AND grid = 'B'")
+        ),
+        1
+    );
+    let _ = client::sync_status(&pa.s()).unwrap();
+}
+
+#[test]
+fn a_grid_taken_from_a_person_leaves_their_phone_except_what_they_have_not_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 4);
+    let w = person(&data, "王网格", "grid-worker", &["A", "B"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let p = Phone::enroll(&data, &server.url(), &phones, &w, "p");
+    p.sync().unwrap();
+    let a: Vec<String> = p
+        .s()
+        .households(&HouseholdQuery::grid("A"), 0)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(a.len(), 4);
+    // Offline: a visit in A; then A is taken away.
+    p.s()
+        .record_visit(&a[0], visit("调走前"), None, None)
+        .unwrap();
+    admin(&data, &["set-units", "--person", &w, "--unit", "B"]);
+    let r = p.sync().unwrap();
+    // The visit made in A, now outside the person's scope, is refused by name and stays on the
+    // phone (unsynced) until the person drops it; the rest of A leaves.
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert_eq!(r.failed[0].doc_id, a[0]);
+    assert_eq!(r.dropped_docs, 3, "{r:?}");
+    let held = held(&p);
+    assert!(held.contains(&a[0]));
+    for id in &a[1..] {
+        assert!(!held.contains(id));
+        assert_eq!(traces(&p, id), 0);
+    }
+    // Dropped: the document is not the phone's any more, so it goes entirely.
+    client::drop_refused(&mut p.s(), &a[0]).unwrap();
+    assert_eq!(traces(&p, &a[0]), 0);
+    let r = p.sync().unwrap();
+    assert!(r.failed.is_empty(), "{r:?}");
+}
