@@ -223,3 +223,88 @@ fn a_grid_taken_from_a_person_leaves_their_phone_except_what_they_have_not_deliv
     let r = p.sync().unwrap();
     assert!(r.failed.is_empty(), "{r:?}");
 }
+
+#[test]
+fn a_supervisor_moves_a_household_on_the_dashboard_within_their_grids_only() {
+    use common::browser::{Browser, hidden, set_password};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 3);
+    second_community(&data);
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let zhao = person(&data, "赵书记", "supervisor", &["c"]);
+    let qian = person(&data, "钱书记", "supervisor", &["c2"]);
+    assert!(set_password(&data, &zhao, "zhao", "correct horse battery"));
+    assert!(set_password(&data, &qian, "qian", "correct horse battery"));
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    pa.sync().unwrap();
+    let h = pa.s().households(&HouseholdQuery::grid("A"), 0).unwrap()[0]
+        .id
+        .clone();
+
+    // Another community's supervisor sees neither the page nor may move it.
+    let mut q = Browser::new(&server.url());
+    assert_eq!(q.login("qian", "correct horse battery").status, 303);
+    let csrf_q = hidden(&q.get("/u/c2").body, "csrf");
+    let r = q.post(&format!("/h/{h}/move"), &[("csrf", &csrf_q), ("grid", "C")]);
+    assert_eq!(r.status, 403);
+
+    let mut b = Browser::new(&server.url());
+    assert_eq!(b.login("zhao", "correct horse battery").status, 303);
+    let page = b.get(&format!("/h/{h}"));
+    assert!(page.body.contains("迁往其他网格"), "a move form");
+    let csrf = hidden(&page.body, "csrf");
+    // Not to a grid outside theirs, not into another grid's group, not without the token.
+    assert_eq!(
+        b.post(&format!("/h/{h}/move"), &[("csrf", &csrf), ("grid", "C")])
+            .status,
+        403
+    );
+    assert_eq!(
+        b.post(
+            &format!("/h/{h}/move"),
+            &[("csrf", &csrf), ("grid", "B"), ("group", "A-l1")]
+        )
+        .status,
+        400
+    );
+    assert_eq!(
+        b.post(&format!("/h/{h}/move"), &[("grid", "B")]).status,
+        403
+    );
+    assert_eq!(
+        server_count(
+            &data,
+            &format!("SELECT COUNT(*) FROM households WHERE id = '{h}' AND grid = 'A'")
+        ),
+        1,
+        "nothing moved by a refused request"
+    );
+    let r = b.post(
+        &format!("/h/{h}/move"),
+        &[("csrf", &csrf), ("grid", "B"), ("group", "B-l1")],
+    );
+    assert_eq!(
+        (r.status, r.location.clone()),
+        (303, format!("/h/{h}?moved=1"))
+    );
+    let page = b.get(&r.location);
+    assert!(page.body.contains("已迁移"));
+    assert!(
+        page.body.contains("household.move") || page.body.contains("赵书记"),
+        "the move is in the history"
+    );
+    assert_eq!(
+        server_count(
+            &data,
+            &format!("SELECT COUNT(*) FROM households WHERE id = '{h}' AND grid = 'B'")
+        ),
+        1
+    );
+    let r = pa.sync().unwrap();
+    assert_eq!(r.dropped_docs, 1, "{r:?}");
+    assert_eq!(traces(&pa, &h), 0);
+}

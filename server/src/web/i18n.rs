@@ -235,6 +235,12 @@ tr! {
     hand_over_confirm: "手机下次同步时会先上传全部记录，然后清除本机数据，可交给他人重新登记。确定移交吗？", "At its next sync the phone delivers everything it holds, then erases itself and can be enrolled by someone else. Hand it over?";
     undelivered: "未送达", "never received";
     kept_refused: "被拒记录留存", "refused records kept";
+    move_household: "迁往其他网格", "Move to another grid";
+    liaison_group_id: "联户组编号", "Liaison group id";
+    optional_hint: "可不填", "optional";
+    move_confirm: "住户及其求助和诉求将迁往所选网格，原网格的手机下次同步时不再保留。确定吗？", "The household, its help tasks and appeals move to the chosen grid; the old grid's phones drop them at their next sync. Move it?";
+    move_note: "迁移记入每份记录的历史（何人、何时）。", "The move is recorded in each record's history (who, when).";
+    household_moved: "已迁移：各手机下次同步时随之更新。", "Moved: every phone follows at its next sync.";
     not_enrolled: "未完成登记", "Not enrolled yet";
     revoke: "挂失", "Lost";
     revoke_confirm: "挂失后该设备立即停用，下次联网时清除本机数据，未同步的记录将丢失。确定吗？", "The device stops at once and erases itself at its next contact; what it has not synced is lost. Report it lost?";

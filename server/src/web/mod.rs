@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/u/{id}/tasks", get(pages::tasks))
         .route("/u/{id}/devices", get(pages::devices))
         .route("/h/{id}", get(pages::household))
+        .route("/h/{id}/move", post(pages::move_household))
         .route("/a/{id}", get(pages::appeal))
         .route("/a/{id}/triage", post(pages::triage))
         .route("/admin", get(admin::page))

@@ -1425,6 +1425,10 @@ struct HouseholdPage {
     appeals: Vec<AppealView>,
     history: Vec<HistoryView>,
     audit: Vec<AuditView>,
+    /// The other grids the viewer may move the household to (a supervisor of more than one).
+    move_to: Vec<Opt>,
+    move_action: String,
+    moved: bool,
 }
 
 /// Visits shown on one household page; older ones are a page away.
@@ -1569,6 +1573,19 @@ pub async fn household(
         let history = history_views(&mut s, lang, &id)?;
         let audit = audit_views(&*s, lang, &id)?;
         let title = format!("{} {}", h.display_name(), h.address.display());
+        let mut move_to = Vec::new();
+        for g in v.grids.iter().filter(|g| **g != h.grid) {
+            let name = directory::unit(s.db(), g)
+                .ok()
+                .flatten()
+                .map_or_else(|| g.clone(), |u| u.name);
+            move_to.push(Opt {
+                value: g.clone(),
+                label: format!("{name} ({g})"),
+                selected: false,
+            });
+        }
+        let moved = raw.as_deref().unwrap_or("").contains("moved=1");
         let page = HouseholdPage {
             c: doc_chrome(&*s, &v, &h.grid, title, &path)?,
             grid: grid_name,
@@ -1584,10 +1601,66 @@ pub async fn household(
             appeals,
             history,
             audit,
+            move_to,
+            move_action: format!("{path}/move"),
+            moved,
         };
         // Rendered after the store is let go: other requests do not wait on the template.
         drop(s);
         render(&page)
+    })
+    .await?
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    grid: String,
+    #[serde(default)]
+    group: String,
+}
+
+/// Moves a household, with its tasks and appeals, to another grid the supervisor looks after
+/// (`moves::move_household`): the grid it left and the one it enters must both be the
+/// viewer's. Every phone follows at its next sync.
+pub async fn move_household(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<MoveForm>,
+) -> Result<Response, WebError> {
+    let path = format!("/h/{}", format::enc(&id));
+    let v = viewer(&state, &headers, &path).await?;
+    v.check_csrf(&f.csrf)?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        let mut s = store.lock();
+        let lang = v.lang;
+        if doorstep_core::ids::check_id("household", &id).is_err() {
+            return Err(WebError::not_found(lang));
+        }
+        let Some(row) = s
+            .household_row(&id)
+            .map_err(|e| WebError::internal(lang, e.to_string()))?
+        else {
+            return Err(WebError::not_found(lang));
+        };
+        let grid = f.grid.trim();
+        if !v.sees_grid(&row.grid) || !v.sees_grid(grid) {
+            return Err(WebError::forbidden(lang));
+        }
+        let group = Some(f.group.trim()).filter(|g| !g.is_empty());
+        let by = PersonRef::new(v.person.id.clone(), v.person.name.clone());
+        match crate::moves::move_household(&mut s, &id, grid, group, by) {
+            Ok(moved) => {
+                tracing::info!(person = %v.person.id, household = %id, grid, records = moved.len(), "household moved");
+                Ok(Redirect::to(&format!("{path}?moved=1")).into_response())
+            }
+            Err(crate::moves::MoveError::Invalid(m)) => Err(WebError::bad(lang, m)),
+            Err(e) => Err(WebError::internal(lang, e.to_string())),
+        }
     })
     .await?
 }
