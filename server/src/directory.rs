@@ -676,7 +676,7 @@ pub fn revoke(conn: &Db<'_>, device_id: &str, by: &str) -> DResult<()> {
 
 /// Asks for a device's hand-over (its person leaves it, someone else will enroll it): at its
 /// next sync the phone delivers everything it holds, what the rules refuse included (kept for a
-/// supervisor, `handover_kept`), says it is done ([`handed_over`]) and erases itself. Nothing
+/// supervisor, `refused_kept`), says it is done ([`handed_over`]) and erases itself. Nothing
 /// it recorded is lost. A device already ended cannot be handed over.
 pub fn hand_over(conn: &Db<'_>, device_id: &str, by: &str) -> DResult<()> {
     let Some(row) = conn.row(

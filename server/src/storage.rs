@@ -143,22 +143,26 @@ const DEVICE_PINS: &str = r#"
 /// its pushes, it erases itself after saying it delivered everything), `ended` (`handed_over`
 /// or `lost`, with `revoked_at`), and `unsynced_reported` (documents with changes it had not
 /// delivered, as it last said: what the server never received from a lost phone).
-/// `handover_kept` holds what a handed-over phone had that the rules refused.
+/// `refused_kept` holds the changes the rules refused from a device, with what they did (the
+/// change notes, JSON) and why: for a supervisor to look at, whatever becomes of the phone.
 const DEVICE_ENDS: &str = r#"
         ALTER TABLE devices ADD COLUMN handover_at INTEGER;
         ALTER TABLE devices ADD COLUMN ended TEXT;
         ALTER TABLE devices ADD COLUMN ended_by TEXT;
         ALTER TABLE devices ADD COLUMN unsynced_reported INTEGER;
         ALTER TABLE devices ADD COLUMN unsynced_reported_at INTEGER;
-        CREATE TABLE handover_kept (
+        CREATE TABLE refused_kept (
             device_id TEXT NOT NULL,
             doc_id TEXT NOT NULL,
             kind TEXT NOT NULL,
+            grid TEXT NOT NULL,
             data BLOB NOT NULL,
+            actions TEXT NOT NULL,
             reason TEXT NOT NULL,
             at INTEGER NOT NULL,
             PRIMARY KEY (device_id, doc_id)
         ) WITHOUT ROWID;
+        CREATE INDEX refused_kept_grid ON refused_kept (grid, at);
     "#;
 
 const DEVICE_REFUSED: &str = r#"

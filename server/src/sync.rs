@@ -317,6 +317,8 @@ fn merge(
 ) -> Result<PushOutcome, PushError> {
     let placements: RefCell<Placements> = RefCell::default();
     let refused: RefCell<Vec<doorstep_core::rules::Refusal>> = RefCell::default();
+    // What each refused document's changes were, to keep on the server (`refused_kept`).
+    let kept: RefCell<Vec<Kept>> = RefCell::default();
     let seqs: std::cell::Cell<Option<(u64, u64)>> = std::cell::Cell::new(None);
     let timed: RefCell<Vec<Timed>> = RefCell::default();
     let device_id = device.map(|d| d.id.clone());
@@ -329,6 +331,7 @@ fn merge(
             if let Some(who) = &who
                 && let Err(e) = policy::check_push(who, inc, now)
             {
+                kept.borrow_mut().push(Kept::of(inc, &e));
                 refused.borrow_mut().push(e);
                 return Ok(());
             }
@@ -393,7 +396,7 @@ fn merge(
             let _ = pg.borrow_mut().batch("ROLLBACK");
         }
         if let Some(id) = &device_id {
-            note_refused(b.db(), id, &refused).map_err(storage_err)?;
+            note_refused(b.db(), id, &refused, &kept.into_inner()).map_err(storage_err)?;
         }
         return Err(PushError::Refused(refused));
     }
@@ -478,6 +481,11 @@ fn note_device(
             "DELETE FROM device_refused WHERE device_id = $1 AND doc_id = $2",
             vals![id, &m.id],
         )?;
+        // Taken after all (the scope or the rules changed back): nothing to keep aside.
+        db.execute(
+            "DELETE FROM refused_kept WHERE device_id = $1 AND doc_id = $2",
+            vals![id, &m.id],
+        )?;
     }
     if let Some(n) = note {
         db.execute(
@@ -492,12 +500,65 @@ fn note_device(
     Ok(())
 }
 
+/// A refused document's changes, as the server keeps them for a supervisor.
+struct Kept {
+    doc_id: String,
+    kind: DocKind,
+    /// Where the document is (or, new, would have been).
+    grid: String,
+    /// The changes, one after another (Automerge's own encoding of each).
+    data: Vec<u8>,
+    /// What they did, from their notes: `[{what, by, name, at}]`.
+    actions: String,
+    reason: String,
+}
+
+impl Kept {
+    fn of(inc: &doorstep_core::store::Incoming<'_>, why: &doorstep_core::rules::Refusal) -> Kept {
+        let grid = inc
+            .before
+            .map_or_else(
+                || doorstep_core::rules::placement(inc.after).0,
+                |b| doorstep_core::rules::placement(b).0,
+            )
+            .to_string();
+        let actions: Vec<serde_json::Value> = inc
+            .changes
+            .iter()
+            .map(|c| {
+                let note = c.message().and_then(doorstep_core::doc::ChangeNote::decode);
+                serde_json::json!({
+                    "what": note.as_ref().map(|n| n.what.clone()),
+                    "by": note.as_ref().map(|n| n.by.clone()),
+                    "name": note.as_ref().map(|n| n.name.clone()),
+                    "at": c.timestamp(),
+                })
+            })
+            .collect();
+        Kept {
+            doc_id: inc.id.to_string(),
+            kind: inc.kind,
+            grid,
+            data: inc
+                .changes
+                .iter()
+                .flat_map(|c| c.raw_bytes().to_vec())
+                .collect(),
+            actions: serde_json::Value::Array(actions).to_string(),
+            reason: format!("{}: {why}", why.rule.code()),
+        }
+    }
+}
+
 /// Remembers the documents refused from a device: the phone keeps them unsynced (it sets them
-/// aside and sends the rest), and the devices page shows them until they are accepted.
+/// aside and sends the rest), and the devices page shows them until they are accepted. Their
+/// changes are kept too (`refused_kept`), so that what a phone recorded is never lost with the
+/// phone: a supervisor sees it on the devices page whatever the person does with it later.
 fn note_refused(
     db: &Db<'_>,
     device_id: &str,
     refused: &[doorstep_core::rules::Refusal],
+    kept: &[Kept],
 ) -> Result<(), crate::ServerError> {
     let now = now_ms();
     for r in refused {
@@ -505,6 +566,23 @@ fn note_refused(
             "INSERT INTO device_refused (device_id, doc_id, reason, at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (device_id, doc_id) DO UPDATE SET reason = $3, at = $4",
             vals![device_id, &r.doc_id, r.to_string(), now],
+        )?;
+    }
+    for k in kept {
+        db.execute(
+            "INSERT INTO refused_kept (device_id, doc_id, kind, grid, data, actions, reason, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (device_id, doc_id) \
+             DO UPDATE SET grid = $4, data = $5, actions = $6, reason = $7, at = $8",
+            vals![
+                device_id,
+                &k.doc_id,
+                k.kind.code(),
+                &k.grid,
+                k.data.clone(),
+                &k.actions,
+                &k.reason,
+                now
+            ],
         )?;
     }
     Ok(())
@@ -1049,7 +1127,7 @@ pub fn sync(
 pub struct HandoverDone {
     /// Documents merged now (the rules accept them today).
     pub merged: u32,
-    /// Documents the rules refuse, kept in `handover_kept` for a supervisor to look at.
+    /// Documents the rules refuse, kept in `refused_kept` for a supervisor to look at.
     pub kept: u32,
 }
 
@@ -1077,24 +1155,8 @@ pub fn finish_handover(
         let one = doorstep_core::store::encode_bundle(&[(id.clone(), kind, data.clone())]);
         match push(store, Some(device), &one) {
             Ok(_) => done.merged += 1,
-            Err(PushError::Refused(r)) => {
-                // The rule's code first (a supervisor's list groups by it), then its words.
-                let reason = r
-                    .iter()
-                    .map(|x| format!("{}: {x}", x.rule.code()))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                store
-                    .db()
-                    .execute(
-                        "INSERT INTO handover_kept (device_id, doc_id, kind, data, reason, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (device_id, doc_id) \
-                     DO UPDATE SET data = $4, reason = $5, at = $6",
-                        vals![&device.id, &id, kind.code(), data, reason, now_ms()],
-                    )
-                    .map_err(storage_err)?;
-                done.kept += 1;
-            }
+            // The merge kept its changes aside with the refusal (`refused_kept`).
+            Err(PushError::Refused(_)) => done.kept += 1,
             Err(e) => return Err(e),
         }
     }

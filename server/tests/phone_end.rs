@@ -118,7 +118,7 @@ fn a_phone_handed_over_delivers_everything_then_erases_itself() {
         let kept = server_count(
             &data,
             &format!(
-                "SELECT COUNT(*) FROM handover_kept WHERE device_id = '{}' AND doc_id = '{a}' \
+                "SELECT COUNT(*) FROM refused_kept WHERE device_id = '{}' AND doc_id = '{a}' \
                  AND reason LIKE 'out_of_scope%' AND length(data) > 0",
                 p.device_id
             ),

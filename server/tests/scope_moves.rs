@@ -187,6 +187,13 @@ fn a_grid_taken_from_a_person_leaves_their_phone_except_what_they_have_not_deliv
     let data = dir.path().join("server");
     small_street(&data, 4);
     let w = person(&data, "王网格", "grid-worker", &["A", "B"]);
+    let zhao = person(&data, "赵书记", "supervisor", &["c"]);
+    assert!(common::browser::set_password(
+        &data,
+        &zhao,
+        "zhao",
+        "correct horse battery"
+    ));
     let server = ServerProc::start(&data);
     let phones = dir.path().join("phones");
     std::fs::create_dir_all(&phones).unwrap();
@@ -222,6 +229,20 @@ fn a_grid_taken_from_a_person_leaves_their_phone_except_what_they_have_not_deliv
     assert_eq!(traces(&p, &a[0]), 0);
     let r = p.sync().unwrap();
     assert!(r.failed.is_empty(), "{r:?}");
+    // The refused visit is kept on the server: the community's devices page shows it, with who
+    // did what and why, though the phone let it go.
+    let mut b = common::browser::Browser::new(&server.url());
+    assert_eq!(b.login("zhao", "correct horse battery").status, 303);
+    let page = b.get("/u/c/devices").body;
+    let kept = page.split("id=\"kept\"").nth(1).unwrap_or_default();
+    assert!(
+        kept.contains("visit.record") && kept.contains("王网格"),
+        "{kept}"
+    );
+    assert!(
+        kept.contains("out_of_scope") && kept.contains(&a[0]),
+        "{kept}"
+    );
 }
 
 #[test]

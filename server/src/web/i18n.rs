@@ -235,6 +235,11 @@ tr! {
     hand_over_confirm: "手机下次同步时会先上传全部记录，然后清除本机数据，可交给他人重新登记。确定移交吗？", "At its next sync the phone delivers everything it holds, then erases itself and can be enrolled by someone else. Hand it over?";
     undelivered: "未送达", "never received";
     kept_refused: "被拒记录留存", "refused records kept";
+    reason: "原因", "Reason";
+    what_changed: "所做修改", "What was done";
+    task: "搭把手", "Help task";
+    kept_title: "被拒的修改（服务器留存）", "Refused changes (kept on the server)";
+    kept_note: "手机上被规则拒绝的修改，原样留存在服务器上供核查，即使手机已移交、挂失或删除了这些修改。", "Changes the rules refused from a phone, kept on the server as they were for review, even after the phone was handed over, lost, or dropped them.";
     move_household: "迁往其他网格", "Move to another grid";
     liaison_group_id: "联户组编号", "Liaison group id";
     optional_hint: "可不填", "optional";

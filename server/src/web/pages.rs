@@ -1189,7 +1189,7 @@ pub fn device_views(
                 (_, Some(directory::DeviceEnd::HandedOver), _) => {
                     let kept = conn
                         .row(
-                            "SELECT COUNT(*) FROM handover_kept WHERE device_id = $1",
+                            "SELECT COUNT(*) FROM refused_kept WHERE device_id = $1",
                             vals![&d.id],
                         )
                         .and_then(|r| r.map_or(Ok(0), |r| r.int(0)))
@@ -1271,6 +1271,82 @@ fn count_pending(
 struct DevicesPage {
     c: Chrome,
     rows: Vec<DeviceView>,
+    kept: Vec<KeptView>,
+}
+
+/// Changes the rules refused from a phone, kept on the server (`refused_kept`): what a person
+/// recorded is never lost with their phone, whatever they do with it (a supervisor sees it here
+/// and can act on the record).
+pub struct KeptView {
+    pub at: String,
+    pub person: String,
+    pub device: String,
+    pub kind: String,
+    /// A link to the record, where it has a page.
+    pub href: String,
+    pub doc_id: String,
+    /// What the changes did, from their notes ("visit.record 王网格 2026-11-30 09:12; ...").
+    pub actions: String,
+    pub reason: String,
+}
+
+/// At most this many kept refusals are listed, newest first.
+const KEPT_SHOWN: i64 = 100;
+
+fn kept_views(s: &dyn Reads, lang: Lang, grids: &[String]) -> Result<Vec<KeptView>, WebError> {
+    if grids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ie = |e: &dyn std::fmt::Display| WebError::internal(lang, e.to_string());
+    let marks: Vec<String> = (1..=grids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT k.at, p.name, d.label, k.kind, k.doc_id, k.actions, k.reason \
+         FROM refused_kept k JOIN devices d ON d.id = k.device_id \
+         JOIN people p ON p.id = d.person_id \
+         WHERE k.grid IN ({}) ORDER BY k.at DESC LIMIT {KEPT_SHOWN}",
+        marks.join(", ")
+    );
+    let args: Vec<crate::db::Value> = grids.iter().map(crate::db::Value::from).collect();
+    let rows = s.db().rows(&sql, &args).map_err(|e| ie(&e))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let kind = r.text(3).map_err(|e| ie(&e))?;
+        let doc_id = r.text(4).map_err(|e| ie(&e))?;
+        let actions: Vec<serde_json::Value> =
+            serde_json::from_str(&r.text(5).map_err(|e| ie(&e))?).unwrap_or_default();
+        let actions = actions
+            .iter()
+            .map(|a| {
+                let at = a["at"].as_i64().map(format::date_time).unwrap_or_default();
+                format!(
+                    "{} {} {at}",
+                    a["what"].as_str().unwrap_or("?"),
+                    a["name"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(lang.pick("；", "; "));
+        out.push(KeptView {
+            at: format::date_time(r.int(0).map_err(|e| ie(&e))?),
+            person: r.text(1).map_err(|e| ie(&e))?,
+            device: r.text(2).map_err(|e| ie(&e))?,
+            href: match kind.as_str() {
+                "household" => format!("/h/{}", format::enc(&doc_id)),
+                "appeal" => format!("/a/{}", format::enc(&doc_id)),
+                _ => String::new(),
+            },
+            kind: match kind.as_str() {
+                "household" => lang.tr().household,
+                "appeal" => lang.tr().appeal,
+                _ => lang.tr().task,
+            }
+            .to_string(),
+            doc_id,
+            actions,
+            reason: r.text(6).map_err(|e| ie(&e))?,
+        });
+    }
+    Ok(out)
 }
 
 pub async fn devices(
@@ -1280,9 +1356,11 @@ pub async fn devices(
 ) -> Result<Response, WebError> {
     unit_page(&state, &headers, id, 4, None, move |s, v, ctx, _path| {
         let rows = device_views(s, v.lang, &ctx.grids, false)?;
+        let kept = kept_views(s, v.lang, &ctx.grids)?;
         render(&DevicesPage {
             c: ctx.chrome,
             rows,
+            kept,
         })
     })
     .await
