@@ -348,12 +348,24 @@ pub fn add_person(conn: &Db<'_>, name: &str, role: Role, units: &[String]) -> DR
 /// Moves a person to other units (same role): their devices' scopes follow at their next sync,
 /// which pulls what entered it; documents that left it and still hold unsynced changes on a
 /// phone are refused by name there (the phone shows them and offers to drop them).
-pub fn set_units(conn: &Db<'_>, person_id: &str, units: &[String]) -> DResult<Person> {
+pub fn set_units(conn: &Db<'_>, person_id: &str, units: &[String], by: &str) -> DResult<Person> {
     let p = person(conn, person_id)?.ok_or_else(|| DirectoryError::NotFound {
         kind: "person",
         id: person_id.to_string(),
     })?;
     check_units(conn, p.role, units)?;
+    log(
+        conn,
+        by,
+        "person.units",
+        &format!(
+            "{} ({}): {} → {}",
+            p.name,
+            p.id,
+            p.units.join(","),
+            units.join(",")
+        ),
+    )?;
     conn.execute(
         "DELETE FROM person_units WHERE person_id = $1",
         vals![person_id],
@@ -368,6 +380,45 @@ pub fn set_units(conn: &Db<'_>, person_id: &str, units: &[String]) -> DResult<Pe
         units: units.to_vec(),
         ..p
     })
+}
+
+/// One entry of the directory's history: who changed what (a person's units, a device's end, a
+/// household moved, grids merged or split, a group retired), and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub at: i64,
+    pub by: String,
+    /// A stable code: `person.units`, `device.hand_over`, `device.lost`, `household.move`,
+    /// `grid.merge`, `grid.split`, `group.retire`.
+    pub what: String,
+    pub detail: String,
+}
+
+/// Records a change in the directory's history.
+pub fn log(conn: &Db<'_>, by: &str, what: &str, detail: &str) -> DResult<()> {
+    conn.execute(
+        "INSERT INTO directory_log (at, by_name, what, detail) VALUES ($1, $2, $3, $4)",
+        vals![now_ms(), by, what, detail],
+    )?;
+    Ok(())
+}
+
+/// The directory's history, newest first (at most `limit` entries).
+pub fn history(conn: &Db<'_>, limit: i64) -> DResult<Vec<LogEntry>> {
+    conn.rows(
+        "SELECT at, by_name, what, detail FROM directory_log ORDER BY at DESC LIMIT $1",
+        vals![limit],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(LogEntry {
+            at: r.int(0)?,
+            by: r.text(1)?,
+            what: r.text(2)?,
+            detail: r.text(3)?,
+        })
+    })
+    .collect()
 }
 
 /// Checks that `units` exist and are of kinds a person of `role` may belong to.
@@ -671,6 +722,7 @@ pub fn revoke(conn: &Db<'_>, device_id: &str, by: &str) -> DResult<()> {
             id: device_id.to_string(),
         });
     }
+    log(conn, by, "device.lost", device_id)?;
     Ok(())
 }
 
@@ -702,6 +754,7 @@ pub fn hand_over(conn: &Db<'_>, device_id: &str, by: &str) -> DResult<()> {
         "UPDATE devices SET handover_at = COALESCE(handover_at, $2), ended_by = $3 WHERE id = $1",
         vals![device_id, now_ms(), by],
     )?;
+    log(conn, by, "device.hand_over", device_id)?;
     Ok(())
 }
 

@@ -228,7 +228,42 @@ enum Admin {
         #[arg(long)]
         group: Option<String>,
     },
+    /// Merge grid `from` into grid `into`: its liaison groups and households (with their tasks
+    /// and appeals) move; `from` is left empty / 合并网格
+    MergeGrids {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        into: String,
+    },
+    /// Split a grid: a new grid under the same community takes the households of the given
+    /// buildings (and the liaison groups wholly among them) / 拆分网格
+    SplitGrid {
+        #[arg(long)]
+        grid: String,
+        /// The new grid's id and name.
+        #[arg(long)]
+        new: String,
+        #[arg(long)]
+        name: String,
+        /// Buildings (楼栋) whose households move (repeat or comma-separate).
+        #[arg(long = "building", value_delimiter = ',')]
+        buildings: Vec<String>,
+    },
+    /// Retire a liaison group: its households (and their tasks) go to another group of the same
+    /// grid or to none, its leads lose it, and the group is removed / 撤销联户组
+    RetireGroup {
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        into: Option<String>,
+    },
+    /// The directory's history: who changed what, and when / 变更记录
+    History,
 }
+
+/// Who the command line's changes are recorded as.
+const CLI: &str = "命令行 command line";
 
 fn parse_kind(s: &str) -> Result<UnitKind, String> {
     UnitKind::from_code(s).ok_or_else(|| "street, community, grid or group".into())
@@ -418,7 +453,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             }
         }
         Admin::SetUnits { person, units } => {
-            let p = directory::set_units(s.db(), &person, &units).map_err(e)?;
+            let p = directory::set_units(s.db(), &person, &units, CLI).map_err(e)?;
             if json {
                 print_json(&p);
             } else {
@@ -520,7 +555,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             }
         }
         Admin::HandOver { device } => {
-            directory::hand_over(s.db(), &device, "命令行 command line").map_err(e)?;
+            directory::hand_over(s.db(), &device, CLI).map_err(e)?;
             if json {
                 print_json(&serde_json::json!({"handing_over": device}));
             } else {
@@ -528,7 +563,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             }
         }
         Admin::Revoke { device } => {
-            directory::revoke(s.db(), &device, "命令行 command line").map_err(e)?;
+            directory::revoke(s.db(), &device, CLI).map_err(e)?;
             if json {
                 print_json(&serde_json::json!({"revoked": device}));
             } else {
@@ -573,12 +608,54 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 println!("已导入 {n} 户 imported {n} households into {grid}");
             }
         }
+        Admin::MergeGrids { from, into } => {
+            let n = doorstep_server::moves::merge_grids(&mut s, &from, &into, CLI)
+                .map_err(|err| err.to_string())?;
+            if json {
+                print_json(&serde_json::json!({"merged": from, "into": into, "households": n}));
+            } else {
+                println!("已合并 merged {from} into {into}: {n} household(s) moved");
+            }
+        }
+        Admin::SplitGrid {
+            grid,
+            new,
+            name,
+            buildings,
+        } => {
+            let n = doorstep_server::moves::split_grid(&mut s, &grid, &new, &name, &buildings, CLI)
+                .map_err(|err| err.to_string())?;
+            if json {
+                print_json(&serde_json::json!({"split": grid, "new": new, "households": n}));
+            } else {
+                println!("已拆分 split {grid}: {n} household(s) moved to {new}");
+            }
+        }
+        Admin::RetireGroup { group, into } => {
+            let n = doorstep_server::moves::retire_group(&mut s, &group, into.as_deref(), CLI)
+                .map_err(|err| err.to_string())?;
+            if json {
+                print_json(&serde_json::json!({"retired": group, "into": into, "households": n}));
+            } else {
+                println!("已撤销 retired {group}: {n} household(s) moved");
+            }
+        }
+        Admin::History => {
+            let log = directory::history(s.db(), 1_000).map_err(e)?;
+            if json {
+                print_json(&log);
+            } else {
+                for l in log {
+                    println!("{}  {:<18} {:<16} {}", l.at, l.what, l.by, l.detail);
+                }
+            }
+        }
         Admin::MoveHousehold {
             household,
             grid,
             group,
         } => {
-            let by = doorstep_core::domain::PersonRef::new("admin", "命令行 command line");
+            let by = doorstep_core::domain::PersonRef::new("admin", CLI);
             let moved = doorstep_server::moves::move_household(
                 &mut s,
                 &household,

@@ -116,6 +116,9 @@ fn migrations() -> Vec<String> {
         ) WITHOUT ROWID;
     "#
         .to_string(),
+        // 9: who changed the directory or moved records, and when (issue 19): shown on the
+        // administration page and by `admin history`.
+        DIRECTORY_LOG.to_string(),
     ]
 }
 
@@ -165,6 +168,17 @@ const DEVICE_ENDS: &str = r#"
         CREATE INDEX refused_kept_grid ON refused_kept (grid, at);
     "#;
 
+/// Who changed the directory or moved records, and when: each scope change is recorded.
+const DIRECTORY_LOG: &str = r#"
+        CREATE TABLE directory_log (
+            at INTEGER NOT NULL,
+            by_name TEXT NOT NULL,
+            what TEXT NOT NULL,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX directory_log_at ON directory_log (at);
+    "#;
+
 const DEVICE_REFUSED: &str = r#"
         CREATE TABLE device_refused (
             device_id TEXT NOT NULL,
@@ -210,6 +224,7 @@ fn pg_migrations() -> Vec<String> {
         pg(DEVICE_ACTORS),
         pg(DEVICE_PINS),
         pg(DEVICE_ENDS),
+        pg(DIRECTORY_LOG),
     ]
 }
 

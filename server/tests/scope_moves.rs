@@ -329,3 +329,135 @@ fn a_supervisor_moves_a_household_on_the_dashboard_within_their_grids_only() {
     assert_eq!(r.dropped_docs, 1, "{r:?}");
     assert_eq!(traces(&pa, &h), 0);
 }
+
+/// Households per grid and group in the server's read model.
+fn placements(data: &std::path::Path) -> Vec<(String, Option<String>, i64)> {
+    let conn = rusqlite::Connection::open_with_flags(
+        db_file(data),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut st = conn
+        .prepare("SELECT grid, grp, COUNT(*) FROM households GROUP BY grid, grp ORDER BY grid, grp")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    // 24 households a grid: buildings 1 and 2, all in the grid's first liaison group.
+    small_street(&data, 24);
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let wb = person(&data, "李网格", "grid-worker", &["B"]);
+    let lb = person(&data, "孙联户", "liaison-lead", &["B-l1"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    let pb = Phone::enroll(&data, &server.url(), &phones, &wb, "pb");
+    let pl = Phone::enroll(&data, &server.url(), &phones, &lb, "pl");
+    pa.sync().unwrap();
+    pb.sync().unwrap();
+    // A help task in group B-l1, held by its lead.
+    let hb = pb.s().households(&HouseholdQuery::grid("B"), 0).unwrap()[0]
+        .id
+        .clone();
+    let task = pb
+        .s()
+        .open_task(doorstep_core::domain::task::NewHelpTask {
+            household_id: hb.clone(),
+            need: "陪同就医".into(),
+            due_by: None,
+        })
+        .unwrap();
+    pb.sync().unwrap();
+    pl.sync().unwrap();
+    assert!(held(&pl).contains(&task));
+
+    // Split: building 2 of grid A becomes grid A2; group A-l1 spans both buildings, so the
+    // households that move are left in no group.
+    let out = admin(
+        &data,
+        &[
+            "split-grid",
+            "--grid",
+            "A",
+            "--new",
+            "A2",
+            "--name",
+            "网格A2",
+            "--building",
+            "2",
+        ],
+    );
+    assert_eq!(out["households"], 12);
+    let r = pa.sync().unwrap();
+    assert_eq!(r.dropped_docs, 12, "{r:?}");
+    assert_eq!(
+        pa.s()
+            .households(&HouseholdQuery::grid("A"), 0)
+            .unwrap()
+            .len(),
+        12
+    );
+    assert!(placements(&data).contains(&("A2".into(), None, 12)));
+
+    // Merge: grid B into A, with its group B-l1; B's phone is left with nothing, A's receives B's
+    // households, the lead keeps the task (its group moved with it).
+    let out = admin(&data, &["merge-grids", "--from", "B", "--into", "A"]);
+    assert_eq!(out["households"], 24);
+    let r = pb.sync().unwrap();
+    assert_eq!(r.dropped_docs, 25, "24 households and the task: {r:?}");
+    assert!(held(&pb).is_empty());
+    let r = pa.sync().unwrap();
+    assert_eq!(r.dropped_docs, 0, "{r:?}");
+    assert_eq!(
+        pa.s()
+            .households(&HouseholdQuery::grid("A"), 0)
+            .unwrap()
+            .len(),
+        36
+    );
+    assert!(held(&pa).contains(&task));
+    let r = pl.sync().unwrap();
+    assert!(held(&pl).contains(&task), "{r:?}");
+    assert_eq!(pl.s().task(&task).unwrap().0.grid, "A");
+
+    // Retire group B-l1 into A-l1: its households and task go to A-l1; its lead's phone forgets
+    // the task.
+    let out = admin(
+        &data,
+        &["retire-group", "--group", "B-l1", "--into", "A-l1"],
+    );
+    assert_eq!(out["households"], 24);
+    let r = pl.sync().unwrap();
+    assert!(!held(&pl).contains(&task), "{r:?}");
+    assert!(placements(&data).contains(&("A".into(), Some("A-l1".into()), 36)));
+    let units = admin(&data, &["units"]);
+    assert!(
+        units.as_array().unwrap().iter().all(|u| u["id"] != "B-l1"),
+        "the group is gone"
+    );
+
+    // Each change is recorded: who, when, what.
+    let history = admin(&data, &["history"]);
+    let whats: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["what"].as_str().unwrap())
+        .collect();
+    for w in ["grid.split", "grid.merge", "group.retire", "household.move"] {
+        assert!(whats.contains(&w), "{w} in {whats:?}");
+    }
+    // The read model equals a rebuild from the documents.
+    let before = placements(&data);
+    drop(server);
+    admin(&data, &["rebuild-read-model"]);
+    assert_eq!(placements(&data), before);
+}

@@ -56,7 +56,12 @@ struct AdminPage {
     enrollable: Vec<Opt>,
     grids: Vec<Opt>,
     outcome: Outcome,
+    /// The directory's history, newest first: (when, who, what, detail).
+    history: Vec<(String, String, String, String)>,
 }
+
+/// Entries of the directory's history shown on the page.
+const HISTORY_SHOWN: i64 = 50;
 
 fn admin_only(v: &Viewer) -> Result<(), WebError> {
     if v.is_admin() {
@@ -165,6 +170,11 @@ fn build(
             selected: false,
         })
         .collect();
+    let history = directory::history(conn, HISTORY_SHOWN)
+        .map_err(ie)?
+        .into_iter()
+        .map(|l| (format::date_time(l.at), l.by, l.what, l.detail))
+        .collect();
     let mut c = v.chrome(t.admin, "/admin");
     c.nav = vec![Link {
         href: "/admin".into(),
@@ -179,6 +189,7 @@ fn build(
         enrollable,
         grids,
         outcome,
+        history,
     })
 }
 

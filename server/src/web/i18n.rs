@@ -237,6 +237,7 @@ tr! {
     kept_refused: "被拒记录留存", "refused records kept";
     reason: "原因", "Reason";
     what_changed: "所做修改", "What was done";
+    directory_history: "变更记录", "Changes to the directory and records";
     task: "搭把手", "Help task";
     kept_title: "被拒的修改（服务器留存）", "Refused changes (kept on the server)";
     kept_note: "手机上被规则拒绝的修改，原样留存在服务器上供核查，即使手机已移交、挂失或删除了这些修改。", "Changes the rules refused from a phone, kept on the server as they were for review, even after the phone was handed over, lost, or dropped them.";
