@@ -645,7 +645,14 @@ impl<'a> Session<'a> {
                     .map_err(|e| Error::Decode(format!("sync message for {}: {e}", r.id)))?;
                 let data: Vec<u8> = msg.changes.iter().flat_map(|c| c.to_vec()).collect();
                 msg.changes = Vec::<Vec<u8>>::new().into();
-                if !data.is_empty() {
+                // A server that lacks the document answers with an empty chunk (no changes): a
+                // document this phone lacks too is then simply not there (see `fetch`).
+                let nothing = || {
+                    let mut probe = automerge::AutoCommit::new();
+                    probe.load_incremental(&data).is_ok() && probe.get_heads().is_empty()
+                };
+                let empty_answer = data.is_empty() || (s.doc_kind(&r.id)?.is_none() && nothing());
+                if !empty_answer {
                     let rep = s.import_changes(&encode_bundle(&[(r.id.clone(), r.kind, data)]))?;
                     self.note_import(&rep);
                 }
@@ -1308,5 +1315,35 @@ pub fn fetch(store: &Mutex<Store>, docs: &[(String, crate::doc::DocKind)]) -> Re
         // As in `sync`: a revoked phone keeps no resident's data.
         lock(store).wipe()?;
     }
-    result.map(|()| session.report)
+    result?;
+    // A document neither fetched nor refused: the server has no such record (a wrong id, or
+    // one never synced by the phone that made it).
+    let mut report = session.report;
+    let missing: Vec<&String> = {
+        let s = lock(store);
+        let mut missing = Vec::new();
+        for (id, _) in docs {
+            if s.doc_kind(id)?.is_none() && !report.failed.iter().any(|f| f.doc_id == *id) {
+                missing.push(id);
+            }
+        }
+        missing
+    };
+    if missing.len() == docs.len() {
+        return Err(Error::NotFound {
+            kind: docs[0].1.code(),
+            id: docs[0].0.clone(),
+        });
+    }
+    for id in missing {
+        report.failed.push(FailedDoc {
+            doc_id: id.clone(),
+            code: "not_found".into(),
+            rule: "not_found".into(),
+            reason_zh: "服务器上没有这份记录".into(),
+            reason_en: "the server has no such record".into(),
+            reason: format!("{id}: not found"),
+        });
+    }
+    Ok(report)
 }

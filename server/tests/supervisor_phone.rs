@@ -237,6 +237,35 @@ fn a_supervisors_phone_holds_open_records_figures_and_what_it_opens() {
         0
     );
 
+    // An id the server does not have: a typed not-found alone, named among others.
+    let unknown = doorstep_core::ids::new_id();
+    let r = client::fetch(
+        &sup.store,
+        &[(unknown.clone(), doorstep_core::doc::DocKind::Household)],
+    );
+    assert!(
+        matches!(&r, Err(doorstep_core::Error::NotFound { id, .. }) if *id == unknown),
+        "{r:?}"
+    );
+    let r = client::fetch(
+        &sup.store,
+        &[
+            (unknown.clone(), doorstep_core::doc::DocKind::Household),
+            (c[0].clone(), doorstep_core::doc::DocKind::Household),
+        ],
+    )
+    .unwrap();
+    let rules: Vec<(&str, &str)> = r
+        .failed
+        .iter()
+        .map(|f| (f.doc_id.as_str(), f.rule.as_str()))
+        .collect();
+    assert!(
+        rules.contains(&(unknown.as_str(), "not_found")),
+        "{rules:?}"
+    );
+    assert!(!held(&sup).contains(&unknown));
+
     // What the phone holds stays consistent: it writes to what it holds, as before.
     sup.s()
         .act_on_appeal(
