@@ -1069,6 +1069,8 @@ pub struct SyncReport {
     pub handover: bool,
     /// Documents that left this phone's scope and were forgotten.
     pub dropped_docs: u32,
+    /// Finished records long untouched, forgotten (they stay on the server).
+    pub purged_docs: u32,
 }
 
 /// How this phone's use ended (it was erased since, and may be enrolled again).
@@ -1111,6 +1113,7 @@ impl From<doorstep_core::client::SyncReport> for SyncReport {
             clock_offset_ms: r.clock_offset_ms,
             handover: r.handover,
             dropped_docs: r.dropped_docs,
+            purged_docs: r.purged_docs,
         }
     }
 }

@@ -109,6 +109,9 @@ pub struct SyncReport {
     /// Documents that left this phone's scope and were forgotten (a household moved to another
     /// grid, a grid taken away): nothing of them stays on the phone.
     pub dropped_docs: u32,
+    /// Finished records forgotten because nothing happened to them for a long time (a done
+    /// task, a closed appeal, a household moved out): they stay on the server.
+    pub purged_docs: u32,
 }
 
 /// A phone clock off by more than this from the server's is shown as wrong.
@@ -1171,8 +1174,15 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
         push_pending = false;
         pages += 1;
         if !resp.more {
-            // A complete pull: after one from the start, what it did not bring goes.
-            session.report.dropped_docs += lock(store).finish_repull()?.len() as u32;
+            // A complete pull: after one from the start, what it did not bring goes; and
+            // finished records long untouched go (a supervisor's phone holds only its share of
+            // open ones and what it opened, so it has none to purge).
+            let mut s = lock(store);
+            session.report.dropped_docs += s.finish_repull()?.len() as u32;
+            if enrollment(&s)?.is_none_or(|e| e.role != "supervisor") {
+                let now = s.now();
+                session.report.purged_docs += s.purge(now)?.len() as u32;
+            }
             break;
         }
         if pages >= MAX_PAGES {

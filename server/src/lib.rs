@@ -92,6 +92,9 @@ pub struct ServeOptions {
     pub behind_proxy: bool,
     /// Timeouts and the bound on open connections.
     pub limits: listen::Limits,
+    /// Days a finished record (a done task, a closed appeal) stays on the phones once nothing
+    /// happens to it (`Store::purge`; the phones use the same age). `None`: forever.
+    pub purge_days: Option<u32>,
 }
 
 impl Default for ServeOptions {
@@ -103,6 +106,7 @@ impl Default for ServeOptions {
             database: None,
             behind_proxy: false,
             limits: listen::Limits::default(),
+            purge_days: Some(60),
         }
     }
 }
@@ -127,6 +131,11 @@ pub async fn serve(
         .map_err(|e| ServerError::Database(e.to_string()))??
     };
     store.set_doc_cache(options.doc_cache);
+    store.lock().set_purge_after(
+        options
+            .purge_days
+            .map(|d| i64::from(d) * doorstep_core::time::DAY),
+    );
     if store.is_shared() {
         tokio::spawn(follow(store.clone()));
     }

@@ -75,6 +75,10 @@ enum Command {
         /// Connections open at once; more wait until one closes / 同时打开的连接数上限
         #[arg(long, value_name = "N", default_value_t = 1024)]
         max_connections: usize,
+        /// Days a done task or closed appeal stays on the phones once nothing happens to it
+        /// (they stay on the server; phones use the same age) / 已办结记录在手机上保留的天数
+        #[arg(long, value_name = "DAYS", default_value_t = 60)]
+        purge_days: u32,
     },
     /// The directory and devices / 管理目录与设备 (works on DIR directly, also while serving).
     Admin {
@@ -304,6 +308,7 @@ fn main() -> ExitCode {
             header_timeout,
             request_timeout,
             max_connections,
+            purge_days,
         } => runtime().and_then(|rt| {
             if !(device_burst >= 1.0 && device_rate > 0.0) {
                 return Err(
@@ -329,6 +334,7 @@ fn main() -> ExitCode {
                     request_timeout: std::time::Duration::from_secs(request_timeout.max(1)),
                     max_connections: max_connections.max(1),
                 },
+                purge_days: Some(purge_days),
             };
             rt.block_on(doorstep_server::serve(data, listen, options))
                 .map_err(|e| e.to_string())

@@ -999,7 +999,25 @@ pub fn page_planned(
     let mut entries = Vec::new();
     let mut acked = Vec::new();
     let mut returned_own = 0u32;
+    // A pull from the start leaves out finished records the phone would forget at once
+    // (`read_model::PURGEABLE`; a supervisor's share has none but what it opened).
+    let horizon = light
+        .is_none()
+        .then(|| store.purge_horizon(now_ms()))
+        .flatten();
     for (id, kind, fresh, rows) in docs {
+        if fresh
+            && let Some(h) = horizon
+            && store
+                .connection()
+                .prepare_cached(&format!(
+                    "SELECT 1 FROM (SELECT ?2 AS id) WHERE {}",
+                    doorstep_core::store::read_model::PURGEABLE
+                ))?
+                .exists(rusqlite::params![h, &id])?
+        {
+            continue;
+        }
         let all_own = rows.iter().all(|r| r.own);
         if all_own {
             // The device sent every one of these changes itself, in this request or in one whose

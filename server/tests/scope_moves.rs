@@ -461,3 +461,84 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
     admin(&data, &["rebuild-read-model"]);
     assert_eq!(placements(&data), before);
 }
+
+#[test]
+fn finished_records_leave_the_phones_but_stay_on_the_server_and_open_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 4);
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let wa2 = person(&data, "周网格", "grid-worker", &["A"]);
+    // Finished records go as soon as they are finished (the default is 60 days untouched).
+    let server = ServerProc::start_with(&data, "127.0.0.1:0", &["--purge-days", "0"]);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    pa.s().set_purge_after(Some(0));
+    pa.sync().unwrap();
+    let hs: Vec<String> = pa
+        .s()
+        .households(&HouseholdQuery::grid("A"), 0)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    // A task done, a task still open, and a household moved out.
+    let done = pa
+        .s()
+        .open_task(doorstep_core::domain::task::NewHelpTask {
+            household_id: hs[0].clone(),
+            need: "买药".into(),
+            due_by: None,
+        })
+        .unwrap();
+    let open = pa
+        .s()
+        .open_task(doorstep_core::domain::task::NewHelpTask {
+            household_id: hs[1].clone(),
+            need: "陪同就医".into(),
+            due_by: None,
+        })
+        .unwrap();
+    pa.s()
+        .act_on_task(
+            &done,
+            doorstep_core::domain::task::TaskAction::Cancel("已自行解决".into()),
+        )
+        .unwrap();
+    pa.s()
+        .update_household(
+            &hs[3],
+            doorstep_core::domain::household::HouseholdPatch {
+                moved_out: Some(true),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let r = pa.sync().unwrap();
+    assert_eq!(r.purged_docs, 2, "{r:?}");
+    let kept = held(&pa);
+    assert!(!kept.contains(&done) && !kept.contains(&hs[3]));
+    assert!(kept.contains(&open) && kept.contains(&hs[0]));
+    assert_eq!(traces(&pa, &hs[3]), 0);
+    // The server keeps them; a phone enrolled now is not sent them at all.
+    assert_eq!(
+        server_count(
+            &data,
+            &format!("SELECT COUNT(*) FROM tasks WHERE id = '{done}'")
+        ),
+        1
+    );
+    let pa2 = Phone::enroll(&data, &server.url(), &phones, &wa2, "pa2");
+    let r = pa2.sync().unwrap();
+    let fresh = held(&pa2);
+    assert!(!fresh.contains(&done) && !fresh.contains(&hs[3]), "{r:?}");
+    assert!(fresh.contains(&open));
+    // Online, the phone opens one on demand.
+    client::fetch(
+        &pa.store,
+        &[(done.clone(), doorstep_core::doc::DocKind::Task)],
+    )
+    .unwrap();
+    assert!(held(&pa).contains(&done));
+}

@@ -35,7 +35,7 @@ pub use sync::{Outgoing, SyncPage};
 /// a row means the same there as in the phone's lists.
 pub mod read_model {
     pub use super::queries::{
-        APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, TASK_COLS, appeal_row, appeal_rows,
+        APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, PURGEABLE, TASK_COLS, appeal_row, appeal_rows,
         household_row, household_search_sql, ledger_order, ledger_rank, ordered_appeals,
         row_deadline, search_terms, task_row,
     };
@@ -88,7 +88,13 @@ pub struct Store {
     /// document without the other process's changes (their rows stay in the log, but the saved
     /// document and its placement would lose them).
     shared_file: bool,
+    /// How long a finished record (a done task, a closed appeal) stays after nothing happened
+    /// to it (`purge`); `None`: forever.
+    purge_after: Option<Millis>,
 }
+
+/// The default of `Store::purge_after`: 60 days.
+pub const PURGE_AFTER: Millis = 60 * crate::time::DAY;
 
 /// A document taken out for a write. It goes back into the cache only if the write commits, so a
 /// failed write never leaves a half-changed document in memory.
@@ -204,6 +210,7 @@ impl Store {
             time_floor: 0,
             visit_rows: false,
             shared_file: false,
+            purge_after: Some(PURGE_AFTER),
             principal,
         };
         store.visit_rows = meta_get(&store.conn, "visit_rows")?.is_some();
@@ -241,6 +248,18 @@ impl Store {
 
     /// Keeps an index row per visit from now on (the server's read model), deriving the rows of
     /// every household once when it was off. Phones leave it off.
+    /// How long finished records stay (`None`: forever). The server uses the same age to leave
+    /// them out of a pull from the start.
+    pub fn set_purge_after(&mut self, age: Option<Millis>) {
+        self.purge_after = age;
+    }
+
+    /// The time before which a finished record goes ([`read_model::PURGEABLE`]'s `?1`), if
+    /// any.
+    pub fn purge_horizon(&self, now: Millis) -> Option<Millis> {
+        self.purge_after.map(|a| now - a)
+    }
+
     /// Says that other processes may write documents to this file (see `shared_file`): the
     /// server's store, beside which the admin command line may move a household.
     pub fn set_shared_file(&mut self, shared: bool) {

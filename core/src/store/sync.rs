@@ -241,6 +241,26 @@ impl Store {
         Ok(gone)
     }
 
+    /// Forgets the finished records this phone no longer keeps ([`super::read_model::PURGEABLE`]
+    /// at `now`): done tasks and closed appeals untouched for [`super::PURGE_AFTER`], households
+    /// moved out with nothing in hand. Only those the server holds as this phone does (nothing
+    /// unsynced). Returns the ids forgotten. Keeps the phone's store bounded over the years.
+    pub fn purge(&mut self, now: crate::time::Millis) -> Result<Vec<String>> {
+        let Some(horizon) = self.purge_horizon(now) else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT id FROM docs WHERE heads = acked_heads AND acked_heads <> x'' AND {}",
+                super::read_model::PURGEABLE
+            ))?;
+            stmt.query_map([horizon], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        self.forget(&ids)?;
+        Ok(ids)
+    }
+
     /// Removes documents from this phone entirely, leaving nothing of them behind: their
     /// saved bytes, index and search rows (freed pages zeroed: `secure_delete`; the search
     /// index's segments merged so no deleted term stays in them) and the WAL's copies of those
