@@ -47,6 +47,8 @@ pub fn grid_worker_device() -> Device {
         scope_sig: None,
         pull_since: None,
         handover_at: None,
+        last_cursor: None,
+        scope_since: None,
     }
 }
 

@@ -182,6 +182,10 @@ pub struct Device {
     pub pull_since: Option<i64>,
     /// A hand-over was asked for: its syncs take its pushes and send nothing back.
     pub handover_at: Option<i64>,
+    /// The cursor it reported at its last sync: how far it had pulled before this request.
+    pub last_cursor: Option<i64>,
+    /// The log's end when it began pulling its current scope from the start.
+    pub scope_since: Option<i64>,
 }
 
 /// Why a token was refused.
@@ -643,8 +647,8 @@ fn hex(b: &[u8]) -> String {
 /// The device a bearer token belongs to, with its current scope.
 pub fn authenticate(conn: &Db<'_>, token: &str) -> DResult<Result<Device, AuthFailure>> {
     let Some(row) = conn.row(
-        "SELECT id, person_id, revoked_at, scope_sig, pull_since, handover_at FROM devices \
-         WHERE token_hash = $1",
+        "SELECT id, person_id, revoked_at, scope_sig, pull_since, handover_at, last_cursor, \
+         scope_since FROM devices WHERE token_hash = $1",
         vals![hash(token)],
     )?
     else {
@@ -662,6 +666,8 @@ pub fn authenticate(conn: &Db<'_>, token: &str) -> DResult<Result<Device, AuthFa
     }
     let mut d = device_with(conn, id, &person_id, scope_sig, pull_since)?;
     d.handover_at = row.opt_int(5)?;
+    d.last_cursor = row.opt_int(6)?;
+    d.scope_since = row.opt_int(7)?;
     Ok(Ok(d))
 }
 
@@ -684,6 +690,8 @@ fn device_with(
         scope_sig,
         pull_since,
         handover_at: None,
+        last_cursor: None,
+        scope_since: None,
     })
 }
 

@@ -119,6 +119,9 @@ fn migrations() -> Vec<String> {
         // 9: who changed the directory or moved records, and when (issue 19): shown on the
         // administration page and by `admin history`.
         DIRECTORY_LOG.to_string(),
+        // 10: from which `seq` a device's current scope was pulled (`sync::sync`): a phone
+        // asking from a cursor before it (a store restored from an older copy) pulls again.
+        DEVICE_SCOPE_SINCE.to_string(),
     ]
 }
 
@@ -167,6 +170,8 @@ const DEVICE_ENDS: &str = r#"
         ) WITHOUT ROWID;
         CREATE INDEX refused_kept_grid ON refused_kept (grid, at);
     "#;
+
+const DEVICE_SCOPE_SINCE: &str = "ALTER TABLE devices ADD COLUMN scope_since INTEGER;";
 
 /// Who changed the directory or moved records, and when: each scope change is recorded.
 const DIRECTORY_LOG: &str = r#"
@@ -225,6 +230,7 @@ fn pg_migrations() -> Vec<String> {
         pg(DEVICE_PINS),
         pg(DEVICE_ENDS),
         pg(DIRECTORY_LOG),
+        pg(DEVICE_SCOPE_SINCE),
     ]
 }
 

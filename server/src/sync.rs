@@ -248,6 +248,8 @@ pub struct Note {
     /// Documents the phone said it had not delivered, less those this push delivers: what the
     /// server would never receive if the phone were lost now.
     pub unsynced: Option<i64>,
+    /// With a pull from the start: the log's end then (`devices.scope_since`).
+    pub scope_since: Option<i64>,
 }
 
 fn storage_err(e: crate::ServerError) -> PushError {
@@ -324,12 +326,34 @@ fn merge(
     let device_id = device.map(|d| d.id.clone());
     let who = device.map(policy::principal);
     let now = b.server_now();
+    // Since when each pushed document is where it is (for `moved_since_pulled`), read before
+    // the merge holds the store.
+    let placed_at: std::collections::HashMap<String, i64> = if device.is_some() {
+        let mut out = std::collections::HashMap::new();
+        let mut stmt = b
+            .connection()
+            .prepare_cached("SELECT scope_seq FROM doc_scope WHERE doc_id = ?1")
+            .map_err(|e| PushError::Core(Error::from(e)))?;
+        for e in &entries {
+            if let Some(seq) = stmt
+                .query_row([&e.id], |r| r.get::<_, i64>(0))
+                .optional()
+                .map_err(|e| PushError::Core(Error::from(e)))?
+            {
+                out.insert(e.id.clone(), seq);
+            }
+        }
+        out
+    } else {
+        Default::default()
+    };
     let (store, pg) = b.parts();
     let result = store.ingest(
         entries,
         |inc| {
             if let Some(who) = &who
                 && let Err(e) = policy::check_push(who, inc, now)
+                    .and_then(|()| moved_since_pulled(&placed_at, device, inc))
             {
                 kept.borrow_mut().push(Kept::of(inc, &e));
                 refused.borrow_mut().push(e);
@@ -492,12 +516,47 @@ fn note_device(
             "UPDATE devices SET last_sync_at = $2, last_cursor = $3, \
              scope_sig = COALESCE($4, scope_sig), \
              unsynced_reported = COALESCE($5, unsynced_reported), \
-             unsynced_reported_at = CASE WHEN $5 IS NULL THEN unsynced_reported_at ELSE $2 END \
+             unsynced_reported_at = CASE WHEN $5 IS NULL THEN unsynced_reported_at ELSE $2 END, \
+             scope_since = COALESCE($6, scope_since) \
              WHERE id = $1",
-            vals![id, now, n.cursor as i64, n.scope_sig.clone(), n.unsynced],
+            vals![
+                id,
+                now,
+                n.cursor as i64,
+                n.scope_sig.clone(),
+                n.unsynced,
+                n.scope_since
+            ],
         )?;
     }
     Ok(())
+}
+
+/// The server's half of `rules::written_in_scope`: a change to a document that left the
+/// writer's scope is taken only from a device that had not pulled past the move (its cursor at
+/// its last sync before the `seq` where the document entered its current place). A phone that
+/// had pulled it was told to forget the document; changes it claims to have written before
+/// (dependencies can be forged) are refused.
+fn moved_since_pulled(
+    placed_at: &std::collections::HashMap<String, i64>,
+    device: Option<&Device>,
+    inc: &doorstep_core::store::Incoming<'_>,
+) -> Result<(), doorstep_core::rules::Refusal> {
+    let (Some(d), Some(before)) = (device, inc.before) else {
+        return Ok(());
+    };
+    let (grid, group) = doorstep_core::rules::placement(before);
+    if d.scope.may_read(inc.kind, grid, group) {
+        return Ok(());
+    }
+    match (d.last_cursor, placed_at.get(inc.id).copied()) {
+        (Some(c), Some(m)) if c >= m => Err(doorstep_core::rules::Refusal {
+            doc_id: inc.id.to_string(),
+            rule: doorstep_core::rules::Rule::OutOfScope,
+            detail: format!("grid {grid}: moved at {m}, pulled to {c}"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A refused document's changes, as the server keeps them for a supervisor.
@@ -1066,7 +1125,7 @@ pub fn sync(
     device: &Device,
     req: &SyncRequest,
 ) -> Result<(SyncResponse, PushOutcome), PushError> {
-    let sig = scope_key(store.connection(), device)?;
+    let (sig, last_left) = scope_key(store.connection(), device)?;
     // A device whose scope changed (a grid added) may lack documents from before its cursor. It
     // is told to pull again from 0, and the new scope is noted only once it does: if that answer
     // is lost, the next request still comes with the old cursor and is told again.
@@ -1075,9 +1134,17 @@ pub fn sync(
     let mut pushed_docs: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
     pushed_docs.sort_unstable();
     pushed_docs.dedup();
+    // A pull from the start records where it began: a store restored from a copy older than
+    // that (its cursor before it) may hold what left the scope since, and pulls again.
+    let since = (req.cursor == 0)
+        .then(|| max_seq(store))
+        .transpose()
+        .map_err(Error::from)?;
+    let repull_before = device.scope_since.unwrap_or(0).max(last_left.unwrap_or(0));
     let note = Note {
         cursor: req.cursor,
         scope_sig: (device.scope_sig.is_none() || req.cursor == 0).then(|| sig.clone()),
+        scope_since: since.map(|m| m as i64),
         unsynced: req
             .unsynced
             .map(|n| (i64::from(n) - pushed_docs.len() as i64).max(0)),
@@ -1110,7 +1177,13 @@ pub fn sync(
         // The cursor is ahead of the log: this server was restored from an older backup.
         return Ok((answer(restart(true, false)), pushed));
     }
-    if scope_changed && req.cursor != 0 {
+    // A cursor that went back (a store restored from an older copy of itself) to before the
+    // current scope's pull or the last move out of the scope: the copy may hold what left it.
+    // (A pull in progress only moves forward, so it is never sent back to 0 by this.)
+    let went_back = device
+        .last_cursor
+        .is_some_and(|last| (req.cursor as i64) < last && (req.cursor as i64) < repull_before);
+    if req.cursor != 0 && (scope_changed || went_back) {
         return Ok((answer(restart(false, true)), pushed));
     }
     if device.handover_at.is_some() && req.unsynced.is_some() {
@@ -1188,7 +1261,10 @@ pub fn finish_handover(
 /// its tasks and appeals). When either changes the phone pulls its scope again from cursor 0
 /// and forgets what that pull did not bring (`Store::finish_repull`). A move between two grids
 /// of the same scope (a community supervisor's) changes nothing for it.
-pub fn scope_key(conn: &rusqlite::Connection, device: &Device) -> Result<String, PushError> {
+pub fn scope_key(
+    conn: &rusqlite::Connection,
+    device: &Device,
+) -> Result<(String, Option<i64>), PushError> {
     let sig = device.scope.signature();
     let units: Vec<String> = device
         .scope
@@ -1198,7 +1274,7 @@ pub fn scope_key(conn: &rusqlite::Connection, device: &Device) -> Result<String,
         .chain(device.scope.groups.iter().map(|g| format!("grp:{g}")))
         .collect();
     if units.is_empty() {
-        return Ok(sig);
+        return Ok((sig, None));
     }
     let marks = vec!["?"; units.len()].join(", ");
     let args: Vec<&String> = units.iter().chain(units.iter()).collect();
@@ -1211,8 +1287,8 @@ pub fn scope_key(conn: &rusqlite::Connection, device: &Device) -> Result<String,
         .map_err(|e| PushError::Core(Error::from(e)))?;
     Ok(match left {
         // Devices whose scope nothing ever left keep the signature they had.
-        None => sig,
-        Some(seq) => format!("{sig}@{seq}"),
+        None => (sig, None),
+        Some(seq) => (format!("{sig}@{seq}"), Some(seq)),
     })
 }
 

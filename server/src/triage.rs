@@ -47,6 +47,8 @@ pub fn web_device(conn: &crate::db::Db<'_>, person: &Person) -> Result<Device, E
         scope_sig: None,
         pull_since: None,
         handover_at: None,
+        last_cursor: None,
+        scope_since: None,
     })
 }
 

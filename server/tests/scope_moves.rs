@@ -100,6 +100,14 @@ fn a_household_moved_to_another_grid_leaves_the_old_phones_and_reaches_the_new()
     pa.s()
         .record_visit(&h2, visit("隔壁一切正常"), None, None)
         .unwrap();
+    // A copy of the phone's store as it is now (a backup), to play a forger later.
+    let copy_path = phones.join("pa-copy.db");
+    {
+        let s = pa.s();
+        s.connection()
+            .execute("VACUUM INTO ?1", [copy_path.to_str().unwrap()])
+            .unwrap();
+    }
     let moved = admin(
         &data,
         &[
@@ -147,6 +155,31 @@ fn a_household_moved_to_another_grid_leaves_the_old_phones_and_reaches_the_new()
     drop(s);
     assert_eq!(pa.sync().unwrap().dropped_docs, 0, "quiet afterwards");
 
+    // The old copy of A's phone writes to the household again, claiming it had not seen the
+    // move: the server knows the device pulled past it, so the change is refused by name, the
+    // copy forgets the rest of what left, and nothing of it reaches the server.
+    let copy = std::sync::Mutex::new(doorstep_core::Store::open(&copy_path).unwrap());
+    copy.lock()
+        .unwrap()
+        .record_visit(&h, visit("伪造的走访"), None, None)
+        .unwrap();
+    let r = client::sync(&copy).unwrap();
+    assert!(
+        r.failed
+            .iter()
+            .any(|f| f.doc_id == h && f.rule == "out_of_scope" && f.reason.contains("pulled to")),
+        "{r:?}"
+    );
+    assert!(
+        !copy
+            .lock()
+            .unwrap()
+            .doc_ids()
+            .unwrap()
+            .iter()
+            .any(|(id, _)| *id == task)
+    );
+
     // B's phone receives all three, with both visits.
     pb.sync().unwrap();
     assert!(held(&pb).is_superset(&[h.clone(), task.clone(), appeal.clone()].into()));
@@ -158,6 +191,7 @@ fn a_household_moved_to_another_grid_leaves_the_old_phones_and_reaches_the_new()
             .iter()
             .any(|v| v.notes == "搬走前最后一次走访")
     );
+    assert!(!detail.visits.iter().any(|v| v.notes == "伪造的走访"));
     // A's liaison lead forgets the task.
     let r = pl.sync().unwrap();
     assert!(!held(&pl).contains(&task), "{r:?}");
