@@ -8,9 +8,11 @@
 #   PHONE_LIB_BUDGET=6000000 bash ...     # another budget, in bytes
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The budget holds what was reached (6.61 MB on 2026-11-30) with a little room, so that growth
-# fails here; issue 23's goal is 5 MB (docs/mobile.md, "The library's size", says what is left).
-BUDGET=${PHONE_LIB_BUDGET:-6700000}
+# The budget holds what was reached with a little room, so that growth fails here: 6.61 MB on
+# 2026-11-30, 6.73 MB on 2026-12-01 after issue 19's phone code (hand-over, scope changes,
+# forgetting and purging) and the ledger's pages. Issue 23's goal is 5 MB (docs/mobile.md,
+# "The library's size", says what is left).
+BUDGET=${PHONE_LIB_BUDGET:-6800000}
 # SQLCipher without what the store never uses (FTS3, R*Tree, JSON, extensions loaded at run
 # time): FTS5 with its trigram tokenizer stays. The Gradle task and build-xcframework.sh read the
 # same file.
