@@ -57,31 +57,7 @@ pub fn move_household(
     // The household's records as the server holds them, into a scratch store where the move is
     // written; only the move's own changes are pushed.
     let mut ids: Vec<(String, DocKind)> = vec![(household.to_string(), DocKind::Household)];
-    {
-        let conn = store.connection();
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, 'task' FROM tasks WHERE household_id = ?1 \
-                 UNION ALL SELECT id, 'appeal' FROM appeals WHERE household_id = ?1",
-            )
-            .map_err(|e| other(&e))?;
-        let rows = stmt
-            .query_map([household], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(|e| other(&e))?;
-        for row in rows {
-            let (id, kind) = row.map_err(|e| other(&e))?;
-            ids.push((
-                id,
-                if kind == "task" {
-                    DocKind::Task
-                } else {
-                    DocKind::Appeal
-                },
-            ));
-        }
-    }
+    ids.extend(store.household_records(household).map_err(|e| other(&e))?);
     let mut entries = Vec::with_capacity(ids.len());
     for (id, kind) in &ids {
         entries.push((

@@ -198,28 +198,7 @@ impl Store {
         self.commit(&mut hs, "household.move", &user);
         staged.push(hs);
         let mut moved = vec![id.to_string()];
-        let others: Vec<(String, DocKind)> = {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT id, 'task' FROM tasks WHERE household_id = ?1 \
-                 UNION ALL SELECT id, 'appeal' FROM appeals WHERE household_id = ?1",
-            )?;
-            stmt.query_map([id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .map(|(i, k)| {
-                (
-                    i,
-                    if k == "task" {
-                        DocKind::Task
-                    } else {
-                        DocKind::Appeal
-                    },
-                )
-            })
-            .collect()
-        };
+        let others = self.household_records(id)?;
         for (other, kind) in others {
             let mut s = self.stage(&other, kind)?;
             automerge::transaction::Transactable::put(&mut s.doc, automerge::ROOT, "grid", grid)?;

@@ -754,6 +754,33 @@ impl Store {
         Ok(rows)
     }
 
+    /// The ids of a household's help tasks and appeals (finished or not), with their kinds: the
+    /// records that go where the household goes (`move_household`).
+    pub fn household_records(&self, household_id: &str) -> Result<Vec<(String, DocKind)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, 'task' FROM tasks WHERE household_id = ?1 \
+             UNION ALL SELECT id, 'appeal' FROM appeals WHERE household_id = ?1",
+        )?;
+        let rows = stmt
+            .query_map([household_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, k)| {
+                (
+                    id,
+                    if k == "task" {
+                        DocKind::Task
+                    } else {
+                        DocKind::Appeal
+                    },
+                )
+            })
+            .collect())
+    }
+
     /// A household's open help tasks and appeals and the conflicts about it.
     pub fn household_items(&self, household_id: &str, now: Millis) -> Result<HouseholdItems> {
         let tasks = self.household_tasks(household_id, true)?;
