@@ -21,15 +21,6 @@ fn visit(notes: &str) -> NewVisit {
     }
 }
 
-fn held(p: &Phone) -> std::collections::BTreeSet<String> {
-    p.s()
-        .doc_ids()
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect()
-}
-
 /// Rows left anywhere in the phone's file that name `id` (documents, index rows, search rows).
 fn traces(p: &Phone, id: &str) -> i64 {
     let s = p.s();
@@ -89,8 +80,8 @@ fn a_household_moved_to_another_grid_leaves_the_old_phones_and_reaches_the_new()
     pa.sync().unwrap();
     pb.sync().unwrap();
     pl.sync().unwrap();
-    assert!(held(&pl).contains(&task));
-    assert!(!held(&pb).contains(&h));
+    assert!(pl.held().contains(&task));
+    assert!(!pb.held().contains(&h));
 
     // Offline, the grid worker of A visits the household (and another one); meanwhile it moves
     // to grid B, liaison group B-l1, with its task and appeal.
@@ -128,7 +119,7 @@ fn a_household_moved_to_another_grid_leaves_the_old_phones_and_reaches_the_new()
     assert!(r.failed.is_empty(), "{r:?}");
     let left: Vec<_> = [&h, &task, &appeal]
         .into_iter()
-        .filter(|id| held(&pa).contains(*id))
+        .filter(|id| pa.held().contains(*id))
         .collect();
     assert_eq!(
         r.dropped_docs, 3,
@@ -137,7 +128,7 @@ fn a_household_moved_to_another_grid_leaves_the_old_phones_and_reaches_the_new()
     for id in [&h, &task, &appeal] {
         assert_eq!(traces(&pa, id), 0, "{id} left no trace");
     }
-    assert!(held(&pa).contains(&h2));
+    assert!(pa.held().contains(&h2));
     let s = pa.s();
     let found = s
         .households(
@@ -182,7 +173,10 @@ fn a_household_moved_to_another_grid_leaves_the_old_phones_and_reaches_the_new()
 
     // B's phone receives all three, with both visits.
     pb.sync().unwrap();
-    assert!(held(&pb).is_superset(&[h.clone(), task.clone(), appeal.clone()].into()));
+    assert!(
+        pb.held()
+            .is_superset(&[h.clone(), task.clone(), appeal.clone()].into())
+    );
     let detail = pb.s().household(&h).unwrap();
     assert_eq!(detail.grid, "B");
     assert!(
@@ -194,7 +188,7 @@ fn a_household_moved_to_another_grid_leaves_the_old_phones_and_reaches_the_new()
     assert!(!detail.visits.iter().any(|v| v.notes == "伪造的走访"));
     // A's liaison lead forgets the task.
     let r = pl.sync().unwrap();
-    assert!(!held(&pl).contains(&task), "{r:?}");
+    assert!(!pl.held().contains(&task), "{r:?}");
     // The server's read model equals a rebuild from the documents.
     assert_eq!(
         server_count(
@@ -252,7 +246,7 @@ fn a_grid_taken_from_a_person_leaves_their_phone_except_what_they_have_not_deliv
     assert_eq!(r.failed.len(), 1, "{r:?}");
     assert_eq!(r.failed[0].doc_id, a[0]);
     assert_eq!(r.dropped_docs, 3, "{r:?}");
-    let held = held(&p);
+    let held = p.held();
     assert!(held.contains(&a[0]));
     for id in &a[1..] {
         assert!(!held.contains(id));
@@ -411,7 +405,7 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
         .unwrap();
     pb.sync().unwrap();
     pl.sync().unwrap();
-    assert!(held(&pl).contains(&task));
+    assert!(pl.held().contains(&task));
 
     // Split: building 2 of grid A becomes grid A2; group A-l1 spans both buildings, so the
     // households that move are left in no group.
@@ -447,7 +441,7 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
     assert_eq!(out["households"], 24);
     let r = pb.sync().unwrap();
     assert_eq!(r.dropped_docs, 25, "24 households and the task: {r:?}");
-    assert!(held(&pb).is_empty());
+    assert!(pb.held().is_empty());
     let r = pa.sync().unwrap();
     assert_eq!(r.dropped_docs, 0, "{r:?}");
     assert_eq!(
@@ -457,9 +451,9 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
             .len(),
         36
     );
-    assert!(held(&pa).contains(&task));
+    assert!(pa.held().contains(&task));
     let r = pl.sync().unwrap();
-    assert!(held(&pl).contains(&task), "{r:?}");
+    assert!(pl.held().contains(&task), "{r:?}");
     assert_eq!(pl.s().task(&task).unwrap().0.grid, "A");
 
     // Retire group B-l1 into A-l1: its households and task go to A-l1; its lead's phone forgets
@@ -470,7 +464,7 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
     );
     assert_eq!(out["households"], 24);
     let r = pl.sync().unwrap();
-    assert!(!held(&pl).contains(&task), "{r:?}");
+    assert!(!pl.held().contains(&task), "{r:?}");
     assert!(placements(&data).contains(&("A".into(), Some("A-l1".into()), 36)));
     let units = admin(&data, &["units"]);
     assert!(
@@ -551,7 +545,7 @@ fn finished_records_leave_the_phones_but_stay_on_the_server_and_open_on_demand()
         .unwrap();
     let r = pa.sync().unwrap();
     assert_eq!(r.purged_docs, 2, "{r:?}");
-    let kept = held(&pa);
+    let kept = pa.held();
     assert!(!kept.contains(&done) && !kept.contains(&hs[3]));
     assert!(kept.contains(&open) && kept.contains(&hs[0]));
     assert_eq!(traces(&pa, &hs[3]), 0);
@@ -565,7 +559,7 @@ fn finished_records_leave_the_phones_but_stay_on_the_server_and_open_on_demand()
     );
     let pa2 = Phone::enroll(&data, &server.url(), &phones, &wa2, "pa2");
     let r = pa2.sync().unwrap();
-    let fresh = held(&pa2);
+    let fresh = pa2.held();
     assert!(!fresh.contains(&done) && !fresh.contains(&hs[3]), "{r:?}");
     assert!(fresh.contains(&open));
     // Online, the phone opens one on demand.
@@ -574,5 +568,5 @@ fn finished_records_leave_the_phones_but_stay_on_the_server_and_open_on_demand()
         &[(done.clone(), doorstep_core::doc::DocKind::Task)],
     )
     .unwrap();
-    assert!(held(&pa).contains(&done));
+    assert!(pa.held().contains(&done));
 }

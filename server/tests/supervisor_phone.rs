@@ -39,15 +39,6 @@ fn server_households(data: &std::path::Path, grid: &str) -> Vec<String> {
         .unwrap()
 }
 
-fn held(p: &Phone) -> std::collections::BTreeSet<String> {
-    p.s()
-        .doc_ids()
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect()
-}
-
 #[test]
 fn a_supervisors_phone_holds_open_records_figures_and_what_it_opens() {
     let dir = tempfile::tempdir().unwrap();
@@ -124,7 +115,7 @@ fn a_supervisors_phone_holds_open_records_figures_and_what_it_opens() {
     // pulls.
     sup2.sync().unwrap();
     assert_eq!(
-        held(&sup2),
+        sup2.held(),
         [x.clone(), y.clone(), task.clone()].into(),
         "a supervisor's phone holds its units' open appeals and tasks, no household"
     );
@@ -135,7 +126,7 @@ fn a_supervisors_phone_holds_open_records_figures_and_what_it_opens() {
 
     // The first pull: the open records and the figures, in two round trips.
     let r = sup.sync().unwrap();
-    assert_eq!(held(&sup), [x.clone(), task.clone()].into());
+    assert_eq!(sup.held(), [x.clone(), task.clone()].into());
     assert_eq!(r.round_trips, 2, "the page and the figures");
     let figures = client::unit_figures(&sup.s())
         .unwrap()
@@ -168,7 +159,7 @@ fn a_supervisors_phone_holds_open_records_figures_and_what_it_opens() {
         .unwrap();
     w.sync().unwrap();
     sup.sync().unwrap();
-    assert_eq!(held(&sup), [x.clone(), y.clone(), task.clone()].into());
+    assert_eq!(sup.held(), [x.clone(), y.clone(), task.clone()].into());
     assert_eq!(sup.s().appeal(&x).unwrap().1.status, AppealStatus::Resolved);
     let (y_doc, y_state) = sup.s().appeal(&y).unwrap();
     assert!(y_state.status.is_open(), "{:?}", y_state.status);
@@ -208,7 +199,7 @@ fn a_supervisors_phone_holds_open_records_figures_and_what_it_opens() {
     let visits = sup.s().household(&a[2]).unwrap().visits;
     assert!(visits.iter().any(|x| x.id == v.visit_id), "the new visit");
     assert!(
-        !held(&sup).contains(&a[3]),
+        !sup.held().contains(&a[3]),
         "a household not opened stays off"
     );
     assert_eq!(
@@ -228,7 +219,7 @@ fn a_supervisors_phone_holds_open_records_figures_and_what_it_opens() {
     assert_eq!(r.failed.len(), 1);
     assert_eq!(r.failed[0].doc_id, c[0]);
     assert_eq!(r.failed[0].rule, "out_of_scope");
-    assert!(!held(&sup).contains(&c[0]));
+    assert!(!sup.held().contains(&c[0]));
     assert_eq!(
         server_count(
             &data,
@@ -264,7 +255,7 @@ fn a_supervisors_phone_holds_open_records_figures_and_what_it_opens() {
         rules.contains(&(unknown.as_str(), "not_found")),
         "{rules:?}"
     );
-    assert!(!held(&sup).contains(&unknown));
+    assert!(!sup.held().contains(&unknown));
 
     // What the phone holds stays consistent: it writes to what it holds, as before.
     sup.s()

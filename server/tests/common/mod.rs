@@ -247,6 +247,16 @@ impl Phone {
             .collect()
     }
 
+    /// The ids of every document the phone holds.
+    pub fn held(&self) -> std::collections::BTreeSet<String> {
+        self.s()
+            .doc_ids()
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
     pub fn s(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap()
     }
