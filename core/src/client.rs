@@ -1030,6 +1030,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
                     page_bytes: DEFAULT_PAGE_BYTES,
                     own_seq: Some(s.own_seq()?),
                     unsynced: Some(s.unacknowledged_docs()?.min(u64::from(u32::MAX)) as u32),
+                    policy: true,
                     push,
                 },
                 heads,
@@ -1077,8 +1078,12 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
         };
         let resp = SyncResponse::decode(&body)?;
         if let Some(x) = &resp.extra {
-            session.report.clock_offset_ms = Some(lock(store).note_server_time(x.server_now)?);
+            let mut s = lock(store);
+            session.report.clock_offset_ms = Some(s.note_server_time(x.server_now)?);
             session.report.restored_changes += x.returned_own;
+            if let Some(days) = x.purge_days {
+                s.set_purge_days(days)?;
+            }
         }
         let own_seq = resp.extra.map(|x| x.own_seq).filter(|&o| o > 0);
         if resp.reset {
@@ -1182,6 +1187,8 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             if enrollment(&s)?.is_none_or(|e| e.role != "supervisor") {
                 let now = s.now();
                 session.report.purged_docs += s.purge(now)?.len() as u32;
+                // Once a week at most: a store used for years stays compact.
+                s.tidy(now)?;
             }
             break;
         }

@@ -6,9 +6,11 @@
 //! request   "DSQ1" u64:cursor u32:page_bytes  bundle            (push + where the phone is)
 //!           "DSQ2" u64:cursor u32:page_bytes u64:own_seq  bundle
 //!           "DSQ3" u64:cursor u32:page_bytes u64:own_seq u32:unsynced  bundle
+//!           "DSQ4" as DSQ3 (the phone reads the third answer form)
 //! response  "DSA1" u64:cursor u8:more u8:restart u32:n {id heads}*n  bundle
 //!           "DSA2" u64:cursor u8:more u8:restart u64:own_seq i64:server_now u32:returned_own
 //!                  u32:n {id heads}*n  bundle
+//!           "DSA3" as DSA2, then u32:purge_days before u32:n
 //!           (restart: 0 none, 1 reset: reconcile then pull from 0, 2 repull: pull from 0,
 //!            3 handover: the phone is being handed over, push what is left then finish)
 //! ```
@@ -18,7 +20,11 @@
 //! was asked in, so that phones of the first form keep working. The third request form (issue
 //! 19) adds how many documents the phone holds with changes the server has not acknowledged
 //! (`unsynced`, counted before the push): the dashboard shows, for a phone reported lost, what
-//! the server never received. Only a phone that sent it is told `handover`.
+//! the server never received. Only a phone that sent it is told `handover`. The fourth request
+//! form is the third, saying that the phone reads the third answer form, which adds the
+//! server's policy for the phone: how many days a finished record stays on it (`purge_days`,
+//! `serve --purge-days`; `u32::MAX`: none is purged), so that phones and server agree on what a pull
+//! from the start leaves out.
 //! ```text
 //! reconcile "DSC1" u32:n { u8:kind id u32:len automerge-sync-message }*n
 //! handover  "DSH1" bundle   (the end of a hand-over: what the phone still holds undelivered)
@@ -52,8 +58,10 @@ pub const MAX_PAGE_BYTES: u32 = 4 << 20;
 const REQUEST_MAGIC: &[u8; 4] = b"DSQ1";
 const REQUEST_MAGIC_2: &[u8; 4] = b"DSQ2";
 const REQUEST_MAGIC_3: &[u8; 4] = b"DSQ3";
+const REQUEST_MAGIC_4: &[u8; 4] = b"DSQ4";
 const RESPONSE_MAGIC: &[u8; 4] = b"DSA1";
 const RESPONSE_MAGIC_2: &[u8; 4] = b"DSA2";
+const RESPONSE_MAGIC_3: &[u8; 4] = b"DSA3";
 const RECONCILE_MAGIC: &[u8; 4] = b"DSC1";
 const HANDOVER_MAGIC: &[u8; 4] = b"DSH1";
 
@@ -70,6 +78,8 @@ pub struct SyncRequest {
     /// Documents the phone holds with changes not yet acknowledged, before this push (the third
     /// form; `None`: an older phone, which is never told `handover`).
     pub unsynced: Option<u32>,
+    /// The phone reads the third answer form (the fourth request form; needs `unsynced`).
+    pub policy: bool,
     /// An exchange bundle (may hold no documents).
     pub push: Vec<u8>,
 }
@@ -112,6 +122,8 @@ pub struct ResponseExtra {
     /// How many of the device's own changes this page sends back because the phone did not
     /// say it holds them (a store restored from an older copy of itself).
     pub returned_own: u32,
+    /// The third form: days a finished record stays on the phone (`u32::MAX`: for ever).
+    pub purge_days: Option<u32>,
 }
 
 /// One document's Automerge sync message, for the fallback path.
@@ -124,10 +136,11 @@ pub struct ReconcileEntry {
 
 impl SyncRequest {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = match (self.own_seq, self.unsynced) {
-            (None, None) => REQUEST_MAGIC.to_vec(),
-            (Some(_), None) => REQUEST_MAGIC_2.to_vec(),
-            (_, Some(_)) => REQUEST_MAGIC_3.to_vec(),
+        let mut out = match (self.own_seq, self.unsynced, self.policy) {
+            (None, None, _) => REQUEST_MAGIC.to_vec(),
+            (Some(_), None, _) => REQUEST_MAGIC_2.to_vec(),
+            (_, Some(_), false) => REQUEST_MAGIC_3.to_vec(),
+            (_, Some(_), true) => REQUEST_MAGIC_4.to_vec(),
         };
         out.extend(self.cursor.to_le_bytes());
         out.extend(self.page_bytes.to_le_bytes());
@@ -144,7 +157,9 @@ impl SyncRequest {
     pub fn decode(body: &[u8]) -> Result<SyncRequest> {
         let plain = decompress(body)?;
         let mut r = WireReader::new(&plain);
-        let form = if plain.starts_with(REQUEST_MAGIC_3) {
+        let form = if plain.starts_with(REQUEST_MAGIC_4) {
+            4
+        } else if plain.starts_with(REQUEST_MAGIC_3) {
             3
         } else if plain.starts_with(REQUEST_MAGIC_2) {
             2
@@ -152,6 +167,7 @@ impl SyncRequest {
             1
         };
         r.magic(match form {
+            4 => REQUEST_MAGIC_4,
             3 => REQUEST_MAGIC_3,
             2 => REQUEST_MAGIC_2,
             _ => REQUEST_MAGIC,
@@ -159,12 +175,13 @@ impl SyncRequest {
         let cursor = r.u64()?;
         let page_bytes = r.u32()?;
         let own_seq = if form >= 2 { Some(r.u64()?) } else { None };
-        let unsynced = if form == 3 { Some(r.u32()?) } else { None };
+        let unsynced = if form >= 3 { Some(r.u32()?) } else { None };
         Ok(SyncRequest {
             cursor,
             page_bytes,
             own_seq,
             unsynced,
+            policy: form == 4,
             push: r.rest().to_vec(),
         })
     }
@@ -174,7 +191,10 @@ impl SyncResponse {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = match self.extra {
             None => RESPONSE_MAGIC.to_vec(),
-            Some(_) => RESPONSE_MAGIC_2.to_vec(),
+            Some(ResponseExtra {
+                purge_days: None, ..
+            }) => RESPONSE_MAGIC_2.to_vec(),
+            Some(_) => RESPONSE_MAGIC_3.to_vec(),
         };
         out.extend(self.cursor.to_le_bytes());
         out.push(self.more as u8);
@@ -191,6 +211,9 @@ impl SyncResponse {
             out.extend(x.own_seq.to_le_bytes());
             out.extend(x.server_now.to_le_bytes());
             out.extend(x.returned_own.to_le_bytes());
+            if let Some(days) = x.purge_days {
+                out.extend(days.to_le_bytes());
+            }
         }
         out.extend((self.acked.len() as u32).to_le_bytes());
         for (id, heads) in &self.acked {
@@ -207,11 +230,17 @@ impl SyncResponse {
     pub fn decode(body: &[u8]) -> Result<SyncResponse> {
         let plain = decompress(body)?;
         let mut r = WireReader::new(&plain);
-        let second = plain.starts_with(RESPONSE_MAGIC_2);
-        r.magic(if second {
-            RESPONSE_MAGIC_2
+        let form = if plain.starts_with(RESPONSE_MAGIC_3) {
+            3
+        } else if plain.starts_with(RESPONSE_MAGIC_2) {
+            2
         } else {
-            RESPONSE_MAGIC
+            1
+        };
+        r.magic(match form {
+            3 => RESPONSE_MAGIC_3,
+            2 => RESPONSE_MAGIC_2,
+            _ => RESPONSE_MAGIC,
         })?;
         let cursor = r.u64()?;
         let more = r.flag()?;
@@ -222,11 +251,12 @@ impl SyncResponse {
             3 => (false, false, true),
             b => return Err(Error::Decode(format!("restart byte {b}"))),
         };
-        let extra = if second {
+        let extra = if form >= 2 {
             Some(ResponseExtra {
                 own_seq: r.u64()?,
                 server_now: r.u64()? as i64,
                 returned_own: r.u32()?,
+                purge_days: if form == 3 { Some(r.u32()?) } else { None },
             })
         } else {
             None
@@ -369,6 +399,7 @@ mod tests {
             page_bytes: 1000,
             own_seq: None,
             unsynced: None,
+            policy: false,
             push: b"DSX2\0\0\0\0".to_vec(),
         };
         assert_eq!(SyncRequest::decode(&req.encode()).unwrap(), req);
@@ -383,6 +414,12 @@ mod tests {
         };
         assert!(decompress(&req3.encode()).unwrap().starts_with(b"DSQ3"));
         assert_eq!(SyncRequest::decode(&req3.encode()).unwrap(), req3);
+        let req4 = SyncRequest {
+            policy: true,
+            ..req3.clone()
+        };
+        assert!(decompress(&req4.encode()).unwrap().starts_with(b"DSQ4"));
+        assert_eq!(SyncRequest::decode(&req4.encode()).unwrap(), req4);
         let resp = SyncResponse {
             cursor: 7,
             more: true,
@@ -399,10 +436,24 @@ mod tests {
                 own_seq: 12,
                 server_now: 1_800_000_000_000,
                 returned_own: 3,
+                purge_days: None,
             }),
             ..resp
         };
         assert_eq!(SyncResponse::decode(&resp2.encode()).unwrap(), resp2);
+        for days in [0, 60] {
+            let mut with_policy = resp2.clone();
+            with_policy.extra.as_mut().unwrap().purge_days = Some(days);
+            assert!(
+                decompress(&with_policy.encode())
+                    .unwrap()
+                    .starts_with(b"DSA3")
+            );
+            assert_eq!(
+                SyncResponse::decode(&with_policy.encode()).unwrap(),
+                with_policy
+            );
+        }
         let resp3 = SyncResponse {
             repull: false,
             handover: true,
@@ -427,7 +478,10 @@ mod tests {
             handover: false,
             acked: vec![(id(), vec![ChangeHash([1; 32])])],
             page: vec![],
-            extra: Some(ResponseExtra::default()),
+            extra: Some(ResponseExtra {
+                purge_days: Some(30),
+                ..Default::default()
+            }),
         };
         let plain = decompress(&good.encode()).unwrap();
         for cut in 0..plain.len() - 1 {
@@ -438,16 +492,18 @@ mod tests {
             SyncRequest::decode(b"not zstd at all"),
             Err(Error::Decode(_))
         ));
-        let mut v4 = b"DSQ4".to_vec();
-        v4.extend([0; 24]);
-        let err = SyncRequest::decode(&compress(&v4)).unwrap_err().to_string();
-        assert!(err.contains("protocol version 4"), "{err}");
-        // The third form cut anywhere before its bundle.
-        let mut v3 = b"DSQ3".to_vec();
-        v3.extend([0; 24]);
-        for cut in 4..v3.len() {
-            let r = SyncRequest::decode(&compress(&v3[..cut]));
-            assert!(matches!(r, Err(Error::Decode(_))), "cut at {cut}: {r:?}");
+        let mut v5 = b"DSQ5".to_vec();
+        v5.extend([0; 24]);
+        let err = SyncRequest::decode(&compress(&v5)).unwrap_err().to_string();
+        assert!(err.contains("protocol version 5"), "{err}");
+        // The third and fourth forms cut anywhere before their bundle.
+        for magic in [b"DSQ3", b"DSQ4"] {
+            let mut v = magic.to_vec();
+            v.extend([0; 24]);
+            for cut in 4..v.len() {
+                let r = SyncRequest::decode(&compress(&v[..cut]));
+                assert!(matches!(r, Err(Error::Decode(_))), "cut at {cut}: {r:?}");
+            }
         }
         // A small body that inflates past the bound.
         let bomb = compress(&vec![0u8; MAX_PLAIN_BYTES + 10]);

@@ -625,3 +625,64 @@ fn a_short_word_finds_the_same_through_the_content_table() {
     assert_eq!(ids("%WA%", false).len(), 1, "ASCII letters in any case");
     assert_eq!(ids("%王秀英%", false).len(), 1);
 }
+
+/// A store written to for a long time is compacted once a week at most, when its documents
+/// carry many saved chunks: it shrinks, and every document reads back the same.
+#[test]
+fn a_long_used_store_is_tidied_once_a_week() {
+    let mut r = replica("gw1", "张网格");
+    let path = r.dir.path().join("doorstep.db");
+    let s = &mut r.store;
+    let mut ids = Vec::new();
+    for i in 0..80 {
+        let h = s
+            .create_household(new_household(
+                "G1",
+                "1",
+                &format!("{}", 101 + i),
+                vec![resident("王秀英", "户主", None, &[])],
+            ))
+            .unwrap();
+        ids.push(h.id);
+    }
+    // Five visits each, one write (one saved chunk) each.
+    for k in 0..5 {
+        for id in &ids {
+            s.record_visit(id, visit(T0 - days(10 - k)), None, None)
+                .unwrap();
+        }
+    }
+    let before: Vec<_> = ids.iter().map(|id| s.household(id).unwrap()).collect();
+    let size = |p: &std::path::Path| {
+        std::fs::metadata(p).unwrap().len()
+            + std::fs::metadata(format!("{}-wal", p.display())).map_or(0, |m| m.len())
+    };
+    s.connection()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let big = size(&path);
+    assert!(s.tidy(T0).unwrap(), "five chunks a document: compacted");
+    assert!(size(&path) < big * 3 / 4, "{} → {}", big, size(&path));
+    // Not again within the week, even with more to compact; a week on, it looks again.
+    for id in &ids {
+        s.record_visit(id, visit(T0 - days(1)), None, None).unwrap();
+        s.record_visit(id, visit(T0 - days(1)), None, None).unwrap();
+    }
+    assert!(!s.tidy(T0 + days(6)).unwrap());
+    assert!(s.tidy(T0 + days(7)).unwrap());
+    // Nothing to do: it looks, and leaves the store alone.
+    assert!(!s.tidy(T0 + days(15)).unwrap());
+    // A clock that went back is no reason to wait.
+    for id in &ids {
+        s.record_visit(id, visit(T0 - days(1)), None, None).unwrap();
+        s.record_visit(id, visit(T0 - days(1)), None, None).unwrap();
+    }
+    assert!(s.tidy(T0 - days(400)).unwrap());
+    let after: Vec<_> = ids.iter().map(|id| s.household(id).unwrap()).collect();
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(a.visits.len(), b.visits.len() + 4);
+        assert_eq!(a.residents, b.residents);
+    }
+    drop(r);
+}

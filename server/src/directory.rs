@@ -386,13 +386,95 @@ pub fn set_units(conn: &Db<'_>, person_id: &str, units: &[String], by: &str) -> 
     })
 }
 
+/// Gives a person another role, in units of the kind it works in. Refused while a phone of
+/// theirs is still in use or still handing over: it was enrolled for the old role (its screens,
+/// its rules, its share of the data), and what it holds unsynced was written under that role,
+/// which the server's rules would no longer grant once the role changed. So the
+/// administrator hands those phones over first ([`hand_over`]: each delivers everything and
+/// erases itself), then changes the role, and the person enrolls again. Recorded in the
+/// history.
+pub fn set_role(
+    conn: &Db<'_>,
+    person_id: &str,
+    role: Role,
+    units: &[String],
+    by: &str,
+) -> DResult<Person> {
+    let p = person(conn, person_id)?.ok_or_else(|| DirectoryError::NotFound {
+        kind: "person",
+        id: person_id.to_string(),
+    })?;
+    if p.role == role {
+        return Err(DirectoryError::Invalid(format!(
+            "{} 已是{}；调整单位请用 set-units / {} already is a {}: use set-units to change units",
+            p.name,
+            role.label_zh(),
+            p.name,
+            role.code()
+        )));
+    }
+    check_units(conn, role, units)?;
+    let in_use: Vec<String> = conn
+        .rows(
+            "SELECT id FROM devices WHERE person_id = $1 AND revoked_at IS NULL ORDER BY id",
+            vals![person_id],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, _>>()?;
+    if !in_use.is_empty() {
+        return Err(DirectoryError::Invalid(format!(
+            "{} 的手机仍在使用或移交中，请先移交（hand-over）并等其完成：{} / {}'s phones are in use \
+             or handing over: hand them over first (they deliver what they hold under the old \
+             role) and let them finish: {}",
+            p.name,
+            in_use.join(", "),
+            p.name,
+            in_use.join(", ")
+        )));
+    }
+    log(
+        conn,
+        by,
+        "person.role",
+        &format!(
+            "{} ({}): {} {} → {} {}",
+            p.name,
+            p.id,
+            p.role.code(),
+            p.units.join(","),
+            role.code(),
+            units.join(",")
+        ),
+    )?;
+    conn.execute(
+        "UPDATE people SET role = $2 WHERE id = $1",
+        vals![person_id, role.code()],
+    )?;
+    conn.execute(
+        "DELETE FROM person_units WHERE person_id = $1",
+        vals![person_id],
+    )?;
+    for u in units {
+        conn.execute(
+            "INSERT INTO person_units (person_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            vals![person_id, u],
+        )?;
+    }
+    Ok(Person {
+        role,
+        units: units.to_vec(),
+        ..p
+    })
+}
+
 /// One entry of the directory's history: who changed what (a person's units, a device's end, a
 /// household moved, grids merged or split, a group retired), and when.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
     pub at: i64,
     pub by: String,
-    /// A stable code: `person.units`, `device.hand_over`, `device.lost`, `household.move`,
+    /// A stable code: `person.units`, `person.role`, `device.hand_over`, `device.lost`, `household.move`,
     /// `grid.merge`, `grid.split`, `group.retire`.
     pub what: String,
     pub detail: String,

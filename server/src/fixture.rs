@@ -44,6 +44,15 @@ pub struct StreetSpec {
     /// Weeks of history before today.
     pub weeks: i64,
     pub seed: u64,
+    /// Visits per household per half year, on average.
+    pub visits_per_half_year: usize,
+    /// Days after which whatever a phone opened is finished if it is still open (appeals
+    /// resolved late, given feedback and closed; tasks done or cancelled), and resolved appeals
+    /// are closed: the years-long phone of issue 19, where nothing stays open for ever. `None`
+    /// (the street): things stay as their fate left them, as in half a year of use.
+    pub settle_after_days: Option<i64>,
+    /// Where the phones' stores are kept as SQLite files (`<grid>.db`); `None`: in memory.
+    pub phone_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for StreetSpec {
@@ -54,6 +63,9 @@ impl Default for StreetSpec {
             households: 500,
             weeks: 26,
             seed: 18,
+            visits_per_half_year: VISITS_PER_HALF_YEAR,
+            settle_after_days: None,
+            phone_dir: None,
         }
     }
 }
@@ -62,7 +74,8 @@ impl Default for StreetSpec {
 const GRIDS_PER_COMMUNITY: usize = 10;
 /// Households a liaison lead looks after.
 const HOUSEHOLDS_PER_LEAD: usize = 10;
-/// Visits per household over half a year, on average (the street measured in issue 18: ~4).
+/// Visits per household over half a year, on average (the street measured in issue 18: ~4), by
+/// default.
 const VISITS_PER_HALF_YEAR: usize = 4;
 
 const COMMUNITIES: &[&str] = &[
@@ -114,6 +127,10 @@ struct GridPhone {
     later: BinaryHeap<std::cmp::Reverse<(i64, Later)>>,
     rng: Rng,
     counts: (usize, usize, usize),
+    /// [`StreetSpec::settle_after_days`], in ms.
+    settle: Option<i64>,
+    /// The store is a file kept for measuring ([`StreetSpec::phone_dir`]).
+    kept: bool,
 }
 
 /// Something the phone does later than the visit that led to it.
@@ -124,6 +141,9 @@ enum Later {
     Whistle(String, &'static str),
     Claim(String, bool),
     Done(String),
+    Cancel(String),
+    /// Resolved late, then given feedback (an appeal that stayed open).
+    Settle(String),
 }
 
 /// Builds the street into `server`, which should be empty. `progress` hears a line now and then.
@@ -143,7 +163,9 @@ pub fn build(
         built.households,
         started.elapsed().as_secs_f64()
     ));
-    let per_week = (spec.households * VISITS_PER_HALF_YEAR).div_ceil(26).max(1);
+    let per_week = (spec.households * spec.visits_per_half_year)
+        .div_ceil(26)
+        .max(1);
     // The phones' weeks on two threads; the server merges each week's syncs in grid order
     // once all of that week's have arrived.
     let (tx, rx) = mpsc::sync_channel::<Result<(usize, i64, Vec<u8>), String>>(4 * phones.len());
@@ -384,7 +406,10 @@ fn directory_and_rolls(
         let roll = generate_roll(&grid, &groups, spec.households, spec.seed * 1000 + i as u64);
         let bundle = import::build_bundle(roll).map_err(|e| e.to_string())?;
         sync::push(&mut b, None, &bundle).map_err(|e| format!("{grid}: {e}"))?;
-        let mut store = Store::open(":memory:").map_err(ce)?;
+        let mut store = match &spec.phone_dir {
+            Some(dir) => Store::open(dir.join(format!("{grid}.db"))).map_err(ce)?,
+            None => Store::open(":memory:").map_err(ce)?,
+        };
         store
             .set_user(doorstep_core::domain::PersonRef::new(
                 &worker.id,
@@ -414,6 +439,8 @@ fn directory_and_rolls(
             later: BinaryHeap::new(),
             rng: Rng::new(spec.seed ^ (0x9e37_79b9 * (i as u64 + 1))),
             counts: (0, 0, 0),
+            settle: spec.settle_after_days.map(|d| d * DAY),
+            kept: spec.phone_dir.is_some(),
         });
     }
     b.set_server_clock(None);
@@ -501,7 +528,18 @@ impl GridPhone {
                 let fate = self.rng.below(10);
                 if fate < 8 {
                     let claim = at + (2 + self.rng.below(30) as i64) * HOUR;
-                    self.plan(claim, Later::Claim(id, fate < 7));
+                    self.plan(claim, Later::Claim(id.clone(), fate < 7));
+                }
+                if let Some(after) = self.settle.filter(|_| fate >= 7) {
+                    let end = at + after + self.rng.below(240) as i64 * HOUR;
+                    self.plan(
+                        end,
+                        if fate == 7 {
+                            Later::Done(id)
+                        } else {
+                            Later::Cancel(id)
+                        },
+                    );
                 }
             }
             if let Some(id) = out.appeal_id {
@@ -515,10 +553,16 @@ impl GridPhone {
                     let sat = [5, 5, 4, 4, 4, 3, 5, 2][self.rng.below(8)];
                     let fed = resolved + (20 + self.rng.below(48) as i64) * HOUR;
                     self.plan(fed, Later::Feedback(id, sat));
-                } else if fate < 8 {
-                    let whistled = at + (2 + self.rng.below(20) as i64) * HOUR;
-                    let dept = *self.rng.pick(&["城管执法队", "房管所", "环卫所"]);
-                    self.plan(whistled, Later::Whistle(id, dept));
+                } else {
+                    if fate < 8 {
+                        let whistled = at + (2 + self.rng.below(20) as i64) * HOUR;
+                        let dept = *self.rng.pick(&["城管执法队", "房管所", "环卫所"]);
+                        self.plan(whistled, Later::Whistle(id.clone(), dept));
+                    }
+                    if let Some(after) = self.settle {
+                        let end = at + after + self.rng.below(240) as i64 * HOUR;
+                        self.plan(end, Later::Settle(id));
+                    }
                 }
             }
         }
@@ -526,6 +570,16 @@ impl GridPhone {
         self.store.set_clock(None);
         let bundle = self.store.export_changes(&self.sent).map_err(e)?;
         self.sent = self.store.state_vector().map_err(e)?;
+        if self.kept {
+            // A phone kept for measuring holds what a syncing phone holds: what it sent is
+            // acknowledged (so that it purges what is finished, as after each complete pull).
+            let sent = self.store.unacknowledged().map_err(e)?.docs;
+            for (id, _) in sent {
+                self.store.mark_in_sync(&id).map_err(e)?;
+            }
+            self.store.purge(week_end).map_err(e)?;
+            self.store.tidy(week_end).map_err(e)?;
+        }
         Ok(bundle)
     }
 
@@ -585,6 +639,25 @@ impl GridPhone {
                 Later::Done(id) => {
                     self.store
                         .act_on_task(&id, TaskAction::Done("已办好".into()))
+                        .map_err(e)?;
+                }
+                Later::Cancel(id) => {
+                    self.store
+                        .act_on_task(&id, TaskAction::Cancel("无需再办".into()))
+                        .map_err(e)?;
+                }
+                Later::Settle(id) => {
+                    self.store
+                        .act_on_appeal(&id, AppealAction::Resolve("逾期办结".into()))
+                        .map_err(e)?;
+                    self.store
+                        .act_on_appeal(
+                            &id,
+                            AppealAction::Feedback {
+                                satisfaction: 3,
+                                note: "上门回访".into(),
+                            },
+                        )
                         .map_err(e)?;
                 }
             }

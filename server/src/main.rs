@@ -174,6 +174,18 @@ enum Admin {
         #[arg(long = "unit")]
         units: Vec<String>,
     },
+    /// Give a person another role, once their phones are handed over (they deliver everything
+    /// under the old role, then erase themselves); the person enrolls again / 调整人员角色
+    SetRole {
+        #[arg(long)]
+        person: String,
+        /// grid-worker, liaison-lead, supervisor or administrator
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The unit(s) the person works in, in the new role (repeat for several).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+    },
     /// Enroll a device for a person: prints a one-time code and its QR code / 登记设备
     Enroll {
         #[arg(long)]
@@ -467,6 +479,24 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                     "已调整 {} 的所属单位 units of {} now: {}",
                     p.name,
                     p.name,
+                    p.units.join(", ")
+                );
+            }
+        }
+        Admin::SetRole {
+            person,
+            role,
+            units,
+        } => {
+            let p = directory::set_role(s.db(), &person, role, &units, CLI).map_err(e)?;
+            if json {
+                print_json(&p);
+            } else {
+                println!(
+                    "{} 现为{} is now {} in {}; 请为其重新登记手机 enroll their phone again",
+                    p.name,
+                    role.label_zh(),
+                    role.code(),
                     p.units.join(", ")
                 );
             }

@@ -1064,8 +1064,14 @@ pub fn page_planned(
         .is_none()
         .then(|| store.purge_horizon(now_ms()))
         .flatten();
+    // Every page of that pull leaves them out, not only the one where each is new to the
+    // phone: a later page holding a change to one would send it without its document.
+    let first_pull = cursor == 0
+        || device
+            .scope_since
+            .is_some_and(|since| (cursor as i64) < since);
     for (id, kind, fresh, rows) in docs {
-        if fresh
+        if (fresh || first_pull)
             && let Some(h) = horizon
             && store
                 .connection()
@@ -1164,12 +1170,14 @@ pub fn sync(
         page: doorstep_core::store::encode_bundle(&[]),
         extra: None,
     };
-    // The second form's fields, on every answer to a request of that form.
+    // The second form's fields, on every answer to a request of that form (the third's too).
+    let policy = req.policy.then(|| purge_days(store));
     let answer = |mut resp: SyncResponse| {
         resp.extra = req.own_seq.map(|_| doorstep_core::protocol::ResponseExtra {
             own_seq: pushed.seqs.map_or(0, |(_, hi)| hi),
             server_now: now_ms(),
             returned_own: resp.extra.map_or(0, |x| x.returned_own),
+            purge_days: policy,
         });
         resp
     };
@@ -1211,6 +1219,13 @@ pub fn sync(
     };
     let resp = page(store, device, req.cursor, budget, held, light.as_ref())?;
     Ok((answer(resp), pushed))
+}
+
+/// The purge age phones are told (`serve --purge-days`; `u32::MAX`: finished records stay).
+fn purge_days(store: &Backend) -> u32 {
+    store.purge_after().map_or(u32::MAX, |a| {
+        (a / doorstep_core::time::DAY).clamp(0, i64::from(u32::MAX - 1)) as u32
+    })
 }
 
 /// What the end of a hand-over took from the phone.

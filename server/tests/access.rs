@@ -51,6 +51,7 @@ fn empty_sync() -> Vec<u8> {
         page_bytes: protocol::DEFAULT_PAGE_BYTES,
         own_seq: None,
         unsynced: None,
+        policy: false,
         push: encode_bundle(&[]),
     }
     .encode()

@@ -138,6 +138,7 @@ fn real_day() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         page_bytes: DEFAULT_PAGE_BYTES,
         own_seq: None,
         unsynced: None,
+        policy: false,
         push: delta.clone(),
     }
     .encode();

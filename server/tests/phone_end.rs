@@ -253,6 +253,7 @@ fn the_end_of_a_hand_over_is_refused_without_one_and_a_phone_too_old_to_say_keep
         page_bytes: 1 << 20,
         own_seq: Some(0),
         unsynced: None,
+        policy: false,
         push: doorstep_core::store::encode_bundle(&[]),
     };
     let resp = reqwest::blocking::Client::new()
@@ -266,4 +267,117 @@ fn the_end_of_a_hand_over_is_refused_without_one_and_a_phone_too_old_to_say_keep
     let resp = doorstep_core::protocol::SyncResponse::decode(&resp.bytes().unwrap()).unwrap();
     assert!(!resp.handover);
     assert!(!resp.page.is_empty());
+}
+
+/// A person given another role (a grid worker who becomes a liaison lead): refused while
+/// their phone is in use; the phone is handed over, delivers what it recorded offline (under
+/// the old role, which the rules grant) and erases itself; then the role changes, and the
+/// person enrolls again. Recorded in the history.
+#[test]
+fn a_role_changes_once_the_phones_are_handed_over_and_the_person_enrolls_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 6);
+    let w = person(&data, "王网格", "grid-worker", &["A"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let p = Phone::enroll(&data, &server.url(), &phones, &w, "p");
+    p.sync().unwrap();
+    let visits = record_visits(&p, "A", 2, "改任前");
+
+    // Refused without a change of role, with units of the wrong kind, or while the phone is
+    // in use: nothing changes.
+    let err = admin_fails(
+        &data,
+        &[
+            "set-role",
+            "--person",
+            &w,
+            "--role",
+            "grid-worker",
+            "--unit",
+            "A",
+        ],
+    );
+    assert!(err.contains("set-units"), "{err}");
+    let err = admin_fails(
+        &data,
+        &[
+            "set-role",
+            "--person",
+            &w,
+            "--role",
+            "liaison-lead",
+            "--unit",
+            "A",
+        ],
+    );
+    assert!(!err.is_empty());
+    let lead = [
+        "set-role",
+        "--person",
+        &w,
+        "--role",
+        "liaison-lead",
+        "--unit",
+        "A-l1",
+    ];
+    let err = admin_fails(&data, &lead);
+    assert!(
+        err.contains(&p.device_id) && err.contains("hand-over"),
+        "{err}"
+    );
+    let people = admin(&data, &["people"]);
+    let me = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == w.as_str())
+        .unwrap();
+    assert_eq!(me["role"], "grid_worker");
+
+    // Handed over: the phone delivers its visits under its role, then erases itself. While it
+    // hands over, the role cannot change either.
+    admin(&data, &["hand-over", "--device", &p.device_id]);
+    assert!(admin_fails(&data, &lead).contains(&p.device_id));
+    let report = p.sync().unwrap();
+    assert!(report.handover && report.failed.is_empty(), "{report:?}");
+    client::finish_handover(&p.store).unwrap();
+    assert!(p.s().doc_ids().unwrap().is_empty());
+    assert_eq!(
+        server_count(
+            &data,
+            &format!(
+                "SELECT COUNT(*) FROM visits WHERE visit_id IN ('{}')",
+                visits.join("','")
+            ),
+        ),
+        2
+    );
+    let out = admin(&data, &lead);
+    assert_eq!(out["role"], "liaison_lead");
+    assert_eq!(out["units"][0], "A-l1");
+    let history = admin(&data, &["history"]);
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["what"] == "person.role"
+                && e["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("grid_worker A → liaison_lead A-l1")),
+        "{history}"
+    );
+    // Enrolled again, as a liaison lead.
+    let code = admin(&data, &["enroll", "--person", &w]);
+    let en = client::enroll(&p.store, &server.url(), code["code"].as_str().unwrap()).unwrap();
+    assert_eq!(en.role, "liaison_lead");
+    p.sync().unwrap();
+    assert_eq!(
+        p.s().principal().map(|x| x.scope.role),
+        Some(doorstep_core::rules::Role::LiaisonLead)
+    );
 }

@@ -73,6 +73,7 @@ fn request(push: Vec<u8>) -> Vec<u8> {
         page_bytes: protocol::DEFAULT_PAGE_BYTES,
         own_seq: None,
         unsynced: None,
+        policy: false,
         push,
     }
     .encode()
@@ -230,7 +231,7 @@ fn scopes_revocation_and_bad_input() {
     let token = pa.token();
     let valid = request(encode_bundle(&[]));
     // A version this build does not speak (DSQ1 and DSQ2 are both spoken).
-    let mut v2 = b"DSQ4".to_vec();
+    let mut v2 = b"DSQ5".to_vec();
     v2.extend([0u8; 24]);
     let garbage_changes = request(encode_bundle(&[(
         doorstep_core::ids::new_id(),
@@ -307,7 +308,7 @@ fn scopes_revocation_and_bad_input() {
             "bad_body",
         ),
         (
-            "protocol v4",
+            "protocol v5",
             Some(&token),
             protocol::CONTENT_TYPE,
             protocol::compress(&v2),

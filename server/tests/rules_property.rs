@@ -715,6 +715,7 @@ fn random_edits_through_the_real_server_agree_with_the_oracle() {
             page_bytes: 16 << 10,
             own_seq: None,
             unsynced: None,
+            policy: false,
             push: bundle,
         }
         .encode();

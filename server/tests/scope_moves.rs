@@ -502,8 +502,10 @@ fn finished_records_leave_the_phones_but_stay_on_the_server_and_open_on_demand()
     let phones = dir.path().join("phones");
     std::fs::create_dir_all(&phones).unwrap();
     let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
-    pa.s().set_purge_after(Some(0));
+    assert_eq!(pa.s().purge_after(), Some(60 * doorstep_core::time::DAY));
+    // The phone learns the server's age at its first sync, and keeps it.
     pa.sync().unwrap();
+    assert_eq!(pa.s().purge_after(), Some(0));
     let hs: Vec<String> = pa
         .s()
         .households(&HouseholdQuery::grid("A"), 0)
@@ -569,4 +571,108 @@ fn finished_records_leave_the_phones_but_stay_on_the_server_and_open_on_demand()
     )
     .unwrap();
     assert!(pa.held().contains(&done));
+}
+
+/// A pull from the start in many pages leaves a finished record out of every page, not only
+/// the one where it is new to the phone: a later page holding its last change (the task's
+/// cancelling) would send that change without the document it belongs to.
+#[test]
+fn a_pull_in_many_pages_leaves_finished_records_out_of_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 4);
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let wa2 = person(&data, "周网格", "grid-worker", &["A"]);
+    let server = ServerProc::start_with(&data, "127.0.0.1:0", &["--purge-days", "0"]);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    pa.sync().unwrap();
+    let h = pa.s().households(&HouseholdQuery::grid("A"), 0).unwrap()[0]
+        .id
+        .clone();
+    let task = pa
+        .s()
+        .open_task(doorstep_core::domain::task::NewHelpTask {
+            household_id: h,
+            need: "买药".into(),
+            due_by: None,
+        })
+        .unwrap();
+    pa.sync().unwrap();
+    // Documents enough for several 16 KB pages between the task's opening and its end (a page
+    // ends only before a document new to it): open tasks whose needs do not compress.
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let mut noise = || {
+        (0..100)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from_u32(0x4e00 + (x % 0x5000) as u32).unwrap()
+            })
+            .collect::<String>()
+    };
+    let hs = pa.s().households(&HouseholdQuery::grid("A"), 0).unwrap();
+    for i in 0..120 {
+        let need = noise();
+        pa.s()
+            .open_task(doorstep_core::domain::task::NewHelpTask {
+                household_id: hs[i % hs.len()].id.clone(),
+                need,
+                due_by: None,
+            })
+            .unwrap();
+    }
+    pa.sync().unwrap();
+    pa.s()
+        .act_on_task(
+            &task,
+            doorstep_core::domain::task::TaskAction::Cancel("已自行解决".into()),
+        )
+        .unwrap();
+    pa.sync().unwrap();
+    assert!(!pa.held().contains(&task));
+
+    // A new phone pulls from the start, 16 KB at a time, through the protocol itself.
+    let pb = Phone::enroll(&data, &server.url(), &phones, &wa2, "pb");
+    let http = reqwest::blocking::Client::new();
+    let (mut cursor, mut pages) = (0, 0);
+    loop {
+        let req = doorstep_core::protocol::SyncRequest {
+            cursor,
+            page_bytes: 16 << 10,
+            own_seq: Some(0),
+            unsynced: Some(0),
+            policy: true,
+            push: doorstep_core::store::encode_bundle(&[]),
+        };
+        let body = http
+            .post(format!("{}/v1/sync", server.url()))
+            .header("authorization", format!("Bearer {}", pb.token()))
+            .header("content-type", doorstep_core::protocol::CONTENT_TYPE)
+            .body(req.encode())
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let resp = doorstep_core::protocol::SyncResponse::decode(&body).unwrap();
+        assert_eq!(resp.extra.unwrap().purge_days, Some(0));
+        pb.s()
+            .apply_sync_page(&doorstep_core::store::SyncPage {
+                bundle: resp.page,
+                acked: resp.acked,
+                cursor: resp.cursor,
+                own_seq: None,
+            })
+            .unwrap_or_else(|e| panic!("page {pages}: {e}"));
+        pages += 1;
+        cursor = resp.cursor;
+        if !resp.more {
+            break;
+        }
+    }
+    assert!(pages >= 3, "{pages} pages");
+    assert!(!pb.held().contains(&task));
+    assert_eq!(pb.held().len(), pa.held().len());
 }

@@ -27,6 +27,7 @@ fn small_street() -> (tempfile::TempDir, ServerStore, fixture::BuiltStreet) {
         households: 40,
         weeks: 4,
         seed: 5,
+        ..Default::default()
     };
     let built = fixture::build(&server, &spec, |_| {}).unwrap();
     (dir, server, built)

@@ -174,6 +174,18 @@ fun syncChecks() {
         expect(run.waitFor() == 0, "admin ${args.toList()}")
     }
 
+    check("a household moved to another grid while the phone is offline: its visit is delivered, the household leaves the phone") {
+        val h = p2.households(HouseholdQuery(grid = "KT"), null).last()
+        p2.recordVisit(h.id, NewVisit(null, VisitKind.ROUTINE, "搬迁前的走访", emptyList()), null, null)
+        admin("move-household", "--household", h.id, "--grid", "KS", "--group", "KS-L1")
+        val r = p2.sync()
+        expect(r.failed.isEmpty() && r.pushedDocs == 1u, "the visit was accepted: $r")
+        expect(r.droppedDocs >= 1u, "the household was dropped: $r")
+        expect(p2.households(HouseholdQuery(grid = "KT"), null).none { it.id == h.id }, "gone from the list")
+        expect(runCatching { p2.household(h.id) }.isFailure, "nothing of it stays on the phone")
+        expect(p2.unsyncedDocs() == 0UL && p2.refusedDocs().isEmpty(), "nothing waits, nothing refused")
+    }
+
     check("a phone handed over delivers its unsynced visit, says it is about to be erased, then is") {
         val h = p2.households(HouseholdQuery(grid = "KT"), null).first()
         p2.recordVisit(h.id, NewVisit(null, VisitKind.ROUTINE, "移交前的走访", emptyList()), null, null)

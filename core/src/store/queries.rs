@@ -366,14 +366,16 @@ pub fn household_search_sql(term: &str, scoped: bool) -> &'static str {
 pub const OPEN_STATUSES: &str = "('received', 'accepted', 'whistled', 'escalated')";
 
 /// The documents a phone no longer keeps (issue 19): help tasks done or cancelled and appeals
-/// closed, with nothing happening to them since the horizon; households moved out with nothing
+/// finished (resolved, given feedback or closed: a resolved appeal is never closed, closing is
+/// for open ones), with nothing happening to them since the horizon; households moved out with nothing
 /// in hand. A condition on a column `id` (the document's), with `?1` the horizon (now less
 /// the age, `Store::purge_after`). The phone forgets them (`Store::purge`); the server leaves
 /// them out of a pull from the start (`sync::page`); both keep them otherwise, the dashboard
 /// shows them, and a phone can open one on demand when online (`client::fetch`).
 pub const PURGEABLE: &str = "(id IN (SELECT t.id FROM tasks t \
        WHERE t.status IN ('done', 'cancelled') AND t.last_event_at < ?1) \
-    OR id IN (SELECT a.id FROM appeals a WHERE a.status = 'closed' AND a.last_event_at < ?1) \
+    OR id IN (SELECT a.id FROM appeals a \
+       WHERE a.status IN ('resolved', 'feedback', 'closed') AND a.last_event_at < ?1) \
     OR id IN (SELECT h.id FROM households h WHERE h.moved_out = 1 \
        AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.household_id = h.id \
                        AND t.status IN ('open', 'claimed')) \
