@@ -137,6 +137,35 @@ pub struct DeviceRow {
     pub unsynced_reported: Option<(i64, i64)>,
 }
 
+/// Where a device stands, decided once for the command line and the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceState {
+    /// Created, its code not redeemed yet.
+    Pending,
+    Active,
+    /// A hand-over was asked for; the phone has not finished it.
+    HandingOver,
+    HandedOver,
+    Lost,
+}
+
+impl DeviceRow {
+    pub fn state(&self) -> DeviceState {
+        match (
+            self.ended,
+            self.revoked_at,
+            self.handover_at,
+            self.enrolled_at,
+        ) {
+            (Some(DeviceEnd::HandedOver), ..) => DeviceState::HandedOver,
+            (Some(DeviceEnd::Lost), ..) | (None, Some(_), ..) => DeviceState::Lost,
+            (None, None, Some(_), _) => DeviceState::HandingOver,
+            (None, None, None, Some(_)) => DeviceState::Active,
+            (None, None, None, None) => DeviceState::Pending,
+        }
+    }
+}
+
 /// How a phone ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -568,14 +568,13 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 print_json(&devices);
             } else {
                 for d in devices {
-                    let state = match (d.ended, d.revoked_at, d.handover_at, d.enrolled_at) {
-                        (Some(directory::DeviceEnd::HandedOver), ..) => "已移交 handed over",
-                        (Some(directory::DeviceEnd::Lost), ..) | (None, Some(_), ..) => {
-                            "已挂失 lost"
-                        }
-                        (None, None, Some(_), _) => "移交中 handing over",
-                        (None, None, None, Some(_)) => "在用 active",
-                        (None, None, None, None) => "待登记 pending",
+                    use directory::DeviceState as S;
+                    let state = match d.state() {
+                        S::HandedOver => "已移交 handed over",
+                        S::Lost => "已挂失 lost",
+                        S::HandingOver => "移交中 handing over",
+                        S::Active => "在用 active",
+                        S::Pending => "待登记 pending",
                     };
                     println!(
                         "{}  {:<16} {:<8} {:<12} last sync {}",

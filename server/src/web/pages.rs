@@ -1175,11 +1175,11 @@ pub fn device_views(
             pending,
             refused,
             revoked: d.revoked_at.is_some(),
-            state: match (d.ended, d.revoked_at, d.handover_at) {
-                (Some(directory::DeviceEnd::HandedOver), ..) => lang.tr().handed_over,
-                (Some(directory::DeviceEnd::Lost), ..) | (None, Some(_), _) => lang.tr().lost,
-                (None, None, Some(_)) => lang.tr().handing_over,
-                (None, None, None) => "",
+            state: match d.state() {
+                directory::DeviceState::HandedOver => lang.tr().handed_over,
+                directory::DeviceState::Lost => lang.tr().lost,
+                directory::DeviceState::HandingOver => lang.tr().handing_over,
+                directory::DeviceState::Active | directory::DeviceState::Pending => "",
             }
             .to_string(),
             undelivered: match (d.revoked_at, d.ended, d.unsynced_reported) {
@@ -1553,18 +1553,7 @@ pub async fn household(
     run(v.lang, move || {
         let mut s = store.lock();
         let lang = v.lang;
-        if doorstep_core::ids::check_id("household", &id).is_err() {
-            return Err(WebError::not_found(lang));
-        }
-        let Some(row) = s
-            .household_row(&id)
-            .map_err(|e| WebError::internal(lang, e.to_string()))?
-        else {
-            return Err(WebError::not_found(lang));
-        };
-        if !v.sees_grid(&row.grid) {
-            return Err(WebError::forbidden(lang));
-        }
+        household_in_scope(&mut s, &v, &id)?;
         let h = s
             .household(&id)
             .map_err(|e| WebError::new(lang, e.into()))?;
@@ -1716,17 +1705,9 @@ pub async fn move_household(
     run(v.lang, move || {
         let mut s = store.lock();
         let lang = v.lang;
-        if doorstep_core::ids::check_id("household", &id).is_err() {
-            return Err(WebError::not_found(lang));
-        }
-        let Some(row) = s
-            .household_row(&id)
-            .map_err(|e| WebError::internal(lang, e.to_string()))?
-        else {
-            return Err(WebError::not_found(lang));
-        };
+        household_in_scope(&mut s, &v, &id)?;
         let grid = f.grid.trim();
-        if !v.sees_grid(&row.grid) || !v.sees_grid(grid) {
+        if !v.sees_grid(grid) {
             return Err(WebError::forbidden(lang));
         }
         let group = Some(f.group.trim()).filter(|g| !g.is_empty());
@@ -1774,6 +1755,29 @@ struct AppealPage {
 
 /// The appeal `id` if it exists and lies in the viewer's scope: 404 for a malformed or unknown
 /// id (or another kind of document), 403 outside the scope.
+/// A household the viewer may see: its id well formed and known (else 404), its grid in the
+/// viewer's scope (else 403). Returns its index row.
+fn household_in_scope(
+    s: &mut Backend,
+    v: &Viewer,
+    id: &str,
+) -> Result<doorstep_core::store::HouseholdRow, WebError> {
+    let lang = v.lang;
+    if doorstep_core::ids::check_id("household", id).is_err() {
+        return Err(WebError::not_found(lang));
+    }
+    let Some(row) = s
+        .household_row(id)
+        .map_err(|e| WebError::internal(lang, e.to_string()))?
+    else {
+        return Err(WebError::not_found(lang));
+    };
+    if !v.sees_grid(&row.grid) {
+        return Err(WebError::forbidden(lang));
+    }
+    Ok(row)
+}
+
 fn appeal_in_scope(
     s: &mut Backend,
     v: &Viewer,
