@@ -19,7 +19,6 @@
 //! street) takes CPU from the server, which a real deployment's server would not share.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,8 +27,10 @@ use doorstep_core::{
     Store, client,
     domain::visit::{NewVisit, VisitKind},
 };
-use doorstep_server::demo::{DEMO_PASSWORD, percentile, server_bin, spawn_serve};
+use doorstep_server::demo::{DEMO_PASSWORD, percentile, server_bin};
 
+#[path = "shared/cli.rs"]
+mod cli;
 #[path = "shared/link.rs"]
 mod link;
 
@@ -63,29 +64,8 @@ fn main() {
         kept.display()
     );
     let data = target.join("street-fixtures").join(format!("load-{size}"));
-    let _ = std::fs::remove_dir_all(&data);
-    let ok = Command::new("cp")
-        .args(["-r"])
-        .arg(&kept)
-        .arg(&data)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let admin = |args: &[&str]| -> serde_json::Value {
-        let out = Command::new(&bin)
-            .args(["admin", "--data"])
-            .arg(&data)
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    cli::copy_data(&kept, &data);
+    let admin = |args: &[&str]| cli::admin(&bin, &data, args);
     let people = admin(&["people"]);
     let people = people.as_array().expect("people");
     let of_role = |role: &str| -> Vec<String> {
@@ -106,14 +86,7 @@ fn main() {
         })
         .map(|p| p["id"].as_str().unwrap().to_string())
         .expect("the street supervisor");
-    let (mut child, base) = spawn_serve(
-        Command::new(&bin)
-            .args(["--log-format", "text", "serve", "--data"])
-            .arg(&data)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("DOORSTEP_LOG", "warn"),
-    )
-    .expect("serve");
+    let (mut child, base) = cli::serve(&bin, &data);
     let phones_dir = data.join("phones");
     std::fs::create_dir_all(&phones_dir).unwrap();
     let enroll_at = |person: &str, name: &str, url: &str| -> Arc<Mutex<Store>> {

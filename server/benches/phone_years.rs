@@ -19,7 +19,6 @@
 //! size, load time, and a durable visit to it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -29,9 +28,12 @@ use doorstep_core::{
     store::{AppealQuery, HouseholdQuery, TodayOptions, VisitFilter},
     time::DAY,
 };
-use doorstep_server::demo::{percentile, server_bin, spawn_serve};
+use doorstep_server::demo::{percentile, server_bin};
 use doorstep_server::fixture::{self, StreetSpec};
 use doorstep_server::storage::ServerStore;
+
+#[path = "shared/cli.rs"]
+mod cli;
 
 /// Bump when the built grid's content changes, so that kept ones are built again.
 const FIXTURE_VERSION: u32 = 2;
@@ -59,14 +61,7 @@ fn main() {
         build(&kept, years);
     }
     let work = target.join("street-fixtures").join("phone-years-run");
-    let _ = std::fs::remove_dir_all(&work);
-    let ok = Command::new("cp")
-        .arg("-r")
-        .arg(&kept)
-        .arg(&work)
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    cli::copy_data(&kept, &work);
     let phone = std::fs::read_dir(work.join("phones"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -77,21 +72,7 @@ fn main() {
     let used = measure_phone(&phone, "the phone used for the years");
 
     // A new phone's first sync of the same grid from the release server.
-    let admin = |args: &[&str]| -> serde_json::Value {
-        let out = Command::new(&bin)
-            .args(["admin", "--data"])
-            .arg(&work)
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let admin = |args: &[&str]| cli::admin(&bin, &work, args);
     let people = admin(&["people"]);
     let worker = people
         .as_array()
@@ -101,14 +82,7 @@ fn main() {
         .and_then(|p| p["id"].as_str())
         .expect("the grid worker")
         .to_string();
-    let (mut child, base) = spawn_serve(
-        Command::new(&bin)
-            .args(["--log-format", "text", "serve", "--data"])
-            .arg(&work)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("DOORSTEP_LOG", "warn"),
-    )
-    .expect("serve");
+    let (mut child, base) = cli::serve(&bin, &work);
     let code = admin(&["enroll", "--person", &worker])["code"]
         .as_str()
         .unwrap()

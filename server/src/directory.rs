@@ -399,6 +399,15 @@ pub fn set_units(conn: &Db<'_>, person_id: &str, units: &[String], by: &str) -> 
             units.join(",")
         ),
     )?;
+    replace_units(conn, person_id, units)?;
+    Ok(Person {
+        units: units.to_vec(),
+        ..p
+    })
+}
+
+/// The units a person works in from now on.
+fn replace_units(conn: &Db<'_>, person_id: &str, units: &[String]) -> DResult<()> {
     conn.execute(
         "DELETE FROM person_units WHERE person_id = $1",
         vals![person_id],
@@ -409,10 +418,7 @@ pub fn set_units(conn: &Db<'_>, person_id: &str, units: &[String], by: &str) -> 
             vals![person_id, u],
         )?;
     }
-    Ok(Person {
-        units: units.to_vec(),
-        ..p
-    })
+    Ok(())
 }
 
 /// Gives a person another role, in units of the kind it works in. Refused while a phone of
@@ -480,16 +486,7 @@ pub fn set_role(
         "UPDATE people SET role = $2 WHERE id = $1",
         vals![person_id, role.code()],
     )?;
-    conn.execute(
-        "DELETE FROM person_units WHERE person_id = $1",
-        vals![person_id],
-    )?;
-    for u in units {
-        conn.execute(
-            "INSERT INTO person_units (person_id, unit_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            vals![person_id, u],
-        )?;
-    }
+    replace_units(conn, person_id, units)?;
     Ok(Person {
         role,
         units: units.to_vec(),

@@ -490,18 +490,49 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
     assert_eq!(placements(&data), before);
 }
 
-#[test]
-fn finished_records_leave_the_phones_but_stay_on_the_server_and_open_on_demand() {
+/// A grid of four households whose server purges finished records as soon as they are
+/// finished (the default is 60 days untouched), its two grid workers, and the first one's
+/// phone, enrolled (not synced yet).
+struct Purging {
+    dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    server: ServerProc,
+    phones: std::path::PathBuf,
+    /// The second grid worker (not enrolled).
+    wa2: String,
+    pa: Phone,
+}
+
+fn purging() -> Purging {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("server");
     small_street(&data, 4);
     let wa = person(&data, "王网格", "grid-worker", &["A"]);
     let wa2 = person(&data, "周网格", "grid-worker", &["A"]);
-    // Finished records go as soon as they are finished (the default is 60 days untouched).
     let server = ServerProc::start_with(&data, "127.0.0.1:0", &["--purge-days", "0"]);
     let phones = dir.path().join("phones");
     std::fs::create_dir_all(&phones).unwrap();
     let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    Purging {
+        dir,
+        data,
+        server,
+        phones,
+        wa2,
+        pa,
+    }
+}
+
+#[test]
+fn finished_records_leave_the_phones_but_stay_on_the_server_and_open_on_demand() {
+    let Purging {
+        dir: _dir,
+        data,
+        server,
+        phones,
+        wa2,
+        pa,
+    } = purging();
     assert_eq!(pa.s().purge_after(), Some(60 * doorstep_core::time::DAY));
     // The phone learns the server's age at its first sync, and keeps it.
     pa.sync().unwrap();
@@ -578,15 +609,14 @@ fn finished_records_leave_the_phones_but_stay_on_the_server_and_open_on_demand()
 /// cancelling) would send that change without the document it belongs to.
 #[test]
 fn a_pull_in_many_pages_leaves_finished_records_out_of_every_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    small_street(&data, 4);
-    let wa = person(&data, "王网格", "grid-worker", &["A"]);
-    let wa2 = person(&data, "周网格", "grid-worker", &["A"]);
-    let server = ServerProc::start_with(&data, "127.0.0.1:0", &["--purge-days", "0"]);
-    let phones = dir.path().join("phones");
-    std::fs::create_dir_all(&phones).unwrap();
-    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    let Purging {
+        dir: _dir,
+        data,
+        server,
+        phones,
+        wa2,
+        pa,
+    } = purging();
     pa.sync().unwrap();
     let h = pa.s().households(&HouseholdQuery::grid("A"), 0).unwrap()[0]
         .id

@@ -164,6 +164,17 @@ pub fn add_visit(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
 
 /// Reads a household document, checking it against the schema.
 pub fn read(doc: &AutoCommit, id: &str) -> Result<Household> {
+    read_with(doc, id, true)
+}
+
+/// Reads a household document without its visits (`visits` left empty), for a writer that
+/// needs its fields before adding to it: reading every visit's map is most of a long-visited
+/// household's read, and the full read (the schema check) follows the write anyway.
+pub fn read_without_visits(doc: &AutoCommit, id: &str) -> Result<Household> {
+    read_with(doc, id, false)
+}
+
+fn read_with(doc: &AutoCommit, id: &str, with_visits: bool) -> Result<Household> {
     let r = Reader { doc, id };
     let root = r.check_header(DocKind::Household)?;
     let code = |field: &str, v: String| Error::schema(id, format!("{field}: unknown value {v:?}"));
@@ -209,8 +220,18 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Household> {
     }
 
     let mut visits = Vec::new();
-    let rx = super::clock::bounds(doc);
-    for (vid, m) in r.entries(&root, "visits")? {
+    let rx = if with_visits {
+        super::clock::bounds(doc)
+    } else {
+        Default::default()
+    };
+    let all = if with_visits {
+        r.entries(&root, "visits")?
+    } else {
+        r.obj(&root, "visits", ObjType::Map)?;
+        Vec::new()
+    };
+    for (vid, m) in all {
         let kind = r.str(&m, "kind")?;
         visits.push(Visit {
             at: super::clock::time_of(&rx, &vid, r.i64(&m, "at")?),

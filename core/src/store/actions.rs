@@ -270,7 +270,8 @@ impl Store {
         check_id("household_id", household_id)?;
         visit.validate(now)?;
         let mut hs = self.stage(household_id, DocKind::Household)?;
-        let h = doc::household::read(&hs.doc, household_id)?;
+        // Its fields only: the visits are read once, by the write's schema check.
+        let h = doc::household::read_without_visits(&hs.doc, household_id)?;
         if h.moved_out {
             return Err(Error::NotAllowed("the household has moved out".into()));
         }
