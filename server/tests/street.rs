@@ -476,7 +476,7 @@ fn devices_reaching_a_unit_are_those_whose_scope_reaches_it() {
 
 /// The devices page's count of what each device has yet to pull equals a count of every row of
 /// its scope after its cursor that it did not push, for grid workers' phones (which pushed) and
-/// a supervisor's (enrolled, never synced).
+/// a supervisor's (enrolled, never synced), whose scope is its share: the open records.
 #[test]
 fn pending_counts_equal_a_count_of_every_row() {
     use doorstep_server::directory::{self, Role};
@@ -491,7 +491,7 @@ fn pending_counts_equal_a_count_of_every_row() {
     directory::enroll(b.db(), &chief.id, "chief").unwrap();
     let views = device_views(&*b, Lang::Zh, &built.grids, true).unwrap();
     assert!(views.len() > built.grids.len(), "{}", views.len());
-    let mut nonzero = 0;
+    let (mut nonzero, mut supervisors) = (0, 0);
     for v in &views {
         let d = directory::device(b.db(), &v.id).unwrap().unwrap();
         let row = directory::devices(b.db())
@@ -510,7 +510,12 @@ fn pending_counts_equal_a_count_of_every_row() {
                 &format!(
                     "SELECT COUNT(*) FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
                      WHERE c.seq > ? AND (c.device_id IS NULL OR c.device_id <> ?) \
-                     AND s.grid IN ({marks})"
+                     AND s.grid IN ({marks}){}",
+                    if d.scope.role == Role::Supervisor {
+                        " AND s.open = 1"
+                    } else {
+                        ""
+                    }
                 ),
                 rusqlite::params_from_iter(args),
                 |r| r.get(0),
@@ -518,6 +523,17 @@ fn pending_counts_equal_a_count_of_every_row() {
             .unwrap();
         assert_eq!(v.pending, expected.to_string(), "{}", v.person);
         nonzero += usize::from(expected > 0);
+        if d.scope.role == Role::Supervisor {
+            let whole: i64 = b
+                .connection()
+                .query_row("SELECT COUNT(*) FROM change_log", [], |r| r.get(0))
+                .unwrap();
+            assert!(
+                expected > 0 && expected < whole / 2,
+                "{expected} of {whole}"
+            );
+            supervisors += 1;
+        }
     }
-    assert!(nonzero > 0);
+    assert!(nonzero > 0 && supervisors == 1);
 }

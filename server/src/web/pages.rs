@@ -1139,6 +1139,19 @@ pub fn device_views(
                     &d.id,
                 )
             }
+            // A supervisor's phone holds its share: the open records (`sync::Light`; the few
+            // it opened on demand or saw close are not counted).
+            Role::Supervisor => {
+                let gs: Vec<String> = scope.grids.iter().cloned().collect();
+                count_pending(
+                    s.connection(),
+                    "s.grid",
+                    &gs,
+                    " AND s.open = 1",
+                    cursor,
+                    &d.id,
+                )
+            }
             _ => {
                 let gs: Vec<String> = scope.grids.iter().cloned().collect();
                 count_pending(s.connection(), "s.grid", &gs, "", cursor, &d.id)
