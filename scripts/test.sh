@@ -90,6 +90,8 @@ printf '楼栋,单元,室,户主,电话\n1,1,101,王秀英,13800000001\n1,1,102,
 admin import-households --grid KT --file "$KTDATA/roll.csv" >/dev/null
 # A second grid with a liaison group for the shells' adapter (android/state).
 admin add-unit --kind grid --id KS --name 状态网格 --parent ktc >/dev/null
+# Where the Kotlin sync test moves a household to (no other check counts this grid).
+admin add-unit --kind grid --id KM --name 迁入网格 --parent ktc >/dev/null
 admin add-unit --kind group --id KS-L1 --name 一号联户组 --parent KS >/dev/null
 printf '楼栋,单元,室,户主,电话,联户组,标签\n2,1,101,赵秀英,13800000011,KS-L1,独居老人\n2,1,102,钱建国,,KS-L1,\n2,1,201,孙桂兰,,KS-L1,\n2,1,202,李志强,,KS-L1,\n2,2,101,周海燕,,KS-L1,\n2,2,102,吴明,,KS-L1,\n' > "$KTDATA/roll-ks.csv"
 admin import-households --grid KS --file "$KTDATA/roll-ks.csv" >/dev/null
