@@ -18,7 +18,7 @@
 //! Everything runs on the one machine: the phones' side (the supervisor's phone merging a whole
 //! street) takes CPU from the server, which a real deployment's server would not share.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,31 +39,18 @@ const WORKERS: usize = 6;
 const FIXTURE_VERSION: u32 = 1;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
-    let size = arg("--only").unwrap_or_else(|| "22x500".into());
-    let bin = arg("--bin")
+    let size = cli::arg("--only").unwrap_or_else(|| "22x500".into());
+    let bin = cli::arg("--bin")
         .map(PathBuf::from)
         .unwrap_or_else(|| server_bin().expect("the server binary"));
-    let target = server_bin()
-        .expect("the server binary")
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .to_path_buf();
-    let kept = target
-        .join("street-fixtures")
-        .join(format!("{size}-v{FIXTURE_VERSION}"));
+    let fixtures = cli::fixtures_dir(&server_bin().expect("the server binary"));
+    let kept = fixtures.join(format!("{size}-v{FIXTURE_VERSION}"));
     assert!(
         kept.join("built").exists(),
         "{} is not built: run `cargo bench -p doorstep-server --bench street -- --only {size}` first",
         kept.display()
     );
-    let data = target.join("street-fixtures").join(format!("load-{size}"));
+    let data = fixtures.join(format!("load-{size}"));
     cli::copy_data(&kept, &data);
     let admin = |args: &[&str]| cli::admin(&bin, &data, args);
     let people = admin(&["people"]);

@@ -41,26 +41,14 @@ const HOUSEHOLDS: usize = 500;
 const RUNS: usize = 40;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
-    let years: i64 = arg("--years").map_or(5, |y| y.parse().expect("--years N"));
+    let years: i64 = cli::arg("--years").map_or(5, |y| y.parse().expect("--years N"));
     let bin = server_bin().expect("the server binary");
-    let target = bin
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .to_path_buf();
-    let kept = target
-        .join("street-fixtures")
-        .join(format!("phone-{years}y-{HOUSEHOLDS}-v{FIXTURE_VERSION}"));
+    let fixtures = cli::fixtures_dir(&bin);
+    let kept = fixtures.join(format!("phone-{years}y-{HOUSEHOLDS}-v{FIXTURE_VERSION}"));
     if !kept.join("built").exists() {
         build(&kept, years);
     }
-    let work = target.join("street-fixtures").join("phone-years-run");
+    let work = fixtures.join("phone-years-run");
     cli::copy_data(&kept, &work);
     let phone = std::fs::read_dir(work.join("phones"))
         .unwrap()

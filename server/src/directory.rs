@@ -382,10 +382,7 @@ pub fn add_person(conn: &Db<'_>, name: &str, role: Role, units: &[String]) -> DR
 /// which pulls what entered it; documents that left it and still hold unsynced changes on a
 /// phone are refused by name there (the phone shows them and offers to drop them).
 pub fn set_units(conn: &Db<'_>, person_id: &str, units: &[String], by: &str) -> DResult<Person> {
-    let p = person(conn, person_id)?.ok_or_else(|| DirectoryError::NotFound {
-        kind: "person",
-        id: person_id.to_string(),
-    })?;
+    let p = known_person(conn, person_id)?;
     check_units(conn, p.role, units)?;
     log(
         conn,
@@ -435,10 +432,7 @@ pub fn set_role(
     units: &[String],
     by: &str,
 ) -> DResult<Person> {
-    let p = person(conn, person_id)?.ok_or_else(|| DirectoryError::NotFound {
-        kind: "person",
-        id: person_id.to_string(),
-    })?;
+    let p = known_person(conn, person_id)?;
     if p.role == role {
         return Err(DirectoryError::Invalid(format!(
             "{} 已是{}；调整单位请用 set-units / {} already is a {}: use set-units to change units",
@@ -588,6 +582,14 @@ pub fn person(conn: &Db<'_>, id: &str) -> DResult<Option<Person>> {
     }))
 }
 
+/// A person who must exist: `NotFound` otherwise.
+fn known_person(conn: &Db<'_>, id: &str) -> DResult<Person> {
+    person(conn, id)?.ok_or_else(|| DirectoryError::NotFound {
+        kind: "person",
+        id: id.to_string(),
+    })
+}
+
 pub fn people(conn: &Db<'_>) -> DResult<Vec<Person>> {
     let ids: Vec<String> = conn
         .rows("SELECT id FROM people ORDER BY role, name", &[])?
@@ -690,12 +692,7 @@ pub fn scope_of(conn: &Db<'_>, p: &Person) -> DResult<Scope> {
 
 /// Creates a device for a person and its one-time enrollment code (valid for 7 days).
 pub fn enroll(conn: &Db<'_>, person_id: &str, label: &str) -> DResult<Enrollment> {
-    if person(conn, person_id)?.is_none() {
-        return Err(DirectoryError::NotFound {
-            kind: "person",
-            id: person_id.to_string(),
-        });
-    }
+    known_person(conn, person_id)?;
     check_text("label", label, 64)?;
     let raw = random_bytes::<12>()?;
     let code: String = raw
@@ -786,10 +783,7 @@ fn device_with(
     scope_sig: Option<String>,
     pull_since: Option<i64>,
 ) -> DResult<Device> {
-    let person = person(conn, person_id)?.ok_or_else(|| DirectoryError::NotFound {
-        kind: "person",
-        id: person_id.to_string(),
-    })?;
+    let person = known_person(conn, person_id)?;
     let scope = scope_of(conn, &person)?;
     Ok(Device {
         id,

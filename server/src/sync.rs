@@ -1171,7 +1171,7 @@ pub fn sync(
         extra: None,
     };
     // The second form's fields, on every answer to a request of that form (the third's too).
-    let policy = req.policy.then(|| purge_days(store));
+    let policy = req.policy.then(|| store.purge_days());
     let answer = |mut resp: SyncResponse| {
         resp.extra = req.own_seq.map(|_| doorstep_core::protocol::ResponseExtra {
             own_seq: pushed.seqs.map_or(0, |(_, hi)| hi),
@@ -1219,13 +1219,6 @@ pub fn sync(
     };
     let resp = page(store, device, req.cursor, budget, held, light.as_ref())?;
     Ok((answer(resp), pushed))
-}
-
-/// The purge age phones are told (`serve --purge-days`; `u32::MAX`: finished records stay).
-fn purge_days(store: &Backend) -> u32 {
-    store.purge_after().map_or(u32::MAX, |a| {
-        (a / doorstep_core::time::DAY).clamp(0, i64::from(u32::MAX - 1)) as u32
-    })
 }
 
 /// What the end of a hand-over took from the phone.

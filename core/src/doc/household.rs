@@ -220,16 +220,11 @@ fn read_with(doc: &AutoCommit, id: &str, with_visits: bool) -> Result<Household>
     }
 
     let mut visits = Vec::new();
-    let rx = if with_visits {
-        super::clock::bounds(doc)
-    } else {
-        Default::default()
-    };
-    let all = if with_visits {
-        r.entries(&root, "visits")?
+    let (rx, all) = if with_visits {
+        (super::clock::bounds(doc), r.entries(&root, "visits")?)
     } else {
         r.obj(&root, "visits", ObjType::Map)?;
-        Vec::new()
+        (Default::default(), Vec::new())
     };
     for (vid, m) in all {
         let kind = r.str(&m, "kind")?;

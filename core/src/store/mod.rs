@@ -283,6 +283,14 @@ impl Store {
         self.purge_after
     }
 
+    /// The purge age as the protocol says it (`purge_days` in `DSA3`; `u32::MAX`: never), the
+    /// inverse of [`Store::set_purge_days`].
+    pub fn purge_days(&self) -> u32 {
+        self.purge_after.map_or(u32::MAX, |a| {
+            (a / crate::time::DAY).clamp(0, i64::from(u32::MAX - 1)) as u32
+        })
+    }
+
     /// The time before which a finished record goes ([`read_model::PURGEABLE`]'s `?1`), if
     /// any.
     pub fn purge_horizon(&self, now: Millis) -> Option<Millis> {

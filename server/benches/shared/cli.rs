@@ -1,10 +1,27 @@
 //! The release server's command line as the benches drive it: a kept data directory copied so
 //! that a run changes nothing kept, `admin ... --json`, and `serve` on 127.0.0.1.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
 use doorstep_server::demo::spawn_serve;
+
+/// The value after `name` on the bench's command line (`cargo bench ... -- --name value`).
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// Where built streets and grids are kept: `target/street-fixtures/`, beside the server binary
+/// `bin` (`target/release/doorstep-server`).
+pub fn fixtures_dir(bin: &Path) -> PathBuf {
+    bin.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("street-fixtures")
+}
 
 /// Copies a kept data directory to `to` (replacing what was there).
 pub fn copy_data(from: &Path, to: &Path) {

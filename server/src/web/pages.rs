@@ -1139,22 +1139,16 @@ pub fn device_views(
                     &d.id,
                 )
             }
-            // A supervisor's phone holds its share: the open records (`sync::Light`; the few
-            // it opened on demand or saw close are not counted).
-            Role::Supervisor => {
+            role => {
                 let gs: Vec<String> = scope.grids.iter().cloned().collect();
-                count_pending(
-                    s.connection(),
-                    "s.grid",
-                    &gs,
-                    " AND s.open = 1",
-                    cursor,
-                    &d.id,
-                )
-            }
-            _ => {
-                let gs: Vec<String> = scope.grids.iter().cloned().collect();
-                count_pending(s.connection(), "s.grid", &gs, "", cursor, &d.id)
+                // A supervisor's phone holds its share: the open records (`sync::Light`; the
+                // few it opened on demand or saw close are not counted).
+                let share = if role == Role::Supervisor {
+                    " AND s.open = 1"
+                } else {
+                    ""
+                };
+                count_pending(s.connection(), "s.grid", &gs, share, cursor, &d.id)
             }
         }
         .map_err(|e| ie(&e))?;
