@@ -860,7 +860,11 @@ pub fn drop_refused(store: &mut Store, doc_id: &str) -> Result<()> {
         .any(|f| f.doc_id == doc_id && f.rule == crate::rules::Rule::ActorBound.code());
     let kept: Vec<FailedDoc> = list.into_iter().filter(|f| f.doc_id != doc_id).collect();
     let mut again = reconcile_next(store)?;
-    if missed && store.doc_kind(doc_id)?.is_some() && !again.iter().any(|d| d == doc_id) {
+    // (A visit book this phone began and the server never took goes altogether when dropped,
+    // but the server may hold the same book from other phones: it is fetched too.)
+    let fetchable =
+        store.doc_kind(doc_id)?.is_some() || crate::doc::visits::parse_id(doc_id).is_some();
+    if missed && fetchable && !again.iter().any(|d| d == doc_id) {
         again.push(doc_id.to_string());
     }
     store.set_sync_settings(&[
@@ -980,7 +984,12 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             let s = lock(store);
             reconcile_next(&s)?
                 .into_iter()
-                .filter_map(|d| s.doc_kind(&d).ok().flatten().map(|k| (d, k)))
+                .filter_map(|d| {
+                    let kind = s.doc_kind(&d).ok().flatten().or_else(|| {
+                        crate::doc::visits::parse_id(&d).map(|_| crate::doc::DocKind::Visits)
+                    });
+                    kind.map(|k| (d, k))
+                })
                 .collect()
         };
         if !ids.is_empty() {
@@ -1031,6 +1040,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
                     own_seq: Some(s.own_seq()?),
                     unsynced: Some(s.unacknowledged_docs()?.min(u64::from(u32::MAX)) as u32),
                     policy: true,
+                    books: true,
                     push,
                 },
                 heads,
@@ -1324,8 +1334,26 @@ pub fn fetch(store: &Mutex<Store>, docs: &[(String, crate::doc::DocKind)]) -> Re
     if docs.is_empty() {
         return Ok(SyncReport::default());
     }
+    // A household comes with its visit books of this year and the last (`doc::visits`), which
+    // the server may or may not have: those it lacks are not reported missing.
+    let now = lock(store).now();
+    let this_year = crate::doc::visits::year_of(now);
+    let books: Vec<(String, crate::doc::DocKind)> = docs
+        .iter()
+        .filter(|(_, k)| *k == crate::doc::DocKind::Household)
+        .flat_map(|(h, _)| {
+            [this_year - 1, this_year].map(|y| {
+                (
+                    crate::doc::visits::book_id(h, y),
+                    crate::doc::DocKind::Visits,
+                )
+            })
+        })
+        .collect();
+    let asked: Vec<(String, crate::doc::DocKind)> =
+        docs.iter().cloned().chain(books.iter().cloned()).collect();
     let mut session = Session::open(store)?;
-    let result = session.reconcile(docs);
+    let result = session.reconcile(&asked);
     if let Err(Error::Server { code, .. }) = &result
         && code == "device_revoked"
     {
@@ -1336,6 +1364,9 @@ pub fn fetch(store: &Mutex<Store>, docs: &[(String, crate::doc::DocKind)]) -> Re
     // A document neither fetched nor refused: the server has no such record (a wrong id, or
     // one never synced by the phone that made it).
     let mut report = session.report;
+    report
+        .failed
+        .retain(|f| !books.iter().any(|(b, _)| *b == f.doc_id));
     let missing: Vec<&String> = {
         let s = lock(store);
         let mut missing = Vec::new();

@@ -14,3 +14,12 @@ pub fn check_id(field: &'static str, id: &str) -> crate::Result<()> {
         .map(|_| ())
         .map_err(|_| crate::Error::invalid(field, format!("{id:?} is not an id")))
 }
+
+/// Checks that `id` is a well-formed document id: an id, or a visit book's
+/// (`<household id>.<year>`, `doc::visits`).
+pub fn check_doc_id(field: &'static str, id: &str) -> crate::Result<()> {
+    if crate::doc::visits::parse_id(id).is_some() {
+        return Ok(());
+    }
+    check_id(field, id)
+}

@@ -7,6 +7,7 @@
 //!           "DSQ2" u64:cursor u32:page_bytes u64:own_seq  bundle
 //!           "DSQ3" u64:cursor u32:page_bytes u64:own_seq u32:unsynced  bundle
 //!           "DSQ4" as DSQ3 (the phone reads the third answer form)
+//!           "DSQ5" as DSQ4 (the phone reads visit books, document kind 4)
 //! response  "DSA1" u64:cursor u8:more u8:restart u32:n {id heads}*n  bundle
 //!           "DSA2" u64:cursor u8:more u8:restart u64:own_seq i64:server_now u32:returned_own
 //!                  u32:n {id heads}*n  bundle
@@ -24,7 +25,9 @@
 //! form is the third, saying that the phone reads the third answer form, which adds the
 //! server's policy for the phone: how many days a finished record stays on it (`purge_days`,
 //! `serve --purge-days`; `u32::MAX`: none is purged), so that phones and server agree on what a pull
-//! from the start leaves out.
+//! from the start leaves out. The fifth is the fourth, saying that the phone reads yearly visit
+//! documents (kind 4 in a bundle, `doc::visits`): an older phone is sent none (it could not
+//! decode the page), and sees the visits of its households' documents only.
 //! ```text
 //! reconcile "DSC1" u32:n { u8:kind id u32:len automerge-sync-message }*n
 //! handover  "DSH1" bundle   (the end of a hand-over: what the phone still holds undelivered)
@@ -59,6 +62,7 @@ const REQUEST_MAGIC: &[u8; 4] = b"DSQ1";
 const REQUEST_MAGIC_2: &[u8; 4] = b"DSQ2";
 const REQUEST_MAGIC_3: &[u8; 4] = b"DSQ3";
 const REQUEST_MAGIC_4: &[u8; 4] = b"DSQ4";
+const REQUEST_MAGIC_5: &[u8; 4] = b"DSQ5";
 const RESPONSE_MAGIC: &[u8; 4] = b"DSA1";
 const RESPONSE_MAGIC_2: &[u8; 4] = b"DSA2";
 const RESPONSE_MAGIC_3: &[u8; 4] = b"DSA3";
@@ -80,6 +84,8 @@ pub struct SyncRequest {
     pub unsynced: Option<u32>,
     /// The phone reads the third answer form (the fourth request form; needs `unsynced`).
     pub policy: bool,
+    /// The phone reads visit books (the fifth request form; needs `policy`).
+    pub books: bool,
     /// An exchange bundle (may hold no documents).
     pub push: Vec<u8>,
 }
@@ -136,11 +142,12 @@ pub struct ReconcileEntry {
 
 impl SyncRequest {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = match (self.own_seq, self.unsynced, self.policy) {
-            (None, None, _) => REQUEST_MAGIC.to_vec(),
-            (Some(_), None, _) => REQUEST_MAGIC_2.to_vec(),
-            (_, Some(_), false) => REQUEST_MAGIC_3.to_vec(),
-            (_, Some(_), true) => REQUEST_MAGIC_4.to_vec(),
+        let mut out = match (self.own_seq, self.unsynced, self.policy, self.books) {
+            (None, None, _, _) => REQUEST_MAGIC.to_vec(),
+            (Some(_), None, _, _) => REQUEST_MAGIC_2.to_vec(),
+            (_, Some(_), false, _) => REQUEST_MAGIC_3.to_vec(),
+            (_, Some(_), true, false) => REQUEST_MAGIC_4.to_vec(),
+            (_, Some(_), true, true) => REQUEST_MAGIC_5.to_vec(),
         };
         out.extend(self.cursor.to_le_bytes());
         out.extend(self.page_bytes.to_le_bytes());
@@ -157,7 +164,9 @@ impl SyncRequest {
     pub fn decode(body: &[u8]) -> Result<SyncRequest> {
         let plain = decompress(body)?;
         let mut r = WireReader::new(&plain);
-        let form = if plain.starts_with(REQUEST_MAGIC_4) {
+        let form = if plain.starts_with(REQUEST_MAGIC_5) {
+            5
+        } else if plain.starts_with(REQUEST_MAGIC_4) {
             4
         } else if plain.starts_with(REQUEST_MAGIC_3) {
             3
@@ -167,6 +176,7 @@ impl SyncRequest {
             1
         };
         r.magic(match form {
+            5 => REQUEST_MAGIC_5,
             4 => REQUEST_MAGIC_4,
             3 => REQUEST_MAGIC_3,
             2 => REQUEST_MAGIC_2,
@@ -181,7 +191,8 @@ impl SyncRequest {
             page_bytes,
             own_seq,
             unsynced,
-            policy: form == 4,
+            policy: form >= 4,
+            books: form == 5,
             push: r.rest().to_vec(),
         })
     }
@@ -400,6 +411,7 @@ mod tests {
             own_seq: None,
             unsynced: None,
             policy: false,
+            books: false,
             push: b"DSX2\0\0\0\0".to_vec(),
         };
         assert_eq!(SyncRequest::decode(&req.encode()).unwrap(), req);
@@ -420,6 +432,12 @@ mod tests {
         };
         assert!(decompress(&req4.encode()).unwrap().starts_with(b"DSQ4"));
         assert_eq!(SyncRequest::decode(&req4.encode()).unwrap(), req4);
+        let req5 = SyncRequest {
+            books: true,
+            ..req4.clone()
+        };
+        assert!(decompress(&req5.encode()).unwrap().starts_with(b"DSQ5"));
+        assert_eq!(SyncRequest::decode(&req5.encode()).unwrap(), req5);
         let resp = SyncResponse {
             cursor: 7,
             more: true,
@@ -492,12 +510,12 @@ mod tests {
             SyncRequest::decode(b"not zstd at all"),
             Err(Error::Decode(_))
         ));
-        let mut v5 = b"DSQ5".to_vec();
-        v5.extend([0; 24]);
-        let err = SyncRequest::decode(&compress(&v5)).unwrap_err().to_string();
-        assert!(err.contains("protocol version 5"), "{err}");
-        // The third and fourth forms cut anywhere before their bundle.
-        for magic in [b"DSQ3", b"DSQ4"] {
+        let mut v6 = b"DSQ6".to_vec();
+        v6.extend([0; 24]);
+        let err = SyncRequest::decode(&compress(&v6)).unwrap_err().to_string();
+        assert!(err.contains("protocol version 6"), "{err}");
+        // The third to fifth forms cut anywhere before their bundle.
+        for magic in [b"DSQ3", b"DSQ4", b"DSQ5"] {
             let mut v = magic.to_vec();
             v.extend([0; 24]);
             for cut in 4..v.len() {

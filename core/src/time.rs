@@ -19,6 +19,33 @@ pub const EARLIEST: Millis = 946_684_800_000;
 /// How far in the future a device time may lie before it is refused as a wrong clock.
 pub const FUTURE_TOLERANCE: Millis = DAY;
 
+/// The calendar year of `at` (UTC), for checking birth years.
+pub fn year_of(at: Millis) -> i32 {
+    // Days to civil date (Howard Hinnant's algorithm), year only.
+    let z = at.div_euclid(DAY) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2)) as i32
+}
+
+/// 1 January of `year`, 00:00 UTC (Hinnant's days from civil).
+pub fn year_start(year: i32) -> Millis {
+    let y = i64::from(year) - 1; // January and February count with the year before.
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = 306; // 1 March is day 0; 1 January is day 306.
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * DAY
+}
+
+/// China Standard Time's offset from UTC: the year a visit belongs to is the one on the wall
+/// where it happened (a visit on New Year's Eve at 23:30 is of the old year).
+pub const CHINA_OFFSET: Millis = 8 * HOUR;
+
 /// The device clock now.
 pub fn now() -> Millis {
     SystemTime::now()
@@ -98,5 +125,23 @@ mod words_tests {
         assert_eq!(duration_words(2 * HOUR, false), "2 h");
         assert_eq!(duration_words(25 * MINUTE, true), "25分钟");
         assert_eq!(duration_words(-5, false), "0 min");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn years() {
+        assert_eq!(year_of(0), 1970);
+        assert_eq!(year_of(1_798_000_000_000), 2026);
+        assert_eq!(year_of(946_684_800_000), 2000);
+        assert_eq!(year_of(946_684_800_000 - 1), 1999);
+        for y in [1970, 1999, 2000, 2024, 2026, 2100] {
+            assert_eq!(year_of(year_start(y)), y);
+            assert_eq!(year_of(year_start(y) - 1), y - 1);
+        }
+        assert_eq!(year_start(2000), EARLIEST);
     }
 }

@@ -1,7 +1,7 @@
 //! A bounds-checked reader for Doorstep's binary formats (bundles, state vectors, sync
 //! messages): foreign bytes give a typed [`Error::Decode`], never a panic or a huge allocation.
 
-use crate::{Error, Result, ids::check_id};
+use crate::{Error, Result};
 
 pub(crate) struct WireReader<'a> {
     bytes: &'a [u8],
@@ -75,7 +75,7 @@ impl<'a> WireReader<'a> {
         let n = self.u16()? as usize;
         let id = std::str::from_utf8(self.take(n)?)
             .map_err(|_| Error::Decode("id is not UTF-8".into()))?;
-        check_id("id", id).map_err(|e| Error::Decode(e.to_string()))?;
+        crate::ids::check_doc_id("id", id).map_err(|e| Error::Decode(e.to_string()))?;
         Ok(id.to_string())
     }
 

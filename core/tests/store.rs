@@ -662,7 +662,9 @@ fn a_long_used_store_is_tidied_once_a_week() {
         .unwrap();
     let big = size(&path);
     assert!(s.tidy(T0).unwrap(), "five chunks a document: compacted");
-    assert!(size(&path) < big * 3 / 4, "{} → {}", big, size(&path));
+    // (A fifth smaller: each household's visits are in a visit book of their own, begun whole
+    // with the first visit, so four chunks of the five were extra.)
+    assert!(size(&path) < big * 4 / 5, "{} → {}", big, size(&path));
     // Not again within the week, even with more to compact; a week on, it looks again.
     for id in &ids {
         s.record_visit(id, visit(T0 - days(1)), None, None).unwrap();

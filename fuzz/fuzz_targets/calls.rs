@@ -48,6 +48,7 @@ pub fn grid_worker_device() -> Device {
         pull_since: None,
         handover_at: None,
         last_cursor: None,
+        last_sync_at: None,
         scope_since: None,
     }
 }
@@ -234,6 +235,7 @@ pub fn rules(docs: &RuleDocs, data: &[u8]) {
             doc: &d,
             changes: &changes,
             now: 1_800_000_000_000,
+            place: Some(("A", Some("A-l1"))),
         },
     );
 }

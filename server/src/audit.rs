@@ -47,7 +47,8 @@ pub fn for_household(
     let mut stmt = b.connection().prepare_cached(
         "WITH docs_of (doc_id) AS ( \
              SELECT ?1 UNION SELECT id FROM tasks WHERE household_id = ?1 \
-             UNION SELECT id FROM appeals WHERE household_id = ?1) \
+             UNION SELECT id FROM appeals WHERE household_id = ?1 \
+             UNION SELECT doc_id FROM visit_books WHERE household_id = ?1) \
          SELECT l.seq, l.doc_id, COALESCE(s.kind, ''), l.hash, l.device_id, l.received_at \
          FROM docs_of o \
          CROSS JOIN change_log l ON l.doc_id = o.doc_id \

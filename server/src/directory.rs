@@ -213,6 +213,8 @@ pub struct Device {
     pub handover_at: Option<i64>,
     /// The cursor it reported at its last sync: how far it had pulled before this request.
     pub last_cursor: Option<i64>,
+    /// When it last synced before this request (the server's clock).
+    pub last_sync_at: Option<i64>,
     /// The log's end when it began pulling its current scope from the start.
     pub scope_since: Option<i64>,
 }
@@ -753,7 +755,7 @@ fn hex(b: &[u8]) -> String {
 pub fn authenticate(conn: &Db<'_>, token: &str) -> DResult<Result<Device, AuthFailure>> {
     let Some(row) = conn.row(
         "SELECT id, person_id, revoked_at, scope_sig, pull_since, handover_at, last_cursor, \
-         scope_since FROM devices WHERE token_hash = $1",
+         scope_since, last_sync_at FROM devices WHERE token_hash = $1",
         vals![hash(token)],
     )?
     else {
@@ -773,6 +775,7 @@ pub fn authenticate(conn: &Db<'_>, token: &str) -> DResult<Result<Device, AuthFa
     d.handover_at = row.opt_int(5)?;
     d.last_cursor = row.opt_int(6)?;
     d.scope_since = row.opt_int(7)?;
+    d.last_sync_at = row.opt_int(8)?;
     Ok(Ok(d))
 }
 
@@ -793,6 +796,7 @@ fn device_with(
         pull_since,
         handover_at: None,
         last_cursor: None,
+        last_sync_at: None,
         scope_since: None,
     })
 }

@@ -14,15 +14,11 @@ use doorstep_core::{
 
 use crate::directory::Device;
 
-/// The grid and liaison group a document belongs to.
+/// The grid and liaison group a document belongs to. A visit book has none of its own: it is
+/// where its household is, which `storage::place` looks up (here its grid is empty).
 pub fn placement(e: &Entity) -> (DocKind, &str, Option<&str>) {
-    let kind = match e {
-        Entity::Household(_) => DocKind::Household,
-        Entity::Task(_) => DocKind::Task,
-        Entity::Appeal(_) => DocKind::Appeal,
-    };
-    let (grid, group) = rules::placement(e);
-    (kind, grid, group)
+    let (grid, group) = rules::placement(e).unwrap_or(("", None));
+    (e.kind(), grid, group)
 }
 
 /// Whether a document is still in somebody's hands: an appeal not yet resolved, a help task not
@@ -31,7 +27,7 @@ pub fn placement(e: &Entity) -> (DocKind, &str, Option<&str>) {
 pub fn is_open(e: &Entity) -> bool {
     use doorstep_core::domain::{appeal, task};
     match e {
-        Entity::Household(_) => false,
+        Entity::Household(_) | Entity::Visits(_) => false,
         Entity::Task(t) => matches!(
             task::reduce(&t.events).status,
             task::TaskStatus::Open | task::TaskStatus::Claimed
@@ -48,8 +44,14 @@ pub fn principal(device: &Device) -> Principal {
     }
 }
 
-/// Checks one pushed document against the rules, at the server's clock `now`.
-pub fn check_push(who: &Principal, inc: &Incoming<'_>, now: i64) -> Result<(), Refusal> {
+/// Checks one pushed document against the rules, at the server's clock `now`; `place` is where
+/// a visit book's household was as the device knew it (`sync::book_places`).
+pub fn check_push(
+    who: &Principal,
+    inc: &Incoming<'_>,
+    now: i64,
+    place: Option<(&str, Option<&str>)>,
+) -> Result<(), Refusal> {
     let before = inc
         .before
         .is_some()
@@ -66,6 +68,7 @@ pub fn check_push(who: &Principal, inc: &Incoming<'_>, now: i64) -> Result<(), R
             doc: inc.doc,
             changes: inc.changes,
             now,
+            place,
         },
     )
 }

@@ -525,12 +525,30 @@ pub fn place(
     open: bool,
     seq: i64,
 ) -> rusqlite::Result<()> {
+    // A visit book is where its household is (`doc::visits`); its household is placed before
+    // it (a push sends households first; a replica's batch places documents in id order, and a
+    // household's id is its books' prefix).
+    let household_place: Option<(String, Option<String>)>;
+    let (grid, group) = match doorstep_core::doc::visits::parse_id(id) {
+        Some((h, _)) if kind == DocKind::Visits => {
+            household_place = tx
+                .prepare_cached("SELECT grid, grp FROM doc_scope WHERE doc_id = ?1")?
+                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match &household_place {
+                Some((g, gr)) => (g.as_str(), gr.as_deref()),
+                None => return Ok(()),
+            }
+        }
+        _ => (grid, group),
+    };
     let current: Option<(String, Option<String>, bool)> = tx
         .prepare_cached("SELECT grid, grp, open FROM doc_scope WHERE doc_id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let flipped = match &current {
-        None => kind != DocKind::Household,
+        // (Households and visit books are never open: a supervisor's phone fetches them.)
+        None => !matches!(kind, DocKind::Household | DocKind::Visits),
         Some((_, _, was)) => *was != open,
     };
     let current = current.map(|(g, gr, _)| (g, gr));
@@ -561,6 +579,8 @@ pub fn place(
             ])?;
         }
     }
+    let moved = current.is_some()
+        && current.as_ref().map(|(g, gr)| (g.as_str(), gr.as_deref())) != Some((grid, group));
     if current.as_ref().map(|(g, gr)| (g.as_str(), gr.as_deref())) != Some((grid, group)) {
         tx.prepare_cached(
             "INSERT INTO doc_scope (doc_id, kind, grid, grp, scope_seq) \
@@ -568,6 +588,18 @@ pub fn place(
              SET grid = ?3, grp = ?4, scope_seq = ?5",
         )?
         .execute(params![id, kind.code(), grid, group, seq])?;
+    }
+    if moved && kind == DocKind::Household {
+        // Its visit books go with it (ids `<household>.<year>`: the range after the dot).
+        let books: Vec<String> = tx
+            .prepare_cached(
+                "SELECT doc_id FROM doc_scope WHERE doc_id > ?1 || '.' AND doc_id < ?1 || '/'",
+            )?
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for book in books {
+            place(tx, &book, DocKind::Visits, grid, group, false, seq)?;
+        }
     }
     if flipped {
         tx.prepare_cached("UPDATE doc_scope SET open = ?2, open_seq = ?3 WHERE doc_id = ?1")?

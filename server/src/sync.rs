@@ -38,6 +38,11 @@ pub struct PushOutcome {
     pub timed: Vec<Timed>,
     /// The server's clock when it took the push.
     pub received_at: i64,
+    /// When the pushing device last synced before this push (`devices.last_sync_at`): a visit
+    /// book begun by this push builds on nothing the server held (its genesis is the same
+    /// everywhere and timeless), and a phone pushes all it has at each sync, so its new visits
+    /// were written after then (`server_times`).
+    pub device_last_sync: Option<i64>,
 }
 
 /// A pushed document's new timed items and what they build on.
@@ -90,6 +95,9 @@ pub fn server_times(b: &mut Backend, pushed: &PushOutcome) -> Result<usize, Push
     let mut fixes: Vec<(String, Vec<(String, i64)>)> = Vec::new();
     for t in &pushed.timed {
         let mut floor: Option<i64> = None;
+        if t.deps.is_empty() && doorstep_core::doc::visits::parse_id(&t.doc_id).is_some() {
+            floor = pushed.device_last_sync;
+        }
         for h in &t.deps {
             let at: Option<i64> = b
                 .connection()
@@ -347,15 +355,36 @@ fn merge(
     } else {
         Default::default()
     };
+    let seen_places = match device {
+        Some(d) => {
+            book_places(b.connection(), &entries, d).map_err(|e| PushError::Core(Error::from(e)))?
+        }
+        None => Default::default(),
+    };
     let (store, pg) = b.parts();
     let result = store.ingest(
         entries,
         |inc| {
+            // A visit book is where its household was as the device knew it: placed before
+            // this push, or pushed (and accepted) earlier in it.
+            let place: Option<(String, Option<String>)> =
+                doorstep_core::doc::visits::parse_id(inc.id)
+                    .filter(|_| inc.kind == DocKind::Visits)
+                    .and_then(|(h, _)| {
+                        seen_places.get(h).cloned().or_else(|| {
+                            placements
+                                .borrow()
+                                .get(h)
+                                .map(|(_, g, gr, _)| (g.clone(), gr.clone()))
+                        })
+                    });
+            let place = place.as_ref().map(|(g, gr)| (g.as_str(), gr.as_deref()));
             if let Some(who) = &who
-                && let Err(e) = policy::check_push(who, inc, now)
+                && let Err(e) = policy::check_push(who, inc, now, place)
                     .and_then(|()| moved_since_pulled(&placed_at, device, inc))
             {
-                kept.borrow_mut().push(Kept::of(inc, &e));
+                kept.borrow_mut()
+                    .push(Kept::of(inc, &e, place.map_or("", |(g, _)| g)));
                 refused.borrow_mut().push(e);
                 return Ok(());
             }
@@ -431,6 +460,7 @@ fn merge(
         seqs: seqs.get(),
         timed: timed.into_inner(),
         received_at: now,
+        device_last_sync: device.and_then(|d| d.last_sync_at),
     })
 }
 
@@ -446,8 +476,12 @@ fn bind_actors(
     let me = device_id.unwrap_or(SERVER_DEVICE);
     let mut seen: BTreeMap<&str, Option<String>> = BTreeMap::new();
     let mut foreign = Vec::new();
+    // Visit books' genesis actor writes the same first change on every phone, and nothing
+    // else (the rules refuse any other change under it): it is nobody's device.
+    let genesis =
+        automerge::ActorId::from(doorstep_core::doc::visits::GENESIS_ACTOR).to_hex_string();
     for m in merged {
-        for c in &m.changes {
+        for c in m.changes.iter().filter(|c| c.actor != genesis) {
             let holder = match seen.get(c.actor.as_str()) {
                 Some(h) => h.clone(),
                 None => {
@@ -532,6 +566,58 @@ fn note_device(
     Ok(())
 }
 
+/// Where the households of the pushed visit books were when `device` last pulled: a book is
+/// written where its household is, and a phone that had not yet pulled a household's move
+/// wrote its visit where the household was (the books' part of `rules::written_in_scope`: the
+/// visit is taken; the book then lies where the household is now). The first move of each
+/// household after the device's cursor says where it was before; a household not moved since
+/// is where it is.
+fn book_places(
+    conn: &rusqlite::Connection,
+    entries: &[Entry<'_>],
+    device: &Device,
+) -> rusqlite::Result<std::collections::HashMap<String, (String, Option<String>)>> {
+    let mut out = std::collections::HashMap::new();
+    let cursor = device.last_cursor.unwrap_or(i64::MAX);
+    for e in entries.iter().filter(|e| e.kind == DocKind::Visits) {
+        let Some((h, _)) = doorstep_core::doc::visits::parse_id(&e.id) else {
+            continue;
+        };
+        if out.contains_key(h) {
+            continue;
+        }
+        let Some((mut grid, mut group, since)) = conn
+            .prepare_cached("SELECT grid, grp, scope_seq FROM doc_scope WHERE doc_id = ?1")?
+            .query_row([h], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        if since > cursor {
+            let mut stmt = conn.prepare_cached(
+                "SELECT from_unit FROM scope_moves WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            let froms: Vec<String> = stmt
+                .query_map(rusqlite::params![h, cursor], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if let Some(g) = froms.iter().find(|f| !f.starts_with("grp:")) {
+                grid = g.clone();
+            }
+            if let Some(g) = froms.iter().find_map(|f| f.strip_prefix("grp:")) {
+                group = (!g.is_empty()).then(|| g.to_string());
+            }
+        }
+        out.insert(h.to_string(), (grid, group));
+    }
+    Ok(out)
+}
+
 /// The server's half of `rules::written_in_scope`: a change to a document that left the
 /// writer's scope is taken only from a device that had not pulled past the move (its cursor at
 /// its last sync before the `seq` where the document entered its current place). A phone that
@@ -545,7 +631,10 @@ fn moved_since_pulled(
     let (Some(d), Some(before)) = (device, inc.before) else {
         return Ok(());
     };
-    let (grid, group) = doorstep_core::rules::placement(before);
+    // (A visit book has no place of its own: `book_places`.)
+    let Some((grid, group)) = doorstep_core::rules::placement(before) else {
+        return Ok(());
+    };
     if d.scope.may_read(inc.kind, grid, group) {
         return Ok(());
     }
@@ -573,13 +662,20 @@ struct Kept {
 }
 
 impl Kept {
-    fn of(inc: &doorstep_core::store::Incoming<'_>, why: &doorstep_core::rules::Refusal) -> Kept {
+    /// `book_grid`: where a visit book's household is, for a book (which has no place of its
+    /// own).
+    fn of(
+        inc: &doorstep_core::store::Incoming<'_>,
+        why: &doorstep_core::rules::Refusal,
+        book_grid: &str,
+    ) -> Kept {
         let grid = inc
             .before
             .map_or_else(
-                || doorstep_core::rules::placement(inc.after).0,
-                |b| doorstep_core::rules::placement(b).0,
+                || doorstep_core::rules::placement(inc.after),
+                doorstep_core::rules::placement,
             )
+            .map_or(book_grid, |(g, _)| g)
             .to_string();
         let actions: Vec<serde_json::Value> = inc
             .changes
@@ -770,6 +866,8 @@ impl Held {
 /// bytes (at least one document when any remain). Rows the device pushed itself and still
 /// holds (`held`) are not sent back; rows of its own it no longer holds (its store is an older
 /// copy of itself) are, and counted in the answer.
+///
+/// `books`: the phone reads visit books (`SyncRequest::books`); an older phone is sent none.
 pub fn page(
     store: &mut Store,
     device: &Device,
@@ -777,8 +875,9 @@ pub fn page(
     budget: usize,
     held: Held,
     light: Option<&Light>,
+    books: bool,
 ) -> Result<SyncResponse, Error> {
-    page_planned(store, device, cursor, budget, held, light, None)
+    page_planned(store, device, cursor, budget, held, light, books, None)
 }
 
 /// What a supervisor's phone holds (docs/protocol.md, "A supervisor's phone"). A street's
@@ -918,6 +1017,7 @@ pub fn plan_of_scope(
 }
 
 /// [`page`], with the plan given (tests compare the two) or chosen by the scope's size.
+#[allow(clippy::too_many_arguments)]
 pub fn page_planned(
     store: &mut Store,
     device: &Device,
@@ -925,6 +1025,7 @@ pub fn page_planned(
     budget: usize,
     held: Held,
     light: Option<&Light>,
+    books: bool,
     plan: Option<Plan>,
 ) -> Result<SyncResponse, Error> {
     struct Row {
@@ -958,6 +1059,7 @@ pub fn page_planned(
         .join(", ");
     let cols = "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?1, s.kind, \
                 s.scope_seq, s.open_seq";
+    let kinds = if books { "" } else { " AND s.kind <> 'visits'" };
     let sql = match light {
         // The share's documents are found first (open ones through a partial index, those that
         // opened or closed since the pull began, those pinned), a few thousand at most.
@@ -969,7 +1071,7 @@ pub fn page_planned(
                  WHERE open_seq > ?4 AND open_seq > 0 AND grid IN ({placeholders}) \
                UNION SELECT doc_id FROM doc_scope \
                  WHERE doc_id IN (SELECT value FROM json_each(?5)) AND grid IN ({placeholders})) \
-             ORDER BY c.seq LIMIT ?3"
+             {kinds} ORDER BY c.seq LIMIT ?3"
         ),
         None => {
             let plan = match plan {
@@ -981,7 +1083,7 @@ pub fn page_planned(
             let (join, filter) = plan.join(filter);
             format!(
                 "{cols} FROM change_log c {join} doc_scope s ON s.doc_id = c.doc_id \
-                 WHERE c.seq > ?2 AND {filter} IN ({placeholders}) ORDER BY c.seq LIMIT ?3"
+                 WHERE c.seq > ?2 AND {filter} IN ({placeholders}){kinds} ORDER BY c.seq LIMIT ?3"
             )
         }
     };
@@ -1087,7 +1189,15 @@ pub fn page_planned(
         if all_own {
             // The device sent every one of these changes itself, in this request or in one whose
             // answer it never applied (and then it sends them again now): it already counts them
-            // as acknowledged, so neither the changes nor their heads go back.
+            // as acknowledged, so the changes do not go back. In a pull from the start their
+            // heads do: a phone pulling its scope again forgets every document the pull does
+            // not name (`Store::finish_repull`), and one it made itself and pushed with this
+            // very request (a household's first visit of the year, a new household) is in its
+            // scope all the same.
+            if first_pull {
+                let last = rows.last().map(|r| decode_heads(&r.heads_after));
+                acked.push((id, last.transpose()?.unwrap_or_default()));
+            }
             continue;
         }
         returned_own += rows.iter().filter(|r| r.mine && !r.own).count() as u32;
@@ -1217,7 +1327,15 @@ pub fn sync(
     } else {
         None
     };
-    let resp = page(store, device, req.cursor, budget, held, light.as_ref())?;
+    let resp = page(
+        store,
+        device,
+        req.cursor,
+        budget,
+        held,
+        light.as_ref(),
+        req.books,
+    )?;
     Ok((answer(resp), pushed))
 }
 
@@ -1349,6 +1467,27 @@ pub fn reconcile(
                     kind: e.kind,
                     message: reply.encode(),
                 });
+            }
+            // A visit book not begun yet of a household the phone may read (a supervisor's
+            // phone opening a household asks for this year's and last year's): held from now
+            // on, so the year's visits reach the phone when they come.
+            if let Some((h, _)) =
+                doorstep_core::doc::visits::parse_id(&e.id).filter(|_| e.kind == DocKind::Visits)
+            {
+                let place: Option<(String, Option<String>)> = store
+                    .connection()
+                    .query_row(
+                        "SELECT grid, grp FROM doc_scope WHERE doc_id = ?1",
+                        [h],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(Error::from)?;
+                if place.is_some_and(|(g, gr)| {
+                    device.scope.may_read(DocKind::Visits, &g, gr.as_deref())
+                }) {
+                    opened.push(e.id.as_str());
+                }
             }
             continue;
         };

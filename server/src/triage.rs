@@ -48,6 +48,7 @@ pub fn web_device(conn: &crate::db::Db<'_>, person: &Person) -> Result<Device, E
         pull_since: None,
         handover_at: None,
         last_cursor: None,
+        last_sync_at: None,
         scope_since: None,
     })
 }

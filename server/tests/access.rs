@@ -52,6 +52,7 @@ fn empty_sync() -> Vec<u8> {
         own_seq: None,
         unsynced: None,
         policy: false,
+        books: false,
         push: encode_bundle(&[]),
     }
     .encode()

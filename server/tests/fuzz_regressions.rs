@@ -139,6 +139,7 @@ fn real_day() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         own_seq: None,
         unsynced: None,
         policy: false,
+        books: false,
         push: delta.clone(),
     }
     .encode();

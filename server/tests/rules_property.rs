@@ -470,6 +470,7 @@ fn random_edit(rng: &mut Rng, kind: DocKind, d: &AutoCommit) -> Edit {
             "household",
             "junk",
         ],
+        DocKind::Visits => &["household", "year", "id", "type", "v", "junk"],
     };
     let any_kind = |rng: &mut Rng| {
         let all: Vec<&str> = TASK_KINDS.iter().chain(APPEAL_KINDS).copied().collect();
@@ -716,6 +717,7 @@ fn random_edits_through_the_real_server_agree_with_the_oracle() {
             own_seq: None,
             unsynced: None,
             policy: false,
+            books: false,
             push: bundle,
         }
         .encode();

@@ -385,8 +385,17 @@ fn both_page_plans_give_the_same_pages() {
             let mut pages = Vec::new();
             let mut cursor = 0;
             loop {
-                let r = page_planned(b, &device, cursor, 16 << 10, Held::ALL, None, Some(plan))
-                    .unwrap();
+                let r = page_planned(
+                    b,
+                    &device,
+                    cursor,
+                    16 << 10,
+                    Held::ALL,
+                    None,
+                    true,
+                    Some(plan),
+                )
+                .unwrap();
                 cursor = r.cursor;
                 let more = r.more;
                 pages.push(r);

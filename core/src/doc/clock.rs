@@ -47,6 +47,7 @@ pub fn bounds(doc: &AutoCommit) -> BTreeMap<String, Millis> {
 pub fn items(e: &Entity) -> Vec<(String, Millis)> {
     match e {
         Entity::Household(h) => h.visits.iter().map(|v| (v.id.clone(), v.at)).collect(),
+        Entity::Visits(b) => b.visits.iter().map(|v| (v.id.clone(), v.at)).collect(),
         Entity::Task(t) => std::iter::once(("created_at".to_string(), t.created_at))
             .chain(t.events.iter().map(|ev| (ev.id.clone(), ev.at)))
             .collect(),
@@ -103,7 +104,7 @@ pub fn corrected(doc: &AutoCommit, kind: DocKind) -> Vec<Corrected> {
             return int(&ROOT, key);
         }
         match kind {
-            DocKind::Household => {
+            DocKind::Household | DocKind::Visits => {
                 let visits = sub(&ROOT, "visits")?;
                 int(&sub(&visits, key)?, "at")
             }

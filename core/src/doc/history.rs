@@ -21,10 +21,13 @@ pub struct HistoryEntry {
     pub what: String,
 }
 
-/// Every change of `doc`, in causal order (a change after the changes it depends on).
+/// Every change of `doc`, in causal order (a change after the changes it depends on), but a
+/// visit book's genesis (`doc::visits`): written alike on every phone, it is nobody's action.
 pub fn of(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
+    let genesis = automerge::ActorId::from(super::visits::GENESIS_ACTOR);
     doc.get_changes_meta(&[])
         .into_iter()
+        .filter(|m| *m.actor != genesis)
         .map(|m| {
             let note = m.message.as_deref().and_then(ChangeNote::decode);
             let (by_id, by_name, what) = match note {

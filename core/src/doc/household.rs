@@ -149,8 +149,15 @@ pub fn update_resident(doc: &mut AutoCommit, old: &Resident, new: &Resident) -> 
     Ok(())
 }
 
-/// Appends a visit.
+/// Appends a visit to the household document (households written before yearly visit
+/// documents, and the `create` of a household given visits).
 pub fn add_visit(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
+    put_visit(doc, v)
+}
+
+/// Puts a visit into the root's `visits` map (household documents and yearly visit documents
+/// keep visits in the same form).
+pub(crate) fn put_visit(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
     let visits = obj_at(doc, &ROOT, "visits", ObjType::Map)?;
     let m = doc.put_object(&visits, v.id.as_str(), ObjType::Map)?;
     doc.put(&m, "at", v.at)?;
@@ -160,6 +167,27 @@ pub fn add_visit(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
     put_strs(doc, &m, "needs", &v.needs)?;
     put_strs(doc, &m, "opened", &v.opened)?;
     Ok(())
+}
+
+/// Reads the root's `visits` map, each visit's time through the server's times (`rx`).
+pub(crate) fn read_visits(r: &Reader<'_>, root: &super::Fields) -> Result<Vec<Visit>> {
+    let code =
+        |field: &str, v: String| Error::schema(r.id, format!("{field}: unknown value {v:?}"));
+    let rx = super::clock::bounds(r.doc);
+    let mut visits = Vec::new();
+    for (vid, m) in r.entries(root, "visits")? {
+        let kind = r.str(&m, "kind")?;
+        visits.push(Visit {
+            at: super::clock::time_of(&rx, &vid, r.i64(&m, "at")?),
+            id: vid,
+            by: r.person(&m, "by")?,
+            kind: VisitKind::from_code(&kind).ok_or_else(|| code("visit.kind", kind))?,
+            notes: r.str(&m, "notes")?,
+            needs: r.strs(&m, "needs")?,
+            opened: r.strs(&m, "opened")?,
+        });
+    }
+    Ok(visits)
 }
 
 /// Reads a household document, checking it against the schema.
@@ -219,25 +247,12 @@ fn read_with(doc: &AutoCommit, id: &str, with_visits: bool) -> Result<Household>
         });
     }
 
-    let mut visits = Vec::new();
-    let (rx, all) = if with_visits {
-        (super::clock::bounds(doc), r.entries(&root, "visits")?)
+    let visits = if with_visits {
+        read_visits(&r, &root)?
     } else {
         r.obj(&root, "visits", ObjType::Map)?;
-        (Default::default(), Vec::new())
+        Vec::new()
     };
-    for (vid, m) in all {
-        let kind = r.str(&m, "kind")?;
-        visits.push(Visit {
-            at: super::clock::time_of(&rx, &vid, r.i64(&m, "at")?),
-            id: vid,
-            by: r.person(&m, "by")?,
-            kind: VisitKind::from_code(&kind).ok_or_else(|| code("visit.kind", kind))?,
-            notes: r.str(&m, "notes")?,
-            needs: r.strs(&m, "needs")?,
-            opened: r.strs(&m, "opened")?,
-        });
-    }
 
     Ok(Household {
         id: id.to_string(),

@@ -12,6 +12,7 @@ pub mod conflicts;
 pub mod history;
 pub mod household;
 pub mod task;
+pub mod visits;
 
 use automerge::{
     AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
@@ -19,7 +20,7 @@ use automerge::{
 
 use crate::{
     Error, Result,
-    domain::{PersonRef, appeal::Appeal, household::Household, task::HelpTask},
+    domain::{PersonRef, appeal::Appeal, household::Household, task::HelpTask, visit::VisitBook},
     time::Millis,
 };
 
@@ -32,16 +33,24 @@ pub enum DocKind {
     Household,
     Task,
     Appeal,
+    /// A household's visits of one year (`visits.rs`).
+    Visits,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 3] = [DocKind::Household, DocKind::Task, DocKind::Appeal];
+    pub const ALL: [DocKind; 4] = [
+        DocKind::Household,
+        DocKind::Task,
+        DocKind::Appeal,
+        DocKind::Visits,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
             DocKind::Household => "household",
             DocKind::Task => "task",
             DocKind::Appeal => "appeal",
+            DocKind::Visits => "visits",
         }
     }
 
@@ -56,6 +65,7 @@ pub enum Entity {
     Household(Household),
     Task(HelpTask),
     Appeal(Appeal),
+    Visits(VisitBook),
 }
 
 impl Entity {
@@ -65,7 +75,18 @@ impl Entity {
             DocKind::Household => Entity::Household(household::read(d, id)?),
             DocKind::Task => Entity::Task(task::read(d, id)?),
             DocKind::Appeal => Entity::Appeal(appeal::read(d, id)?),
+            DocKind::Visits => Entity::Visits(visits::read(d, id)?),
         })
+    }
+
+    /// The kind of document this was read from.
+    pub fn kind(&self) -> DocKind {
+        match self {
+            Entity::Household(_) => DocKind::Household,
+            Entity::Task(_) => DocKind::Task,
+            Entity::Appeal(_) => DocKind::Appeal,
+            Entity::Visits(_) => DocKind::Visits,
+        }
     }
 }
 

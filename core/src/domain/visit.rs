@@ -27,6 +27,20 @@ pub struct Visit {
     pub opened: Vec<String>,
 }
 
+/// A household's visits of one year, kept in a document of their own (issue 19): a household
+/// visited monthly for ten years would otherwise carry 120 visits in the document every write
+/// reads and every phone keeps. Read back with the household ([`crate::Store::household`]
+/// returns its visits of every year the phone holds), so screens see one list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitBook {
+    /// `<household id>.<year>` (`doc::visits::book_id`).
+    pub id: String,
+    pub household_id: String,
+    /// The calendar year in China Standard Time.
+    pub year: i32,
+    pub visits: Vec<Visit>,
+}
+
 /// What a grid worker enters for a visit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewVisit {

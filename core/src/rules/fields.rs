@@ -105,6 +105,7 @@ pub fn spec(kind: DocKind, segs: &[&str]) -> Option<Spec> {
         DocKind::Household => household(segs),
         DocKind::Task => task(segs),
         DocKind::Appeal => appeal(segs),
+        DocKind::Visits => visit_book(segs),
     }
 }
 
@@ -130,15 +131,36 @@ fn household(segs: &[&str]) -> Option<Spec> {
         },
         ["residents", _, "tags", _] => s(Editable(GW), Bool),
         ["visits"] => many(Fixed, Map, MAX_VISITS),
-        ["visits", _] => s(History, Map),
-        ["visits", _, "at"] => s(History, Int),
-        ["visits", _, "kind"] => s(History, Str(32)),
-        ["visits", _, "notes"] => s(History, Str(4000)),
-        ["visits", _, "by", rest @ ..] => return person(History, rest),
-        ["visits", _, "needs"] => many(History, List, 20),
-        ["visits", _, "needs", _] => s(History, Str(200)),
-        ["visits", _, "opened"] => many(History, List, 10),
-        ["visits", _, "opened", _] => s(History, Str(64)),
+        ["visits", _, rest @ ..] => return visit(rest),
+        _ => return None,
+    })
+}
+
+/// A visit's fields, under `visits/<id>` of a household or a visit book.
+fn visit(rest: &[&str]) -> Option<Spec> {
+    Some(match rest {
+        [] => s(History, Map),
+        ["at"] => s(History, Int),
+        ["kind"] => s(History, Str(32)),
+        ["notes"] => s(History, Str(4000)),
+        ["by", rest @ ..] => return person(History, rest),
+        ["needs"] => many(History, List, 20),
+        ["needs", _] => s(History, Str(200)),
+        ["opened"] => many(History, List, 10),
+        ["opened", _] => s(History, Str(64)),
+        _ => return None,
+    })
+}
+
+/// Visits one visit book (a household's year) may hold: two a day.
+pub const MAX_BOOK_VISITS: usize = 732;
+
+fn visit_book(segs: &[&str]) -> Option<Spec> {
+    Some(match segs {
+        ["household"] => s(Fixed, Str(64)),
+        ["year"] => s(Fixed, Int),
+        ["visits"] => many(Fixed, Map, MAX_BOOK_VISITS),
+        ["visits", _, rest @ ..] => return visit(rest),
         _ => return None,
     })
 }
@@ -234,6 +256,7 @@ pub fn table(kind: DocKind) -> Vec<(&'static str, Spec)> {
             "events/@E",
             "events/@E/assignee/id",
         ],
+        DocKind::Visits => &["household", "year", "visits/V", "visits/V/notes"],
     };
     paths
         .iter()

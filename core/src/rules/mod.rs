@@ -279,6 +279,10 @@ pub struct Proposal<'a> {
     pub changes: &'a [Change],
     /// The checker's clock (a phone's or the server's), to bound times recorded.
     pub now: Millis,
+    /// Where a document without a place of its own is: a visit book's household's grid and
+    /// group, as the checker knows the writer saw them (the phone: its household row; the
+    /// server: where the household was when the device last pulled). Unused for the others.
+    pub place: Option<(&'a str, Option<&'a str>)>,
 }
 
 /// The latest a recorded time may be: a clock years ahead is refused, one a few hours or months
@@ -311,8 +315,10 @@ pub fn check(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
         ));
     }
     // Scope, where the document was and where it is.
-    let (grid, group) = placement(p.entity);
-    let was = p.before.map(|b| {
+    let (grid, group) = placement(p.entity)
+        .or(p.place)
+        .ok_or_else(|| refuse(p, Rule::OutOfScope, "a record of no known household"))?;
+    let was = p.before.filter(|_| p.kind != DocKind::Visits).map(|b| {
         (
             b.str("grid").unwrap_or_default().to_string(),
             b.str("group").map(str::to_string),
@@ -324,10 +330,17 @@ pub fn check(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
     {
         return Err(refuse(p, Rule::OutOfScope, format!("grid {grid}")));
     }
+    check_genesis_actor(p)?;
     check_authors_of_changes(who, p)?;
     let empty = Tree::default();
-    let before = p.before.unwrap_or(&empty);
-    let new_doc = p.before.is_none();
+    // A new visit book is its genesis (`doc::visits`) and changes after it: checked as changes
+    // of the genesis, so nothing but new visits may follow it.
+    let genesis_tree = match (p.kind, p.before) {
+        (DocKind::Visits, None) => Some(book_genesis(p)?),
+        _ => None,
+    };
+    let before = p.before.or(genesis_tree.as_ref()).unwrap_or(&empty);
+    let new_doc = p.before.is_none() && genesis_tree.is_none();
     let mut new_items: BTreeSet<String> = BTreeSet::new();
     let mut collections: BTreeSet<&str> = BTreeSet::new();
     for path in before.paths.keys().chain(p.after.paths.keys()) {
@@ -424,26 +437,63 @@ fn written_in_scope(p: &Proposal<'_>, in_scope: &dyn Fn(&str, Option<&str>) -> b
     }
 }
 
-/// The grid and liaison group a document is placed in.
-pub fn placement(e: &Entity) -> (&str, Option<&str>) {
+/// The grid and liaison group a document is placed in; `None` for a visit book, which is
+/// where its household is (`Proposal::place`).
+pub fn placement(e: &Entity) -> Option<(&str, Option<&str>)> {
     match e {
-        Entity::Household(h) => (h.grid.as_str(), h.liaison_group.as_deref()),
-        Entity::Task(t) => (t.grid.as_str(), t.liaison_group.as_deref()),
-        Entity::Appeal(a) => (a.grid.as_str(), None),
+        Entity::Household(h) => Some((h.grid.as_str(), h.liaison_group.as_deref())),
+        Entity::Task(t) => Some((t.grid.as_str(), t.liaison_group.as_deref())),
+        Entity::Appeal(a) => Some((a.grid.as_str(), None)),
+        Entity::Visits(_) => None,
     }
+}
+
+/// The genesis of a new visit book, which must be its first change: the tree as it left it.
+fn book_genesis(p: &Proposal<'_>) -> Result<Tree, Refusal> {
+    let hash = crate::doc::visits::genesis_hash(p.id)
+        .ok_or_else(|| refuse(p, Rule::BadValue, "not a visit book's id"))?;
+    if p.doc.get_change_by_hash(&hash).is_none() {
+        return Err(refuse(
+            p,
+            Rule::BadValue,
+            "a visit book must begin with its genesis",
+        ));
+    }
+    Ok(Tree::of(p.doc, Some(&[hash])))
+}
+
+/// The genesis actor (`doc::visits::GENESIS_ACTOR`) writes a visit book's genesis and nothing
+/// else: it is bound to no device, so any other change under it is a forgery.
+fn check_genesis_actor(p: &Proposal<'_>) -> Result<(), Refusal> {
+    let genesis_actor = automerge::ActorId::from(crate::doc::visits::GENESIS_ACTOR);
+    let genesis = (p.kind == DocKind::Visits)
+        .then(|| crate::doc::visits::genesis_hash(p.id))
+        .flatten();
+    for c in p.changes {
+        if c.actor_id() == &genesis_actor && Some(c.hash()) != genesis {
+            return Err(refuse(
+                p,
+                Rule::ActorBound,
+                format!("change {} under the visit books' genesis actor", c.hash()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The path of the history item (a visit, an event) that `segs` is in, if any.
 fn history_item(kind: DocKind, segs: &[&str]) -> Option<String> {
     match (kind, segs) {
-        (DocKind::Household, ["visits", v, ..]) => Some(format!("visits/{v}")),
+        (DocKind::Household | DocKind::Visits, ["visits", v, ..]) => Some(format!("visits/{v}")),
         (DocKind::Task | DocKind::Appeal, ["events", e, ..]) => Some(format!("events/{e}")),
         _ => None,
     }
 }
 
 fn check_authors_of_changes(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
-    for c in p.changes {
+    let genesis_actor = automerge::ActorId::from(crate::doc::visits::GENESIS_ACTOR);
+    // (A visit book's genesis is nobody's: `check_genesis_actor` vouched for it.)
+    for c in p.changes.iter().filter(|c| c.actor_id() != &genesis_actor) {
         let note = c.message().and_then(ChangeNote::decode);
         match note {
             Some(n) if n.by == who.person_id => {}
@@ -574,11 +624,25 @@ fn check_new_item(who: &Principal, p: &Proposal<'_>, item: &str) -> Result<(), R
     }
     check_time(p, &format!("{item}/at"))?;
     let role = who.scope.role;
-    if p.kind == DocKind::Household {
+    if matches!(p.kind, DocKind::Household | DocKind::Visits) {
         // Only grid workers visit; a visit's key is its id.
         let vid = item.trim_start_matches("visits/");
         if role != Role::GridWorker || crate::ids::check_id("visit", vid).is_err() {
             return Err(refuse(p, Rule::EventKind, format!("visit {vid}")));
+        }
+        // A visit book holds its year's visits (by the time the phone wrote), so that the
+        // books phones drop are the old years' and no recent visit hides in one.
+        if let Some((_, year)) =
+            crate::doc::visits::parse_id(p.id).filter(|_| p.kind == DocKind::Visits)
+        {
+            let at = one_int(p, &format!("{item}/at"))?;
+            if crate::doc::visits::year_of(at) != year {
+                return Err(refuse(
+                    p,
+                    Rule::BadValue,
+                    format!("{item}: a visit at {at} kept in the book of {year}"),
+                ));
+            }
         }
         return Ok(());
     }
@@ -650,6 +714,8 @@ fn check_creation(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
         Entity::Household(h) => (&h.created_by.id, "created_by"),
         Entity::Task(t) => (&t.created_by.id, "created_by"),
         Entity::Appeal(a) => (&a.first_responsible.id, "first_responsible"),
+        // Never new to the rules: checked as changes of its genesis.
+        Entity::Visits(_) => return Ok(()),
     };
     if maker != me {
         return Err(refuse(p, Rule::NotAuthor, format!("{path} {maker}")));
@@ -678,6 +744,7 @@ fn check_creation(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
                 return Err(refuse(p, Rule::BadValue, "an appeal opens with an event"));
             }
         }
+        Entity::Visits(_) => {}
     }
     Ok(())
 }
@@ -689,7 +756,7 @@ fn check_event_order(p: &Proposal<'_>, new_items: &BTreeSet<String>) -> Result<(
     let Some(order) = p.after.lists.get("events") else {
         return Ok(());
     };
-    if p.kind == DocKind::Household || new_items.is_empty() {
+    if matches!(p.kind, DocKind::Household | DocKind::Visits) || new_items.is_empty() {
         return Ok(());
     }
     let position: HashMap<&str, usize> = order

@@ -87,6 +87,7 @@ fn judge(
             doc: after,
             changes: &changes,
             now: NOW,
+            place: (kind == DocKind::Visits).then_some(("G1", Some("G1-L1"))),
         },
     )
 }
@@ -139,7 +140,9 @@ fn rule(r: Result<(), Refusal>) -> Rule {
 fn history_never_changes() {
     let mut w = world();
     let gw = who("gw", Role::GridWorker);
-    let (h, t, a) = (w.household.clone(), w.task.clone(), w.appeal.clone());
+    let (t, a) = (w.task.clone(), w.appeal.clone());
+    // The sample's visit is in its year's visit book.
+    let h = doc::visits::book_id(&w.household, doc::visits::year_of(NOW));
     assert_eq!(
         rule(forge(&mut w, &gw, &h, |d| {
             let v = first_visit(d);
@@ -544,4 +547,155 @@ fn the_table_covers_every_kind() {
     for kind in DocKind::ALL {
         assert!(!fields::table(kind).is_empty());
     }
+}
+
+/// Judges a new visit book (`doc`, every change new) as `who` pushes it, its household placed
+/// at `place`.
+fn judge_new_book(
+    who: &Principal,
+    id: &str,
+    doc: &mut AutoCommit,
+    place: (&str, Option<&str>),
+) -> Result<(), Refusal> {
+    let entity = Entity::read(doc, id, DocKind::Visits).map_err(|e| Refusal {
+        doc_id: id.into(),
+        rule: Rule::BadValue,
+        detail: e.to_string(),
+    })?;
+    let a = Tree::of(doc, None);
+    let changes = doc.get_changes(&[]);
+    check(
+        who,
+        &Proposal {
+            id,
+            kind: DocKind::Visits,
+            before: None,
+            after: &a,
+            entity: &entity,
+            doc,
+            changes: &changes,
+            now: NOW,
+            place: Some(place),
+        },
+    )
+}
+
+fn book_visit(d: &mut AutoCommit, by: &str, at: Millis) {
+    let v = crate::domain::visit::Visit {
+        id: crate::ids::new_id(),
+        at,
+        by: PersonRef::new(by, by),
+        kind: VisitKind::Routine,
+        notes: "走访".into(),
+        needs: vec![],
+        opened: vec![],
+    };
+    doc::visits::add_visit(d, &v).unwrap();
+}
+
+#[test]
+fn a_visit_book_begins_with_its_genesis_and_then_only_gains_visits() {
+    let w = world();
+    let year = doc::visits::year_of(NOW);
+    let id = doc::visits::book_id(&w.household, year);
+    let gw = who("gw", Role::GridWorker);
+    let here = ("G1", Some("G1-L1"));
+    let new_book = |f: &dyn Fn(&mut AutoCommit)| {
+        let mut d = doc::visits::genesis(&id).unwrap();
+        d.set_actor(automerge::ActorId::random());
+        f(&mut d);
+        sign(&mut d, "gw");
+        d
+    };
+    // The phone's way: the genesis, then a visit by the grid worker.
+    let mut ok = new_book(&|d| book_visit(d, "gw", NOW));
+    assert_eq!(judge_new_book(&gw, &id, &mut ok, here), Ok(()));
+    // Out of the household's place: refused.
+    assert_eq!(
+        rule(judge_new_book(&gw, &id, &mut ok, ("G2", None))),
+        Rule::OutOfScope
+    );
+    // Not a grid worker's.
+    let lead = who("gw", Role::LiaisonLead);
+    assert_eq!(
+        rule(judge_new_book(&lead, &id, &mut ok, here)),
+        Rule::RoleKind
+    );
+    // A visit of another year in this year's book.
+    let mut wrong_year = new_book(&|d| book_visit(d, "gw", NOW - 400 * crate::time::DAY));
+    assert_eq!(
+        rule(judge_new_book(&gw, &id, &mut wrong_year, here)),
+        Rule::BadValue
+    );
+    // A visit in someone else's name.
+    let mut other = new_book(&|d| book_visit(d, "someone", NOW));
+    assert_eq!(
+        rule(judge_new_book(&gw, &id, &mut other, here)),
+        Rule::NotAuthor
+    );
+    // The header changed after the genesis.
+    let mut moved = new_book(&|d| {
+        book_visit(d, "gw", NOW);
+        d.put(ROOT, "household", "0196a0b0-0000-7000-8000-0000000000ff")
+            .unwrap();
+    });
+    assert_eq!(
+        rule(judge_new_book(&gw, &id, &mut moved, here)),
+        Rule::BadValue,
+        "the schema check: the book's household is not its id's"
+    );
+    let mut year_field = new_book(&|d| {
+        book_visit(d, "gw", NOW);
+        d.put(ROOT, "notes", "x").unwrap();
+    });
+    assert_eq!(
+        rule(judge_new_book(&gw, &id, &mut year_field, here)),
+        Rule::UnknownField
+    );
+    // A book that does not begin with the genesis (its own header, under the phone's actor).
+    let mut own = AutoCommit::new();
+    own.put(ROOT, "type", "visits").unwrap();
+    own.put(ROOT, "v", 1).unwrap();
+    own.put(ROOT, "id", id.as_str()).unwrap();
+    own.put(ROOT, "household", w.household.as_str()).unwrap();
+    own.put(ROOT, "year", i64::from(year)).unwrap();
+    own.put_object(ROOT, "visits", ObjType::Map).unwrap();
+    book_visit(&mut own, "gw", NOW);
+    sign(&mut own, "gw");
+    assert_eq!(
+        rule(judge_new_book(&gw, &id, &mut own, here)),
+        Rule::BadValue
+    );
+    // A change under the genesis actor that is not the genesis.
+    let mut forged = doc::visits::genesis(&id).unwrap();
+    book_visit(&mut forged, "gw", NOW);
+    sign(&mut forged, "gw");
+    assert_eq!(
+        rule(judge_new_book(&gw, &id, &mut forged, here)),
+        Rule::ActorBound
+    );
+}
+
+#[test]
+fn a_stored_visit_book_keeps_its_header_and_visits() {
+    let mut w = world();
+    let gw = who("gw", Role::GridWorker);
+    let id = doc::visits::book_id(&w.household, doc::visits::year_of(NOW));
+    assert_eq!(
+        rule(forge(&mut w, &gw, &id, |d| {
+            d.put(ROOT, "year", 2001).unwrap();
+        })),
+        Rule::BadValue,
+        "read back under its id, the schema check refuses it"
+    );
+    assert_eq!(
+        rule(forge(&mut w, &gw, &id, |d| {
+            d.put_object(ROOT, "visits", ObjType::Map).unwrap();
+        })),
+        Rule::Removed
+    );
+    assert_eq!(
+        forge(&mut w, &gw, &id, |d| book_visit(d, "gw", NOW)),
+        Ok(())
+    );
 }

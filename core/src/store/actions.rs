@@ -43,19 +43,6 @@ pub struct VisitTask {
     pub due_by: Option<Millis>,
 }
 
-/// The calendar year of `at` (UTC), for checking birth years.
-fn year_of(at: Millis) -> i32 {
-    // Days to civil date (Howard Hinnant's algorithm), year only.
-    let z = at.div_euclid(crate::time::DAY) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2)) as i32
-}
-
 impl Store {
     /// The time actions are recorded at: the fixed time of [`Store::set_clock`], or the device
     /// clock, but never earlier than the server's clock at the last sync (a clock that jumped
@@ -101,7 +88,7 @@ impl Store {
         let residents = new
             .residents
             .into_iter()
-            .map(|r| r.into_resident(year_of(now)))
+            .map(|r| r.into_resident(time::year_of(now)))
             .collect::<Result<Vec<_>>>()?;
         let h = Household {
             id: new_id(),
@@ -138,11 +125,34 @@ impl Store {
         Ok(!self.persist(vec![s], now)?.is_empty())
     }
 
-    /// A household, read from its document.
+    /// A household, read from its document, with its visits of every year this replica holds
+    /// (the household document's own, written before yearly visit documents, and each visit
+    /// book's: `doc::visits`), in id order (ids are time-ordered).
     pub fn household(&mut self, id: &str) -> Result<Household> {
         check_id("household_id", id)?;
         self.expect_kind(id, DocKind::Household)?;
-        doc::household::read(self.doc(id)?, id)
+        let mut h = doc::household::read(self.doc(id)?, id)?;
+        let books = self.visit_books(id)?;
+        if !books.is_empty() {
+            for book in books {
+                let b = doc::visits::read(self.doc(&book)?, &book)?;
+                h.visits.extend(b.visits);
+            }
+            h.visits.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        Ok(h)
+    }
+
+    /// The ids of the visit books of household `id` this replica holds, oldest year first.
+    pub fn visit_books(&self, id: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id FROM visit_books WHERE household_id = ?1 AND ends_at IS NOT NULL \
+             ORDER BY ends_at",
+        )?;
+        let ids = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
     }
 
     fn expect_kind(&self, id: &str, kind: DocKind) -> Result<()> {
@@ -225,7 +235,7 @@ impl Store {
     pub fn add_resident(&mut self, household_id: &str, new: NewResident) -> Result<String> {
         let user = self.require_user()?;
         check_id("household_id", household_id)?;
-        let r = new.into_resident(year_of(self.now()))?;
+        let r = new.into_resident(time::year_of(self.now()))?;
         let mut s = self.stage(household_id, DocKind::Household)?;
         doc::household::add_resident(&mut s.doc, &r)?;
         self.commit(&mut s, "resident.add", &user);
@@ -249,7 +259,7 @@ impl Store {
             kind: "resident",
             id: resident_id.to_string(),
         })?;
-        let new = patch.apply(old, year_of(self.now()))?;
+        let new = patch.apply(old, time::year_of(self.now()))?;
         doc::household::update_resident(&mut s.doc, old, &new)?;
         self.commit(&mut s, "resident.update", &user);
         self.persist_action(vec![s], self.now())?;
@@ -269,9 +279,10 @@ impl Store {
         let now = self.now();
         check_id("household_id", household_id)?;
         visit.validate(now)?;
-        let mut hs = self.stage(household_id, DocKind::Household)?;
-        // Its fields only: the visits are read once, by the write's schema check.
-        let h = doc::household::read_without_visits(&hs.doc, household_id)?;
+        self.expect_kind(household_id, DocKind::Household)?;
+        // Its fields only: its visits are not needed, and not written (they go to the year's
+        // visit book).
+        let h = doc::household::read_without_visits(self.doc(household_id)?, household_id)?;
         if h.moved_out {
             return Err(Error::NotAllowed("the household has moved out".into()));
         }
@@ -325,11 +336,26 @@ impl Store {
                 .collect(),
             opened,
         };
-        doc::household::add_visit(&mut hs.doc, &v)?;
-        self.commit(&mut hs, "visit.record", &user);
-        staged.insert(0, hs);
+        let mut book = self.stage_book(household_id, doc::visits::year_of(v.at))?;
+        doc::visits::add_visit(&mut book.doc, &v)?;
+        self.commit(&mut book, "visit.record", &user);
+        staged.insert(0, book);
         self.persist_action(staged, now)?;
         Ok(outcome)
+    }
+
+    /// The visit book of `household` for `year`, taken out for a write: the stored one, or a
+    /// new one that begins with the genesis every phone writes (`doc::visits::genesis`), so
+    /// that books begun on two phones offline merge.
+    fn stage_book(&mut self, household: &str, year: i32) -> Result<Staged> {
+        let id = doc::visits::book_id(household, year);
+        if self.doc_kind(&id)?.is_some() {
+            return self.stage(&id, DocKind::Visits);
+        }
+        let mut s = self.stage_new(id, DocKind::Visits);
+        s.doc = doc::visits::genesis(&s.id)?;
+        s.doc.set_actor(self.actor.clone());
+        Ok(s)
     }
 
     // ---- help tasks ------------------------------------------------------------------------
@@ -528,7 +554,7 @@ impl Store {
     /// the values [`Store::conflicts`] lists).
     pub fn settle_conflict(&mut self, doc_id: &str, path: &str, choice: u32) -> Result<()> {
         let user = self.require_user()?;
-        check_id("doc_id", doc_id)?;
+        crate::ids::check_doc_id("doc_id", doc_id)?;
         let kind = self.doc_kind(doc_id)?.ok_or_else(|| Error::NotFound {
             kind: "document",
             id: doc_id.into(),
@@ -543,18 +569,7 @@ impl Store {
 
     /// Who changed a document, what, and when.
     pub fn history(&mut self, doc_id: &str) -> Result<Vec<HistoryEntry>> {
-        check_id("doc_id", doc_id)?;
+        crate::ids::check_doc_id("doc_id", doc_id)?;
         Ok(doc::history::of(self.doc(doc_id)?))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn years() {
-        assert_eq!(super::year_of(0), 1970);
-        assert_eq!(super::year_of(1_798_000_000_000), 2026);
-        assert_eq!(super::year_of(946_684_800_000), 2000);
-        assert_eq!(super::year_of(946_684_800_000 - 1), 1999);
     }
 }

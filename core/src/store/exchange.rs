@@ -173,6 +173,7 @@ pub(crate) fn kind_byte(k: DocKind) -> u8 {
         DocKind::Household => 1,
         DocKind::Task => 2,
         DocKind::Appeal => 3,
+        DocKind::Visits => 4,
     }
 }
 
@@ -181,6 +182,7 @@ pub(crate) fn byte_kind(b: u8) -> Result<DocKind> {
         1 => Ok(DocKind::Household),
         2 => Ok(DocKind::Task),
         3 => Ok(DocKind::Appeal),
+        4 => Ok(DocKind::Visits),
         _ => Err(Error::Decode(format!("unknown document kind {b}"))),
     }
 }

@@ -2,7 +2,7 @@
 //! after any change (local or merged) gives the same rows as a rebuild from scratch.
 
 use automerge::AutoCommit;
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::{
     Result,
@@ -11,6 +11,7 @@ use crate::{
         appeal::{self as ap, Appeal},
         household::Household,
         task::{self as tk, HelpTask},
+        visit::{Visit, VisitBook},
     },
 };
 
@@ -20,7 +21,8 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<i64> {
     for sql in [
         "DELETE FROM households WHERE id = ?1",
         "DELETE FROM household_tags WHERE household_id = ?1",
-        "DELETE FROM visits WHERE household_id = ?1",
+        "DELETE FROM visits WHERE doc_id = ?1",
+        "DELETE FROM visit_books WHERE doc_id = ?1",
         "DELETE FROM tasks WHERE id = ?1",
         "DELETE FROM task_lost_claims WHERE task_id = ?1",
         "DELETE FROM appeals WHERE id = ?1",
@@ -37,7 +39,17 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<i64> {
 
 /// Deletes every index row of document `id` and its search rowid (the document is gone).
 pub(crate) fn remove(tx: &Transaction<'_>, id: &str) -> Result<()> {
+    let book_of: Option<String> = tx
+        .prepare_cached(
+            "SELECT household_id FROM visit_books WHERE doc_id = ?1 AND ends_at IS NOT NULL",
+        )?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
     clear(tx, id)?;
+    if let Some(h) = book_of {
+        // A visit book dropped: its household's row counts the books left.
+        sum_visits(tx, &h)?;
+    }
     tx.prepare_cached("DELETE FROM fts_rows WHERE doc_id = ?1")?
         .execute([id])?;
     Ok(())
@@ -62,12 +74,20 @@ pub(crate) fn write(
 ) -> Result<()> {
     let row = clear(tx, id)?;
     let (kind, search) = match entity {
-        Entity::Household(h) => (DocKind::Household, household(tx, h, visit_rows)?),
-        Entity::Task(t) => (DocKind::Task, task(tx, t)?),
-        Entity::Appeal(a) => (DocKind::Appeal, appeal(tx, a)?),
+        Entity::Household(h) => (DocKind::Household, Some(household(tx, h, visit_rows)?)),
+        Entity::Task(t) => (DocKind::Task, Some(task(tx, t)?)),
+        Entity::Appeal(a) => (DocKind::Appeal, Some(appeal(tx, a)?)),
+        Entity::Visits(b) => (
+            DocKind::Visits,
+            visit_book(tx, b, visit_rows).map(|()| None)?,
+        ),
     };
-    tx.prepare_cached("INSERT INTO search (rowid, doc_id, kind, text) VALUES (?1, ?2, ?3, ?4)")?
+    if let Some(search) = search {
+        tx.prepare_cached(
+            "INSERT INTO search (rowid, doc_id, kind, text) VALUES (?1, ?2, ?3, ?4)",
+        )?
         .execute(params![row, id, kind.code(), search])?;
+    }
     for c in doc::conflicts::find(d)? {
         let detail: Vec<_> = c
             .values
@@ -102,6 +122,7 @@ fn household(tx: &Transaction<'_>, h: &Household, visit_rows: bool) -> Result<St
     let tags: std::collections::BTreeSet<_> =
         living.iter().flat_map(|r| r.tags.iter().copied()).collect();
     let tag_codes: Vec<&str> = tags.iter().map(|t| t.code()).collect();
+    book_row(tx, &h.id, &h.id, None, &h.visits)?;
     tx.prepare_cached(
         "INSERT INTO households (id, grid, grp, building, unit, room, address, sort_key, housing, moved_out, \
          name, phone, residents, tags, last_visit_at, visits) \
@@ -122,19 +143,20 @@ fn household(tx: &Transaction<'_>, h: &Household, visit_rows: bool) -> Result<St
         h.contact_phone(),
         living.len() as i64,
         tag_codes.join(","),
-        h.last_visit_at(),
-        h.visits.len() as i64,
+        Option::<i64>::None,
+        0,
     ])?;
+    sum_visits(tx, &h.id)?;
     for t in &tag_codes {
         tx.prepare_cached("INSERT INTO household_tags (household_id, tag) VALUES (?1, ?2)")?
             .execute(params![h.id, t])?;
     }
-    for v in h.visits.iter().filter(|_| visit_rows) {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO visits (household_id, visit_id, grid, at, by_id, kind) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![h.id, v.id, h.grid, v.at, v.by.id, v.kind.code()])?;
+    if visit_rows {
+        visit_rows_of(tx, &h.id, &h.id, &h.visits)?;
+        // Its books' rows were written with the grid the household had then (or none, when a
+        // rebuild reached a book first).
+        tx.prepare_cached("UPDATE visits SET grid = ?2 WHERE household_id = ?1 AND grid <> ?2")?
+            .execute(params![h.id, h.grid])?;
     }
     let mut text = h.address.display();
     for r in &h.residents {
@@ -146,6 +168,78 @@ fn household(tx: &Transaction<'_>, h: &Household, visit_rows: bool) -> Result<St
         }
     }
     Ok(text)
+}
+
+/// A visit book's rows: its count and latest visit, which its household's row adds up.
+fn visit_book(tx: &Transaction<'_>, b: &VisitBook, visit_rows: bool) -> Result<()> {
+    let ends = crate::doc::visits::year_end(b.year);
+    book_row(tx, &b.id, &b.household_id, Some(ends), &b.visits)?;
+    sum_visits(tx, &b.household_id)?;
+    if visit_rows {
+        visit_rows_of(tx, &b.id, &b.household_id, &b.visits)?;
+    }
+    Ok(())
+}
+
+/// The `visit_books` row of a document holding visits of `household` (its own document, with
+/// `ends` null, or a book of a year ending at `ends`).
+fn book_row(
+    tx: &Transaction<'_>,
+    doc_id: &str,
+    household: &str,
+    ends: Option<i64>,
+    visits: &[Visit],
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO visit_books (doc_id, household_id, ends_at, last_at, n) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        doc_id,
+        household,
+        ends,
+        visits.iter().map(|v| v.at).max(),
+        visits.len() as i64
+    ])?;
+    Ok(())
+}
+
+/// Sets a household's row's visit count and latest visit from every document of its visits
+/// this replica holds (a no-op while the household has no row: its own write sums them).
+fn sum_visits(tx: &Transaction<'_>, household: &str) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE households SET \
+           last_visit_at = (SELECT MAX(last_at) FROM visit_books WHERE household_id = ?1), \
+           visits = (SELECT COALESCE(SUM(n), 0) FROM visit_books WHERE household_id = ?1) \
+         WHERE id = ?1",
+    )?
+    .execute([household])?;
+    Ok(())
+}
+
+/// One row per visit (the server's trends by week), in the household's grid as known now.
+fn visit_rows_of(
+    tx: &Transaction<'_>,
+    doc_id: &str,
+    household: &str,
+    visits: &[Visit],
+) -> Result<()> {
+    for v in visits {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO visits (doc_id, visit_id, household_id, grid, at, by_id, kind) \
+             VALUES (?1, ?2, ?3, COALESCE((SELECT grid FROM households WHERE id = ?3), ''), \
+                     ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            doc_id,
+            v.id,
+            household,
+            v.at,
+            v.by.id,
+            v.kind.code()
+        ])?;
+    }
+    Ok(())
 }
 
 fn task(tx: &Transaction<'_>, t: &HelpTask) -> Result<String> {

@@ -493,10 +493,28 @@ impl Store {
     pub(crate) fn persist_action(&mut self, mut staged: Vec<Staged>, now: Millis) -> Result<()> {
         if let Some(who) = self.principal.clone() {
             for s in &mut staged {
-                check_staged(&who, s, now)?;
+                let place = self.place_of(s)?;
+                let place = place.as_ref().map(|(g, gr)| (g.as_str(), gr.as_deref()));
+                check_staged(&who, s, place, now)?;
             }
         }
         self.persist(staged, now).map(drop)
+    }
+
+    /// Where a staged document without a place of its own is (a visit book: its household's
+    /// grid and group, from the household's row).
+    fn place_of(&self, s: &Staged) -> Result<Option<(String, Option<String>)>> {
+        if s.kind != DocKind::Visits {
+            return Ok(None);
+        }
+        let Some((household, _)) = crate::doc::visits::parse_id(&s.id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .conn
+            .prepare_cached("SELECT grid, grp FROM households WHERE id = ?1")?
+            .query_row([household], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
     }
 
     /// Writes the new changes of every staged document and their index rows in one transaction.
@@ -692,7 +710,12 @@ impl Store {
 }
 
 /// Checks one staged document's new changes against the rules; reads it back into `s.read`.
-fn check_staged(who: &crate::rules::Principal, s: &mut Staged, now: Millis) -> Result<()> {
+fn check_staged(
+    who: &crate::rules::Principal,
+    s: &mut Staged,
+    place: Option<(&str, Option<&str>)>,
+    now: Millis,
+) -> Result<()> {
     use crate::rules::{self, Proposal, Tree};
     let heads = s.doc.get_heads();
     if s.before.as_ref() == Some(&heads) {
@@ -713,6 +736,7 @@ fn check_staged(who: &crate::rules::Principal, s: &mut Staged, now: Millis) -> R
             doc: &s.doc,
             changes: &changes,
             now,
+            place,
         },
     )
     .map_err(Error::Refused)?;

@@ -184,6 +184,37 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE repull_unseen (doc_id TEXT PRIMARY KEY) WITHOUT ROWID;
     "#,
+    // 8: yearly visit documents (issue 19, `doc::visits`). `visit_books`: how many visits each
+    // document holding a household's visits has (the household's own, legacy, with `ends_at`
+    // null; each visit book, with the end of its year) and the latest: a household's row sums
+    // them, whichever was written last, and a phone drops old books by `ends_at`. The server's
+    // visit rows say which document each came from, so that writing a household leaves its
+    // books' rows alone. Both are derived from the documents at the next open.
+    r#"
+    CREATE TABLE visit_books (
+        doc_id TEXT PRIMARY KEY,
+        household_id TEXT NOT NULL,
+        ends_at INTEGER,
+        last_at INTEGER,
+        n INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX visit_books_household ON visit_books (household_id);
+    DROP TABLE visits;
+    CREATE TABLE visits (
+        doc_id TEXT NOT NULL,
+        visit_id TEXT NOT NULL,
+        household_id TEXT NOT NULL,
+        grid TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        by_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (doc_id, visit_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX visits_grid_at ON visits (grid, at);
+    CREATE INDEX visits_household ON visits (household_id);
+    INSERT INTO meta (key, value) VALUES ('indexes_stale', '1')
+        ON CONFLICT (key) DO UPDATE SET value = '1';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -216,6 +247,7 @@ pub fn prepare(conn: &mut Connection) -> Result<()> {
 pub const INDEX_TABLES: &[&str] = &[
     "households",
     "household_tags",
+    "visit_books",
     "visits",
     "tasks",
     "task_lost_claims",

@@ -137,7 +137,7 @@ impl Store {
     /// harmless. The cursor never moves back (a late duplicate page does not rewind it).
     pub fn apply_sync_page(&mut self, page: &SyncPage) -> Result<ImportReport> {
         for (id, _) in &page.acked {
-            crate::ids::check_id("acked", id)?;
+            crate::ids::check_doc_id("acked", id)?;
         }
         let current = self.sync_cursor()?;
         // Sorted as `get_heads` sorts them, so that "acknowledged" is a plain comparison.
@@ -393,7 +393,8 @@ impl Store {
     }
 
     /// The items of document `id` whose device time the server replaced with its own
-    /// (`doc::clock`), with both times: what the dashboard shows beside them.
+    /// (`doc::clock`), with both times: what the dashboard shows beside them. A household's
+    /// include its visit books' (its visits are there).
     pub fn server_time_corrections(
         &mut self,
         id: &str,
@@ -402,7 +403,16 @@ impl Store {
             kind: "document",
             id: id.to_string(),
         })?;
-        Ok(crate::doc::clock::corrected(self.doc(id)?, kind))
+        let mut out = crate::doc::clock::corrected(self.doc(id)?, kind);
+        if kind == DocKind::Household {
+            for book in self.visit_books(id)? {
+                out.extend(crate::doc::clock::corrected(
+                    self.doc(&book)?,
+                    DocKind::Visits,
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// The heads the server last acknowledged for document `id` (empty: never).

@@ -197,6 +197,7 @@ tr! {
     doc_household: "住户", "Household";
     doc_task: "搭把手", "Help task";
     doc_appeal: "诉求", "Appeal";
+    doc_visits: "走访记录", "Visits";
     need: "需求", "Need";
     due_by: "期限", "Due";
     claimant: "认领人", "Claimed by";

@@ -1340,11 +1340,15 @@ fn kept_views(s: &dyn Reads, lang: Lang, grids: &[String]) -> Result<Vec<KeptVie
             href: match kind.as_str() {
                 "household" => format!("/h/{}", format::enc(&doc_id)),
                 "appeal" => format!("/a/{}", format::enc(&doc_id)),
+                "visits" => doorstep_core::doc::visits::parse_id(&doc_id)
+                    .map(|(h, _)| format!("/h/{}", format::enc(h)))
+                    .unwrap_or_default(),
                 _ => String::new(),
             },
             kind: match kind.as_str() {
                 "household" => lang.tr().household,
                 "appeal" => lang.tr().appeal,
+                "visits" => lang.tr().doc_visits,
                 _ => lang.tr().task,
             }
             .to_string(),
@@ -1429,6 +1433,7 @@ fn audit_views(s: &dyn Reads, lang: Lang, household_id: &str) -> Result<Vec<Audi
             doc: match e.doc_kind.as_str() {
                 "task" => t.doc_task,
                 "appeal" => t.doc_appeal,
+                "visits" => t.doc_visits,
                 _ => t.doc_household,
             }
             .to_string(),
