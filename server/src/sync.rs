@@ -1178,7 +1178,7 @@ pub fn page_planned(
             && store
                 .connection()
                 .prepare_cached(&format!(
-                    "SELECT 1 FROM (SELECT ?2 AS id) WHERE {}",
+                    "SELECT 1 FROM (SELECT ?2 AS id) d WHERE {}",
                     doorstep_core::store::read_model::PURGEABLE
                 ))?
                 .exists(rusqlite::params![h, &id])?

@@ -365,14 +365,15 @@ pub fn household_search_sql(term: &str, scoped: bool) -> &'static str {
 
 pub const OPEN_STATUSES: &str = "('received', 'accepted', 'whistled', 'escalated')";
 
-/// Households moved out with nothing in hand (no open task or appeal), for [`PURGEABLE`].
-macro_rules! gone_households {
+/// A household `h` moved out with nothing in hand (no open task or appeal), for
+/// [`PURGEABLE`].
+macro_rules! gone_household {
     () => {
-        "SELECT h.id FROM households h WHERE h.moved_out = 1 \
-       AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.household_id = h.id \
-                       AND t.status IN ('open', 'claimed')) \
-       AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.household_id = h.id \
-                       AND a.status IN ('received', 'accepted', 'whistled', 'escalated'))"
+        "h.moved_out = 1 \
+         AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.household_id = h.id \
+                         AND t.status IN ('open', 'claimed')) \
+         AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.household_id = h.id \
+                         AND a.status IN ('received', 'accepted', 'whistled', 'escalated'))"
     };
 }
 
@@ -381,24 +382,27 @@ macro_rules! gone_households {
 /// for open ones), with nothing happening to them since the horizon; households moved out with
 /// nothing in hand, and their visit books; the visit books (`doc::visits`) of years that ended
 /// more than a year before the horizon, except a household's latest (so a household not
-/// visited for years still shows when it was last). A condition on a column `id` (the
-/// document's), with `?1` the horizon (now less the age, `Store::purge_after`). The phone
-/// forgets them (`Store::purge`); the server leaves them out of a pull from the start
-/// (`sync::page`); both keep them otherwise, the dashboard shows them, and a phone can open one
-/// on demand when online (`client::fetch`).
+/// visited for years still shows when it was last). A condition on the column `d.id` (the
+/// document's: the query names its table, or a one-row select of the id, `d`), with `?1` the
+/// horizon (now less the age, `Store::purge_after`). Each part looks the document up by its
+/// id, so checking one document costs a few index lookups whatever the size of the server (the
+/// server checks each document of a pull from the start). The phone forgets them
+/// (`Store::purge`); the server leaves them out of a pull from the start (`sync::page`); both
+/// keep them otherwise, the dashboard shows them, and a phone can open one on demand when
+/// online (`client::fetch`).
 pub const PURGEABLE: &str = concat!(
-    "(id IN (SELECT t.id FROM tasks t \
-       WHERE t.status IN ('done', 'cancelled') AND t.last_event_at < ?1) \
-    OR id IN (SELECT a.id FROM appeals a \
-       WHERE a.status IN ('resolved', 'feedback', 'closed') AND a.last_event_at < ?1) \
-    OR id IN (",
-    gone_households!(),
+    "(EXISTS (SELECT 1 FROM tasks t WHERE t.id = d.id \
+       AND t.status IN ('done', 'cancelled') AND t.last_event_at < ?1) \
+    OR EXISTS (SELECT 1 FROM appeals a WHERE a.id = d.id \
+       AND a.status IN ('resolved', 'feedback', 'closed') AND a.last_event_at < ?1) \
+    OR EXISTS (SELECT 1 FROM households h WHERE h.id = d.id AND ",
+    gone_household!(),
     ") \
-    OR id IN (SELECT b.doc_id FROM visit_books b WHERE b.ends_at IS NOT NULL AND ( \
+    OR EXISTS (SELECT 1 FROM visit_books b WHERE b.doc_id = d.id AND b.ends_at IS NOT NULL AND ( \
        (b.ends_at < ?1 - 31536000000 AND EXISTS (SELECT 1 FROM visit_books nb \
           WHERE nb.household_id = b.household_id AND nb.last_at > b.last_at)) \
-       OR b.household_id IN (",
-    gone_households!(),
+       OR EXISTS (SELECT 1 FROM households h WHERE h.id = b.household_id AND ",
+    gone_household!(),
     "))))"
 );
 

@@ -251,7 +251,7 @@ impl Store {
         };
         let ids: Vec<String> = {
             let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT id FROM docs WHERE heads = acked_heads AND acked_heads <> x'' AND {}",
+                "SELECT d.id FROM docs d WHERE d.heads = d.acked_heads AND d.acked_heads <> x'' AND {}",
                 super::read_model::PURGEABLE
             ))?;
             stmt.query_map([horizon], |r| r.get(0))?
