@@ -158,6 +158,9 @@ fn a_phone_drops_old_years_but_keeps_each_households_latest() {
     assert_eq!(s.household(&often).unwrap().visits.len(), 2);
     let kept = s.dump_indexes().unwrap();
     assert_eq!(rebuilt(s), kept);
+    // A book whose household this phone no longer holds goes too.
+    s.forget(std::slice::from_ref(&once)).unwrap();
+    assert_eq!(s.purge(T0).unwrap(), [visits::book_id(&once, 2024)]);
     // A visit recorded late for a dropped year begins that book again, from the same genesis:
     // it merges with the server's.
     s.set_clock(Some(T0));

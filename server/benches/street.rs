@@ -21,8 +21,12 @@ use std::time::{Duration, Instant};
 
 use doorstep_server::demo::{DEMO_PASSWORD, percentile, server_bin, spawn_serve};
 
+#[path = "shared/cli.rs"]
+#[allow(dead_code)]
+mod cli;
+
 /// Bump when the fixture's content changes, so that kept streets are built again.
-const FIXTURE_VERSION: u32 = 1;
+const FIXTURE_VERSION: u32 = 2;
 const SAMPLES: usize = 15;
 
 struct Size {
@@ -110,6 +114,105 @@ fn main() {
         println!("| {name} | {} |", cells.join(" | "));
     }
     println!("\n(median, and 90th percentile in brackets, of {SAMPLES} loads)");
+    // Scope changes at the largest size measured (issue 19), on a copy of its street.
+    if given.is_none()
+        && let Some(size) = sizes.last()
+    {
+        scope_changes(&bin, &fixture(&bin, &root, size), &root.join("street-run"));
+    }
+}
+
+/// A grid worker's phone enrolled on the street, its first sync (a pull from the start, which
+/// leaves finished records and old visit books out: `read_model::PURGEABLE`, checked per
+/// document), a household moved from its grid to another (`admin move-household`, beside the
+/// running server) and the phone's next sync, which pulls its scope again and forgets the
+/// household, its visit books, tasks and appeals.
+fn scope_changes(bin: &Path, kept: &Path, work: &Path) {
+    use doorstep_core::{Store, client};
+    cli::copy_data(kept, work);
+    let db = rusqlite::Connection::open(work.join(doorstep_server::storage::DB_FILE)).unwrap();
+    // The household with the most appeals, its grid, and another grid.
+    let (household, grid): (String, String) = db
+        .query_row(
+            "SELECT a.household_id, h.grid FROM appeals a JOIN households h ON h.id = a.household_id \
+             GROUP BY a.household_id ORDER BY COUNT(*) DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let other: String = db
+        .query_row(
+            "SELECT id FROM units WHERE kind = 'grid' AND id <> ?1 LIMIT 1",
+            [&grid],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(db);
+    let people = cli::admin(bin, work, &["people"]);
+    let worker = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["role"] == "grid_worker"
+                && p["units"]
+                    .as_array()
+                    .is_some_and(|u| u.iter().any(|x| x == grid.as_str()))
+        })
+        .and_then(|p| p["id"].as_str())
+        .expect("the grid's worker")
+        .to_string();
+    let (mut child, base) = cli::serve(bin, work);
+    let code = cli::admin(bin, work, &["enroll", "--person", &worker])["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let store = std::sync::Mutex::new(Store::open(work.join("phone.db")).unwrap());
+    client::enroll(&store, &base, &code).unwrap();
+    let t = Instant::now();
+    let first = client::sync(&store).unwrap();
+    let first_t = t.elapsed();
+    let held = store.lock().unwrap().doc_ids().unwrap().len();
+    let t = Instant::now();
+    let moved = cli::admin(
+        bin,
+        work,
+        &[
+            "move-household",
+            "--household",
+            &household,
+            "--grid",
+            &other,
+        ],
+    );
+    let move_t = t.elapsed();
+    let t = Instant::now();
+    let after = client::sync(&store).unwrap();
+    let after_t = t.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    println!("\n## Scope changes on this street (a copy of it)\n");
+    println!("| what | time | |");
+    println!("|---|---|---|");
+    println!(
+        "| a grid worker's new phone, first sync (loopback) | {} | {} documents kept, {} round trips, {:.2} MB |",
+        ms(first_t),
+        held,
+        first.round_trips,
+        first.bytes_received as f64 / 1e6
+    );
+    println!(
+        "| `admin move-household` (process start to end) | {} | {} records moved |",
+        ms(move_t),
+        moved["moved"].as_array().map_or(0, Vec::len)
+    );
+    println!(
+        "| that phone's next sync: its scope pulled again | {} | {} documents dropped, {} round trips |",
+        ms(after_t),
+        after.dropped_docs,
+        after.round_trips
+    );
+    let _ = std::fs::remove_dir_all(work);
 }
 
 fn ms(d: Duration) -> String {

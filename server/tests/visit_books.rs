@@ -92,25 +92,8 @@ fn bundle(id: &str, d: &mut AutoCommit) -> Vec<u8> {
 
 #[test]
 fn two_phones_begin_a_households_year_offline_and_every_replica_ends_with_one_book() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    small_street(&data, 4);
-    let w1 = person(&data, "王网格", "grid-worker", &["A"]);
-    let w2 = person(&data, "刘网格", "grid-worker", &["A"]);
-    let sup = person(&data, "赵书记", "supervisor", &["c"]);
-    assert!(common::browser::set_password(
-        &data,
-        &sup,
-        "zhao",
-        "correct horse battery"
-    ));
-    let server = ServerProc::start(&data);
+    let (dir, data, server, p1, p2) = two_phones(4);
     let phones = dir.path().join("phones");
-    std::fs::create_dir_all(&phones).unwrap();
-    let p1 = Phone::enroll(&data, &server.url(), &phones, &w1, "p1");
-    let p2 = Phone::enroll(&data, &server.url(), &phones, &w2, "p2");
-    p1.sync().unwrap();
-    p2.sync().unwrap();
     let h = p1.s().households(&HouseholdQuery::grid("A"), 0).unwrap()[0]
         .id
         .clone();
@@ -133,7 +116,8 @@ fn two_phones_begin_a_households_year_offline_and_every_replica_ends_with_one_bo
         1
     );
     // A phone enrolled now gets the one book with both visits, and the household's row says so.
-    let p3 = Phone::enroll(&data, &server.url(), &phones, &w1, "p3");
+    let w3 = person(&data, "陈网格", "grid-worker", &["A"]);
+    let p3 = Phone::enroll(&data, &server.url(), &phones, &w3, "p3");
     p3.sync().unwrap();
     let notes: Vec<String> = p3
         .s()
@@ -155,6 +139,13 @@ fn two_phones_begin_a_households_year_offline_and_every_replica_ends_with_one_bo
     assert_eq!(row.visits, 2);
     assert!(p3.s().conflicts(None).unwrap().is_empty());
     // The dashboard's household page shows both, and the visits count in its grid's figures.
+    let sup = person(&data, "赵书记", "supervisor", &["c"]);
+    assert!(common::browser::set_password(
+        &data,
+        &sup,
+        "zhao",
+        "correct horse battery"
+    ));
     let mut b = common::browser::Browser::new(&server.url());
     assert_eq!(b.login("zhao", "correct horse battery").status, 303);
     let page = b.get(&format!("/h/{h}")).body;

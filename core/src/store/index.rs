@@ -15,14 +15,17 @@ use crate::{
     },
 };
 
-/// Deletes every index row of document `id`; the rowid its search row uses (`search_row`), for
-/// the row that replaces it.
-fn clear(tx: &Transaction<'_>, id: &str) -> Result<i64> {
+/// The household whose visits document `id` may hold: a visit book's, or its own.
+fn visits_of(id: &str) -> &str {
+    crate::doc::visits::parse_id(id).map_or(id, |(h, _)| h)
+}
+
+/// Deletes every index row of document `id` but its search row.
+fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
     for sql in [
         "DELETE FROM households WHERE id = ?1",
         "DELETE FROM household_tags WHERE household_id = ?1",
         "DELETE FROM visits WHERE doc_id = ?1",
-        "DELETE FROM visit_books WHERE doc_id = ?1",
         "DELETE FROM tasks WHERE id = ?1",
         "DELETE FROM task_lost_claims WHERE task_id = ?1",
         "DELETE FROM appeals WHERE id = ?1",
@@ -30,28 +33,36 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<i64> {
     ] {
         tx.prepare_cached(sql)?.execute([id])?;
     }
-    // By rowid: FTS5 would read every row to match `doc_id` (migration 4).
-    let row = search_row(tx, id)?;
-    tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-        .execute([row])?;
-    Ok(row)
+    tx.prepare_cached("DELETE FROM visit_books WHERE household_id = ?1 AND doc_id = ?2")?
+        .execute([visits_of(id), id])?;
+    Ok(())
+}
+
+/// Deletes document `id`'s search row, if it has one (by rowid: FTS5 would read every row to
+/// match `doc_id`, migration 4).
+fn clear_search(tx: &Transaction<'_>, id: &str) -> Result<()> {
+    let row: Option<i64> = tx
+        .prepare_cached("SELECT id FROM fts_rows WHERE doc_id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if let Some(row) = row {
+        tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+            .execute([row])?;
+    }
+    Ok(())
 }
 
 /// Deletes every index row of document `id` and its search rowid (the document is gone).
 pub(crate) fn remove(tx: &Transaction<'_>, id: &str) -> Result<()> {
-    let book_of: Option<String> = tx
-        .prepare_cached(
-            "SELECT household_id FROM visit_books WHERE doc_id = ?1 AND ends_at IS NOT NULL",
-        )?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
+    let book_of = crate::doc::visits::parse_id(id).map(|(h, _)| h);
     clear(tx, id)?;
-    if let Some(h) = book_of {
-        // A visit book dropped: its household's row counts the books left.
-        sum_visits(tx, &h)?;
-    }
+    clear_search(tx, id)?;
     tx.prepare_cached("DELETE FROM fts_rows WHERE doc_id = ?1")?
         .execute([id])?;
+    if let Some(h) = book_of {
+        // A visit book dropped: its household's row counts the books left.
+        sum_visits(tx, h)?;
+    }
     Ok(())
 }
 
@@ -72,7 +83,7 @@ pub(crate) fn write(
     d: &mut AutoCommit,
     visit_rows: bool,
 ) -> Result<()> {
-    let row = clear(tx, id)?;
+    clear(tx, id)?;
     let (kind, search) = match entity {
         Entity::Household(h) => (DocKind::Household, Some(household(tx, h, visit_rows)?)),
         Entity::Task(t) => (DocKind::Task, Some(task(tx, t)?)),
@@ -82,7 +93,11 @@ pub(crate) fn write(
             visit_book(tx, b, visit_rows).map(|()| None)?,
         ),
     };
+    // (A visit book has no search row, nor a rowid kept for one.)
     if let Some(search) = search {
+        let row = search_row(tx, id)?;
+        tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+            .execute([row])?;
         tx.prepare_cached(
             "INSERT INTO search (rowid, doc_id, kind, text) VALUES (?1, ?2, ?3, ?4)",
         )?
@@ -190,6 +205,11 @@ fn book_row(
     ends: Option<i64>,
     visits: &[Visit],
 ) -> Result<()> {
+    if ends.is_none() && visits.is_empty() {
+        // A household's own document without visits (all of them since visit books) adds
+        // nothing to its sums: no row.
+        return Ok(());
+    }
     tx.prepare_cached(
         "INSERT INTO visit_books (doc_id, household_id, ends_at, last_at, n) \
          VALUES (?1, ?2, ?3, ?4, ?5)",

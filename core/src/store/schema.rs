@@ -186,19 +186,21 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 8: yearly visit documents (issue 19, `doc::visits`). `visit_books`: how many visits each
     // document holding a household's visits has (the household's own, legacy, with `ends_at`
-    // null; each visit book, with the end of its year) and the latest: a household's row sums
-    // them, whichever was written last, and a phone drops old books by `ends_at`. The server's
+    // null, when it has any; each visit book, with the end of its year) and the latest: a
+    // household's row sums them, whichever was written last, and a phone drops old books by
+    // `ends_at`. Keyed by household first (a book's id names its household), so one b-tree
+    // serves both lookups. The server's
     // visit rows say which document each came from, so that writing a household leaves its
     // books' rows alone. Both are derived from the documents at the next open.
     r#"
     CREATE TABLE visit_books (
-        doc_id TEXT PRIMARY KEY,
         household_id TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
         ends_at INTEGER,
         last_at INTEGER,
-        n INTEGER NOT NULL
+        n INTEGER NOT NULL,
+        PRIMARY KEY (household_id, doc_id)
     ) WITHOUT ROWID;
-    CREATE INDEX visit_books_household ON visit_books (household_id);
     DROP TABLE visits;
     CREATE TABLE visits (
         doc_id TEXT NOT NULL,
