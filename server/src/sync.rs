@@ -1242,6 +1242,14 @@ pub fn sync(
     req: &SyncRequest,
 ) -> Result<(SyncResponse, PushOutcome), PushError> {
     let (sig, last_left) = scope_key(store.connection(), device)?;
+    // A phone that reads visit books is sent more of its scope than one that does not (an
+    // older build): one that starts reading them (the app was updated) pulls its scope again,
+    // for the books its earlier pages left out.
+    let sig = if req.books {
+        format!("{sig}|books")
+    } else {
+        sig
+    };
     // A device whose scope changed (a grid added) may lack documents from before its cursor. It
     // is told to pull again from 0, and the new scope is noted only once it does: if that answer
     // is lost, the next request still comes with the old cursor and is told again.

@@ -29,8 +29,12 @@ fn visit(notes: &str) -> NewVisit {
 }
 
 fn request(push: Vec<u8>, books: bool) -> Vec<u8> {
+    request_at(0, push, books)
+}
+
+fn request_at(cursor: u64, push: Vec<u8>, books: bool) -> Vec<u8> {
     SyncRequest {
-        cursor: 0,
+        cursor,
         page_bytes: protocol::DEFAULT_PAGE_BYTES,
         own_seq: Some(0),
         unsynced: Some(0),
@@ -257,10 +261,17 @@ fn forged_visit_books_are_refused_by_name_and_an_old_phone_is_sent_none() {
         .record_visit(&hs[1], visit("例行走访"), None, None)
         .unwrap();
     assert!(p.sync().unwrap().failed.is_empty());
-    for (books, expected) in [(true, 1), (false, 0)] {
+    for (books, expected) in [(true, 1), (false, 0), (true, 1)] {
+        // (A pull from the start needs no re-pull, whatever the phone read before.)
         let (st, _, body) = post(&url, &token, request(encode_bundle(&[]), books));
         assert_eq!(st, 200);
-        let page = SyncResponse::decode(&body).unwrap();
+        let mut page = SyncResponse::decode(&body).unwrap();
+        if page.repull {
+            assert!(page.acked.is_empty(), "books: {books}");
+            let (_, _, body) = post(&url, &token, request(encode_bundle(&[]), books));
+            page = SyncResponse::decode(&body).unwrap();
+            assert!(!page.repull);
+        }
         let mut scratch = Store::open(dir.path().join(format!("scratch-{books}.db"))).unwrap();
         scratch.import_changes(&page.page).unwrap();
         assert_eq!(
@@ -273,4 +284,18 @@ fn forged_visit_books_are_refused_by_name_and_an_old_phone_is_sent_none() {
             hs.len() as u64
         );
     }
+    // A phone of an older build that pulled its scope without books, then updated: its cursor
+    // passed books its pages left out, so it is told to pull its scope again.
+    let (_, _, body) = post(&url, &token, request(encode_bundle(&[]), false));
+    let old = SyncResponse::decode(&body).unwrap();
+    assert!(!old.repull && old.cursor > 0);
+    let (_, _, body) = post(
+        &url,
+        &token,
+        request_at(old.cursor, encode_bundle(&[]), true),
+    );
+    assert!(
+        SyncResponse::decode(&body).unwrap().repull,
+        "the updated phone pulls again"
+    );
 }

@@ -25,7 +25,6 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
     for sql in [
         "DELETE FROM households WHERE id = ?1",
         "DELETE FROM household_tags WHERE household_id = ?1",
-        "DELETE FROM visits WHERE doc_id = ?1",
         "DELETE FROM tasks WHERE id = ?1",
         "DELETE FROM task_lost_claims WHERE task_id = ?1",
         "DELETE FROM appeals WHERE id = ?1",
@@ -33,8 +32,12 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
     ] {
         tx.prepare_cached(sql)?.execute([id])?;
     }
-    tx.prepare_cached("DELETE FROM visit_books WHERE household_id = ?1 AND doc_id = ?2")?
-        .execute([visits_of(id), id])?;
+    for sql in [
+        "DELETE FROM visit_books WHERE household_id = ?1 AND doc_id = ?2",
+        "DELETE FROM visits WHERE household_id = ?1 AND doc_id = ?2",
+    ] {
+        tx.prepare_cached(sql)?.execute([visits_of(id), id])?;
+    }
     Ok(())
 }
 
