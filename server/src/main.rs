@@ -265,6 +265,9 @@ enum Admin {
         /// Buildings (楼栋) whose households move (repeat or comma-separate).
         #[arg(long = "building", value_delimiter = ',')]
         buildings: Vec<String>,
+        /// Liaison groups (联户组) that move with their households (repeat or comma-separate).
+        #[arg(long = "group", value_delimiter = ',')]
+        groups: Vec<String>,
     },
     /// Retire a liaison group: its households (and their tasks) go to another group of the same
     /// grid or to none, its leads lose it, and the group is removed / 撤销联户组
@@ -657,9 +660,12 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             new,
             name,
             buildings,
+            groups,
         } => {
-            let n = doorstep_server::moves::split_grid(&mut s, &grid, &new, &name, &buildings, CLI)
-                .map_err(|err| err.to_string())?;
+            let n = doorstep_server::moves::split_grid(
+                &mut s, &grid, &new, &name, &buildings, &groups, CLI,
+            )
+            .map_err(|err| err.to_string())?;
             if json {
                 print_json(&serde_json::json!({"split": grid, "new": new, "households": n}));
             } else {

@@ -165,38 +165,54 @@ pub fn merge_grids(
 }
 
 /// Splits grid `grid`: a new grid `new` (named `name`, under the same community) takes the
-/// households of `buildings`. A liaison group all of whose households move goes with them;
-/// a household of a group that stays is left in no group (the new grid's groups are set up
-/// afterwards). Returns how many households moved.
+/// households of `buildings` and of the liaison groups `groups` (which go with them). Any other
+/// liaison group all of whose households move goes with them too; a household of a group that
+/// stays is left in no group (the new grid's groups are set up afterwards). Returns how many
+/// households moved.
 pub fn split_grid(
     store: &mut Backend,
     grid: &str,
     new: &str,
     name: &str,
     buildings: &[String],
+    groups: &[String],
     by: &str,
 ) -> Result<usize, MoveError> {
     let other = |e: &dyn std::fmt::Display| MoveError::Other(e.to_string());
     let g = grid_unit(store, grid)?;
-    let buildings: std::collections::BTreeSet<&str> = buildings
-        .iter()
-        .map(|b| b.trim())
-        .filter(|b| !b.is_empty())
-        .collect();
-    if buildings.is_empty() {
+    let set = |items: &[String]| -> std::collections::BTreeSet<String> {
+        items
+            .iter()
+            .map(|b| b.trim().to_string())
+            .filter(|b| !b.is_empty())
+            .collect()
+    };
+    let (buildings, groups) = (set(buildings), set(groups));
+    if buildings.is_empty() && groups.is_empty() {
         return Err(MoveError::Invalid(
-            "which buildings move? / 请指定迁往新网格的楼栋".into(),
+            "which buildings or liaison groups move? / 请指定迁往新网格的楼栋或联户组".into(),
         ));
+    }
+    for gr in &groups {
+        match directory::unit(store.db(), gr).map_err(|e| other(&e))? {
+            Some(u) if u.kind == UnitKind::Group && u.parent.as_deref() == Some(grid) => {}
+            _ => {
+                return Err(MoveError::Invalid(format!(
+                    "网格 {grid} 中没有联户组 {gr} / no liaison group {gr} in grid {grid}"
+                )));
+            }
+        }
     }
     store.catch_up().map_err(|e| other(&e))?;
     let households = households_of(store, grid)?;
-    let moving: Vec<&(String, Option<String>, String)> = households
-        .iter()
-        .filter(|(_, _, b)| buildings.contains(b.as_str()))
-        .collect();
+    let moves = |(_, gr, b): &(String, Option<String>, String)| {
+        buildings.contains(b.as_str()) || gr.as_ref().is_some_and(|g| groups.contains(g))
+    };
+    let moving: Vec<&(String, Option<String>, String)> =
+        households.iter().filter(|h| moves(h)).collect();
     if moving.is_empty() {
         return Err(MoveError::Invalid(format!(
-            "网格 {grid} 中没有这些楼栋的住户 / no household of those buildings in grid {grid}"
+            "网格 {grid} 中没有这些楼栋或联户组的住户 / no household of those buildings or groups in grid {grid}"
         )));
     }
     directory::add_unit(store.db(), UnitKind::Grid, new, name, g.parent.as_deref())
@@ -209,7 +225,7 @@ pub fn split_grid(
             households
                 .iter()
                 .filter(|(_, g2, _)| g2.as_ref() == Some(gr))
-                .all(|(_, _, b)| buildings.contains(b.as_str()))
+                .all(moves)
         })
         .collect();
     for gr in &whole {
@@ -230,8 +246,9 @@ pub fn split_grid(
         by,
         "grid.split",
         &format!(
-            "{grid} → {new} ({name}): buildings {}; {} household(s), {} group(s)",
-            buildings.iter().copied().collect::<Vec<_>>().join(","),
+            "{grid} → {new} ({name}): buildings {}; groups {}; {} household(s), {} group(s)",
+            buildings.iter().cloned().collect::<Vec<_>>().join(","),
+            groups.iter().cloned().collect::<Vec<_>>().join(","),
             moving.len(),
             whole.len()
         ),

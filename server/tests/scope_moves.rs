@@ -497,6 +497,52 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
     for w in ["grid.split", "grid.merge", "group.retire", "household.move"] {
         assert!(whats.contains(&w), "{w} in {whats:?}");
     }
+    // Split by liaison group: A-l1 (now all 36 of A's households) becomes grid A3's, with its
+    // households, their books and the task; A's phone is left with nothing of them. A group of
+    // another grid is refused, nothing moved.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
+        .args(["admin", "--json", "--data"])
+        .arg(&data)
+        .args(["split-grid", "--grid", "A", "--new", "A4", "--name", "网格A4"])
+        .args(["--group", "C-l1"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("C-l1"));
+    let out = admin(
+        &data,
+        &[
+            "split-grid",
+            "--grid",
+            "A",
+            "--new",
+            "A3",
+            "--name",
+            "网格A3",
+            "--group",
+            "A-l1",
+        ],
+    );
+    assert_eq!(out["households"], 36);
+    assert!(placements(&data).contains(&("A3".into(), Some("A-l1".into()), 36)));
+    let r = pa.sync().unwrap();
+    assert!(r.dropped_docs >= 37, "36 households and the task: {r:?}");
+    assert!(
+        pa.s()
+            .households(&HouseholdQuery::grid("A"), 0)
+            .unwrap()
+            .is_empty()
+    );
+    let units = admin(&data, &["units"]);
+    assert!(
+        units
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == "A-l1" && u["parent"] == "A3"),
+        "{units}"
+    );
+
     // The read model equals a rebuild from the documents.
     let before = placements(&data);
     drop(server);
