@@ -503,7 +503,15 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
     let refused = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
         .args(["admin", "--json", "--data"])
         .arg(&data)
-        .args(["split-grid", "--grid", "A", "--new", "A4", "--name", "网格A4"])
+        .args([
+            "split-grid",
+            "--grid",
+            "A",
+            "--new",
+            "A4",
+            "--name",
+            "网格A4",
+        ])
         .args(["--group", "C-l1"])
         .output()
         .unwrap();
@@ -766,4 +774,120 @@ fn a_pull_in_many_pages_leaves_finished_records_out_of_every_page() {
     assert!(pages >= 3, "{pages} pages");
     assert!(!pb.held().contains(&task));
     assert_eq!(pb.held().len(), pa.held().len());
+}
+
+#[test]
+fn an_administrator_splits_merges_and_moves_people_on_the_dashboard() {
+    use common::browser::{Browser, hidden, set_password};
+    let (_dir, data, server, p1, _p2) = two_phones(24);
+    let adm = person(&data, "管理员", "administrator", &["s"]);
+    assert!(set_password(&data, &adm, "admin", "correct horse battery"));
+    let mut b = Browser::new(&server.url());
+    b.login("admin", "correct horse battery");
+    let page = b.get("/admin");
+    assert!(page.body.contains("id=\"form-split\"") && page.body.contains("拆分网格"));
+    let csrf = hidden(&page.body, "csrf");
+    let log = || server_count(&data, "SELECT COUNT(*) FROM change_log");
+
+    // Refused, nothing moved: no CSRF token; a building of no household; a unit outside the
+    // administrator's scope (another street's).
+    let log0 = log();
+    let split = |b: &mut Browser, csrf: &str, building: &str| {
+        b.post(
+            "/admin/regrid",
+            &[
+                ("csrf", csrf),
+                ("action", "split"),
+                ("grid", "A"),
+                ("new", "A2"),
+                ("name", "网格A2"),
+                ("buildings", building),
+                ("groups", ""),
+            ],
+        )
+    };
+    assert_eq!(split(&mut b, "", "2").status, 403);
+    assert_eq!(split(&mut b, &csrf, "9").status, 400);
+    common::add_unit(&data, "street", "s2", "另一街道", None);
+    common::add_unit(&data, "community", "c9", "另一社区", Some("s2"));
+    common::add_unit(&data, "grid", "Z", "网格Z", Some("c9"));
+    let r = b.post(
+        "/admin/regrid",
+        &[
+            ("csrf", &csrf),
+            ("action", "merge"),
+            ("from", "A"),
+            ("into", "Z"),
+        ],
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(log(), log0, "nothing moved");
+
+    // Split grid A by building 2: twelve households move, grid A's phone forgets them.
+    let r = split(&mut b, &csrf, "2");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("12"), "the page says how many moved");
+    let dropped = p1.sync().unwrap().dropped_docs;
+    assert!(dropped >= 12, "{dropped}");
+    assert_eq!(
+        p1.s()
+            .households(&HouseholdQuery::grid("A"), 0)
+            .unwrap()
+            .len(),
+        12
+    );
+
+    // Merge B into A; then move the grid worker of A to A2 as well: its phone pulls A2 too.
+    let r = b.post(
+        "/admin/regrid",
+        &[
+            ("csrf", &csrf),
+            ("action", "merge"),
+            ("from", "B"),
+            ("into", "A"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let worker = p1.s().user().unwrap().id.clone();
+    let r = b.post(
+        "/admin/regrid",
+        &[
+            ("csrf", &csrf),
+            ("action", "units"),
+            ("person", &worker),
+            ("units", "A，A2"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    p1.sync().unwrap();
+    let held = |g: &str| {
+        p1.s()
+            .households(&HouseholdQuery::grid(g), 0)
+            .unwrap()
+            .len()
+    };
+    assert_eq!((held("A"), held("A2")), (36, 12));
+
+    // Retire group B-l1 into A-l1; every change is in the history, with who did it.
+    let r = b.post(
+        "/admin/regrid",
+        &[
+            ("csrf", &csrf),
+            ("action", "retire"),
+            ("group", "B-l1"),
+            ("into", "A-l1"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let history = admin(&data, &["history"]);
+    let mine: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["by"].as_str().is_some_and(|by| by.contains("管理员")))
+        .map(|h| h["what"].as_str().unwrap())
+        .collect();
+    for w in ["grid.split", "grid.merge", "person.units", "group.retire"] {
+        assert!(mine.contains(&w), "{w} in {mine:?}");
+    }
 }

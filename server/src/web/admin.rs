@@ -55,6 +55,8 @@ struct AdminPage {
     rows: Vec<DeviceView>,
     enrollable: Vec<Opt>,
     grids: Vec<Opt>,
+    /// Everyone the administrator's scope reaches, for the form that moves a person.
+    movable: Vec<Opt>,
     outcome: Outcome,
     /// The directory's history, newest first: (when, who, what, detail).
     history: Vec<(String, String, String, String)>,
@@ -133,9 +135,22 @@ fn build(
 
     let mut people = Vec::new();
     let mut enrollable = Vec::new();
+    let mut movable = Vec::new();
     for p in directory::people(conn).map_err(ie)? {
         if !p.units.is_empty() && !p.units.iter().any(|u| v.units.contains(u)) {
             continue;
+        }
+        if p.role != Role::Administrator {
+            movable.push(Opt {
+                value: p.id.clone(),
+                label: format!(
+                    "{} · {} · {}",
+                    p.name,
+                    lang.pick(p.role.label_zh(), p.role.code()),
+                    p.units.join(",")
+                ),
+                selected: false,
+            });
         }
         if matches!(p.role, Role::GridWorker | Role::LiaisonLead) {
             enrollable.push(Opt {
@@ -188,6 +203,7 @@ fn build(
         rows,
         enrollable,
         grids,
+        movable,
         outcome,
         history,
     })
@@ -399,6 +415,142 @@ pub async fn import(
             },
         };
         build(&*s, &v, outcome)
+    })
+    .await?
+}
+
+#[derive(Deserialize)]
+pub struct RegridForm {
+    #[serde(default)]
+    csrf: String,
+    /// `split`, `merge`, `retire` or `units`.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    grid: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    buildings: String,
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    into: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    units: String,
+}
+
+/// A comma-separated list from a form (Chinese commas and spaces too).
+fn list(field: &str) -> Vec<String> {
+    field
+        .split([',', '，', '、', ' '])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The administrators' directory changes (issue 19), as `admin split-grid`, `merge-grids`,
+/// `retire-group` and `set-units` do them: each within the administrator's scope (every grid,
+/// group and unit named), recorded in the directory's history with who did it.
+pub async fn regrid(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<RegridForm>,
+) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers, "/admin").await?;
+    admin_only(&v)?;
+    v.check_csrf(&f.csrf)?;
+    let store = state.store.clone();
+    run(v.lang, move || {
+        use crate::moves;
+        let mut s = store.lock();
+        let lang = v.lang;
+        let t = lang.tr();
+        let ie = |e: &dyn std::fmt::Display| WebError::internal(lang, e.to_string());
+        // A unit is the administrator's if it is in their units, or (a liaison group) its grid
+        // is.
+        let mine = |s: &crate::storage::Backend, id: &str| -> Result<bool, WebError> {
+            if v.units.contains(id) {
+                return Ok(true);
+            }
+            Ok(directory::unit(s.db(), id)
+                .map_err(|e| ie(&e))?
+                .is_some_and(|u| {
+                    u.kind == UnitKind::Group && u.parent.is_some_and(|g| v.grids.contains(&g))
+                }))
+        };
+        let by = format!("{} ({})", v.person.name, v.person.id);
+        let bad = |e: &dyn std::fmt::Display| WebError::bad(lang, e.to_string());
+        let message = match f.action.as_str() {
+            "split" => {
+                if !mine(&s, &f.grid)? {
+                    return Err(WebError::forbidden(lang));
+                }
+                let n = moves::split_grid(
+                    &mut s,
+                    f.grid.trim(),
+                    f.new.trim(),
+                    f.name.trim(),
+                    &list(&f.buildings),
+                    &list(&f.groups),
+                    &by,
+                )
+                .map_err(|e| bad(&e))?;
+                format!("{} {} {n}", t.split_grid, t.regrid_done)
+            }
+            "merge" => {
+                if !mine(&s, &f.from)? || !mine(&s, &f.into)? {
+                    return Err(WebError::forbidden(lang));
+                }
+                let n = moves::merge_grids(&mut s, f.from.trim(), f.into.trim(), &by)
+                    .map_err(|e| bad(&e))?;
+                format!("{} {} {n}", t.merge_grids, t.regrid_done)
+            }
+            "retire" => {
+                let into = Some(f.into.trim()).filter(|x| !x.is_empty());
+                if !mine(&s, &f.group)? || into.is_some_and(|i| !mine(&s, i).unwrap_or(false)) {
+                    return Err(WebError::forbidden(lang));
+                }
+                let n =
+                    moves::retire_group(&mut s, f.group.trim(), into, &by).map_err(|e| bad(&e))?;
+                format!("{} {} {n}", t.retire_group, t.regrid_done)
+            }
+            "units" => {
+                let p = directory::person(s.db(), &f.person)
+                    .map_err(|e| ie(&e))?
+                    .ok_or_else(|| WebError::bad(lang, t.not_found))?;
+                let units = list(&f.units);
+                let reach = p.units.iter().any(|u| v.units.contains(u)) || p.units.is_empty();
+                let mut all_mine = !units.is_empty();
+                for u in &units {
+                    all_mine &= mine(&s, u)?;
+                }
+                if !reach || !all_mine || p.role == Role::Administrator {
+                    return Err(WebError::forbidden(lang));
+                }
+                directory::set_units(s.db(), &p.id, &units, &by).map_err(|e| bad(&e))?;
+                format!("{}: {} → {}", t.units_done, p.name, units.join(","))
+            }
+            _ => return Err(WebError::bad(lang, t.not_found)),
+        };
+        tracing::info!(action = %f.action, by = %v.person.id, "directory changed on the dashboard");
+        build(
+            &*s,
+            &v,
+            Outcome {
+                message: Some(message),
+                ..Default::default()
+            },
+        )
     })
     .await?
 }

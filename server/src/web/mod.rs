@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/revoke", post(admin::revoke))
         .route("/admin/handover", post(admin::hand_over))
         .route("/admin/import", post(admin::import))
+        .route("/admin/regrid", post(admin::regrid))
 }
 
 async fn css() -> Response {
