@@ -446,6 +446,9 @@ pub struct RegridForm {
     person: String,
     #[serde(default)]
     units: String,
+    /// For `role`: the new role's code (units as for `units`).
+    #[serde(default)]
+    role: String,
 }
 
 /// A comma-separated list from a form (Chinese commas and spaces too).
@@ -524,12 +527,15 @@ pub async fn regrid(
                     moves::retire_group(&mut s, f.group.trim(), into, &by).map_err(|e| bad(&e))?;
                 format!("{} {} {n}", t.retire_group, t.regrid_done)
             }
-            "units" => {
+            "units" | "role" => {
                 let p = directory::person(s.db(), &f.person)
                     .map_err(|e| ie(&e))?
                     .ok_or_else(|| WebError::bad(lang, t.not_found))?;
                 let units = list(&f.units);
-                let reach = p.units.iter().any(|u| v.units.contains(u)) || p.units.is_empty();
+                let mut reach = p.units.is_empty();
+                for u in &p.units {
+                    reach |= mine(&s, u)?;
+                }
                 let mut all_mine = !units.is_empty();
                 for u in &units {
                     all_mine &= mine(&s, u)?;
@@ -537,8 +543,25 @@ pub async fn regrid(
                 if !reach || !all_mine || p.role == Role::Administrator {
                     return Err(WebError::forbidden(lang));
                 }
-                directory::set_units(s.db(), &p.id, &units, &by).map_err(|e| bad(&e))?;
-                format!("{}: {} → {}", t.units_done, p.name, units.join(","))
+                if f.action == "role" {
+                    // Refused while a phone of the person is in use (`directory::set_role`):
+                    // the page says so, and the phone is handed over first.
+                    let role = Role::from_code(f.role.trim())
+                        .filter(|r| *r != Role::Administrator)
+                        .ok_or_else(|| WebError::bad(lang, t.not_found))?;
+                    let p = directory::set_role(s.db(), &p.id, role, &units, &by)
+                        .map_err(|e| bad(&e))?;
+                    format!(
+                        "{}: {} → {} {}",
+                        t.role_done,
+                        p.name,
+                        lang.pick(role.label_zh(), role.code()),
+                        units.join(",")
+                    )
+                } else {
+                    directory::set_units(s.db(), &p.id, &units, &by).map_err(|e| bad(&e))?;
+                    format!("{}: {} → {}", t.units_done, p.name, units.join(","))
+                }
             }
             _ => return Err(WebError::bad(lang, t.not_found)),
         };

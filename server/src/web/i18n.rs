@@ -257,6 +257,9 @@ tr! {
     units_field: "所属单位（逗号分隔）", "Units (comma-separated)";
     regrid_done: "已完成，迁移住户", "Done; households moved:";
     units_done: "已调整所属单位", "Units changed";
+    set_role: "调整人员角色", "Change a person's role";
+    role_field: "新角色", "New role";
+    role_done: "已调整角色，请为其重新登记手机", "Role changed; enroll their phone again";
     task: "搭把手", "Help task";
     kept_title: "被拒的修改（服务器留存）", "Refused changes (kept on the server)";
     kept_note: "手机上被规则拒绝的修改，原样留存在服务器上供核查，即使手机已移交、挂失或删除了这些修改。", "Changes the rules refused from a phone, kept on the server as they were for review, even after the phone was handed over, lost, or dropped them.";
