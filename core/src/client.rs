@@ -1175,6 +1175,10 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
                 if !rep.reused_actor.is_empty() {
                     session.refuse_reused(&rep.reused_actor);
                 }
+                if !rep.missing_base.is_empty() {
+                    // Documents this phone forgot that changed since: fetched whole.
+                    session.reconcile(&rep.missing_base)?;
+                }
             }
             Err(Error::MissingDependencies(id)) if retries < 3 => {
                 retries += 1;

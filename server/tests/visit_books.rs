@@ -299,3 +299,56 @@ fn forged_visit_books_are_refused_by_name_and_an_old_phone_is_sent_none() {
         "the updated phone pulls again"
     );
 }
+
+#[test]
+fn a_book_a_phone_dropped_comes_back_whole_when_a_late_visit_reaches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 4);
+    let w1 = person(&data, "王网格", "grid-worker", &["A"]);
+    let w2 = person(&data, "刘网格", "grid-worker", &["A"]);
+    // A server whose phones drop what is purgeable at once (finished records, old books).
+    let server = ServerProc::start_with(&data, "127.0.0.1:0", &["--purge-days", "0"]);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let p1 = Phone::enroll(&data, &server.url(), &phones, &w1, "p1");
+    let p2 = Phone::enroll(&data, &server.url(), &phones, &w2, "p2");
+    p1.sync().unwrap();
+    p2.sync().unwrap();
+    let h = p1.s().households(&HouseholdQuery::grid("A"), 0).unwrap()[0]
+        .id
+        .clone();
+    let at = |t: i64| NewVisit {
+        at: Some(t),
+        ..visit("走访")
+    };
+    let last_year = visits::year_of(doorstep_core::time::now()) - 1;
+    let old_book = visits::book_id(&h, last_year);
+    // A visit of last December and one today: last year's book is no longer the household's
+    // latest, and the phone drops it after its sync.
+    let december = visits::year_end(last_year) - 10 * doorstep_core::time::DAY;
+    p1.s().record_visit(&h, at(december), None, None).unwrap();
+    p1.s().record_visit(&h, visit("今天"), None, None).unwrap();
+    p1.sync().unwrap();
+    p1.sync().unwrap();
+    assert!(!p1.held().contains(&old_book), "dropped");
+    // Another phone records a visit of last December late (from a paper note).
+    p2.sync().unwrap();
+    p2.s()
+        .record_visit(&h, at(december + doorstep_core::time::DAY), None, None)
+        .unwrap();
+    let r = p2.sync().unwrap();
+    assert!(r.failed.is_empty(), "{r:?}");
+    // The first phone's next page brings a change to the book it dropped: it fetches the book
+    // whole instead of failing, and keeps syncing.
+    let r = p1.sync().unwrap();
+    assert!(r.failed.is_empty(), "{r:?}");
+    assert!(p1.sync().is_ok());
+    assert_eq!(
+        server_count(
+            &data,
+            &format!("SELECT COUNT(*) FROM visits WHERE household_id = '{h}'")
+        ),
+        3
+    );
+}

@@ -87,6 +87,11 @@ pub struct ImportReport {
     /// original (a rolled-back virtual machine). The rest was imported; the sync reports these
     /// as refused, and the person may drop this phone's changes to them.
     pub reused_actor: Vec<String>,
+    /// Documents this replica does not hold whose incoming changes build on changes it lacks:
+    /// it forgot them (a finished record purged, an old year's visit book) and they changed
+    /// since (an appeal reopened, a visit recorded late for that year). Left out of the
+    /// import; the phone fetches them whole (`client::sync`).
+    pub missing_base: Vec<(String, DocKind)>,
 }
 
 /// A document of an incoming bundle after it was merged on a fork, before anything is stored.
@@ -429,6 +434,10 @@ impl Store {
                 Err(err) => return Err(Error::Decode(format!("document {}: {err}", e.id))),
             }
             if !s.doc.get_missing_deps(&[]).is_empty() {
+                if !read_before && s.before.is_none() {
+                    report.missing_base.push((e.id, e.kind));
+                    continue;
+                }
                 return Err(Error::MissingDependencies(e.id));
             }
             let heads = s.doc.get_heads();
@@ -465,8 +474,13 @@ impl Store {
             .map(|c| (c.doc_id, c.path))
             .collect();
         let now = self.now();
-        let skipped = &report.reused_actor;
-        let changed = self.persist_with(staged, now, |tx| extra(tx, &merged, skipped))?;
+        let skipped: Vec<String> = report
+            .reused_actor
+            .iter()
+            .cloned()
+            .chain(report.missing_base.iter().map(|(id, _)| id.clone()))
+            .collect();
+        let changed = self.persist_with(staged, now, |tx| extra(tx, &merged, &skipped))?;
         report.changed = changed;
         report.new_conflicts = self
             .conflicts_of(&report.changed)?

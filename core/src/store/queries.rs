@@ -378,18 +378,18 @@ macro_rules! gone_household {
 }
 
 /// The documents a phone no longer keeps (issue 19): help tasks done or cancelled and appeals
-/// finished (resolved, given feedback or closed: a resolved appeal is never closed, closing is
-/// for open ones), with nothing happening to them since the horizon; households moved out with
-/// nothing in hand, and their visit books, and books of households not held; the visit books (`doc::visits`) of years that ended
-/// more than a year before the horizon, except a household's latest (so a household not
-/// visited for years still shows when it was last). A condition on the column `d.id` (the
+/// finished (resolved, given feedback or closed: a resolved appeal is never closed, closing is for
+/// open ones), with nothing happening to them since the horizon; households moved out with nothing
+/// in hand, and their visit books, and books of households not held; the visit books
+/// (`doc::visits`) of years that ended before the horizon (a phone keeps this year's visits, and
+/// last year's for the purge age into the new year), except a household's latest (so a household
+/// not visited this year still shows when it was last). A condition on the column `d.id` (the
 /// document's: the query names its table, or a one-row select of the id, `d`), with `?1` the
-/// horizon (now less the age, `Store::purge_after`). Each part looks the document up by its
-/// id, so checking one document costs a few index lookups whatever the size of the server (the
-/// server checks each document of a pull from the start). The phone forgets them
-/// (`Store::purge`); the server leaves them out of a pull from the start (`sync::page`); both
-/// keep them otherwise, the dashboard shows them, and a phone can open one on demand when
-/// online (`client::fetch`).
+/// horizon (now less the age, `Store::purge_after`). Each part looks the document up by its id, so
+/// checking one document costs a few index lookups whatever the size of the server (the server
+/// checks each document of a pull from the start). The phone forgets them (`Store::purge`); the
+/// server leaves them out of a pull from the start (`sync::page`); both keep them otherwise, the
+/// dashboard shows them, and a phone can open one on demand when online (`client::fetch`).
 pub const PURGEABLE: &str = concat!(
     "(EXISTS (SELECT 1 FROM tasks t WHERE t.id = d.id \
        AND t.status IN ('done', 'cancelled') AND t.last_event_at < ?1) \
@@ -401,7 +401,7 @@ pub const PURGEABLE: &str = concat!(
     OR EXISTS (SELECT 1 FROM visit_books b \
        WHERE b.household_id = substr(d.id, 1, length(d.id) - 5) AND b.doc_id = d.id \
        AND b.ends_at IS NOT NULL AND ( \
-       (b.ends_at < ?1 - 31536000000 AND EXISTS (SELECT 1 FROM visit_books nb \
+       (b.ends_at < ?1 AND EXISTS (SELECT 1 FROM visit_books nb \
           WHERE nb.household_id = b.household_id AND nb.last_at > b.last_at)) \
        OR NOT EXISTS (SELECT 1 FROM households h WHERE h.id = b.household_id) \
        OR EXISTS (SELECT 1 FROM households h WHERE h.id = b.household_id AND ",
