@@ -1186,24 +1186,20 @@ pub fn page_planned(
             continue;
         }
         let all_own = rows.iter().all(|r| r.own);
-        if all_own {
+        if all_own && !first_pull {
             // The device sent every one of these changes itself, in this request or in one whose
             // answer it never applied (and then it sends them again now): it already counts them
-            // as acknowledged, so the changes do not go back. In a pull from the start their
-            // heads do: a phone pulling its scope again forgets every document the pull does
-            // not name (`Store::finish_repull`), and one it made itself and pushed with this
-            // very request (a household's first visit of the year, a new household) is in its
-            // scope all the same.
-            if first_pull {
-                let last = rows.last().map(|r| decode_heads(&r.heads_after));
-                acked.push((id, last.transpose()?.unwrap_or_default()));
-            }
+            // as acknowledged, so neither the changes nor their heads go back.
             continue;
         }
         returned_own += rows.iter().filter(|r| r.mine && !r.own).count() as u32;
-        if fresh {
+        if fresh || all_own {
             // A compact snapshot rather than the history; it is the document as it is now, so
-            // its heads are the current ones.
+            // its heads are the current ones. In a pull from the start a document whose every
+            // change is the device's own goes whole too: the phone forgets every document such
+            // a pull does not name (`Store::finish_repull`), and may have forgotten this one in
+            // an earlier one (it left the scope and came back: a household moved away, then the
+            // person given its new grid) while its own rows still count as held.
             let data = store.stored_bytes(&id)?;
             let heads = store.doc_heads(&id)?.unwrap_or_default();
             entries.push((id.clone(), kind, data));

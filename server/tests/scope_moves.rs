@@ -823,12 +823,38 @@ fn an_administrator_splits_merges_and_moves_people_on_the_dashboard() {
     assert_eq!(r.status, 403);
     assert_eq!(log(), log0, "nothing moved");
 
-    // Split grid A by building 2: twelve households move, grid A's phone forgets them.
+    // Offline, grid A's phone visits a household of building 2 (its first visit of the year:
+    // a new visit book), and the grid is split under it.
+    let in_b2 = p1
+        .s()
+        .households(&HouseholdQuery::grid("A"), 0)
+        .unwrap()
+        .into_iter()
+        .find(|h| h.building == "2")
+        .unwrap()
+        .id;
+    p1.s()
+        .record_visit(&in_b2, visit("拆分前的走访"), None, None)
+        .unwrap();
+    // Split grid A by building 2: twelve households move, grid A's phone forgets them, its
+    // offline visit delivered first.
     let r = split(&mut b, &csrf, "2");
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("12"), "the page says how many moved");
-    let dropped = p1.sync().unwrap().dropped_docs;
-    assert!(dropped >= 12, "{dropped}");
+    let r = p1.sync().unwrap();
+    assert!(r.failed.is_empty(), "{r:?}");
+    assert!(
+        r.dropped_docs >= 13,
+        "twelve households and the new book: {r:?}"
+    );
+    assert_eq!(
+        server_count(
+            &data,
+            &format!("SELECT COUNT(*) FROM visits WHERE household_id = '{in_b2}' AND grid = 'A2'")
+        ),
+        1,
+        "the visit is on the server, in the household's new grid"
+    );
     assert_eq!(
         p1.s()
             .households(&HouseholdQuery::grid("A"), 0)
