@@ -190,8 +190,9 @@ fn three_servers_on_one_postgres_lose_nothing() {
             live, rebuilt,
             "server {i}: read model differs from a rebuild"
         );
+        // (Visit books, `<household>.<year>`, beside them.)
         assert_eq!(
-            server_heads(d).len(),
+            server_heads(d).keys().filter(|id| !id.contains('.')).count(),
             2 * 24,
             "server {i}: both grids' households"
         );
