@@ -192,7 +192,10 @@ fn three_servers_on_one_postgres_lose_nothing() {
         );
         // (Visit books, `<household>.<year>`, beside them.)
         assert_eq!(
-            server_heads(d).keys().filter(|id| !id.contains('.')).count(),
+            server_heads(d)
+                .keys()
+                .filter(|id| !id.contains('.'))
+                .count(),
             2 * 24,
             "server {i}: both grids' households"
         );
