@@ -500,10 +500,9 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
     // Split by liaison group: A-l1 (now all 36 of A's households) becomes grid A3's, with its
     // households, their books and the task; A's phone is left with nothing of them. A group of
     // another grid is refused, nothing moved.
-    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
-        .args(["admin", "--json", "--data"])
-        .arg(&data)
-        .args([
+    let refused = admin_fails(
+        &data,
+        &[
             "split-grid",
             "--grid",
             "A",
@@ -511,12 +510,11 @@ fn grids_split_and_merge_and_a_group_retires_and_every_phone_follows() {
             "A4",
             "--name",
             "网格A4",
-        ])
-        .args(["--group", "C-l1"])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("C-l1"));
+            "--group",
+            "C-l1",
+        ],
+    );
+    assert!(refused.contains("C-l1"), "{refused}");
     let out = admin(
         &data,
         &[
