@@ -140,29 +140,22 @@ fn build(
         if !p.units.is_empty() && !p.units.iter().any(|u| v.units.contains(u)) {
             continue;
         }
-        if p.role != Role::Administrator {
-            movable.push(Opt {
-                value: p.id.clone(),
-                label: format!(
-                    "{} · {} · {}",
-                    p.name,
-                    lang.pick(p.role.label_zh(), p.role.code()),
-                    p.units.join(",")
-                ),
-                selected: false,
-            });
-        }
+        // The person as both lists show them: name, role, units.
+        let opt = Opt {
+            value: p.id.clone(),
+            label: format!(
+                "{} · {} · {}",
+                p.name,
+                lang.pick(p.role.label_zh(), p.role.code()),
+                p.units.join(",")
+            ),
+            selected: false,
+        };
         if matches!(p.role, Role::GridWorker | Role::LiaisonLead) {
-            enrollable.push(Opt {
-                value: p.id.clone(),
-                label: format!(
-                    "{} · {} · {}",
-                    p.name,
-                    lang.pick(p.role.label_zh(), p.role.code()),
-                    p.units.join(",")
-                ),
-                selected: false,
-            });
+            enrollable.push(opt.clone());
+        }
+        if p.role != Role::Administrator {
+            movable.push(opt);
         }
         people.push(PersonView {
             login: accounts::login_of(conn, &p.id)

@@ -482,6 +482,7 @@ pub async fn unit(
 // ---- lists -------------------------------------------------------------------------------
 
 /// A value of a select box.
+#[derive(Clone)]
 pub struct Opt {
     pub value: String,
     pub label: String,
