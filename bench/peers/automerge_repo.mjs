@@ -12,6 +12,7 @@
 //                                                of uuids) those documents' heads, GET /json every
 //                                                document's content (A.toJS), to check it.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -22,9 +23,13 @@ import { WebSocketServerAdapter, WebSocketClientAdapter } from '@automerge/autom
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs';
 import * as A from '@automerge/automerge';
 
-/// Doorstep's id (a UUID) as an automerge-repo document id (its 16 bytes, bs58check).
+/// Doorstep's id as an automerge-repo document id (16 bytes, bs58check): a UUID's own bytes; any
+/// other id (a yearly visit book, `<household uuid>.<year>`) the first 16 bytes of its SHA-256,
+/// since parsing it as hex would stop at the dot and give its household's id.
 export function docIdOf(uuid) {
-  const bytes = Uint8Array.from(Buffer.from(uuid.replace(/-/g, ''), 'hex'));
+  const bytes = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid)
+    ? Uint8Array.from(Buffer.from(uuid.replace(/-/g, ''), 'hex'))
+    : Uint8Array.from(createHash('sha256').update(uuid).digest().subarray(0, 16));
   return parseAutomergeUrl(stringifyAutomergeUrl(bytes)).documentId;
 }
 
