@@ -39,6 +39,16 @@ pub struct Enrollment {
     /// For a liaison lead: the grid of each group (from servers that tell it).
     #[serde(default)]
     pub group_grids: std::collections::BTreeMap<String, String>,
+    /// Communities and streets whose visit plans apply to this phone (from servers that tell
+    /// it; `Scope::units`).
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Those whose plans this person sets (`Scope::manages`).
+    #[serde(default)]
+    pub manages: Vec<String>,
+    /// The community and street above each grid (`Scope::grid_units`).
+    #[serde(default)]
+    pub grid_units: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Enrollment {
@@ -51,6 +61,13 @@ impl Enrollment {
                 grids: self.grids.iter().cloned().collect(),
                 groups: self.groups.iter().cloned().collect(),
                 group_grid: self.group_grids.clone(),
+                units: self.units.iter().cloned().collect(),
+                manages: self.manages.iter().cloned().collect(),
+                grid_units: self
+                    .grid_units
+                    .iter()
+                    .map(|(g, u)| (g.clone(), u.iter().cloned().collect()))
+                    .collect(),
             },
         })
     }
@@ -432,6 +449,12 @@ pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enro
         groups: Vec<String>,
         #[serde(default)]
         group_grids: std::collections::BTreeMap<String, String>,
+        #[serde(default)]
+        units: Vec<String>,
+        #[serde(default)]
+        manages: Vec<String>,
+        #[serde(default)]
+        grid_units: std::collections::BTreeMap<String, Vec<String>>,
     }
     let a: Answer = serde_json::from_slice(&bytes)
         .map_err(|e| Error::Decode(format!("enrollment answer: {e}")))?;
@@ -444,6 +467,9 @@ pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enro
         grids: a.grids,
         groups: a.groups,
         group_grids: a.group_grids,
+        units: a.units,
+        manages: a.manages,
+        grid_units: a.grid_units,
     };
     let mut s = lock(store);
     s.set_user(PersonRef::new(
@@ -1041,6 +1067,7 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
                     unsynced: Some(s.unacknowledged_docs()?.min(u64::from(u32::MAX)) as u32),
                     policy: true,
                     books: true,
+                    plans: true,
                     push,
                 },
                 heads,

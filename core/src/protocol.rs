@@ -8,6 +8,7 @@
 //!           "DSQ3" u64:cursor u32:page_bytes u64:own_seq u32:unsynced  bundle
 //!           "DSQ4" as DSQ3 (the phone reads the third answer form)
 //!           "DSQ5" as DSQ4 (the phone reads visit books, document kind 4)
+//!           "DSQ6" as DSQ5 (the phone reads visit plans, document kind 5)
 //! response  "DSA1" u64:cursor u8:more u8:restart u32:n {id heads}*n  bundle
 //!           "DSA2" u64:cursor u8:more u8:restart u64:own_seq i64:server_now u32:returned_own
 //!                  u32:n {id heads}*n  bundle
@@ -27,7 +28,9 @@
 //! `serve --purge-days`; `u32::MAX`: none is purged), so that phones and server agree on what a pull
 //! from the start leaves out. The fifth is the fourth, saying that the phone reads yearly visit
 //! documents (kind 4 in a bundle, `doc::visits`): an older phone is sent none (it could not
-//! decode the page), and sees the visits of its households' documents only.
+//! decode the page), and sees the visits of its households' documents only. The sixth is the
+//! fifth, saying that the phone reads visit plans (kind 5, `doc::plan`, issue 22): it is sent
+//! the plans of the communities and streets above its grids; an older phone none.
 //! ```text
 //! reconcile "DSC1" u32:n { u8:kind id u32:len automerge-sync-message }*n
 //! handover  "DSH1" bundle   (the end of a hand-over: what the phone still holds undelivered)
@@ -63,6 +66,7 @@ const REQUEST_MAGIC_2: &[u8; 4] = b"DSQ2";
 const REQUEST_MAGIC_3: &[u8; 4] = b"DSQ3";
 const REQUEST_MAGIC_4: &[u8; 4] = b"DSQ4";
 const REQUEST_MAGIC_5: &[u8; 4] = b"DSQ5";
+const REQUEST_MAGIC_6: &[u8; 4] = b"DSQ6";
 const RESPONSE_MAGIC: &[u8; 4] = b"DSA1";
 const RESPONSE_MAGIC_2: &[u8; 4] = b"DSA2";
 const RESPONSE_MAGIC_3: &[u8; 4] = b"DSA3";
@@ -86,6 +90,8 @@ pub struct SyncRequest {
     pub policy: bool,
     /// The phone reads visit books (the fifth request form; needs `policy`).
     pub books: bool,
+    /// The phone reads visit plans (the sixth request form; needs `books`).
+    pub plans: bool,
     /// An exchange bundle (may hold no documents).
     pub push: Vec<u8>,
 }
@@ -147,6 +153,7 @@ impl SyncRequest {
             (Some(_), None, _, _) => REQUEST_MAGIC_2.to_vec(),
             (_, Some(_), false, _) => REQUEST_MAGIC_3.to_vec(),
             (_, Some(_), true, false) => REQUEST_MAGIC_4.to_vec(),
+            (_, Some(_), true, true) if self.plans => REQUEST_MAGIC_6.to_vec(),
             (_, Some(_), true, true) => REQUEST_MAGIC_5.to_vec(),
         };
         out.extend(self.cursor.to_le_bytes());
@@ -164,7 +171,9 @@ impl SyncRequest {
     pub fn decode(body: &[u8]) -> Result<SyncRequest> {
         let plain = decompress(body)?;
         let mut r = WireReader::new(&plain);
-        let form = if plain.starts_with(REQUEST_MAGIC_5) {
+        let form = if plain.starts_with(REQUEST_MAGIC_6) {
+            6
+        } else if plain.starts_with(REQUEST_MAGIC_5) {
             5
         } else if plain.starts_with(REQUEST_MAGIC_4) {
             4
@@ -176,6 +185,7 @@ impl SyncRequest {
             1
         };
         r.magic(match form {
+            6 => REQUEST_MAGIC_6,
             5 => REQUEST_MAGIC_5,
             4 => REQUEST_MAGIC_4,
             3 => REQUEST_MAGIC_3,
@@ -192,7 +202,8 @@ impl SyncRequest {
             own_seq,
             unsynced,
             policy: form >= 4,
-            books: form == 5,
+            books: form >= 5,
+            plans: form >= 6,
             push: r.rest().to_vec(),
         })
     }
@@ -412,6 +423,7 @@ mod tests {
             unsynced: None,
             policy: false,
             books: false,
+            plans: false,
             push: b"DSX2\0\0\0\0".to_vec(),
         };
         assert_eq!(SyncRequest::decode(&req.encode()).unwrap(), req);
@@ -438,6 +450,12 @@ mod tests {
         };
         assert!(decompress(&req5.encode()).unwrap().starts_with(b"DSQ5"));
         assert_eq!(SyncRequest::decode(&req5.encode()).unwrap(), req5);
+        let req6 = SyncRequest {
+            plans: true,
+            ..req5.clone()
+        };
+        assert!(decompress(&req6.encode()).unwrap().starts_with(b"DSQ6"));
+        assert_eq!(SyncRequest::decode(&req6.encode()).unwrap(), req6);
         let resp = SyncResponse {
             cursor: 7,
             more: true,
@@ -510,12 +528,12 @@ mod tests {
             SyncRequest::decode(b"not zstd at all"),
             Err(Error::Decode(_))
         ));
-        let mut v6 = b"DSQ6".to_vec();
-        v6.extend([0; 24]);
-        let err = SyncRequest::decode(&compress(&v6)).unwrap_err().to_string();
-        assert!(err.contains("protocol version 6"), "{err}");
-        // The third to fifth forms cut anywhere before their bundle.
-        for magic in [b"DSQ3", b"DSQ4", b"DSQ5"] {
+        let mut v7 = b"DSQ7".to_vec();
+        v7.extend([0; 24]);
+        let err = SyncRequest::decode(&compress(&v7)).unwrap_err().to_string();
+        assert!(err.contains("protocol version 7"), "{err}");
+        // The third to sixth forms cut anywhere before their bundle.
+        for magic in [b"DSQ3", b"DSQ4", b"DSQ5", b"DSQ6"] {
             let mut v = magic.to_vec();
             v.extend([0; 24]);
             for cut in 4..v.len() {

@@ -43,6 +43,9 @@ pub fn grid_worker_device() -> Device {
             grids: ["A".to_string()].into(),
             groups: Default::default(),
             group_grid: Default::default(),
+            units: Default::default(),
+            manages: Default::default(),
+            grid_units: Default::default(),
         },
         scope_sig: None,
         pull_since: None,
@@ -222,6 +225,9 @@ pub fn rules(docs: &RuleDocs, data: &[u8]) {
             grids: ["A".to_string()].into(),
             groups: ["A-l1".to_string()].into(),
             group_grid: [("A-l1".to_string(), "A".to_string())].into(),
+            units: ["C".to_string()].into(),
+            manages: ["C".to_string()].into(),
+            grid_units: Default::default(),
         },
     };
     let _ = rules::check(

@@ -664,9 +664,27 @@ pub fn scope_of(conn: &Db<'_>, p: &Person) -> DResult<Scope> {
         grids: BTreeSet::new(),
         groups: BTreeSet::new(),
         group_grid: BTreeMap::new(),
+        units: BTreeSet::new(),
+        manages: BTreeSet::new(),
+        grid_units: BTreeMap::new(),
+    };
+    // The communities and streets above a unit, whose visit plans apply to it.
+    let above = |id: &str| -> DResult<BTreeSet<String>> {
+        Ok(path_to(conn, id)?
+            .into_iter()
+            .filter(|u| matches!(u.kind, UnitKind::Community | UnitKind::Street) && u.id != id)
+            .map(|u| u.id)
+            .collect())
     };
     match p.role {
-        Role::GridWorker => s.grids.extend(p.units.iter().cloned()),
+        Role::GridWorker => {
+            s.grids.extend(p.units.iter().cloned());
+            for g in &p.units {
+                let units = above(g)?;
+                s.units.extend(units.iter().cloned());
+                s.grid_units.insert(g.clone(), units);
+            }
+        }
         Role::LiaisonLead => {
             for g in &p.units {
                 if let Some(Unit {
@@ -680,9 +698,14 @@ pub fn scope_of(conn: &Db<'_>, p: &Person) -> DResult<Scope> {
         }
         Role::Supervisor => {
             for u in &p.units {
+                s.units.extend(above(u)?);
                 for d in units_down_to_grids(conn, u)? {
                     if d.kind == UnitKind::Grid {
                         s.grids.insert(d.id);
+                    } else {
+                        // Their own unit and those below it: they set these units' plans.
+                        s.units.insert(d.id.clone());
+                        s.manages.insert(d.id);
                     }
                 }
             }

@@ -629,6 +629,11 @@ pub struct MeResponse {
     /// For a liaison lead: the grid of each of their groups (the rules check a new request
     /// for help against it, on the phone as on the server).
     pub group_grids: std::collections::BTreeMap<String, String>,
+    /// The communities and streets whose visit plans apply in the person's scope, those whose
+    /// plans they set, and the ones above each grid (`rules::Scope`).
+    pub units: Vec<String>,
+    pub manages: Vec<String>,
+    pub grid_units: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl MeResponse {
@@ -640,6 +645,14 @@ impl MeResponse {
             grids: d.scope.grids.iter().cloned().collect(),
             groups: d.scope.groups.iter().cloned().collect(),
             group_grids: d.scope.group_grid.clone(),
+            units: d.scope.units.iter().cloned().collect(),
+            manages: d.scope.manages.iter().cloned().collect(),
+            grid_units: d
+                .scope
+                .grid_units
+                .iter()
+                .map(|(g, u)| (g.clone(), u.iter().cloned().collect()))
+                .collect(),
         }
     }
 }

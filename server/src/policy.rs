@@ -33,6 +33,8 @@ pub fn is_open(e: &Entity) -> bool {
             task::TaskStatus::Open | task::TaskStatus::Claimed
         ),
         Entity::Appeal(a) => appeal::reduce(a).status.is_open(),
+        // A plan not withdrawn is in use: supervisors' phones hold their units' plans.
+        Entity::Plan(p) => !p.retired,
     }
 }
 

@@ -867,7 +867,8 @@ impl Held {
 /// holds (`held`) are not sent back; rows of its own it no longer holds (its store is an older
 /// copy of itself) are, and counted in the answer.
 ///
-/// `books`: the phone reads visit books (`SyncRequest::books`); an older phone is sent none.
+/// `reads`: the kinds of document the phone's build reads; an older phone is sent none of the
+/// newer kinds.
 pub fn page(
     store: &mut Store,
     device: &Device,
@@ -875,9 +876,44 @@ pub fn page(
     budget: usize,
     held: Held,
     light: Option<&Light>,
-    books: bool,
+    reads: Reads,
 ) -> Result<SyncResponse, Error> {
-    page_planned(store, device, cursor, budget, held, light, books, None)
+    page_planned(store, device, cursor, budget, held, light, reads, None)
+}
+
+/// The kinds of document added after the first protocol that a phone's build reads (from its
+/// request's form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reads {
+    /// Yearly visit books (`SyncRequest::books`).
+    pub books: bool,
+    /// Visit plans (`SyncRequest::plans`): sent with the plans of the communities and streets
+    /// above the phone's grids.
+    pub plans: bool,
+}
+
+impl Reads {
+    pub const ALL: Reads = Reads {
+        books: true,
+        plans: true,
+    };
+
+    pub fn of(req: &SyncRequest) -> Reads {
+        Reads {
+            books: req.books,
+            plans: req.plans,
+        }
+    }
+
+    /// The page query's condition on the kinds.
+    fn filter(self) -> &'static str {
+        match (self.books, self.plans) {
+            (true, true) => "",
+            (true, false) => " AND s.kind <> 'plan'",
+            (false, true) => " AND s.kind <> 'visits'",
+            (false, false) => " AND s.kind NOT IN ('visits', 'plan')",
+        }
+    }
 }
 
 /// What a supervisor's phone holds (docs/protocol.md, "A supervisor's phone"). A street's
@@ -1025,7 +1061,7 @@ pub fn page_planned(
     budget: usize,
     held: Held,
     light: Option<&Light>,
-    books: bool,
+    reads: Reads,
     plan: Option<Plan>,
 ) -> Result<SyncResponse, Error> {
     struct Row {
@@ -1042,8 +1078,17 @@ pub fn page_planned(
         open_seq: i64,
     }
     // The scope as SQL: only rows of readable documents are read at all.
+    // (Visit plans are placed at their community or street: those above the grids.)
     let (filter, units): (&str, Vec<&String>) = match device.scope.role {
-        Role::GridWorker | Role::Supervisor => ("s.grid", device.scope.grids.iter().collect()),
+        Role::GridWorker | Role::Supervisor => (
+            "s.grid",
+            device
+                .scope
+                .grids
+                .iter()
+                .chain(device.scope.units.iter().filter(|_| reads.plans))
+                .collect(),
+        ),
         Role::LiaisonLead => (
             "s.kind = 'task' AND s.grp",
             device.scope.groups.iter().collect(),
@@ -1059,7 +1104,7 @@ pub fn page_planned(
         .join(", ");
     let cols = "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?1, s.kind, \
                 s.scope_seq, s.open_seq";
-    let kinds = if books { "" } else { " AND s.kind <> 'visits'" };
+    let kinds = reads.filter();
     let sql = match light {
         // The share's documents are found first (open ones through a partial index, those that
         // opened or closed since the pull began, those pinned), a few thousand at most.
@@ -1246,6 +1291,13 @@ pub fn sync(
     } else {
         sig
     };
+    // The same for visit plans; and the units whose plans it holds are part of its scope.
+    let sig = if req.plans {
+        let units: Vec<&str> = device.scope.units.iter().map(String::as_str).collect();
+        format!("{sig}|plans:{}", units.join(","))
+    } else {
+        sig
+    };
     // A device whose scope changed (a grid added) may lack documents from before its cursor. It
     // is told to pull again from 0, and the new scope is noted only once it does: if that answer
     // is lost, the next request still comes with the old cursor and is told again.
@@ -1338,7 +1390,7 @@ pub fn sync(
         budget,
         held,
         light.as_ref(),
-        req.books,
+        Reads::of(req),
     )?;
     Ok((answer(resp), pushed))
 }

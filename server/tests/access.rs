@@ -53,6 +53,7 @@ fn empty_sync() -> Vec<u8> {
         unsynced: None,
         policy: false,
         books: false,
+        plans: false,
         push: encode_bundle(&[]),
     }
     .encode()

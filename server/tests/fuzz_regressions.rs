@@ -140,6 +140,7 @@ fn real_day() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         unsynced: None,
         policy: false,
         books: false,
+        plans: false,
         push: delta.clone(),
     }
     .encode();

@@ -255,6 +255,7 @@ fn the_end_of_a_hand_over_is_refused_without_one_and_a_phone_too_old_to_say_keep
         unsynced: None,
         policy: false,
         books: false,
+        plans: false,
         push: doorstep_core::store::encode_bundle(&[]),
     };
     let resp = reqwest::blocking::Client::new()

@@ -75,6 +75,7 @@ fn request(push: Vec<u8>) -> Vec<u8> {
         unsynced: None,
         policy: false,
         books: false,
+        plans: false,
         push,
     }
     .encode()

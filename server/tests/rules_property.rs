@@ -471,6 +471,15 @@ fn random_edit(rng: &mut Rng, kind: DocKind, d: &AutoCommit) -> Edit {
             "junk",
         ],
         DocKind::Visits => &["household", "year", "id", "type", "v", "junk"],
+        DocKind::Plan => &[
+            "grid",
+            "name",
+            "default_days",
+            "retired",
+            "created_at",
+            "id",
+            "junk",
+        ],
     };
     let any_kind = |rng: &mut Rng| {
         let all: Vec<&str> = TASK_KINDS.iter().chain(APPEAL_KINDS).copied().collect();
@@ -718,6 +727,7 @@ fn random_edits_through_the_real_server_agree_with_the_oracle() {
             unsynced: None,
             policy: false,
             books: false,
+            plans: false,
             push: bundle,
         }
         .encode();

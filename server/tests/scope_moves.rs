@@ -742,6 +742,7 @@ fn a_pull_in_many_pages_leaves_finished_records_out_of_every_page() {
             unsynced: Some(0),
             policy: true,
             books: true,
+            plans: true,
             push: doorstep_core::store::encode_bundle(&[]),
         };
         let body = http

@@ -368,7 +368,7 @@ fn pages_and_authentication_do_not_wait_for_the_stores_lock() {
 #[test]
 fn both_page_plans_give_the_same_pages() {
     use doorstep_server::directory::{self, Role};
-    use doorstep_server::sync::{Held, Plan, page_planned, plan_for};
+    use doorstep_server::sync::{Held, Plan, Reads, page_planned, plan_for};
     let (_dir, server, built) = small_street();
     let mut b = server.lock();
     let people = directory::people(b.db()).unwrap();
@@ -392,7 +392,7 @@ fn both_page_plans_give_the_same_pages() {
                     16 << 10,
                     Held::ALL,
                     None,
-                    true,
+                    Reads::ALL,
                     Some(plan),
                 )
                 .unwrap();

@@ -40,6 +40,7 @@ fn request_at(cursor: u64, push: Vec<u8>, books: bool) -> Vec<u8> {
         unsynced: Some(0),
         policy: true,
         books,
+        plans: books,
         push,
     }
     .encode()
@@ -79,6 +80,7 @@ fn a_visit(by: &str, at: i64) -> Visit {
         notes: "伪造".into(),
         needs: vec![],
         opened: vec![],
+        checklist: None,
     }
 }
 

@@ -54,6 +54,9 @@ pub fn items(e: &Entity) -> Vec<(String, Millis)> {
         Entity::Appeal(a) => std::iter::once(("received_at".to_string(), a.received_at))
             .chain(a.events.iter().map(|ev| (ev.id.clone(), ev.at)))
             .collect(),
+        // A plan's times are settings (a campaign's start and end), not records of when
+        // something happened.
+        Entity::Plan(_) => Vec::new(),
     }
 }
 
@@ -108,6 +111,7 @@ pub fn corrected(doc: &AutoCommit, kind: DocKind) -> Vec<Corrected> {
                 let visits = sub(&ROOT, "visits")?;
                 int(&sub(&visits, key)?, "at")
             }
+            DocKind::Plan => None,
             DocKind::Task | DocKind::Appeal => {
                 let events = sub(&ROOT, "events")?;
                 doc.list_range(&events, ..).find_map(|item| {

@@ -166,7 +166,39 @@ pub(crate) fn put_visit(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
     doc.put(&m, "notes", v.notes.as_str())?;
     put_strs(doc, &m, "needs", &v.needs)?;
     put_strs(doc, &m, "opened", &v.opened)?;
+    if let Some(c) = &v.checklist {
+        let cm = doc.put_object(&m, "checklist", ObjType::Map)?;
+        doc.put(&cm, "plan", c.plan_id.as_str())?;
+        doc.put(&cm, "version", i64::from(c.version))?;
+        let answers = doc.put_object(&cm, "answers", ObjType::Map)?;
+        for (q, a) in &c.answers {
+            doc.put(&answers, q.as_str(), *a)?;
+        }
+    }
     Ok(())
+}
+
+/// A visit's checklist answers, if it recorded any.
+fn read_checklist(
+    r: &Reader<'_>,
+    m: &super::Fields,
+) -> Result<Option<crate::domain::plan::ChecklistAnswers>> {
+    if !m.keys().any(|k| k == "checklist") {
+        return Ok(None);
+    }
+    let c = r.sub(m, "checklist")?;
+    let answers_map = r.sub(&c, "answers")?;
+    let mut answers = std::collections::BTreeMap::new();
+    for q in answers_map.keys().map(str::to_string).collect::<Vec<_>>() {
+        let a = r.bool(&answers_map, &q)?;
+        answers.insert(q, a);
+    }
+    Ok(Some(crate::domain::plan::ChecklistAnswers {
+        plan_id: r.str(&c, "plan")?,
+        version: u32::try_from(r.i64(&c, "version")?)
+            .map_err(|_| Error::schema(r.id, "checklist.version: out of range"))?,
+        answers,
+    }))
 }
 
 /// Reads the root's `visits` map, each visit's time through the server's times (`rx`).
@@ -185,6 +217,7 @@ pub(crate) fn read_visits(r: &Reader<'_>, root: &super::Fields) -> Result<Vec<Vi
             notes: r.str(&m, "notes")?,
             needs: r.strs(&m, "needs")?,
             opened: r.strs(&m, "opened")?,
+            checklist: read_checklist(r, &m)?,
         });
     }
     Ok(visits)

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod conflicts;
 pub mod history;
 pub mod household;
+pub mod plan;
 pub mod task;
 pub mod visits;
 
@@ -20,7 +21,10 @@ use automerge::{
 
 use crate::{
     Error, Result,
-    domain::{PersonRef, appeal::Appeal, household::Household, task::HelpTask, visit::VisitBook},
+    domain::{
+        PersonRef, appeal::Appeal, household::Household, plan::VisitPlan, task::HelpTask,
+        visit::VisitBook,
+    },
     time::Millis,
 };
 
@@ -35,14 +39,17 @@ pub enum DocKind {
     Appeal,
     /// A household's visits of one year (`visits.rs`).
     Visits,
+    /// A community's or street's visit plan (`plan.rs`).
+    Plan,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 4] = [
+    pub const ALL: [DocKind; 5] = [
         DocKind::Household,
         DocKind::Task,
         DocKind::Appeal,
         DocKind::Visits,
+        DocKind::Plan,
     ];
 
     pub fn code(self) -> &'static str {
@@ -51,6 +58,7 @@ impl DocKind {
             DocKind::Task => "task",
             DocKind::Appeal => "appeal",
             DocKind::Visits => "visits",
+            DocKind::Plan => "plan",
         }
     }
 
@@ -66,6 +74,7 @@ pub enum Entity {
     Task(HelpTask),
     Appeal(Appeal),
     Visits(VisitBook),
+    Plan(VisitPlan),
 }
 
 impl Entity {
@@ -76,6 +85,7 @@ impl Entity {
             DocKind::Task => Entity::Task(task::read(d, id)?),
             DocKind::Appeal => Entity::Appeal(appeal::read(d, id)?),
             DocKind::Visits => Entity::Visits(visits::read(d, id)?),
+            DocKind::Plan => Entity::Plan(plan::read(d, id)?),
         })
     }
 
@@ -86,6 +96,7 @@ impl Entity {
             Entity::Task(_) => DocKind::Task,
             Entity::Appeal(_) => DocKind::Appeal,
             Entity::Visits(_) => DocKind::Visits,
+            Entity::Plan(_) => DocKind::Plan,
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Visit {
     pub needs: Vec<String>,
     /// Ids of the help tasks and appeals this visit opened.
     pub opened: Vec<String>,
+    /// The visit plan's questions asked, when the visit followed one (issue 22).
+    pub checklist: Option<super::plan::ChecklistAnswers>,
 }
 
 /// A household's visits of one year, kept in a document of their own (issue 19): a household

@@ -51,6 +51,7 @@ pub struct Spec {
 }
 
 const GW: &[Role] = &[Role::GridWorker];
+const SUP: &[Role] = &[Role::Supervisor];
 
 const fn s(class: Class, ty: Ty) -> Spec {
     Spec {
@@ -106,6 +107,7 @@ pub fn spec(kind: DocKind, segs: &[&str]) -> Option<Spec> {
         DocKind::Task => task(segs),
         DocKind::Appeal => appeal(segs),
         DocKind::Visits => visit_book(segs),
+        DocKind::Plan => plan(segs),
     }
 }
 
@@ -148,6 +150,11 @@ fn visit(rest: &[&str]) -> Option<Spec> {
         ["needs", _] => s(History, Str(200)),
         ["opened"] => many(History, List, 10),
         ["opened", _] => s(History, Str(64)),
+        ["checklist"] => s(History, Map),
+        ["checklist", "plan"] => s(History, Str(64)),
+        ["checklist", "version"] => s(History, Int),
+        ["checklist", "answers"] => many(History, Map, crate::domain::plan::MAX_QUESTIONS),
+        ["checklist", "answers", _] => s(History, Bool),
         _ => return None,
     })
 }
@@ -161,6 +168,24 @@ fn visit_book(segs: &[&str]) -> Option<Spec> {
         ["year"] => s(Fixed, Int),
         ["visits"] => many(Fixed, Map, MAX_BOOK_VISITS),
         ["visits", _, rest @ ..] => return visit(rest),
+        _ => return None,
+    })
+}
+
+/// A visit plan's fields (`doc::plan`): supervisors set them, tag by tag and question by
+/// question.
+fn plan(segs: &[&str]) -> Option<Spec> {
+    Some(match segs {
+        ["name"] => s(Editable(SUP), Str(64)),
+        ["default_days" | "starts_at" | "ends_at"] => s(Editable(SUP), OptInt),
+        ["retired"] => s(Editable(SUP), Bool),
+        ["intervals"] => many(Fixed, Map, 32),
+        ["intervals", _] => s(Editable(SUP), OptInt),
+        ["checklist"] => many(Fixed, Map, crate::domain::plan::MAX_QUESTIONS),
+        ["checklist", _] => s(Entry(SUP), Map),
+        ["checklist", _, "text"] => s(Editable(SUP), Str(200)),
+        ["checklist", _, "order"] => s(Editable(SUP), Int),
+        ["checklist", _, "retired"] => s(Editable(SUP), Bool),
         _ => return None,
     })
 }
@@ -257,6 +282,15 @@ pub fn table(kind: DocKind) -> Vec<(&'static str, Spec)> {
             "events/@E/assignee/id",
         ],
         DocKind::Visits => &["household", "year", "visits/V", "visits/V/notes"],
+        DocKind::Plan => &[
+            "grid",
+            "name",
+            "default_days",
+            "intervals/T",
+            "checklist/Q",
+            "checklist/Q/text",
+            "retired",
+        ],
     };
     paths
         .iter()

@@ -99,6 +99,19 @@ pub struct Scope {
     pub groups: BTreeSet<String>,
     /// For a liaison lead: the grid each of their groups belongs to.
     pub group_grid: BTreeMap<String, String>,
+    /// Communities and streets whose visit plans apply in the person's scope (a grid worker:
+    /// those above their grids; a supervisor: their own units, those above and those below).
+    #[serde(default)]
+    pub units: BTreeSet<String>,
+    /// Communities and streets whose visit plans the person sets (a supervisor: their own
+    /// units and those below them).
+    #[serde(default)]
+    pub manages: BTreeSet<String>,
+    /// The community and street above each of the person's grids: a plan applies to the
+    /// households of the grids under its unit (empty when the server did not say: every plan
+    /// the phone holds applies to every grid).
+    #[serde(default)]
+    pub grid_units: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Scope {
@@ -118,6 +131,11 @@ impl Scope {
     /// Whether the person may read (and so write) a document of `kind` placed in `grid` and
     /// liaison `group`.
     pub fn may_read(&self, kind: DocKind, grid: &str, group: Option<&str>) -> bool {
+        if kind == DocKind::Plan {
+            // A plan is placed at its community or street.
+            return matches!(self.role, Role::GridWorker | Role::Supervisor)
+                && self.units.contains(grid);
+        }
         match self.role {
             Role::GridWorker | Role::Supervisor => self.grids.contains(grid),
             Role::LiaisonLead => {
@@ -302,9 +320,11 @@ pub fn check(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
     let role = who.scope.role;
     // What each role may hold at all.
     let kind_ok = match role {
-        Role::GridWorker => true,
+        Role::GridWorker => p.kind != DocKind::Plan,
         Role::LiaisonLead => p.kind == DocKind::Task,
-        Role::Supervisor => p.kind == DocKind::Appeal && p.before.is_some(),
+        Role::Supervisor => {
+            (p.kind == DocKind::Appeal && p.before.is_some()) || p.kind == DocKind::Plan
+        }
         Role::Administrator => false,
     };
     if !kind_ok {
@@ -329,6 +349,11 @@ pub fn check(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
         && !written_in_scope(p, &in_scope)
     {
         return Err(refuse(p, Rule::OutOfScope, format!("grid {grid}")));
+    }
+    // A plan is set by the supervisors of its unit and of the units above it; others only
+    // read it.
+    if p.kind == DocKind::Plan && !who.scope.manages.contains(grid) {
+        return Err(refuse(p, Rule::OutOfScope, format!("the plans of {grid}")));
     }
     check_genesis_actor(p)?;
     check_authors_of_changes(who, p)?;
@@ -445,6 +470,7 @@ pub fn placement(e: &Entity) -> Option<(&str, Option<&str>)> {
         Entity::Task(t) => Some((t.grid.as_str(), t.liaison_group.as_deref())),
         Entity::Appeal(a) => Some((a.grid.as_str(), None)),
         Entity::Visits(_) => None,
+        Entity::Plan(p) => Some((p.unit.as_str(), None)),
     }
 }
 
@@ -714,6 +740,7 @@ fn check_creation(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
         Entity::Household(h) => (&h.created_by.id, "created_by"),
         Entity::Task(t) => (&t.created_by.id, "created_by"),
         Entity::Appeal(a) => (&a.first_responsible.id, "first_responsible"),
+        Entity::Plan(pl) => (&pl.created_by.id, "created_by"),
         // Never new to the rules: checked as changes of its genesis.
         Entity::Visits(_) => return Ok(()),
     };
@@ -721,7 +748,7 @@ fn check_creation(who: &Principal, p: &Proposal<'_>) -> Result<(), Refusal> {
         return Err(refuse(p, Rule::NotAuthor, format!("{path} {maker}")));
     }
     match p.entity {
-        Entity::Household(_) => check_time(p, "created_at")?,
+        Entity::Household(_) | Entity::Plan(_) => check_time(p, "created_at")?,
         Entity::Task(t) => {
             check_time(p, "created_at")?;
             if t.events.is_empty() {

@@ -22,6 +22,17 @@ fn scope(role: Role) -> Scope {
         grids: ["G1".to_string()].into(),
         groups: ["G1-L1".to_string()].into(),
         group_grid: [("G1-L1".to_string(), "G1".to_string())].into(),
+        units: ["C1".to_string(), "S1".to_string()].into(),
+        manages: if role == Role::Supervisor {
+            ["C1".to_string()].into()
+        } else {
+            Default::default()
+        },
+        grid_units: [(
+            "G1".to_string(),
+            ["C1".to_string(), "S1".to_string()].into(),
+        )]
+        .into(),
     }
 }
 
@@ -293,6 +304,7 @@ fn limits_hold_on_merged_documents() {
                     notes: String::new(),
                     needs: vec![],
                     opened: vec![],
+                    checklist: None,
                 };
                 doc::household::add_visit(d, &v).unwrap();
             }
@@ -317,6 +329,7 @@ fn authors_are_the_writer() {
                 notes: String::new(),
                 needs: vec![],
                 opened: vec![],
+                checklist: None,
             };
             doc::household::add_visit(d, &v).unwrap();
         })),
@@ -589,6 +602,7 @@ fn book_visit(d: &mut AutoCommit, by: &str, at: Millis) {
         notes: "走访".into(),
         needs: vec![],
         opened: vec![],
+        checklist: None,
     };
     doc::visits::add_visit(d, &v).unwrap();
 }

@@ -74,7 +74,7 @@ impl Store {
         self.clock = fixed;
     }
 
-    fn commit(&self, s: &mut Staged, what: &str, user: &crate::domain::PersonRef) {
+    pub(super) fn commit(&self, s: &mut Staged, what: &str, user: &crate::domain::PersonRef) {
         doc::commit(&mut s.doc, &doc::ChangeNote::new(user, what), self.now());
     }
 
@@ -275,10 +275,26 @@ impl Store {
         task: Option<VisitTask>,
         appeal: Option<VisitAppeal>,
     ) -> Result<VisitOutcome> {
+        self.record_visit_with(household_id, visit, None, task, appeal)
+    }
+
+    /// Records a visit with its answers to a visit plan's checklist (issue 22): which of the
+    /// plan's questions were asked and answered.
+    pub fn record_visit_with(
+        &mut self,
+        household_id: &str,
+        visit: NewVisit,
+        checklist: Option<crate::domain::plan::ChecklistAnswers>,
+        task: Option<VisitTask>,
+        appeal: Option<VisitAppeal>,
+    ) -> Result<VisitOutcome> {
         let user = self.require_user()?;
         let now = self.now();
         check_id("household_id", household_id)?;
         visit.validate(now)?;
+        if let Some(c) = &checklist {
+            c.validate()?;
+        }
         self.expect_kind(household_id, DocKind::Household)?;
         // Its fields only: its visits are not needed, and not written (they go to the year's
         // visit book).
@@ -335,6 +351,7 @@ impl Store {
                 .map(|n| n.trim().to_string())
                 .collect(),
             opened,
+            checklist,
         };
         let mut book = self.stage_book(household_id, doc::visits::year_of(v.at))?;
         doc::visits::add_visit(&mut book.doc, &v)?;

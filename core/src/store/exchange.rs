@@ -179,6 +179,7 @@ pub(crate) fn kind_byte(k: DocKind) -> u8 {
         DocKind::Task => 2,
         DocKind::Appeal => 3,
         DocKind::Visits => 4,
+        DocKind::Plan => 5,
     }
 }
 
@@ -188,6 +189,7 @@ pub(crate) fn byte_kind(b: u8) -> Result<DocKind> {
         2 => Ok(DocKind::Task),
         3 => Ok(DocKind::Appeal),
         4 => Ok(DocKind::Visits),
+        5 => Ok(DocKind::Plan),
         _ => Err(Error::Decode(format!("unknown document kind {b}"))),
     }
 }

@@ -29,6 +29,7 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
         "DELETE FROM task_lost_claims WHERE task_id = ?1",
         "DELETE FROM appeals WHERE id = ?1",
         "DELETE FROM conflicts WHERE doc_id = ?1",
+        "DELETE FROM plans WHERE id = ?1",
     ] {
         tx.prepare_cached(sql)?.execute([id])?;
     }
@@ -94,6 +95,10 @@ pub(crate) fn write(
         Entity::Visits(b) => (
             DocKind::Visits,
             visit_book(tx, b, visit_rows).map(|()| None)?,
+        ),
+        Entity::Plan(p) => (
+            DocKind::Plan,
+            plan(tx, p, doc::plan::version_of(d)).map(|()| None)?,
         ),
     };
     // (A visit book has no search row, nor a rowid kept for one.)
@@ -186,6 +191,39 @@ fn household(tx: &Transaction<'_>, h: &Household, visit_rows: bool) -> Result<St
         }
     }
     Ok(text)
+}
+
+/// A plan's row: its fields, its intervals and questions as JSON.
+fn plan(tx: &Transaction<'_>, p: &crate::domain::plan::VisitPlan, version: u32) -> Result<()> {
+    let intervals: serde_json::Map<String, serde_json::Value> = p
+        .intervals
+        .iter()
+        .map(|(t, d)| (t.code().to_string(), serde_json::json!(d)))
+        .collect();
+    let checklist: Vec<serde_json::Value> = p
+        .checklist
+        .iter()
+        .map(|q| serde_json::json!({"id": q.id, "text": q.text, "order": q.order, "retired": q.retired}))
+        .collect();
+    tx.prepare_cached(
+        "INSERT INTO plans (id, unit, name, retired, starts_at, ends_at, default_days, intervals,          checklist, created_at, created_by_id, created_by_name, version)          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        p.id,
+        p.unit,
+        p.name,
+        p.retired,
+        p.starts_at,
+        p.ends_at,
+        p.default_days,
+        serde_json::Value::Object(intervals).to_string(),
+        serde_json::Value::Array(checklist).to_string(),
+        p.created_at,
+        p.created_by.id,
+        p.created_by.name,
+        version,
+    ])?;
+    Ok(())
 }
 
 /// A visit book's rows: its count and latest visit, which its household's row adds up.

@@ -217,6 +217,26 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO meta (key, value) VALUES ('indexes_stale', '1')
         ON CONFLICT (key) DO UPDATE SET value = '1';
     "#,
+    // 9: visit plans (issue 22, `doc::plan`): a row per plan with what "today" needs to say
+    // who is due (its intervals and questions as JSON: a plan is read whole, a few at a time).
+    r#"
+    CREATE TABLE plans (
+        id TEXT PRIMARY KEY,
+        unit TEXT NOT NULL,
+        name TEXT NOT NULL,
+        retired INTEGER NOT NULL,
+        starts_at INTEGER,
+        ends_at INTEGER,
+        default_days INTEGER,
+        intervals TEXT NOT NULL,
+        checklist TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by_id TEXT NOT NULL,
+        created_by_name TEXT NOT NULL,
+        version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX plans_unit ON plans (unit);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -255,6 +275,7 @@ pub const INDEX_TABLES: &[&str] = &[
     "task_lost_claims",
     "appeals",
     "conflicts",
+    "plans",
     "search",
 ];
 
