@@ -42,6 +42,28 @@ pub fn year_start(year: i32) -> Millis {
     (era * 146_097 + doe - 719_468) * DAY
 }
 
+/// Midnight at the start of `YYYY-MM-DD` in China Standard Time (a plan's start and end as a
+/// supervisor types them); `None` for anything else.
+pub fn parse_china_date(s: &str) -> Option<Millis> {
+    let mut parts = s.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(2000..=2099).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Hinnant's days from civil.
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let at = (era * 146_097 + doe - 719_468) * DAY - CHINA_OFFSET;
+    // 31 February is not a date.
+    (year_of(at + CHINA_OFFSET) as i64 == y).then_some(at)
+}
+
 /// China Standard Time's offset from UTC: the year a visit belongs to is the one on the wall
 /// where it happened (a visit on New Year's Eve at 23:30 is of the old year).
 pub const CHINA_OFFSET: Millis = 8 * HOUR;
@@ -113,6 +135,21 @@ pub fn duration_words(ms: Millis, zh: bool) -> String {
 #[cfg(test)]
 mod words_tests {
     use super::*;
+
+    #[test]
+    fn china_dates() {
+        assert_eq!(
+            parse_china_date("2027-01-01"),
+            Some(year_start(2027) - CHINA_OFFSET)
+        );
+        assert_eq!(
+            parse_china_date("2026-11-01"),
+            Some(1_793_491_200_000 - CHINA_OFFSET)
+        );
+        for bad in ["", "2026-13-01", "2026-1", "x-1-1", "1999-01-01"] {
+            assert_eq!(parse_china_date(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn durations_in_both_languages() {

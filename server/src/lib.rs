@@ -25,6 +25,7 @@ pub mod http;
 pub mod import;
 pub mod listen;
 pub mod moves;
+pub mod plans;
 pub mod policy;
 pub mod readers;
 pub mod storage;

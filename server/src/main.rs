@@ -226,6 +226,54 @@ enum Admin {
         #[arg(long)]
         login: String,
     },
+    /// Set up a visit plan for a community or street, as one of its supervisors: the visit
+    /// interval by attention tag (`--tag 独居老人=7`, or the code `elderly_alone=7`), for everyone
+    /// else (`--default-days 90`), the questions a visit asks, and for a campaign its dates
+    /// (China time) / 新建走访计划
+    AddPlan {
+        /// The supervisor the plan is set by (a person id).
+        #[arg(long = "as")]
+        by: String,
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        default_days: Option<u32>,
+        #[arg(long)]
+        tag: Vec<String>,
+        #[arg(long)]
+        question: Vec<String>,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        starts: Option<String>,
+        /// YYYY-MM-DD (the plan is in force until this day begins)
+        #[arg(long)]
+        ends: Option<String>,
+    },
+    /// Change a visit plan, as a supervisor of its unit: intervals (`--tag 低保=15`, or
+    /// `--tag 低保=none` to clear), questions added or withdrawn, the plan withdrawn / 修改走访计划
+    SetPlan {
+        #[arg(long = "as")]
+        by: String,
+        #[arg(long)]
+        plan: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        default_days: Option<u32>,
+        #[arg(long)]
+        tag: Vec<String>,
+        #[arg(long)]
+        add_question: Vec<String>,
+        #[arg(long)]
+        retire_question: Vec<String>,
+        /// Withdraw the plan (it stays, no longer in force).
+        #[arg(long)]
+        retire: bool,
+    },
+    /// The visit plans the server holds / 走访计划
+    Plans,
     /// Import a household roll (CSV, UTF-8) into a grid: all rows or none / 导入户籍花名册
     ImportHouseholds {
         #[arg(long)]
@@ -414,6 +462,51 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+/// `独居老人=7`, `elderly_alone=7` or `低保=none`: a tag and its interval (none: cleared).
+fn parse_tag_days(
+    s: &str,
+) -> Result<(doorstep_core::domain::household::AttentionTag, Option<u32>), String> {
+    use doorstep_core::domain::household::AttentionTag;
+    let (tag, days) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s}: expected TAG=DAYS / 格式应为 标签=天数"))?;
+    let tag = AttentionTag::ALL
+        .iter()
+        .copied()
+        .find(|t| t.code() == tag.trim() || t.label_zh() == tag.trim())
+        .ok_or_else(|| format!("{tag}: no such attention tag / 无此标签"))?;
+    let days = match days.trim() {
+        "none" | "无" => None,
+        d => Some(
+            d.parse::<u32>()
+                .map_err(|_| format!("{d}: not a number of days / 天数不对"))?,
+        ),
+    };
+    Ok((tag, days))
+}
+
+fn parse_date(s: &str) -> Result<i64, String> {
+    doorstep_core::time::parse_china_date(s)
+        .ok_or_else(|| format!("{s}: expected a date YYYY-MM-DD / 日期格式应为 年-月-日"))
+}
+
+/// A plan as the command line prints it.
+fn plan_json(p: &doorstep_core::domain::plan::VisitPlan) -> serde_json::Value {
+    serde_json::json!({
+        "id": p.id,
+        "unit": p.unit,
+        "name": p.name,
+        "default_days": p.default_days,
+        "intervals": p.intervals.iter().map(|(t, d)| (t.code().to_string(), serde_json::json!(d))).collect::<serde_json::Map<_, _>>(),
+        "questions": p.questions().iter().map(|q| serde_json::json!({"id": q.id, "text": q.text})).collect::<Vec<_>>(),
+        "starts_at": p.starts_at,
+        "ends_at": p.ends_at,
+        "retired": p.retired,
+        "version": p.version,
+        "created_by": p.created_by.id,
+    })
 }
 
 fn print_json(v: &impl serde::Serialize) {
@@ -679,6 +772,96 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 print_json(&serde_json::json!({"retired": group, "into": into, "households": n}));
             } else {
                 println!("已撤销 retired {group}: {n} household(s) moved");
+            }
+        }
+        Admin::AddPlan {
+            by,
+            unit,
+            name,
+            default_days,
+            tag,
+            question,
+            starts,
+            ends,
+        } => {
+            let person = directory::person(s.db(), &by)
+                .map_err(e)?
+                .ok_or_else(|| format!("no such person / 无此人员: {by}"))?;
+            let intervals = tag
+                .iter()
+                .map(|t| match parse_tag_days(t)? {
+                    (tag, Some(d)) => Ok((tag, d)),
+                    (_, None) => Err(format!("{t}: a new plan sets days / 新计划须给出天数")),
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let new = doorstep_core::domain::plan::NewPlan {
+                unit,
+                name,
+                default_days,
+                intervals,
+                questions: question,
+                starts_at: starts.as_deref().map(parse_date).transpose()?,
+                ends_at: ends.as_deref().map(parse_date).transpose()?,
+            };
+            let plan = doorstep_server::plans::create(&mut s, &person, new)
+                .map_err(|err| err.to_string())?;
+            if json {
+                print_json(&plan_json(&plan));
+            } else {
+                println!("已新建走访计划 plan set up: {} ({})", plan.name, plan.id);
+            }
+        }
+        Admin::SetPlan {
+            by,
+            plan,
+            name,
+            default_days,
+            tag,
+            add_question,
+            retire_question,
+            retire,
+        } => {
+            let person = directory::person(s.db(), &by)
+                .map_err(e)?
+                .ok_or_else(|| format!("no such person / 无此人员: {by}"))?;
+            let patch = doorstep_core::domain::plan::PlanPatch {
+                name,
+                default_days: default_days.map(Some),
+                intervals: tag
+                    .iter()
+                    .map(|t| parse_tag_days(t))
+                    .collect::<Result<_, _>>()?,
+                add_questions: add_question,
+                retire_questions: retire_question,
+                retired: retire.then_some(true),
+                ..Default::default()
+            };
+            let p = doorstep_server::plans::update(&mut s, &person, &plan, patch)
+                .map_err(|err| err.to_string())?;
+            if json {
+                print_json(&plan_json(&p));
+            } else {
+                println!("已修改走访计划 plan changed: {} ({})", p.name, p.id);
+            }
+        }
+        Admin::Plans => {
+            let plans = s.plans().map_err(|err| err.to_string())?;
+            if json {
+                print_json(&plans.iter().map(plan_json).collect::<Vec<_>>());
+            } else {
+                for p in plans {
+                    println!(
+                        "{}  {:<10} {}{}",
+                        p.id,
+                        p.unit,
+                        p.name,
+                        if p.retired {
+                            " (已停用 withdrawn)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
             }
         }
         Admin::History => {

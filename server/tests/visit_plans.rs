@@ -1,0 +1,270 @@
+//! Visit plans (issue 22) through a real server process on 127.0.0.1: a community's
+//! supervisor sets a plan (the admin command line, as that supervisor); the phones of the grids
+//! under the community receive it and list who is due; a grid of another community does not;
+//! a changed plan changes "today" after a sync; a checklist answered offline reaches the
+//! server; a plan forged by a grid worker, or set by a supervisor of another community, is
+//! refused by name with nothing stored; a phone of an older build is sent no plan.
+
+mod common;
+
+use common::*;
+use doorstep_core::{
+    Store,
+    doc::DocKind,
+    domain::{
+        household::AttentionTag,
+        plan::{ChecklistAnswers, NewPlan},
+        visit::{NewVisit, VisitKind},
+    },
+    protocol::{self, SyncRequest, SyncResponse},
+    store::{HouseholdQuery, StateVector, encode_bundle},
+};
+
+fn request(push: Vec<u8>, plans: bool) -> Vec<u8> {
+    SyncRequest {
+        cursor: 0,
+        page_bytes: protocol::DEFAULT_PAGE_BYTES,
+        own_seq: Some(0),
+        unsynced: Some(0),
+        policy: true,
+        books: true,
+        plans,
+        push,
+    }
+    .encode()
+}
+
+/// POSTs a sync request; the status, the rule refused (or the error code, or "") and the body.
+fn post(url: &str, token: &str, body: Vec<u8>) -> (u16, String, Vec<u8>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{url}/v1/sync"))
+        .header("content-type", protocol::CONTENT_TYPE)
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().unwrap().to_vec();
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| {
+            v["error"]["refusals"][0]["rule"]
+                .as_str()
+                .or(v["error"]["code"].as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    (status, code, bytes)
+}
+
+#[test]
+fn a_communitys_plan_reaches_its_grids_and_changes_today() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 8);
+    // A second community with a grid of its own.
+    add_unit(&data, "community", "c2", "和平里社区", Some("s"));
+    add_unit(&data, "grid", "Z", "网格Z", Some("c2"));
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let wz = person(&data, "周网格", "grid-worker", &["Z"]);
+    let sup = person(&data, "赵书记", "supervisor", &["c"]);
+    let sup2 = person(&data, "钱书记", "supervisor", &["c2"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    let pz = Phone::enroll(&data, &server.url(), &phones, &wz, "pz");
+    pa.sync().unwrap();
+    pz.sync().unwrap();
+    assert!(pa.s().visits_due(0).unwrap().is_empty(), "no plan yet");
+    let log = || server_count(&data, "SELECT COUNT(*) FROM change_log");
+
+    // The supervisor of another community may not set this one's plan.
+    let log0 = log();
+    let err = admin_fails(
+        &data,
+        &[
+            "add-plan",
+            "--as",
+            &sup2,
+            "--unit",
+            "c",
+            "--name",
+            "越权",
+            "--default-days",
+            "30",
+        ],
+    );
+    assert!(
+        err.contains("out_of_scope") || err.contains("超出"),
+        "{err}"
+    );
+    assert_eq!(log(), log0, "nothing stored");
+
+    // The community's supervisor sets it, beside the running server.
+    let plan = admin(
+        &data,
+        &[
+            "add-plan",
+            "--as",
+            &sup,
+            "--unit",
+            "c",
+            "--name",
+            "常规走访",
+            "--default-days",
+            "90",
+            "--tag",
+            "独居老人=7",
+            "--tag",
+            "disabled=30",
+            "--question",
+            "身体怎么样？",
+            "--question",
+            "水电气安全吗？",
+        ],
+    );
+    let plan_id = plan["id"].as_str().unwrap().to_string();
+    assert_eq!(plan["intervals"]["elderly_alone"], 7);
+
+    // Grid A's phone gets it: every household is due (never visited); grid Z's gets nothing.
+    assert!(pa.sync().unwrap().failed.is_empty());
+    pz.sync().unwrap();
+    assert_eq!(pa.s().plans().unwrap().len(), 1);
+    assert!(pz.s().plans().unwrap().is_empty());
+    let households = pa.s().households(&HouseholdQuery::grid("A"), 0).unwrap();
+    let due = pa.s().visits_due(0).unwrap();
+    assert_eq!(due.len(), households.len());
+    assert!(due.iter().all(|d| d.plan_id == plan_id && d.overdue));
+    let alone: Vec<&str> = due
+        .iter()
+        .filter(|d| d.tags.contains(&AttentionTag::ElderlyAlone))
+        .map(|d| d.household_id.as_str())
+        .collect();
+    assert!(!alone.is_empty());
+    assert!(due.iter().all(|d| d.days
+        == if alone.contains(&d.household_id.as_str()) {
+            7
+        } else {
+            90
+        }));
+
+    // Offline, the grid worker visits a household living alone and answers the checklist.
+    let h = alone[0].to_string();
+    let hp = pa.s().household_plan(&h).unwrap().unwrap();
+    assert_eq!(hp.questions.len(), 2);
+    let answers = ChecklistAnswers {
+        plan_id: plan_id.clone(),
+        version: hp.plan.version,
+        answers: [
+            (hp.questions[0].id.clone(), true),
+            (hp.questions[1].id.clone(), false),
+        ]
+        .into(),
+    };
+    pa.s()
+        .record_visit_with(
+            &h,
+            NewVisit {
+                at: None,
+                kind: VisitKind::Routine,
+                notes: "问了身体".into(),
+                needs: vec![],
+            },
+            Some(answers.clone()),
+            None,
+            None,
+        )
+        .unwrap();
+    assert!(
+        !pa.s()
+            .visits_due(0)
+            .unwrap()
+            .iter()
+            .any(|d| d.household_id == h)
+    );
+    assert!(pa.sync().unwrap().failed.is_empty());
+
+    // The supervisor makes the interval stricter: after a sync, the visited household is due
+    // within 3 days instead of 7.
+    admin(
+        &data,
+        &[
+            "set-plan",
+            "--as",
+            &sup,
+            "--plan",
+            &plan_id,
+            "--tag",
+            "独居老人=3",
+        ],
+    );
+    assert!(pa.sync().unwrap().failed.is_empty());
+    assert_eq!(pa.s().household_plan(&h).unwrap().unwrap().days, 3);
+    assert!(
+        pa.s()
+            .visits_due(3)
+            .unwrap()
+            .iter()
+            .any(|d| d.household_id == h)
+    );
+
+    // A phone enrolled now has the visit with its answers, and the plan's new version.
+    let wa2 = person(&data, "李网格", "grid-worker", &["A"]);
+    let pa2 = Phone::enroll(&data, &server.url(), &phones, &wa2, "pa2");
+    pa2.sync().unwrap();
+    let v = pa2.s().household(&h).unwrap().visits;
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].checklist.as_ref(), Some(&answers));
+    assert_eq!(
+        pa2.s().plan(&plan_id).unwrap().intervals[&AttentionTag::ElderlyAlone],
+        Some(3)
+    );
+
+    // A grid worker's forged plan, pushed through the protocol: refused by name, nothing kept.
+    let mut forger = Store::open(dir.path().join("forger.db")).unwrap();
+    forger
+        .set_user(doorstep_core::domain::PersonRef::new(&wa, "王网格"))
+        .unwrap();
+    forger
+        .create_plan(NewPlan {
+            unit: "c".into(),
+            name: "伪造".into(),
+            default_days: Some(365),
+            ..Default::default()
+        })
+        .unwrap();
+    let bundle = forger.export_changes(&StateVector::default()).unwrap();
+    let log1 = log();
+    let (st, rule, _) = post(&server.url(), &pa.token(), request(bundle, true));
+    assert_eq!((st, rule.as_str()), (403, "role_kind"));
+    assert_eq!(log(), log1, "nothing stored");
+
+    // A phone of an older build (the fifth request form) is sent no plan; this build is.
+    for (plans, expected) in [(false, 0), (true, 1)] {
+        let (st, _, body) = post(
+            &server.url(),
+            &pa.token(),
+            request(encode_bundle(&[]), plans),
+        );
+        assert_eq!(st, 200);
+        let mut page = SyncResponse::decode(&body).unwrap();
+        if page.repull {
+            let (_, _, body) = post(
+                &server.url(),
+                &pa.token(),
+                request(encode_bundle(&[]), plans),
+            );
+            page = SyncResponse::decode(&body).unwrap();
+        }
+        let mut scratch = Store::open(dir.path().join(format!("scratch-{plans}.db"))).unwrap();
+        scratch.import_changes(&page.page).unwrap();
+        assert_eq!(
+            scratch.count_docs(DocKind::Plan).unwrap(),
+            expected,
+            "plans: {plans}"
+        );
+        assert!(scratch.count_docs(DocKind::Household).unwrap() > 0);
+    }
+}
