@@ -58,6 +58,7 @@ fn usual_plan(unit: &str) -> NewPlan {
         questions: vec!["身体怎么样？".into(), "水电气安全吗？".into()],
         starts_at: None,
         ends_at: None,
+        goal_pct: Some(90),
     }
 }
 
@@ -224,6 +225,7 @@ fn a_campaign_is_in_force_for_its_weeks_only() {
             questions: vec!["空调能用吗？".into()],
             starts_at: Some(T0 + 10 * DAY),
             ends_at: Some(T0 + 24 * DAY),
+            goal_pct: None,
         })
         .unwrap();
     sup.store.exchange_with(&mut gw.store).unwrap();

@@ -250,6 +250,9 @@ enum Admin {
         /// YYYY-MM-DD (the plan is in force until this day begins)
         #[arg(long)]
         ends: Option<String>,
+        /// The share of the plan's visits to be done on time each month, in percent.
+        #[arg(long)]
+        goal: Option<u32>,
     },
     /// Change a visit plan, as a supervisor of its unit: intervals (`--tag 低保=15`, or
     /// `--tag 低保=none` to clear), questions added or withdrawn, the plan withdrawn / 修改走访计划
@@ -271,6 +274,8 @@ enum Admin {
         /// Withdraw the plan (it stays, no longer in force).
         #[arg(long)]
         retire: bool,
+        #[arg(long)]
+        goal: Option<u32>,
     },
     /// The visit plans the server holds / 走访计划
     Plans,
@@ -504,6 +509,7 @@ fn plan_json(p: &doorstep_core::domain::plan::VisitPlan) -> serde_json::Value {
         "starts_at": p.starts_at,
         "ends_at": p.ends_at,
         "retired": p.retired,
+        "goal": p.goal_pct,
         "version": p.version,
         "created_by": p.created_by.id,
     })
@@ -783,6 +789,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             question,
             starts,
             ends,
+            goal,
         } => {
             let person = directory::person(s.db(), &by)
                 .map_err(e)?
@@ -802,6 +809,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 questions: question,
                 starts_at: starts.as_deref().map(parse_date).transpose()?,
                 ends_at: ends.as_deref().map(parse_date).transpose()?,
+                goal_pct: goal,
             };
             let plan = doorstep_server::plans::create(&mut s, &person, new)
                 .map_err(|err| err.to_string())?;
@@ -820,6 +828,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             add_question,
             retire_question,
             retire,
+            goal,
         } => {
             let person = directory::person(s.db(), &by)
                 .map_err(e)?
@@ -834,6 +843,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 add_questions: add_question,
                 retire_questions: retire_question,
                 retired: retire.then_some(true),
+                goal_pct: goal.map(Some),
                 ..Default::default()
             };
             let p = doorstep_server::plans::update(&mut s, &person, &plan, patch)

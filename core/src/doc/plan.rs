@@ -3,6 +3,7 @@
 //! ```text
 //! { type: "plan", v: 1, id, grid: <community or street id>, name,
 //!   default_days: int|null, starts_at: int|null, ends_at: int|null, retired: bool,
+//!   goal: int|null (percent),
 //!   intervals: { <tag code>: int|null },
 //!   checklist: { <question id>: { text, order: int, retired: bool } },
 //!   created_at, created_by: {id, name} }
@@ -39,6 +40,7 @@ pub fn create(doc: &mut AutoCommit, p: &VisitPlan) -> Result<()> {
     put_opt_i64(doc, &ROOT, "starts_at", p.starts_at)?;
     put_opt_i64(doc, &ROOT, "ends_at", p.ends_at)?;
     doc.put(ROOT, "retired", p.retired)?;
+    put_opt_i64(doc, &ROOT, "goal", p.goal_pct.map(i64::from))?;
     let iv = doc.put_object(ROOT, "intervals", ObjType::Map)?;
     for (tag, d) in &p.intervals {
         put_days(doc, &iv, tag.code(), *d)?;
@@ -77,6 +79,9 @@ pub fn update(doc: &mut AutoCommit, current: &VisitPlan, patch: &PlanPatch) -> R
     }
     if let Some(r) = patch.retired {
         doc.put(ROOT, "retired", r)?;
+    }
+    if let Some(g) = patch.goal_pct {
+        put_opt_i64(doc, &ROOT, "goal", g.map(i64::from))?;
     }
     if !patch.intervals.is_empty() {
         let iv = obj_at(doc, &ROOT, "intervals", ObjType::Map)?;
@@ -152,6 +157,15 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<VisitPlan> {
         starts_at: r.opt_i64(&root, "starts_at")?,
         ends_at: r.opt_i64(&root, "ends_at")?,
         retired: r.bool(&root, "retired")?,
+        goal_pct: r
+            .opt_i64(&root, "goal")?
+            .map(|g| {
+                u32::try_from(g)
+                    .ok()
+                    .filter(|g| (1..=100).contains(g))
+                    .ok_or_else(|| Error::schema(id, format!("goal: {g} is not a percentage")))
+            })
+            .transpose()?,
         created_at: r.i64(&root, "created_at")?,
         created_by: r.person(&root, "created_by")?,
         version: 0,

@@ -40,6 +40,9 @@ pub struct VisitPlan {
     pub ends_at: Option<Millis>,
     /// Withdrawn: no longer in force (plans are never deleted).
     pub retired: bool,
+    /// The community's target: the share of the plan's visits done on time in a month, in
+    /// percent (the dashboard compares each worker with it).
+    pub goal_pct: Option<u32>,
     pub created_at: Millis,
     pub created_by: PersonRef,
     /// How many changes the plan has had (the same on every replica once merged): shown as
@@ -117,6 +120,19 @@ pub struct NewPlan {
     pub questions: Vec<String>,
     pub starts_at: Option<Millis>,
     pub ends_at: Option<Millis>,
+    pub goal_pct: Option<u32>,
+}
+
+fn check_goal(g: Option<u32>) -> Result<()> {
+    if let Some(g) = g
+        && !(1..=100).contains(&g)
+    {
+        return Err(Error::invalid(
+            "plan.goal",
+            format!("{g}%: a goal is 1 to 100 percent"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_days(field: &'static str, d: u32) -> Result<()> {
@@ -182,6 +198,7 @@ impl NewPlan {
         for q in &self.questions {
             check_question(q)?;
         }
+        check_goal(self.goal_pct)?;
         check_span(self.starts_at, self.ends_at)
     }
 }
@@ -202,6 +219,7 @@ pub struct PlanPatch {
     pub starts_at: Option<Option<Millis>>,
     pub ends_at: Option<Option<Millis>>,
     pub retired: Option<bool>,
+    pub goal_pct: Option<Option<u32>>,
 }
 
 impl PlanPatch {
@@ -212,6 +230,9 @@ impl PlanPatch {
         }
         if let Some(Some(d)) = self.default_days {
             check_days("plan.default_days", d)?;
+        }
+        if let Some(g) = self.goal_pct {
+            check_goal(g)?;
         }
         for (_, d) in &self.intervals {
             if let Some(d) = d {
@@ -297,6 +318,7 @@ mod tests {
             starts_at: None,
             ends_at: None,
             retired: false,
+            goal_pct: None,
             created_at: 0,
             created_by: PersonRef::new("s", "S"),
             version: 1,

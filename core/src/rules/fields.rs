@@ -177,7 +177,7 @@ fn visit_book(segs: &[&str]) -> Option<Spec> {
 fn plan(segs: &[&str]) -> Option<Spec> {
     Some(match segs {
         ["name"] => s(Editable(SUP), Str(64)),
-        ["default_days" | "starts_at" | "ends_at"] => s(Editable(SUP), OptInt),
+        ["default_days" | "starts_at" | "ends_at" | "goal"] => s(Editable(SUP), OptInt),
         ["retired"] => s(Editable(SUP), Bool),
         ["intervals"] => many(Fixed, Map, 32),
         ["intervals", _] => s(Editable(SUP), OptInt),

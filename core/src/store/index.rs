@@ -206,7 +206,9 @@ fn plan(tx: &Transaction<'_>, p: &crate::domain::plan::VisitPlan, version: u32) 
         .map(|q| serde_json::json!({"id": q.id, "text": q.text, "order": q.order, "retired": q.retired}))
         .collect();
     tx.prepare_cached(
-        "INSERT INTO plans (id, unit, name, retired, starts_at, ends_at, default_days, intervals,          checklist, created_at, created_by_id, created_by_name, version)          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO plans (id, unit, name, retired, starts_at, ends_at, default_days, \
+         intervals, checklist, created_at, created_by_id, created_by_name, version, goal) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         p.id,
@@ -222,6 +224,7 @@ fn plan(tx: &Transaction<'_>, p: &crate::domain::plan::VisitPlan, version: u32) 
         p.created_by.id,
         p.created_by.name,
         version,
+        p.goal_pct,
     ])?;
     Ok(())
 }

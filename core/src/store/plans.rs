@@ -80,6 +80,7 @@ impl Store {
             starts_at: new.starts_at,
             ends_at: new.ends_at,
             retired: false,
+            goal_pct: new.goal_pct,
             created_at: now,
             created_by: user.clone(),
             version: 1,
@@ -128,7 +129,7 @@ impl Store {
     pub fn plans(&self) -> Result<Vec<VisitPlan>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, unit, name, retired, starts_at, ends_at, default_days, intervals, \
-             checklist, created_at, created_by_id, created_by_name, version \
+             checklist, created_at, created_by_id, created_by_name, version, goal \
              FROM plans ORDER BY created_at DESC, id",
         )?;
         let rows = stmt
@@ -150,6 +151,7 @@ impl Store {
                             r.get::<_, String>(11)?,
                         ),
                         version: r.get(12)?,
+                        goal_pct: r.get(13)?,
                     },
                     r.get::<_, String>(7)?,
                     r.get::<_, String>(8)?,

@@ -228,6 +228,7 @@ const MIGRATIONS: &[&str] = &[
         starts_at INTEGER,
         ends_at INTEGER,
         default_days INTEGER,
+        goal INTEGER,
         intervals TEXT NOT NULL,
         checklist TEXT NOT NULL,
         created_at INTEGER NOT NULL,
