@@ -156,10 +156,12 @@ fn today_lists_who_is_due_and_the_strictest_interval_decides() {
     let p = sup.store.create_plan(usual_plan("C1")).unwrap();
     sup.store.exchange_with(&mut gw.store).unwrap();
 
-    // Never visited: all three are due from the plan's start.
-    let due = gw.store.visits_due(0).unwrap();
+    // Never visited: each is due one interval after the plan began, none overdue yet.
+    assert!(gw.store.visits_due(0).unwrap().is_empty());
+    let due = gw.store.visits_due(90).unwrap();
     assert_eq!(due.len(), 3);
-    assert!(due.iter().all(|d| d.overdue && d.plan_id == p.id));
+    assert!(due.iter().all(|d| !d.overdue && d.plan_id == p.id));
+    assert_eq!(due[0].due_at, T0 + 7 * DAY, "the one living alone first");
     let days = |due: &[doorstep_core::store::DueVisit], id: &str| {
         due.iter().find(|d| d.household_id == id).map(|d| d.days)
     };

@@ -43,6 +43,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The dashboard overview's figures, kept grid by grid.
     pub overview: Arc<crate::web::overview::OverviewCache>,
+    /// The visit plans' coverage, kept grid by grid.
+    pub coverage: Arc<crate::web::coverage::CoverageCache>,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             secure_cookies: false,
             behind_proxy: false,
             overview: Arc::default(),
+            coverage: Arc::default(),
         }
     }
 

@@ -122,8 +122,12 @@ fn migrations() -> Vec<String> {
         // 10: from which `seq` a device's current scope was pulled (`sync::sync`): a phone
         // asking from a cursor before it (a store restored from an older copy) pulls again.
         DEVICE_SCOPE_SINCE.to_string(),
+        // 11: the people of a unit (the plans' coverage names each grid's workers).
+        PERSON_UNITS_BY_UNIT.to_string(),
     ]
 }
+
+const PERSON_UNITS_BY_UNIT: &str = "CREATE INDEX person_units_unit ON person_units (unit_id);";
 
 const DEVICE_ACTORS: &str = r#"
         CREATE TABLE device_actors (
@@ -231,6 +235,7 @@ fn pg_migrations() -> Vec<String> {
         pg(DEVICE_ENDS),
         pg(DIRECTORY_LOG),
         pg(DEVICE_SCOPE_SINCE),
+        pg(PERSON_UNITS_BY_UNIT),
     ]
 }
 

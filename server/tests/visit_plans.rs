@@ -128,15 +128,16 @@ fn a_communitys_plan_reaches_its_grids_and_changes_today() {
     let plan_id = plan["id"].as_str().unwrap().to_string();
     assert_eq!(plan["intervals"]["elderly_alone"], 7);
 
-    // Grid A's phone gets it: every household is due (never visited); grid Z's gets nothing.
+    // Grid A's phone gets it: every household falls due within the plan's first interval
+    // (never visited); grid Z's gets nothing.
     assert!(pa.sync().unwrap().failed.is_empty());
     pz.sync().unwrap();
     assert_eq!(pa.s().plans().unwrap().len(), 1);
     assert!(pz.s().plans().unwrap().is_empty());
     let households = pa.s().households(&HouseholdQuery::grid("A"), 0).unwrap();
-    let due = pa.s().visits_due(0).unwrap();
+    let due = pa.s().visits_due(90).unwrap();
     assert_eq!(due.len(), households.len());
-    assert!(due.iter().all(|d| d.plan_id == plan_id && d.overdue));
+    assert!(due.iter().all(|d| d.plan_id == plan_id && !d.overdue));
     let alone: Vec<&str> = due
         .iter()
         .filter(|d| d.tags.contains(&AttentionTag::ElderlyAlone))
@@ -179,7 +180,7 @@ fn a_communitys_plan_reaches_its_grids_and_changes_today() {
         .unwrap();
     assert!(
         !pa.s()
-            .visits_due(0)
+            .visits_due(6)
             .unwrap()
             .iter()
             .any(|d| d.household_id == h)
@@ -267,4 +268,140 @@ fn a_communitys_plan_reaches_its_grids_and_changes_today() {
         );
         assert!(scratch.count_docs(DocKind::Household).unwrap() > 0);
     }
+}
+
+#[test]
+fn the_dashboard_sets_a_plan_and_shows_its_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 10);
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let sup = person(&data, "赵书记", "supervisor", &["c"]);
+    let sup2 = person(&data, "孙主任", "supervisor", &["c"]);
+    assert!(common::browser::set_password(
+        &data,
+        &sup,
+        "zhao",
+        "correct horse battery"
+    ));
+    assert!(common::browser::set_password(
+        &data,
+        &sup2,
+        "sun",
+        "correct horse battery"
+    ));
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    pa.sync().unwrap();
+
+    let mut b = common::browser::Browser::new(&server.url());
+    assert_eq!(b.login("zhao", "correct horse battery").status, 303);
+    let page = b.get("/u/c/plans");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("本单位还没有走访计划"), "{}", page.body);
+    // A bad interval is refused with a clear message and nothing stored.
+    let csrf = b.csrf("/u/c/plans");
+    let bad = b.post(
+        "/u/c/plans",
+        &[
+            ("csrf", &csrf),
+            ("name", "常规走访"),
+            ("default_days", "400"),
+        ],
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(server_count(&data, "SELECT COUNT(*) FROM plans"), 0);
+    // Set up: elderly living alone weekly, everyone else monthly, two must-asks, a goal.
+    let saved = b.post(
+        "/u/c/plans",
+        &[
+            ("csrf", &csrf),
+            ("name", "常规走访"),
+            ("days_elderly_alone", "7"),
+            ("default_days", "30"),
+            ("questions", "身体怎么样？\n水电气安全吗？"),
+            ("goal", "80"),
+        ],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = b.get("/u/c/plans").body;
+    assert!(page.contains("常规走访") && page.contains("水电气安全吗？"));
+    let figure = |page: &str, id: &str| -> u32 {
+        let at = page.find(&format!("id=\"{id}\">")).unwrap() + id.len() + 6;
+        page[at..].split('<').next().unwrap().parse().unwrap()
+    };
+    // Every household of both grids is under the plan; none is overdue yet.
+    assert_eq!(figure(&page, "under-plan"), 20);
+    assert_eq!(figure(&page, "overdue"), 0);
+    assert_eq!(figure(&page, "on-schedule"), 20);
+
+    // The grid worker's phone gets it and visits three households.
+    assert!(pa.sync().unwrap().failed.is_empty());
+    let hs = pa.s().households(&HouseholdQuery::grid("A"), 0).unwrap();
+    for h in hs.iter().take(3) {
+        pa.s()
+            .record_visit(
+                &h.id,
+                NewVisit {
+                    at: None,
+                    kind: VisitKind::Routine,
+                    notes: String::new(),
+                    needs: vec![],
+                },
+                None,
+                None,
+            )
+            .unwrap();
+    }
+    assert!(pa.sync().unwrap().failed.is_empty());
+    let page = b.get("/u/c/plans").body;
+    // The worker's three visits this month were on time (each within the first interval).
+    let row = page
+        .split("<tr>")
+        .find(|r| r.contains("王网格"))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(row.contains("<td>3</td>") && row.contains("100%"), "{row}");
+    // The CSV of overdue households: a header, no rows yet.
+    let csv = b.get("/u/c/plans?format=csv");
+    assert_eq!(csv.status, 200);
+    assert_eq!(
+        csv.body.trim_start_matches('\u{feff}').lines().count(),
+        1,
+        "{}",
+        csv.body
+    );
+
+    // A second supervisor of the community changes the plan at the same time as the first:
+    // both edits are kept.
+    let mut b2 = common::browser::Browser::new(&server.url());
+    assert_eq!(b2.login("sun", "correct horse battery").status, 303);
+    let plan_id: String = rusqlite::Connection::open(db_file(&data))
+        .unwrap()
+        .query_row("SELECT id FROM plans", [], |r| r.get(0))
+        .unwrap();
+    let csrf2 = b2.csrf("/u/c/plans");
+    let r1 = b.post(
+        "/u/c/plans",
+        &[("csrf", &csrf), ("plan", &plan_id), ("days_disabled", "14")],
+    );
+    let r2 = b2.post(
+        "/u/c/plans",
+        &[
+            ("csrf", &csrf2),
+            ("plan", &plan_id),
+            ("questions", "有没有需要代办的事？"),
+        ],
+    );
+    assert_eq!((r1.status, r2.status), (303, 303));
+    assert!(pa.sync().unwrap().failed.is_empty());
+    let p = pa.s().plan(&plan_id).unwrap();
+    assert_eq!(p.intervals[&AttentionTag::Disabled], Some(14));
+    assert_eq!(p.questions().len(), 3);
+    assert_eq!(p.goal_pct, Some(80));
+    // A grid's page shows the coverage but sets no plan.
+    let page = b.get("/u/A/plans");
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("plan-new"));
 }

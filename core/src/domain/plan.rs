@@ -72,10 +72,21 @@ impl VisitPlan {
     /// The interval this plan sets for a household whose living residents carry `tags`: the
     /// shortest of its tags' intervals, else the default.
     pub fn days_for(&self, tags: &BTreeSet<AttentionTag>) -> Option<u32> {
+        self.decide(tags).map(|(_, d)| d)
+    }
+
+    /// [`VisitPlan::days_for`], with the tag that decides it (`None`: the default).
+    pub fn decide(&self, tags: &BTreeSet<AttentionTag>) -> Option<(Option<AttentionTag>, u32)> {
         tags.iter()
-            .filter_map(|t| self.intervals.get(t).copied().flatten())
-            .min()
-            .or(self.default_days)
+            .filter_map(|t| {
+                self.intervals
+                    .get(t)
+                    .copied()
+                    .flatten()
+                    .map(|d| (Some(*t), d))
+            })
+            .min_by_key(|(_, d)| *d)
+            .or(self.default_days.map(|d| (None, d)))
     }
 
     /// The questions still asked, in order.
@@ -101,12 +112,11 @@ pub fn strictest<'p>(
 }
 
 /// When a household last visited at `last_visit` (never: `None`) is next due under an interval
-/// of `days`. A household never visited is due from the moment the plan applies (`since`).
+/// of `days`. A household never visited is due one interval after the plan began (`since`):
+/// a new plan gives its workers one interval to reach everyone, rather than making every
+/// household overdue at once.
 pub fn due_at(last_visit: Option<Millis>, days: u32, since: Millis) -> Millis {
-    match last_visit {
-        Some(at) => at + i64::from(days) * DAY,
-        None => since,
-    }
+    last_visit.unwrap_or(since) + i64::from(days) * DAY
 }
 
 /// A new plan, as a supervisor enters it.

@@ -36,6 +36,7 @@ pub use sync::{Outgoing, SyncPage};
 /// read model and queries them across many grids at once (the sync server's dashboard), so that
 /// a row means the same there as in the phone's lists.
 pub mod read_model {
+    pub use super::plans::read_plans;
     pub use super::queries::{
         APPEAL_COLS, HOUSEHOLD_COLS, OPEN_STATUSES, PURGEABLE, TASK_COLS, appeal_row, appeal_rows,
         household_row, household_search_sql, ledger_order, ledger_rank, ordered_appeals,

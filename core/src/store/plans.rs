@@ -127,59 +127,7 @@ impl Store {
 
     /// Every plan this store holds (retired ones too), from the index, newest first.
     pub fn plans(&self) -> Result<Vec<VisitPlan>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, unit, name, retired, starts_at, ends_at, default_days, intervals, \
-             checklist, created_at, created_by_id, created_by_name, version, goal \
-             FROM plans ORDER BY created_at DESC, id",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    VisitPlan {
-                        id: r.get(0)?,
-                        unit: r.get(1)?,
-                        name: r.get(2)?,
-                        retired: r.get(3)?,
-                        starts_at: r.get(4)?,
-                        ends_at: r.get(5)?,
-                        default_days: r.get(6)?,
-                        intervals: BTreeMap::new(),
-                        checklist: Vec::new(),
-                        created_at: r.get(9)?,
-                        created_by: crate::domain::PersonRef::new(
-                            r.get::<_, String>(10)?,
-                            r.get::<_, String>(11)?,
-                        ),
-                        version: r.get(12)?,
-                        goal_pct: r.get(13)?,
-                    },
-                    r.get::<_, String>(7)?,
-                    r.get::<_, String>(8)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|(mut p, intervals, checklist)| {
-                let bad = |e: serde_json::Error| Error::schema(&p.id, format!("plans row: {e}"));
-                let iv: BTreeMap<String, Option<u32>> =
-                    serde_json::from_str(&intervals).map_err(bad)?;
-                p.intervals = iv
-                    .into_iter()
-                    .filter_map(|(t, d)| AttentionTag::from_code(&t).map(|t| (t, d)))
-                    .collect();
-                let qs: Vec<serde_json::Value> = serde_json::from_str(&checklist).map_err(bad)?;
-                p.checklist = qs
-                    .into_iter()
-                    .map(|q| Question {
-                        id: q["id"].as_str().unwrap_or_default().to_string(),
-                        text: q["text"].as_str().unwrap_or_default().to_string(),
-                        order: q["order"].as_i64().unwrap_or_default(),
-                        retired: q["retired"].as_bool().unwrap_or_default(),
-                    })
-                    .collect();
-                Ok(p)
-            })
-            .collect()
+        read_plans(&self.conn)
     }
 
     /// The plans that apply to the households of `grid`: those of the units above it, as the
@@ -294,4 +242,62 @@ impl Store {
             }),
         )
     }
+}
+
+/// Every plan in a store's index (retired ones too), newest first: the phone's and the
+/// dashboard's read of the `plans` rows.
+pub fn read_plans(conn: &rusqlite::Connection) -> Result<Vec<VisitPlan>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, unit, name, retired, starts_at, ends_at, default_days, intervals, \
+         checklist, created_at, created_by_id, created_by_name, version, goal \
+         FROM plans ORDER BY created_at DESC, id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                VisitPlan {
+                    id: r.get(0)?,
+                    unit: r.get(1)?,
+                    name: r.get(2)?,
+                    retired: r.get(3)?,
+                    starts_at: r.get(4)?,
+                    ends_at: r.get(5)?,
+                    default_days: r.get(6)?,
+                    intervals: BTreeMap::new(),
+                    checklist: Vec::new(),
+                    created_at: r.get(9)?,
+                    created_by: crate::domain::PersonRef::new(
+                        r.get::<_, String>(10)?,
+                        r.get::<_, String>(11)?,
+                    ),
+                    version: r.get(12)?,
+                    goal_pct: r.get(13)?,
+                },
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(mut p, intervals, checklist)| {
+            let bad = |e: serde_json::Error| Error::schema(&p.id, format!("plans row: {e}"));
+            let iv: BTreeMap<String, Option<u32>> =
+                serde_json::from_str(&intervals).map_err(bad)?;
+            p.intervals = iv
+                .into_iter()
+                .filter_map(|(t, d)| AttentionTag::from_code(&t).map(|t| (t, d)))
+                .collect();
+            let qs: Vec<serde_json::Value> = serde_json::from_str(&checklist).map_err(bad)?;
+            p.checklist = qs
+                .into_iter()
+                .map(|q| Question {
+                    id: q["id"].as_str().unwrap_or_default().to_string(),
+                    text: q["text"].as_str().unwrap_or_default().to_string(),
+                    order: q["order"].as_i64().unwrap_or_default(),
+                    retired: q["retired"].as_bool().unwrap_or_default(),
+                })
+                .collect();
+            Ok(p)
+        })
+        .collect()
 }

@@ -13,10 +13,12 @@
 
 pub mod admin;
 pub mod charts;
+pub mod coverage;
 pub mod format;
 pub mod i18n;
 pub mod overview;
 pub mod pages;
+pub mod plans;
 pub mod session;
 pub mod stats;
 
@@ -44,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/u/{id}/appeals", get(pages::appeals))
         .route("/u/{id}/tasks", get(pages::tasks))
         .route("/u/{id}/devices", get(pages::devices))
+        .route("/u/{id}/plans", get(plans::page).post(plans::save))
         .route("/h/{id}", get(pages::household))
         .route("/h/{id}/move", post(pages::move_household))
         .route("/a/{id}", get(pages::appeal))

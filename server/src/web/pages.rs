@@ -45,11 +45,11 @@ pub const STALE_AFTER: Millis = 2 * DAY;
 /// Weeks the trend charts show.
 const TREND_WEEKS: usize = 12;
 
-fn now() -> Millis {
+pub(super) fn now() -> Millis {
     doorstep_core::time::now()
 }
 
-fn here(path: &str, raw: &Option<String>) -> String {
+pub(super) fn here(path: &str, raw: &Option<String>) -> String {
     match raw {
         Some(q) if !q.is_empty() => format!("{path}?{q}"),
         _ => path.to_string(),
@@ -75,20 +75,27 @@ fn unit_label(lang: Lang, k: UnitKind) -> &'static str {
 }
 
 /// The unit a page is about, its grids, and the chrome with breadcrumbs and the unit's tabs.
-struct UnitCtx {
-    unit: Unit,
-    grids: Vec<String>,
-    grid_names: BTreeMap<String, String>,
-    chrome: Chrome,
+pub(super) struct UnitCtx {
+    pub(super) unit: Unit,
+    pub(super) grids: Vec<String>,
+    pub(super) grid_names: BTreeMap<String, String>,
+    pub(super) chrome: Chrome,
 }
 
 /// A unit's tabs, in the navigation's order: what each adds to `/u/{id}`.
-const TABS: [&str; 5] = ["", "/households", "/appeals", "/tasks", "/devices"];
+const TABS: [&str; 6] = [
+    "",
+    "/households",
+    "/appeals",
+    "/tasks",
+    "/devices",
+    "/plans",
+];
 
 /// What every tab of a unit starts with: who is looking (or the login page), then, off the
 /// async runtime, the store locked and the unit's context (404 or 403 before anything is read).
 /// `page` builds the answer from them and the tab's own path (for links and pagers).
-async fn unit_page<F>(
+pub(super) async fn unit_page<F>(
     state: &AppState,
     headers: &HeaderMap,
     id: String,
@@ -146,7 +153,14 @@ fn unit_ctx(
         }
     }
     let base = format!("/u/{}", format::enc(&unit.id));
-    let labels = [t.overview, t.households, t.appeals, t.tasks, t.devices];
+    let labels = [
+        t.overview,
+        t.households,
+        t.appeals,
+        t.tasks,
+        t.devices,
+        t.plans,
+    ];
     chrome.nav = TABS
         .iter()
         .zip(labels)
