@@ -8,6 +8,7 @@
 
 mod enums;
 mod error;
+mod plans;
 mod records;
 mod screens;
 
@@ -22,6 +23,7 @@ use doorstep_core::{
 
 pub use enums::*;
 pub use error::DoorstepError;
+pub use plans::*;
 pub use records::*;
 pub use screens::*;
 
@@ -254,7 +256,8 @@ impl DoorstepStore {
         })
     }
 
-    /// A grid worker's day: late and soon-due appeals, open tasks, long-unvisited households.
+    /// A grid worker's day: plan visits due and overdue first, then late and soon-due appeals,
+    /// open tasks, long-unvisited households.
     pub fn today(
         &self,
         grid: String,
@@ -266,6 +269,7 @@ impl DoorstepStore {
             let opts = doorstep_core::store::TodayOptions {
                 unvisited_days,
                 limit,
+                ..Default::default()
             };
             Ok(s.today(&grid, now_or(now, s), opts)?.into())
         })

@@ -184,6 +184,8 @@ pub struct Visit {
     pub notes: String,
     pub needs: Vec<String>,
     pub opened: Vec<String>,
+    /// The plan's questions asked, when the visit followed one.
+    pub checklist: Option<crate::ChecklistAnswers>,
 }
 
 impl From<vi::Visit> for Visit {
@@ -196,6 +198,7 @@ impl From<vi::Visit> for Visit {
             notes: v.notes,
             needs: v.needs,
             opened: v.opened,
+            checklist: v.checklist.map(Into::into),
         }
     }
 }
@@ -811,6 +814,9 @@ pub struct Today {
     pub unvisited: Vec<HouseholdRow>,
     pub unvisited_total: u32,
     pub conflicts: u32,
+    /// Households due a visit under the visit plans: overdue first, then today's.
+    pub due_visits: Vec<crate::DueVisit>,
+    pub overdue_visits: u32,
 }
 
 impl From<store::Today> for Today {
@@ -822,6 +828,8 @@ impl From<store::Today> for Today {
             unvisited: t.unvisited.into_iter().map(Into::into).collect(),
             unvisited_total: t.unvisited_total,
             conflicts: t.conflicts,
+            due_visits: t.due_visits.into_iter().map(Into::into).collect(),
+            overdue_visits: t.overdue_visits,
         }
     }
 }

@@ -186,6 +186,11 @@ pub struct HouseholdListView {
     pub tag: Option<AttentionTag>,
     pub not_visited_lately: bool,
     pub sort: HouseholdSort,
+    /// Households due a visit under the visit plans, overdue first, then today's: shown above
+    /// the list.
+    pub due: Vec<crate::DueVisit>,
+    /// How many are past due in all.
+    pub overdue: u32,
     pub rows: Vec<HouseholdRow>,
     pub more: bool,
     pub problem: Option<ScreenProblem>,
@@ -200,6 +205,8 @@ impl From<sc::households::HouseholdsView> for HouseholdListView {
             tag: v.tag,
             not_visited_lately: v.not_visited_lately,
             sort: v.sort.into(),
+            due: v.due.into_iter().map(Into::into).collect(),
+            overdue: v.overdue,
             rows: v.rows.into_iter().map(Into::into).collect(),
             more: v.more,
             problem: v.problem.map(Into::into),
@@ -458,6 +465,23 @@ impl HouseholdDetailScreen {
 
 // ---- a visit -----------------------------------------------------------------------------
 
+/// One of the visit plan's questions on the visit screen.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ChecklistItem {
+    pub id: String,
+    pub text: String,
+    pub answered: bool,
+}
+
+/// The visit plan a visit follows.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VisitPlanInfo {
+    pub plan_id: String,
+    pub name: String,
+    pub version: u32,
+    pub days: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct VisitFormView {
     pub kind: doorstep_core::domain::visit::VisitKind,
@@ -473,6 +497,9 @@ pub struct VisitFormView {
     pub saving: bool,
     pub problem: Option<ScreenProblem>,
     pub saved: Option<crate::VisitOutcome>,
+    /// The visit plan covering the household, and its questions to tick.
+    pub plan: Option<VisitPlanInfo>,
+    pub checklist: Vec<ChecklistItem>,
 }
 
 impl From<sc::visit::VisitView> for VisitFormView {
@@ -491,6 +518,21 @@ impl From<sc::visit::VisitView> for VisitFormView {
             saving: v.saving,
             problem: v.problem.map(Into::into),
             saved: v.saved.map(Into::into),
+            plan: v.plan.map(|p| VisitPlanInfo {
+                plan_id: p.plan_id,
+                name: p.name,
+                version: p.version,
+                days: p.days,
+            }),
+            checklist: v
+                .checklist
+                .into_iter()
+                .map(|q| ChecklistItem {
+                    id: q.id,
+                    text: q.text,
+                    answered: q.answered,
+                })
+                .collect(),
         }
     }
 }
@@ -572,6 +614,11 @@ impl VisitFormScreen {
 
     pub fn set_appeal_summary(&self, text: String) {
         self.inner.set_appeal_summary(&text);
+    }
+
+    /// Ticks (or unticks) a question of the visit plan as asked and answered.
+    pub fn set_answered(&self, question_id: String, answered: bool) {
+        self.inner.set_answered(&question_id, answered);
     }
 
     /// Saves: what was opened, or `None` with the view's problem set (nothing written).

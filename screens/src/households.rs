@@ -2,8 +2,14 @@
 
 use doorstep_core::{
     domain::household::AttentionTag,
-    store::{HouseholdQuery, HouseholdRow, HouseholdSort, VisitFilter},
+    store::{DueVisit, HouseholdQuery, HouseholdRow, HouseholdSort, VisitFilter},
 };
+
+/// Plan visits falling due by the end of the day this many days from today are listed with
+/// the overdue ones (0: today's).
+pub const DUE_WITHIN_DAYS: u32 = 0;
+/// At most this many due visits are listed above the households.
+pub const DUE_SHOWN: usize = 20;
 
 use crate::{Listener, Notifier, Problem, Shared, lock};
 
@@ -21,6 +27,11 @@ pub struct HouseholdsView {
     /// Only households not visited for [`NOT_VISITED_DAYS`] days (or never).
     pub not_visited_lately: bool,
     pub sort: HouseholdSort,
+    /// Households of the grid due a visit under the visit plans (issue 22), overdue first,
+    /// then those falling due today: shown above the list.
+    pub due: Vec<DueVisit>,
+    /// How many are past due in all.
+    pub overdue: u32,
     pub rows: Vec<HouseholdRow>,
     /// More rows follow: the list asks for them when it scrolls to the end.
     pub more: bool,
@@ -120,9 +131,11 @@ impl HouseholdsScreen {
             offset: offset as u32,
             ..Default::default()
         };
-        let r = {
+        let (r, due) = {
             let s = lock(&self.store);
-            s.households(&q, s.now())
+            let now = s.now();
+            let due = (offset == 0).then(|| s.visits_due_in(Some(&v.grid), DUE_WITHIN_DAYS, now));
+            (s.households(&q, now), due)
         };
         self.n.update(|now| {
             // A filter changed while this page loaded: the newer load's answer wins.
@@ -133,6 +146,15 @@ impl HouseholdsScreen {
                 && now.sort == v.sort;
             if !same {
                 return;
+            }
+            match due {
+                Some(Ok(mut due)) => {
+                    now.overdue = due.iter().filter(|d| d.overdue).count() as u32;
+                    due.truncate(DUE_SHOWN);
+                    now.due = due;
+                }
+                Some(Err(e)) => now.problem = Some(Problem::of(&e)),
+                None => {}
             }
             match r {
                 Ok(mut rows) => {

@@ -2,10 +2,15 @@
 //! a need found opens a help task for the liaison leads at once (its text is the need); an
 //! appeal is one switch, a topic and a sentence. Saving writes the visit, the task and the
 //! appeal in one transaction, or nothing.
+//!
+//! When a visit plan covers the household (issue 22), the screen shows the plan's questions
+//! (the street's must-asks) as a checklist, each unticked until asked and answered, and the
+//! visit records which were.
 
 use doorstep_core::{
     domain::{
         appeal::{KnownTopic, Tier, Topic},
+        plan::ChecklistAnswers,
         visit::{NewVisit, VisitKind},
     },
     store::{VisitAppeal, VisitOutcome, VisitTask},
@@ -30,6 +35,24 @@ pub fn topics() -> Vec<&'static str> {
     KnownTopic::ALL.iter().map(|t| t.code()).collect()
 }
 
+/// One of the plan's questions on the visit screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistItem {
+    pub id: String,
+    pub text: String,
+    pub answered: bool,
+}
+
+/// The plan the visit follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitPlanInfo {
+    pub plan_id: String,
+    pub name: String,
+    pub version: u32,
+    /// Days between visits for this household.
+    pub days: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitView {
     pub kind: VisitKind,
@@ -47,6 +70,9 @@ pub struct VisitView {
     pub problem: Option<Problem>,
     /// Set once saved: what the visit opened.
     pub saved: Option<VisitOutcome>,
+    /// The visit plan covering the household, if any, and its questions.
+    pub plan: Option<VisitPlanInfo>,
+    pub checklist: Vec<ChecklistItem>,
 }
 
 impl Default for VisitView {
@@ -65,6 +91,8 @@ impl Default for VisitView {
             saving: false,
             problem: None,
             saved: None,
+            plan: None,
+            checklist: Vec::new(),
         }
     }
 }
@@ -77,11 +105,45 @@ pub struct VisitScreen {
 
 impl VisitScreen {
     pub fn new(store: Shared, household_id: &str) -> VisitScreen {
+        // The plan's questions, if a plan covers the household (a household the store does not
+        // hold shows its problem at saving, as before).
+        let plan = lock(&store).household_plan(household_id).ok().flatten();
+        let view = VisitView {
+            checklist: plan
+                .as_ref()
+                .map(|p| {
+                    p.questions
+                        .iter()
+                        .map(|q| ChecklistItem {
+                            id: q.id.clone(),
+                            text: q.text.clone(),
+                            answered: false,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            plan: plan.map(|p| VisitPlanInfo {
+                plan_id: p.plan.id,
+                name: p.plan.name,
+                version: p.plan.version,
+                days: p.days,
+            }),
+            ..Default::default()
+        };
         VisitScreen {
             store,
             household: household_id.to_string(),
-            n: Notifier::new(VisitView::default()),
+            n: Notifier::new(view),
         }
+    }
+
+    /// Ticks (or unticks) a question of the plan as asked and answered.
+    pub fn set_answered(&self, question_id: &str, answered: bool) {
+        self.n.update(|v| {
+            if let Some(q) = v.checklist.iter_mut().find(|q| q.id == question_id) {
+                q.answered = answered;
+            }
+        });
     }
 
     pub fn view(&self) -> VisitView {
@@ -195,7 +257,16 @@ impl VisitScreen {
                 notes: v.notes.trim().to_string(),
                 needs: v.needs.clone(),
             };
-            s.record_visit(&self.household, visit, task, appeal)
+            let answers = v.plan.as_ref().map(|p| ChecklistAnswers {
+                plan_id: p.plan_id.clone(),
+                version: p.version,
+                answers: v
+                    .checklist
+                    .iter()
+                    .map(|q| (q.id.clone(), q.answered))
+                    .collect(),
+            });
+            s.record_visit_with(&self.household, visit, answers, task, appeal)
         };
         let view = self.n.update(|v| {
             v.saving = false;

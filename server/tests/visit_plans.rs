@@ -405,3 +405,90 @@ fn the_dashboard_sets_a_plan_and_shows_its_coverage() {
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("plan-new"));
 }
+
+#[test]
+fn the_phone_screens_list_who_is_due_and_ask_the_checklist() {
+    use doorstep_screens::{households::HouseholdsScreen, visit::VisitScreen};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 14);
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let sup = person(&data, "赵书记", "supervisor", &["c"]);
+    let server = ServerProc::start(&data);
+    admin(
+        &data,
+        &[
+            "add-plan",
+            "--as",
+            &sup,
+            "--unit",
+            "c",
+            "--name",
+            "独居老人每日问候",
+            "--tag",
+            "独居老人=1",
+            // Begun long ago: those living alone, never visited, are overdue.
+            "--starts",
+            "2020-01-01",
+            "--question",
+            "身体怎么样？",
+            "--question",
+            "家里暖和吗？",
+        ],
+    );
+    let code = admin(&data, &["enroll", "--person", &wa])["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shared: doorstep_screens::Shared = std::sync::Arc::new(std::sync::Mutex::new(
+        Store::open(dir.path().join("phone.db")).unwrap(),
+    ));
+    doorstep_core::client::enroll(&shared, &server.url(), &code).unwrap();
+    doorstep_core::client::sync(&shared).unwrap();
+
+    // The list shows, above the households, those living alone: overdue under the plan.
+    let list = HouseholdsScreen::new(shared.clone(), vec!["A".into()], 50);
+    list.refresh();
+    let v = list.view();
+    assert!(!v.due.is_empty(), "{v:?}");
+    assert!(
+        v.due
+            .iter()
+            .all(|d| d.tags.contains(&AttentionTag::ElderlyAlone) && d.days == 1 && d.overdue)
+    );
+    assert_eq!(v.overdue as usize, v.due.len());
+    let h = v.due[0].household_id.clone();
+
+    // The visit screen asks the plan's two questions; one is ticked.
+    let visit = VisitScreen::new(shared.clone(), &h);
+    let vv = visit.view();
+    assert_eq!(vv.plan.as_ref().map(|p| p.days), Some(1));
+    assert_eq!(vv.checklist.len(), 2);
+    assert!(vv.checklist.iter().all(|q| !q.answered));
+    visit.set_answered(&vv.checklist[0].id, true);
+    visit.set_notes("身体好，家里暖和");
+    assert!(visit.save().is_some(), "{:?}", visit.view().problem);
+    let recorded = shared.lock().unwrap().household(&h).unwrap().visits;
+    let answers = recorded[0].checklist.as_ref().unwrap();
+    assert_eq!(answers.answers[&vv.checklist[0].id], true);
+    assert_eq!(answers.answers[&vv.checklist[1].id], false);
+
+    // Visited: no longer due today; and the server gets the answers.
+    list.refresh();
+    assert!(!list.view().due.iter().any(|d| d.household_id == h));
+    assert!(
+        doorstep_core::client::sync(&shared)
+            .unwrap()
+            .failed
+            .is_empty()
+    );
+    let conn = rusqlite::Connection::open(db_file(&data)).unwrap();
+    let book: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM visits WHERE household_id = ?1",
+            [&h],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(book, 1);
+}

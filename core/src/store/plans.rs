@@ -19,7 +19,7 @@ use crate::{
         plan::{self as pl, NewPlan, PlanPatch, Question, VisitPlan},
     },
     ids::{check_id, new_id},
-    time::{DAY, Millis},
+    time::{CHINA_OFFSET, DAY, Millis},
 };
 
 /// A household due (or soon due) a visit under a plan.
@@ -144,21 +144,31 @@ impl Store {
             .collect()
     }
 
-    /// The households due a visit by `now + within_days`, overdue first (the longest overdue
-    /// first), then by when they fall due. Households no plan in force covers are not listed.
+    /// The households due a visit by the end of the day `within_days` days from today (China
+    /// Standard Time; 0: today), overdue first (the longest overdue first), then by when they
+    /// fall due. Households no plan in force covers are not listed.
     pub fn visits_due(&self, within_days: u32) -> Result<Vec<DueVisit>> {
-        let now = self.now();
+        self.visits_due_in(None, within_days, self.now())
+    }
+
+    /// [`Store::visits_due`] for one grid (all the store holds: `None`), at `now`.
+    pub fn visits_due_in(
+        &self,
+        grid: Option<&str>,
+        within_days: u32,
+        now: Millis,
+    ) -> Result<Vec<DueVisit>> {
         let plans = self.plans()?;
         if plans.iter().all(|p| !p.in_force(now)) {
             return Ok(Vec::new());
         }
-        let until = now + i64::from(within_days) * DAY;
+        let until = day_end(now) + i64::from(within_days) * DAY;
         let mut by_grid: BTreeMap<String, Vec<VisitPlan>> = BTreeMap::new();
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, grid, name, address, tags, last_visit_at FROM households \
-             WHERE moved_out = 0",
+             WHERE moved_out = 0 AND (?1 IS NULL OR grid = ?1)",
         )?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query([grid])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let grid: String = r.get(1)?;
@@ -300,4 +310,9 @@ pub fn read_plans(conn: &rusqlite::Connection) -> Result<Vec<VisitPlan>> {
             Ok(p)
         })
         .collect()
+}
+
+/// Midnight ending the day of `t`, China Standard Time.
+fn day_end(t: Millis) -> Millis {
+    ((t + CHINA_OFFSET).div_euclid(DAY) + 1) * DAY - CHINA_OFFSET
 }

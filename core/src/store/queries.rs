@@ -132,6 +132,11 @@ pub struct Today {
     pub unvisited_total: u32,
     /// Fields with concurrent values waiting for a person to settle them.
     pub conflicts: u32,
+    /// Households due a visit under the visit plans (issue 22): overdue first, the longest
+    /// overdue first, then those falling due within [`TodayOptions::due_within_days`].
+    pub due_visits: Vec<super::plans::DueVisit>,
+    /// How many households are past due in all.
+    pub overdue_visits: u32,
 }
 
 /// Options of [`Store::today`].
@@ -141,6 +146,9 @@ pub struct TodayOptions {
     pub unvisited_days: u32,
     /// At most this many entries per list (default 20).
     pub limit: u32,
+    /// Plan visits falling due by the end of the day this many days from today are listed
+    /// (default 0: today's).
+    pub due_within_days: u32,
 }
 
 impl Default for TodayOptions {
@@ -148,6 +156,7 @@ impl Default for TodayOptions {
         TodayOptions {
             unvisited_days: 30,
             limit: 20,
+            due_within_days: 0,
         }
     }
 }
@@ -618,6 +627,9 @@ impl Store {
              UNION ALL SELECT id FROM tasks WHERE grid = ?1 UNION ALL SELECT id FROM appeals WHERE grid = ?1)",
         )?
         .query_row([grid], |r| r.get(0))?;
+        let mut due_visits = self.visits_due_in(Some(grid), opts.due_within_days, now)?;
+        let overdue_visits = due_visits.iter().filter(|d| d.overdue).count() as u32;
+        due_visits.truncate(limit);
         Ok(Today {
             overdue,
             due_soon,
@@ -625,6 +637,8 @@ impl Store {
             unvisited,
             unvisited_total,
             conflicts,
+            due_visits,
+            overdue_visits,
         })
     }
 
