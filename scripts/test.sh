@@ -112,7 +112,7 @@ code_for() { admin enroll --person "$1" | sed -n 's/.*"code": "\(.*\)".*/\1/p'; 
 export DOORSTEP_TEST_LINK_GW=$(admin enroll --person "$P_GW" --server-url "$DOORSTEP_TEST_SERVER" | sed -n 's/.*"qr": "\(.*\)".*/\1/p')
 export DOORSTEP_TEST_CODE_LEAD=$(code_for "$P_LEAD")
 export DOORSTEP_TEST_CODE_SUP=$(code_for "$P_SUP") DOORSTEP_TEST_CODE_SUP2=$(code_for "$P_SUP")
-export DOORSTEP_TEST_ADMIN=$ROOT/$SRV DOORSTEP_TEST_DATA=$KTDATA
+export DOORSTEP_TEST_ADMIN=$ROOT/$SRV DOORSTEP_TEST_DATA=$KTDATA DOORSTEP_TEST_SUP=$P_SUP
 CP=/usr/share/java/jna.jar:$KC/lib/kotlinx-coroutines-core-jvm.jar
 RUN_CP="$CP:$KC/lib/kotlin-stdlib.jar"
 # One compile of the bindings, shared by the bindings' test and the shells' state holders.

@@ -82,6 +82,7 @@ fn main() {
     }
     for size in &sizes {
         let dir = given.clone().unwrap_or_else(|| fixture(&bin, &root, size));
+        street_plan(&bin, &dir);
         let (mut child, base) = spawn_serve(
             Command::new(&bin)
                 .args(["--log-format", "text", "serve", "--data"])
@@ -213,6 +214,80 @@ fn scope_changes(bin: &Path, kept: &Path, work: &Path) {
         after.round_trips
     );
     let _ = std::fs::remove_dir_all(work);
+}
+
+/// The street's visit plan (issue 22), set by its supervisor if the street has none yet: the
+/// usual intervals by tag, begun with the street's history (26 weeks back), so that the
+/// coverage page has half a year of visits to count.
+fn street_plan(bin: &Path, dir: &Path) {
+    // (A build from before visit plans has no `plans` command: its street stays as it is.)
+    let out = Command::new(bin)
+        .args(["admin", "--data"])
+        .arg(dir)
+        .args(["--json", "plans"])
+        .output()
+        .expect("admin plans");
+    let plans: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    if !out.status.success() || plans.as_array().is_some_and(|p| !p.is_empty()) {
+        return;
+    }
+    let people = cli::admin(bin, dir, &["people"]);
+    let chief = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["role"] == "supervisor"
+                && p["units"]
+                    .as_array()
+                    .is_some_and(|u| u.iter().any(|x| x == "xb"))
+        })
+        .and_then(|p| p["id"].as_str())
+        .expect("the street's supervisor")
+        .to_string();
+    let days = |d: i64| {
+        let at = doorstep_core::time::now() - d * doorstep_core::time::DAY;
+        // YYYY-MM-DD in China Standard Time (Hinnant's civil from days).
+        let z = (at + 8 * 3_600_000).div_euclid(doorstep_core::time::DAY) + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    cli::admin(
+        bin,
+        dir,
+        &[
+            "add-plan",
+            "--as",
+            &chief,
+            "--unit",
+            "xb",
+            "--name",
+            "常规走访",
+            "--default-days",
+            "90",
+            "--tag",
+            "独居老人=7",
+            "--tag",
+            "孤寡=7",
+            "--tag",
+            "残障人员=30",
+            "--tag",
+            "低保=30",
+            "--question",
+            "身体和就医情况怎么样？",
+            "--goal",
+            "90",
+            "--starts",
+            &days(26 * 7),
+        ],
+    );
 }
 
 fn ms(d: Duration) -> String {
@@ -360,7 +435,14 @@ fn measure(base: &str, dir: &Path) -> Vec<(String, (Duration, Duration))> {
             ("overdue appeals", format!("{u}/appeals?overdue=1")),
             ("tasks", format!("{u}/tasks")),
             ("devices", format!("{u}/devices")),
+            ("visit plans and coverage", format!("{u}/plans")),
+            ("overdue households CSV", format!("{u}/plans?format=csv")),
         ] {
+            if path.ends_with("/plans") {
+                // The first load derives each grid's model (kept until the grid changes).
+                let (t, _) = s.load(&path);
+                out.push((format!("{who}: {name}, first load"), (t, t)));
+            }
             out.push((format!("{who}: {name}"), s.time(&path)));
         }
         if who == "street" {

@@ -427,13 +427,71 @@ pub fn build_street(server: &ServerStore, households: usize) -> Result<DemoStree
         crate::accounts::set_password(conn, person, login, DEMO_PASSWORD).map_err(e)?;
         street.logins.push(login.to_string());
     }
-    street.supervisors.push(chief.id);
+    street.supervisors.push(chief.id.clone());
     for (i, (grid, groups)) in rolls.into_iter().enumerate() {
         let bundle = import::build_bundle(generate_roll(&grid, &groups, households, i as u64))
             .map_err(|e| e.to_string())?;
         sync::push(&mut s, None, &bundle).map_err(|e| e.to_string())?;
     }
+    demo_plans(&mut s, &chief, &street.supervisors[0])?;
     Ok(street)
+}
+
+/// The demo street's visit plans (issue 22): the street's usual one ("ten must-asks" cut to
+/// four), and a community's two-week winter-heating check of the elderly living alone.
+fn demo_plans(
+    s: &mut crate::storage::Backend,
+    chief: &directory::Person,
+    secretary: &str,
+) -> Result<(), String> {
+    use doorstep_core::domain::{household::AttentionTag as T, plan::NewPlan};
+    let e = |e: crate::sync::PushError| e.to_string();
+    crate::plans::create(
+        s,
+        chief,
+        NewPlan {
+            unit: "dh".into(),
+            name: "常规走访".into(),
+            default_days: Some(90),
+            intervals: vec![
+                (T::ElderlyAlone, 7),
+                (T::LoneElderly, 7),
+                (T::Disabled, 30),
+                (T::MinimumAllowance, 30),
+                (T::BereavedParent, 14),
+            ],
+            questions: vec![
+                "身体和就医情况怎么样？".into(),
+                "水、电、燃气用得安全吗？".into(),
+                "家里有没有需要帮忙办的事？".into(),
+                "对社区有什么意见和建议？".into(),
+            ],
+            starts_at: None,
+            ends_at: None,
+            goal_pct: Some(90),
+        },
+    )
+    .map_err(e)?;
+    let secretary = directory::person(s.db(), secretary)
+        .map_err(|e| e.to_string())?
+        .ok_or("the community's secretary")?;
+    let now = doorstep_core::time::now();
+    crate::plans::create(
+        s,
+        &secretary,
+        NewPlan {
+            unit: "dh-xf".into(),
+            name: "冬季取暖安全巡查".into(),
+            default_days: None,
+            intervals: vec![(T::ElderlyAlone, 3), (T::LoneElderly, 3)],
+            questions: vec!["暖气或炉具安全吗？有没有一氧化碳报警器？".into()],
+            starts_at: Some(now - doorstep_core::time::DAY),
+            ends_at: Some(now + 13 * doorstep_core::time::DAY),
+            goal_pct: None,
+        },
+    )
+    .map_err(e)?;
+    Ok(())
 }
 
 /// A grid worker's offline day: visits (some opening a help task or an appeal), and a phone

@@ -174,6 +174,36 @@ fun syncChecks() {
         expect(run.waitFor() == 0, "admin ${args.toList()}")
     }
 
+    check("a community's visit plan reaches the phone: today lists who is due, a visit answers its checklist") {
+        // Begun long ago, so that the households never visited are overdue today.
+        admin(
+            "add-plan", "--as", System.getenv("DOORSTEP_TEST_SUP"), "--unit", "ktc", "--name", "常规走访",
+            "--default-days", "30", "--tag", "独居老人=7", "--question", "身体怎么样？", "--question", "水电气安全吗？",
+            "--starts", "2020-01-01", "--goal", "90",
+        )
+        p2.sync()
+        val plans = p2.plans()
+        expect(plans.size == 1 && plans[0].questions.size == 2 && plans[0].goalPct == 90u, "plans $plans")
+        val due = p2.visitsDue("KT", 0u, null)
+        expect(due.isNotEmpty() && due.all { it.overdue && it.days == 30u }, "due $due")
+        val today = p2.today("KT", null, 30u, 20u)
+        expect(today.dueVisits.map { it.householdId } == due.take(20).map { it.householdId }, "today lists them first")
+        val h = due.first().householdId
+        val form = VisitFormScreen(p2, h)
+        val v = form.view()
+        expect(v.plan?.days == 30u && v.checklist.size == 2, "the visit screen asks the plan: $v")
+        form.setAnswered(v.checklist[0].id, true)
+        expect(form.save() != null, "saved: ${form.view().problem}")
+        expect(p2.visitsDue("KT", 0u, null).none { it.householdId == h }, "visited: no longer due")
+        val recorded = p2.household(h).visits.first { it.checklist != null }.checklist!!
+        expect(recorded.planId == plans[0].id && recorded.answers.count { it.answered } == 1, "answers $recorded")
+        expect(p2.sync().failed.isEmpty(), "the answers reach the server")
+        // Withdrawn, so that the checks after this one see no plan in force.
+        admin("set-plan", "--as", System.getenv("DOORSTEP_TEST_SUP"), "--plan", plans[0].id, "--retire")
+        p2.sync()
+        expect(p2.visitsDue("KT", 0u, null).isEmpty(), "a withdrawn plan makes nobody due")
+    }
+
     check("a household moved to another grid while the phone is offline: its visit is delivered, the household leaves the phone") {
         val h = p2.households(HouseholdQuery(grid = "KT"), null).last()
         p2.recordVisit(h.id, NewVisit(null, VisitKind.ROUTINE, "搬迁前的走访", emptyList()), null, null)
