@@ -10,9 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The budget holds what was reached with a little room, so that growth fails here: 6.61 MB on
 # 2026-11-30, 6.73 MB on 2026-12-01 after issue 19's phone code (hand-over, scope changes,
-# forgetting and purging) and the ledger's pages. Issue 23's goal is 5 MB (docs/mobile.md,
-# "The library's size", says what is left).
-BUDGET=${PHONE_LIB_BUDGET:-6800000}
+# forgetting and purging) and the ledger's pages, 6.95 MB after issue 22's visit plans (the
+# plan document, who is due, the checklist, their bindings). Issue 23's goal is 5 MB
+# (docs/mobile.md, "The library's size", says what is left).
+BUDGET=${PHONE_LIB_BUDGET:-7000000}
 # SQLCipher without what the store never uses (FTS3, R*Tree, JSON, extensions loaded at run
 # time): FTS5 with its trigram tokenizer stays. The Gradle task and build-xcframework.sh read the
 # same file.

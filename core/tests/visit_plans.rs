@@ -116,8 +116,20 @@ fn only_a_supervisor_of_the_unit_sets_a_plan() {
     // The street above is not theirs to plan for.
     let e = sup.store.create_plan(usual_plan("S1")).unwrap_err();
     assert_eq!(refused_rule(e), Rule::OutOfScope);
-    let p = sup.store.create_plan(usual_plan("C1")).unwrap();
+    let p = sup
+        .store
+        .create_plan(NewPlan {
+            questions: (1..=12).map(|i| format!("第{i}问")).collect(),
+            ..usual_plan("C1")
+        })
+        .unwrap();
     assert_eq!(sup.store.plans().unwrap(), vec![p.clone()]);
+    // The questions keep the order they were given in (their ids are time-ordered).
+    let asked: Vec<String> = p.questions().iter().map(|q| q.text.clone()).collect();
+    assert_eq!(
+        asked,
+        (1..=12).map(|i| format!("第{i}问")).collect::<Vec<_>>()
+    );
     assert_eq!(sup.store.plan(&p.id).unwrap(), p);
     // Bad input is a typed error and writes nothing.
     let e = sup

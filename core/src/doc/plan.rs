@@ -5,7 +5,7 @@
 //!   default_days: int|null, starts_at: int|null, ends_at: int|null, retired: bool,
 //!   goal: int|null (percent),
 //!   intervals: { <tag code>: int|null },
-//!   checklist: { <question id>: { text, order: int, retired: bool } },
+//!   checklist: { <question id>: { text, retired: bool } },
 //!   created_at, created_by: {id, name} }
 //! ```
 //!
@@ -57,14 +57,13 @@ pub fn create(doc: &mut AutoCommit, p: &VisitPlan) -> Result<()> {
 fn put_question(doc: &mut AutoCommit, cl: &automerge::ObjId, q: &Question) -> Result<()> {
     let m = doc.put_object(cl, q.id.as_str(), ObjType::Map)?;
     doc.put(&m, "text", q.text.as_str())?;
-    doc.put(&m, "order", q.order)?;
     doc.put(&m, "retired", q.retired)?;
     Ok(())
 }
 
 /// Writes the fields `patch` changes (and only those: edits of other fields on another device
 /// merge without a conflict).
-pub fn update(doc: &mut AutoCommit, current: &VisitPlan, patch: &PlanPatch) -> Result<()> {
+pub fn update(doc: &mut AutoCommit, patch: &PlanPatch) -> Result<()> {
     if let Some(n) = &patch.name {
         doc.put(ROOT, "name", n.trim())?;
     }
@@ -94,12 +93,10 @@ pub fn update(doc: &mut AutoCommit, current: &VisitPlan, patch: &PlanPatch) -> R
         && patch.retire_questions.is_empty())
     {
         let cl = obj_at(doc, &ROOT, "checklist", ObjType::Map)?;
-        let after = current.checklist.iter().map(|q| q.order).max().unwrap_or(0);
-        for (order, text) in (after + 1..).zip(&patch.add_questions) {
+        for text in &patch.add_questions {
             let q = Question {
                 id: new_id(),
                 text: text.trim().to_string(),
-                order,
                 retired: false,
             };
             put_question(doc, &cl, &q)?;
@@ -139,14 +136,13 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<VisitPlan> {
     }
     let mut checklist = Vec::new();
     for (qid, q) in r.entries(&root, "checklist")? {
+        // (In key order: ids are time-ordered, `Question`.)
         checklist.push(Question {
             text: r.str(&q, "text")?,
-            order: r.i64(&q, "order")?,
             retired: r.bool(&q, "retired")?,
             id: qid,
         });
     }
-    checklist.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
     Ok(VisitPlan {
         id: id.to_string(),
         unit: r.str(&root, "grid")?,

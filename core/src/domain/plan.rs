@@ -50,13 +50,13 @@ pub struct VisitPlan {
     pub version: u32,
 }
 
-/// One question of a plan's checklist.
+/// One question of a plan's checklist. Questions are in the order of their ids, which are
+/// time-ordered: the order they were added in, the same on every replica (two added at once
+/// on two devices both keep a place).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Question {
     pub id: String,
     pub text: String,
-    /// Its place in the list (questions added on two phones at once both keep theirs).
-    pub order: i64,
     /// Withdrawn: no longer asked, kept for the visits that answered it.
     pub retired: bool,
 }
@@ -91,9 +91,7 @@ impl VisitPlan {
 
     /// The questions still asked, in order.
     pub fn questions(&self) -> Vec<&Question> {
-        let mut q: Vec<&Question> = self.checklist.iter().filter(|q| !q.retired).collect();
-        q.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
-        q
+        self.checklist.iter().filter(|q| !q.retired).collect()
     }
 }
 

@@ -184,7 +184,6 @@ fn plan(segs: &[&str]) -> Option<Spec> {
         ["checklist"] => many(Fixed, Map, crate::domain::plan::MAX_QUESTIONS),
         ["checklist", _] => s(Entry(SUP), Map),
         ["checklist", _, "text"] => s(Editable(SUP), Str(200)),
-        ["checklist", _, "order"] => s(Editable(SUP), Int),
         ["checklist", _, "retired"] => s(Editable(SUP), Bool),
         _ => return None,
     })

@@ -193,22 +193,11 @@ fn household(tx: &Transaction<'_>, h: &Household, visit_rows: bool) -> Result<St
     Ok(text)
 }
 
-/// A plan's row: its fields, its intervals and questions as JSON.
+/// A plan's row: what finds it (its unit, whether and when it is in force).
 fn plan(tx: &Transaction<'_>, p: &crate::domain::plan::VisitPlan, version: u32) -> Result<()> {
-    let intervals: serde_json::Map<String, serde_json::Value> = p
-        .intervals
-        .iter()
-        .map(|(t, d)| (t.code().to_string(), serde_json::json!(d)))
-        .collect();
-    let checklist: Vec<serde_json::Value> = p
-        .checklist
-        .iter()
-        .map(|q| serde_json::json!({"id": q.id, "text": q.text, "order": q.order, "retired": q.retired}))
-        .collect();
     tx.prepare_cached(
-        "INSERT INTO plans (id, unit, name, retired, starts_at, ends_at, default_days, \
-         intervals, checklist, created_at, created_by_id, created_by_name, version, goal) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        "INSERT INTO plans (id, unit, name, retired, starts_at, ends_at, created_at, version) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         p.id,
@@ -217,14 +206,8 @@ fn plan(tx: &Transaction<'_>, p: &crate::domain::plan::VisitPlan, version: u32) 
         p.retired,
         p.starts_at,
         p.ends_at,
-        p.default_days,
-        serde_json::Value::Object(intervals).to_string(),
-        serde_json::Value::Array(checklist).to_string(),
         p.created_at,
-        p.created_by.id,
-        p.created_by.name,
-        version,
-        p.goal_pct,
+        version
     ])?;
     Ok(())
 }

@@ -748,7 +748,7 @@ fn check_staged(
 }
 
 /// Loads a document from its snapshot and chunks, in order; `None` if none are stored.
-fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>> {
+pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>> {
     let mut stmt =
         conn.prepare_cached("SELECT bytes FROM doc_data WHERE doc_id = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([id])?;

@@ -69,11 +69,9 @@ impl Store {
             checklist: new
                 .questions
                 .iter()
-                .enumerate()
-                .map(|(i, text)| Question {
+                .map(|text| Question {
                     id: new_id(),
                     text: text.trim().to_string(),
-                    order: i as i64 + 1,
                     retired: false,
                 })
                 .collect(),
@@ -101,7 +99,7 @@ impl Store {
         let mut s = self.stage(id, DocKind::Plan)?;
         let current = doc::plan::read(&s.doc, id)?;
         patch.validate(&current)?;
-        doc::plan::update(&mut s.doc, &current, &patch)?;
+        doc::plan::update(&mut s.doc, &patch)?;
         self.commit(&mut s, "plan.update", &user);
         self.persist_action(vec![s], self.now())?;
         self.plan(id)
@@ -254,59 +252,19 @@ impl Store {
     }
 }
 
-/// Every plan in a store's index (retired ones too), newest first: the phone's and the
-/// dashboard's read of the `plans` rows.
+/// Every plan a store holds (retired ones too), newest first, each read from its document:
+/// the phone's and the dashboard's read (plans are few and small).
 pub fn read_plans(conn: &rusqlite::Connection) -> Result<Vec<VisitPlan>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, unit, name, retired, starts_at, ends_at, default_days, intervals, \
-         checklist, created_at, created_by_id, created_by_name, version, goal \
-         FROM plans ORDER BY created_at DESC, id",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                VisitPlan {
-                    id: r.get(0)?,
-                    unit: r.get(1)?,
-                    name: r.get(2)?,
-                    retired: r.get(3)?,
-                    starts_at: r.get(4)?,
-                    ends_at: r.get(5)?,
-                    default_days: r.get(6)?,
-                    intervals: BTreeMap::new(),
-                    checklist: Vec::new(),
-                    created_at: r.get(9)?,
-                    created_by: crate::domain::PersonRef::new(
-                        r.get::<_, String>(10)?,
-                        r.get::<_, String>(11)?,
-                    ),
-                    version: r.get(12)?,
-                    goal_pct: r.get(13)?,
-                },
-                r.get::<_, String>(7)?,
-                r.get::<_, String>(8)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(mut p, intervals, checklist)| {
-            let bad = |e: serde_json::Error| Error::schema(&p.id, format!("plans row: {e}"));
-            let iv: BTreeMap<String, Option<u32>> =
-                serde_json::from_str(&intervals).map_err(bad)?;
-            p.intervals = iv
-                .into_iter()
-                .filter_map(|(t, d)| AttentionTag::from_code(&t).map(|t| (t, d)))
-                .collect();
-            let qs: Vec<serde_json::Value> = serde_json::from_str(&checklist).map_err(bad)?;
-            p.checklist = qs
-                .into_iter()
-                .map(|q| Question {
-                    id: q["id"].as_str().unwrap_or_default().to_string(),
-                    text: q["text"].as_str().unwrap_or_default().to_string(),
-                    order: q["order"].as_i64().unwrap_or_default(),
-                    retired: q["retired"].as_bool().unwrap_or_default(),
-                })
-                .collect();
+    let ids: Vec<(String, u32)> = conn
+        .prepare_cached("SELECT id, version FROM plans ORDER BY created_at DESC, id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    ids.into_iter()
+        .map(|(id, version)| {
+            let d = super::load_doc(conn, &id)?
+                .ok_or_else(|| Error::schema(&id, "a plan without its document"))?;
+            let mut p = doc::plan::read(&d, &id)?;
+            p.version = version;
             Ok(p)
         })
         .collect()

@@ -217,8 +217,9 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO meta (key, value) VALUES ('indexes_stale', '1')
         ON CONFLICT (key) DO UPDATE SET value = '1';
     "#,
-    // 9: visit plans (issue 22, `doc::plan`): a row per plan with what "today" needs to say
-    // who is due (its intervals and questions as JSON: a plan is read whole, a few at a time).
+    // 9: visit plans (issue 22, `doc::plan`): a row per plan, to find the plans of a unit
+    // and those in force without reading documents; a plan itself is read from its document
+    // (a few small ones), so its intervals and questions are not copied here.
     r#"
     CREATE TABLE plans (
         id TEXT PRIMARY KEY,
@@ -227,13 +228,7 @@ const MIGRATIONS: &[&str] = &[
         retired INTEGER NOT NULL,
         starts_at INTEGER,
         ends_at INTEGER,
-        default_days INTEGER,
-        goal INTEGER,
-        intervals TEXT NOT NULL,
-        checklist TEXT NOT NULL,
         created_at INTEGER NOT NULL,
-        created_by_id TEXT NOT NULL,
-        created_by_name TEXT NOT NULL,
         version INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX plans_unit ON plans (unit);
