@@ -15,6 +15,7 @@ use doorstep_core::{
         PersonRef,
         appeal::{Asker, Channel, KnownTopic, NewAppeal, Tier, Topic},
         household::{Address, AttentionTag, Gender, HousingStatus, NewHousehold, NewResident},
+        plan::NewPlan,
         task::NewHelpTask,
         visit::{NewVisit, VisitKind},
     },
@@ -156,6 +157,26 @@ fn build_fixture(path: &Path) -> Vec<String> {
         }
         ids.push(h.id);
     }
+    // The community's visit plan (issue 22): "today" lists who is due under it.
+    s.create_plan(NewPlan {
+        unit: "C1".into(),
+        name: "常规走访".into(),
+        default_days: Some(90),
+        intervals: vec![
+            (AttentionTag::ElderlyAlone, 7),
+            (AttentionTag::Disabled, 30),
+            (AttentionTag::MinimumAllowance, 30),
+        ],
+        questions: vec![
+            "身体怎么样？".into(),
+            "水电气安全吗？".into(),
+            "有什么需要？".into(),
+        ],
+        starts_at: Some(NOW - 400 * DAY),
+        ends_at: None,
+        goal_pct: Some(90),
+    })
+    .unwrap();
     s.compact().unwrap();
     ids
 }
@@ -239,6 +260,19 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("today", |b| {
         b.iter(|| s.today("G1", NOW, TodayOptions::default()).unwrap())
+    });
+    g.bench_function("visits_due_today", |b| {
+        b.iter(|| s.visits_due_in(Some("G1"), 0, NOW).unwrap())
+    });
+    g.bench_function("visits_due_week", |b| {
+        b.iter(|| s.visits_due_in(Some("G1"), 7, NOW).unwrap())
+    });
+    g.bench_function("household_plan", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % ids.len();
+            s.household_plan(&ids[i]).unwrap()
+        })
     });
     g.bench_function("lead_tasks", |b| {
         b.iter(|| s.lead_tasks("G1-L3", "lead-1", NOW).unwrap())

@@ -333,3 +333,51 @@ fn a_visit_records_its_checklist_and_two_supervisors_edits_merge() {
         assert_eq!(s.dump_indexes().unwrap(), kept);
     }
 }
+
+#[test]
+fn checklists_answered_offline_on_two_phones_both_stay() {
+    let (mut gw, [alone, _, _]) = grid_worker();
+    let mut gw2 = replica("gw2", "李网格");
+    as_role(&mut gw2, "gw2", Role::GridWorker);
+    let mut sup = replica("sup1", "李书记");
+    as_role(&mut sup, "sup1", Role::Supervisor);
+    let p = sup.store.create_plan(usual_plan("C1")).unwrap();
+    sup.store.exchange_with(&mut gw.store).unwrap();
+    gw.store.exchange_with(&mut gw2.store).unwrap();
+    // Offline, each phone visits the same household and answers a different question.
+    let mut recorded = Vec::new();
+    for (r, q) in [(&mut gw, 0), (&mut gw2, 1)] {
+        let hp = r.store.household_plan(&alone).unwrap().unwrap();
+        let answers = ChecklistAnswers {
+            plan_id: p.id.clone(),
+            version: hp.plan.version,
+            answers: hp
+                .questions
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (x.id.clone(), i == q))
+                .collect(),
+        };
+        let out = r
+            .store
+            .record_visit_with(
+                &alone,
+                visit_at(T0 + q as i64),
+                Some(answers.clone()),
+                None,
+                None,
+            )
+            .unwrap();
+        recorded.push((out.visit_id, answers));
+    }
+    gw.store.exchange_with(&mut gw2.store).unwrap();
+    for s in [&mut gw.store, &mut gw2.store] {
+        let visits = s.household(&alone).unwrap().visits;
+        assert_eq!(visits.len(), 2);
+        for (id, answers) in &recorded {
+            let v = visits.iter().find(|v| &v.id == id).unwrap();
+            assert_eq!(v.checklist.as_ref(), Some(answers));
+        }
+        assert!(s.conflicts(None).unwrap().is_empty());
+    }
+}

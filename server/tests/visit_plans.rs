@@ -492,3 +492,105 @@ fn the_phone_screens_list_who_is_due_and_ask_the_checklist() {
         .unwrap();
     assert_eq!(book, 1);
 }
+
+#[test]
+fn a_wrong_clock_cannot_fake_coverage_and_the_figures_equal_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 6);
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let sup = person(&data, "赵书记", "supervisor", &["c"]);
+    assert!(common::browser::set_password(
+        &data,
+        &sup,
+        "zhao",
+        "correct horse battery"
+    ));
+    admin(
+        &data,
+        &[
+            "add-plan",
+            "--as",
+            &sup,
+            "--unit",
+            "c",
+            "--name",
+            "常规走访",
+            "--default-days",
+            "7",
+            "--starts",
+            "2020-01-01",
+        ],
+    );
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    pa.sync().unwrap();
+    let h = pa.s().visits_due(0).unwrap()[0].household_id.clone();
+    // The phone's clock is set back twenty days to make a late visit look as if it had been
+    // made in time: the server keeps its own time for it (it cannot be before the phone's
+    // last sync), and the dashboard counts that.
+    let now = doorstep_core::time::now();
+    pa.s().set_clock(Some(now - 20 * doorstep_core::time::DAY));
+    pa.s()
+        .record_visit(
+            &h,
+            NewVisit {
+                at: None,
+                kind: VisitKind::Routine,
+                notes: "补记".into(),
+                needs: vec![],
+            },
+            None,
+            None,
+        )
+        .unwrap();
+    pa.s().set_clock(None);
+    assert!(pa.sync().unwrap().failed.is_empty());
+    let at = server_count(
+        &data,
+        &format!("SELECT at FROM visits WHERE household_id = '{h}'"),
+    );
+    assert!(
+        at >= now - 60_000,
+        "the server's time, not the phone's: {at} vs {now}"
+    );
+    // The phone shows the server's time too, once it has the server's correction.
+    pa.sync().unwrap();
+    let v = pa.s().household(&h).unwrap().visits;
+    assert!(v[0].at >= now - 60_000, "{}", v[0].at);
+
+    // The coverage page, then the read model rebuilt from the documents, then the page again.
+    let mut b = common::browser::Browser::new(&server.url());
+    assert_eq!(b.login("zhao", "correct horse battery").status, 303);
+    let figures = |b: &mut common::browser::Browser| -> Vec<String> {
+        let page = b.get("/u/c/plans").body;
+        ["under-plan", "on-schedule", "overdue"]
+            .iter()
+            .map(|id| {
+                let at = page.find(&format!("id=\"{id}\">")).unwrap() + id.len() + 6;
+                page[at..].split('<').next().unwrap().to_string()
+            })
+            .chain(
+                page.split("<tr>")
+                    .filter(|r| r.contains("王网格"))
+                    .map(str::to_string),
+            )
+            .collect()
+    };
+    let before = figures(&mut b);
+    assert_eq!(before[0], "12");
+    assert_eq!(before[2], "11", "all but the one visited today are overdue");
+    assert!(
+        before[3].contains("<td>0</td><td>1</td>"),
+        "the visit was late: {}",
+        before[3]
+    );
+    server.stop();
+    admin(&data, &["rebuild-read-model"]);
+    let server = ServerProc::start(&data);
+    let mut b = common::browser::Browser::new(&server.url());
+    assert_eq!(b.login("zhao", "correct horse battery").status, 303);
+    assert_eq!(figures(&mut b), before);
+}
