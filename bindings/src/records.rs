@@ -1199,6 +1199,9 @@ pub struct GridSummary {
     pub open_tasks: u32,
     pub open_appeals: u32,
     pub overdue_appeals: u32,
+    /// Households under a visit plan, and those of them past due.
+    pub plan_households: u32,
+    pub plan_overdue: u32,
 }
 
 impl GridSummary {
@@ -1213,6 +1216,8 @@ impl GridSummary {
             open_tasks: f.open_tasks,
             open_appeals: f.open_appeals,
             overdue_appeals: f.overdue_appeals,
+            plan_households: f.plan_households,
+            plan_overdue: f.plan_overdue,
         }
     }
 }

@@ -594,14 +594,27 @@ async fn figures_handler(
 ) -> Result<Json<doorstep_core::store::summary::UnitFigures>, ApiError> {
     let device = device_of(&state, &headers).await?;
     let store = state.store.clone();
+    let cache = state.coverage.clone();
     let grids: Vec<String> = device.scope.grids.iter().cloned().collect();
     let figures = blocking(move || {
         let r = store
             .read()
             .map_err(|e| CoreError::Storage(e.to_string()))?;
         let now = directory::now_ms();
-        doorstep_core::store::summary::grid_figures(r.connection(), &grids, now)
-            .map(|grids| doorstep_core::store::summary::UnitFigures { as_of: now, grids })
+        let mut figures = doorstep_core::store::summary::grid_figures(r.connection(), &grids, now)?;
+        // The visit plans' coverage of each grid (kept grid by grid, as on the dashboard).
+        let cov = crate::web::plans::coverage_for(&*r, &cache, &device.person.units, &grids, now)
+            .map_err(CoreError::Storage)?;
+        for (g, c) in cov.by_grid {
+            if let Some(f) = figures.get_mut(&g) {
+                f.plan_households = c.households;
+                f.plan_overdue = c.overdue;
+            }
+        }
+        Ok::<_, CoreError>(doorstep_core::store::summary::UnitFigures {
+            as_of: now,
+            grids: figures,
+        })
     })
     .await??;
     Ok(Json(figures))

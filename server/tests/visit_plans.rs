@@ -211,6 +211,17 @@ fn a_communitys_plan_reaches_its_grids_and_changes_today() {
             .any(|d| d.household_id == h)
     );
 
+    // The supervisor's phone (which holds no households) shows the plan's coverage of each
+    // grid from the server's figures: grid A's households under the plan, none overdue yet.
+    let ps = Phone::enroll(&data, &server.url(), &phones, &sup, "ps");
+    ps.sync().unwrap();
+    let f = doorstep_core::client::unit_figures(&ps.s())
+        .unwrap()
+        .expect("figures kept");
+    assert_eq!(f.grids["A"].plan_households as usize, households.len());
+    assert_eq!(f.grids["A"].plan_overdue, 0);
+    assert!(!f.grids.contains_key("Z"));
+
     // A phone enrolled now has the visit with its answers, and the plan's new version.
     let wa2 = person(&data, "李网格", "grid-worker", &["A"]);
     let pa2 = Phone::enroll(&data, &server.url(), &phones, &wa2, "pa2");

@@ -70,6 +70,12 @@ pub struct GridFigures {
     pub open_tasks: u32,
     pub open_appeals: u32,
     pub overdue_appeals: u32,
+    /// Households under a visit plan, and those of them past due (issue 22; the server's
+    /// coverage, `/v1/figures`: 0 where the phone counts itself, and from older servers).
+    #[serde(default)]
+    pub plan_households: u32,
+    #[serde(default)]
+    pub plan_overdue: u32,
 }
 
 impl GridFigures {
@@ -79,6 +85,8 @@ impl GridFigures {
         self.open_tasks += o.open_tasks;
         self.open_appeals += o.open_appeals;
         self.overdue_appeals += o.overdue_appeals;
+        self.plan_households += o.plan_households;
+        self.plan_overdue += o.plan_overdue;
     }
 }
 

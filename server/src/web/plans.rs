@@ -129,14 +129,15 @@ fn tag_label(lang: Lang, tag: Option<AttentionTag>) -> String {
     }
 }
 
-/// The units above each grid of `ctx` (its community and street), and the unit's own path.
+/// The communities and streets above each of `grids` (those under `unit`).
 fn units_above(
     s: &dyn Reads,
-    ctx: &UnitCtx,
+    unit: &str,
+    grids: &[String],
 ) -> Result<BTreeMap<String, BTreeSet<String>>, crate::directory::DirectoryError> {
     let db = s.db();
-    let path: Vec<_> = directory::path_to(db, &ctx.unit.id)?;
-    let below = directory::units_down_to_grids(db, &ctx.unit.id)?;
+    let path: Vec<_> = directory::path_to(db, unit)?;
+    let below = directory::units_down_to_grids(db, unit)?;
     let parent: BTreeMap<String, Option<String>> = path
         .iter()
         .chain(below.iter())
@@ -148,7 +149,7 @@ fn units_above(
         .map(|u| (u.id.clone(), u.kind))
         .collect();
     let mut out = BTreeMap::new();
-    for g in &ctx.grids {
+    for g in grids {
         let mut above = BTreeSet::new();
         let mut at = parent.get(g).cloned().flatten();
         while let Some(u) = at {
@@ -231,6 +232,75 @@ fn plan_view(
     }
 }
 
+/// The visit plans' coverage of `grids` (those under `units`), kept grid by grid in `cache`:
+/// the dashboard's plans tab and a supervisor's phone's figures (`/v1/figures`).
+pub fn coverage_for(
+    s: &dyn Reads,
+    cache: &coverage::CoverageCache,
+    units: &[String],
+    grids: &[String],
+    now: doorstep_core::time::Millis,
+) -> Result<coverage::Coverage, String> {
+    Ok(coverage_and_plans(s, cache, units, grids, now)?.0)
+}
+
+/// [`coverage_for`], with the plans that apply to `units` (theirs, above and below them).
+fn coverage_and_plans(
+    s: &dyn Reads,
+    cache: &coverage::CoverageCache,
+    units: &[String],
+    grids: &[String],
+    now: doorstep_core::time::Millis,
+) -> Result<(coverage::Coverage, Vec<VisitPlan>), String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let mut above: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for u in units {
+        let under: Vec<String> = directory::grids_under(s.db(), u).map_err(|x| e(&x))?;
+        let mine: Vec<String> = grids
+            .iter()
+            .filter(|g| under.contains(g))
+            .cloned()
+            .collect();
+        for (g, a) in units_above(s, u, &mine).map_err(|x| e(&x))? {
+            above.entry(g).or_default().extend(a);
+        }
+    }
+    let all_plans =
+        doorstep_core::store::read_model::read_plans(s.connection()).map_err(|x| e(&x))?;
+    // The units' own plans, those above them, and those of the units below them.
+    let mut relevant: BTreeSet<String> = above.values().flatten().cloned().collect();
+    relevant.extend(units.iter().cloned());
+    let plans: Vec<VisitPlan> = all_plans
+        .into_iter()
+        .filter(|p| relevant.contains(&p.unit))
+        .collect();
+    let marks: BTreeMap<String, i64> = relevant
+        .iter()
+        .map(|u| Ok((u.clone(), coverage::unit_mark(s.connection(), u)?)))
+        .collect::<doorstep_core::Result<_>>()
+        .map_err(|x| e(&x))?;
+    let workers = workers_of(s, grids).map_err(|x| e(&x))?;
+    let plans_of = |g: &str| {
+        let units = above.get(g).cloned().unwrap_or_default();
+        let these: Vec<VisitPlan> = plans
+            .iter()
+            .filter(|p| units.contains(&p.unit))
+            .cloned()
+            .collect();
+        let mark = units
+            .iter()
+            .map(|u| marks.get(u).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        (these, mark)
+    };
+    let workers_fn = |g: &str| workers.get(g).cloned().unwrap_or_default();
+    let cov = cache
+        .coverage(s.connection(), grids, &plans_of, &workers_fn, now)
+        .map_err(|x| e(&x))?;
+    Ok((cov, plans))
+}
+
 /// `/u/{id}/plans`: the plans and their coverage (CSV of the overdue households with
 /// `?format=csv`).
 pub async fn page(
@@ -246,40 +316,8 @@ pub async fn page(
         let t = lang.tr();
         let now = now();
         let ie = |e: String| WebError::internal(lang, e);
-        let above = units_above(s, &ctx).map_err(|e| ie(e.to_string()))?;
-        let all_plans = doorstep_core::store::read_model::read_plans(s.connection())
-            .map_err(|e| ie(e.to_string()))?;
-        // This unit's plans, those above it, and those of the units below it.
-        let mut relevant: BTreeSet<String> = above.values().flatten().cloned().collect();
-        relevant.insert(ctx.unit.id.clone());
-        let plans: Vec<VisitPlan> = all_plans
-            .into_iter()
-            .filter(|p| relevant.contains(&p.unit))
-            .collect();
-        let marks: BTreeMap<String, i64> = relevant
-            .iter()
-            .map(|u| Ok((u.clone(), coverage::unit_mark(s.connection(), u)?)))
-            .collect::<doorstep_core::Result<_>>()
-            .map_err(|e| ie(e.to_string()))?;
-        let workers = workers_of(s, &ctx.grids).map_err(|e| ie(e.to_string()))?;
-        let plans_of = |g: &str| {
-            let units = above.get(g).cloned().unwrap_or_default();
-            let these: Vec<VisitPlan> = plans
-                .iter()
-                .filter(|p| units.contains(&p.unit))
-                .cloned()
-                .collect();
-            let mark = units
-                .iter()
-                .map(|u| marks.get(u).copied().unwrap_or(0))
-                .max()
-                .unwrap_or(0);
-            (these, mark)
-        };
-        let workers_fn = |g: &str| workers.get(g).cloned().unwrap_or_default();
-        let cov = cache
-            .coverage(s.connection(), &ctx.grids, &plans_of, &workers_fn, now)
-            .map_err(|e| ie(e.to_string()))?;
+        let (cov, plans) =
+            coverage_and_plans(s, &cache, &[ctx.unit.id.clone()], &ctx.grids, now).map_err(ie)?;
         let due_view = |d: &coverage::Due| DueView {
             href: format!("/h/{}", format::enc(&d.household_id)),
             name: d.name.clone(),
