@@ -144,6 +144,22 @@ struct HouseholdsView: View {
                 }
             }
             if let p = model.problem { Text(p.text).foregroundColor(.red) }
+            // Visits due under the visit plans, overdue first (未诉先办), above the list.
+            if !model.due.isEmpty && model.search.isEmpty {
+                Section(String(format: String(localized: "households.due"), model.due.count, model.overdue)) {
+                    ForEach(model.due, id: \.householdId) { d in
+                        NavigationLink(value: Route.household(d.householdId)) {
+                            VStack(alignment: .leading) {
+                                Text("\(d.address)  \(d.name)").font(.headline)
+                                Text((d.overdue
+                                      ? String(format: String(localized: "due.overdue"), ago(d.dueAt), d.days)
+                                      : String(format: String(localized: "due.today"), d.days)) + " · " + d.planName)
+                                    .font(.caption).foregroundColor(d.overdue ? .red : .accentColor)
+                            }
+                        }
+                    }
+                }
+            }
             ForEach(model.rows, id: \.id) { row in
                 NavigationLink(value: Route.household(row.id)) {
                     VStack(alignment: .leading) {
@@ -246,6 +262,15 @@ struct VisitView: View {
                 ForEach(VisitKind.allCases, id: \.self) { Text(visitKindLabel(value: $0, lang: lang)).tag($0) }
             }
             .pickerStyle(.segmented)
+            // The visit plan's questions (十必问): ticked as they are asked and answered.
+            if let plan = model.plan {
+                Section(String(format: String(localized: "visit.plan"), plan.name, plan.days)) {
+                    ForEach(model.checklist, id: \.id) { q in
+                        Toggle(q.text, isOn: Binding(get: { q.answered },
+                                                     set: { on in m.now { $0.setAnswered(questionId: q.id, answered: on) } }))
+                    }
+                }
+            }
             Section("visit.needs") {
                 ScrollView(.horizontal, showsIndicators: false) {
                     HStack {
@@ -421,6 +446,10 @@ struct SummaryView: View {
                     Text(String(format: String(localized: "summary.tasks"), g.openTasks))
                     Text(String(format: String(localized: "summary.appeals"), g.openAppeals, g.overdueAppeals))
                         .foregroundColor(g.overdueAppeals > 0 ? .red : .primary)
+                    if g.planHouseholds > 0 {
+                        Text(String(format: String(localized: "summary.plan"), g.planOverdue, g.planHouseholds))
+                            .foregroundColor(g.planOverdue > 0 ? .red : .primary)
+                    }
                 }
             }
         }

@@ -72,6 +72,20 @@ fun HouseholdsScreen(m: Observed<HouseholdListScreen, HouseholdListView>, lang: 
         }
         s.problem?.let { Text(problemText(it), color = MaterialTheme.colorScheme.error, modifier = Modifier.padding(12.dp)) }
         LazyColumn(Modifier.fillMaxSize()) {
+            // Visits due under the visit plans, overdue first (未诉先办), above the list.
+            if (s.due.isNotEmpty() && s.search.isEmpty()) {
+                item {
+                    Text(
+                        stringResource(R.string.households_due, s.due.size, s.overdue.toInt()),
+                        style = MaterialTheme.typography.titleMedium,
+                        modifier = Modifier.padding(horizontal = 16.dp, vertical = 8.dp),
+                    )
+                }
+                items(s.due, key = { "due-" + it.householdId }) { d ->
+                    DueLine(d, lang) { onOpen(d.householdId) }
+                }
+                item { HorizontalDivider() }
+            }
             items(s.rows, key = { it.id }) { row ->
                 HouseholdLine(row, lang) { onOpen(row.id) }
                 HorizontalDivider()
@@ -81,6 +95,20 @@ fun HouseholdsScreen(m: Observed<HouseholdListScreen, HouseholdListView>, lang: 
                 Text(stringResource(R.string.households_none), modifier = Modifier.padding(24.dp))
             }
         }
+    }
+}
+
+@Composable
+private fun DueLine(d: DueVisit, lang: Lang, onClick: () -> Unit) {
+    Column(Modifier.fillMaxWidth().clickable(onClick = onClick).padding(horizontal = 16.dp, vertical = 8.dp)) {
+        Text("${d.address}  ${d.name}", style = MaterialTheme.typography.titleMedium)
+        val line = if (d.overdue) stringResource(R.string.due_overdue, ago(d.dueAt), d.days.toInt())
+        else stringResource(R.string.due_today, d.days.toInt())
+        Text(
+            "$line · ${d.planName}",
+            style = MaterialTheme.typography.bodySmall,
+            color = if (d.overdue) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.primary,
+        )
     }
 }
 

@@ -53,6 +53,12 @@ private fun Figures(title: String, g: GridSummary, percent: Int) {
                 stringResource(R.string.summary_appeals, g.openAppeals.toInt(), g.overdueAppeals.toInt()),
                 color = if (g.overdueAppeals > 0u) Overdue else MaterialTheme.colorScheme.onSurface,
             )
+            if (g.planHouseholds > 0u) {
+                Text(
+                    stringResource(R.string.summary_plan, g.planOverdue.toInt(), g.planHouseholds.toInt()),
+                    color = if (g.planOverdue > 0u) Overdue else MaterialTheme.colorScheme.onSurface,
+                )
+            }
         }
     }
 }

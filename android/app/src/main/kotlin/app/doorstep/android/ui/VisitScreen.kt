@@ -10,6 +10,7 @@ import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.rememberScrollState
 import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.Button
+import androidx.compose.material3.Checkbox
 import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.FilterChip
 import androidx.compose.material3.MaterialTheme
@@ -49,6 +50,16 @@ fun VisitScreen(m: Observed<VisitFormScreen, VisitFormView>, lang: Lang, onSaved
         ChipRow {
             VisitKind.entries.forEach { k ->
                 FilterChip(selected = s.kind == k, onClick = { model.setKind(k) }, label = { Text(visitKindLabel(k, lang)) })
+            }
+        }
+        // The visit plan's questions (十必问): ticked as they are asked and answered.
+        s.plan?.let { p ->
+            Text(stringResource(R.string.visit_plan, p.name, p.days.toInt()), style = MaterialTheme.typography.titleMedium)
+            s.checklist.forEach { q ->
+                Row(verticalAlignment = Alignment.CenterVertically) {
+                    Checkbox(checked = q.answered, onCheckedChange = { model.setAnswered(q.id, it) })
+                    Text(q.text)
+                }
             }
         }
         Text(stringResource(R.string.visit_needs), style = MaterialTheme.typography.titleMedium)
