@@ -395,7 +395,12 @@ fn the_dashboard_sets_a_plan_and_shows_its_coverage() {
     let csrf2 = b2.csrf("/u/c/plans");
     let r1 = b.post(
         "/u/c/plans",
-        &[("csrf", &csrf), ("plan", &plan_id), ("days_disabled", "14")],
+        &[
+            ("csrf", &csrf),
+            ("plan", &plan_id),
+            ("days_disabled", "14"),
+            ("days_elderly_alone", "2"),
+        ],
     );
     let r2 = b2.post(
         "/u/c/plans",
@@ -406,7 +411,25 @@ fn the_dashboard_sets_a_plan_and_shows_its_coverage() {
         ],
     );
     assert_eq!((r1.status, r2.status), (303, 303));
+    // The elderly household visited today was due in a week; after the phone's sync, in two
+    // days ("today" changed with the plan).
+    let alone = hs[0].id.clone();
+    assert!(hs[0].tags.contains(&AttentionTag::ElderlyAlone));
+    assert!(
+        !pa.s()
+            .visits_due(3)
+            .unwrap()
+            .iter()
+            .any(|d| d.household_id == alone)
+    );
     assert!(pa.sync().unwrap().failed.is_empty());
+    assert!(
+        pa.s()
+            .visits_due(3)
+            .unwrap()
+            .iter()
+            .any(|d| d.household_id == alone)
+    );
     let p = pa.s().plan(&plan_id).unwrap();
     assert_eq!(p.intervals[&AttentionTag::Disabled], Some(14));
     assert_eq!(p.questions().len(), 3);

@@ -713,3 +713,108 @@ fn a_stored_visit_book_keeps_its_header_and_visits() {
         Ok(())
     );
 }
+
+/// A store holding a plan of community C1, written by supervisor `sup`.
+fn plan_world() -> (World, String) {
+    let mut w = world();
+    w.store.set_user(PersonRef::new("sup", "李书记")).unwrap();
+    w.store
+        .set_principal(Some(who("sup", Role::Supervisor)))
+        .unwrap();
+    let p = w
+        .store
+        .create_plan(crate::domain::plan::NewPlan {
+            unit: "C1".into(),
+            name: "常规走访".into(),
+            default_days: Some(90),
+            intervals: vec![(crate::domain::household::AttentionTag::ElderlyAlone, 7)],
+            questions: vec!["身体怎么样？".into()],
+            starts_at: None,
+            ends_at: None,
+            goal_pct: None,
+        })
+        .unwrap();
+    (w, p.id)
+}
+
+#[test]
+fn a_plan_is_changed_by_supervisors_of_its_unit_only() {
+    let (mut w, p) = plan_world();
+    let sup = who("sup", Role::Supervisor);
+    let gw = who("gw", Role::GridWorker);
+    let lead = who("lead", Role::LiaisonLead);
+    let intervals = |d: &mut AutoCommit| obj(d, &ROOT, "intervals");
+    // The supervisor changes an interval, adds a question, withdraws the plan.
+    assert_eq!(
+        forge(&mut w, &sup, &p, |d| {
+            let iv = intervals(d);
+            d.put(&iv, "disabled", 30).unwrap();
+            d.put(ROOT, "retired", true).unwrap();
+        }),
+        Ok(())
+    );
+    // Nobody else may, whatever they change.
+    for (as_who, expected) in [(&gw, Rule::RoleKind), (&lead, Rule::RoleKind)] {
+        assert_eq!(
+            rule(forge(&mut w, as_who, &p, |d| {
+                let iv = intervals(d);
+                d.put(&iv, "elderly_alone", 365).unwrap();
+            })),
+            expected
+        );
+    }
+    // A supervisor of another community: out of scope.
+    let mut other = who("sup2", Role::Supervisor);
+    other.scope.manages = ["C2".to_string()].into();
+    assert_eq!(
+        rule(forge(&mut w, &other, &p, |d| {
+            d.put(ROOT, "retired", true).unwrap();
+        })),
+        Rule::OutOfScope
+    );
+    // Its place is fixed; nothing is removed; a value of the wrong form is refused (an interval
+    // of 0 days or an unknown tag fails the schema check first).
+    for (edit, expected) in [
+        (
+            // (Moved to a unit the supervisor does not manage.)
+            Box::new(|d: &mut AutoCommit| d.put(ROOT, "grid", "C2").unwrap())
+                as Box<dyn FnOnce(&mut AutoCommit)>,
+            Rule::OutOfScope,
+        ),
+        (
+            Box::new(|d: &mut AutoCommit| d.put(ROOT, "created_at", NOW + 1).unwrap()),
+            Rule::FixedField,
+        ),
+        (
+            Box::new(|d: &mut AutoCommit| {
+                let iv = obj(d, &ROOT, "intervals");
+                d.delete(&iv, "elderly_alone").unwrap()
+            }),
+            Rule::Removed,
+        ),
+        (
+            Box::new(|d: &mut AutoCommit| d.put(ROOT, "name", 7).unwrap()),
+            Rule::BadValue,
+        ),
+        (
+            Box::new(|d: &mut AutoCommit| {
+                let iv = obj(d, &ROOT, "intervals");
+                d.put(&iv, "elderly_alone", 0).unwrap()
+            }),
+            Rule::BadValue,
+        ),
+        (
+            Box::new(|d: &mut AutoCommit| {
+                let iv = obj(d, &ROOT, "intervals");
+                d.put(&iv, "not_a_tag", 7).unwrap()
+            }),
+            Rule::BadValue,
+        ),
+        (
+            Box::new(|d: &mut AutoCommit| d.put(ROOT, "rx", 1).unwrap()),
+            Rule::BadValue,
+        ),
+    ] {
+        assert_eq!(rule(forge(&mut w, &sup, &p, edit)), expected);
+    }
+}
