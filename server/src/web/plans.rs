@@ -316,8 +316,14 @@ pub async fn page(
         let t = lang.tr();
         let now = now();
         let ie = |e: String| WebError::internal(lang, e);
-        let (cov, plans) =
-            coverage_and_plans(s, &cache, &[ctx.unit.id.clone()], &ctx.grids, now).map_err(ie)?;
+        let (cov, plans) = coverage_and_plans(
+            s,
+            &cache,
+            std::slice::from_ref(&ctx.unit.id),
+            &ctx.grids,
+            now,
+        )
+        .map_err(ie)?;
         let due_view = |d: &coverage::Due| DueView {
             href: format!("/h/{}", format::enc(&d.household_id)),
             name: d.name.clone(),
