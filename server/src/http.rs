@@ -603,8 +603,15 @@ async fn figures_handler(
         let now = directory::now_ms();
         let mut figures = doorstep_core::store::summary::grid_figures(r.connection(), &grids, now)?;
         // The visit plans' coverage of each grid (kept grid by grid, as on the dashboard).
-        let cov = crate::web::plans::coverage_for(&*r, &cache, &device.person.units, &grids, now)
-            .map_err(CoreError::Storage)?;
+        let cov = crate::web::plans::coverage_for(
+            &*r,
+            &cache,
+            &device.person.units,
+            &grids,
+            now,
+            Some(0),
+        )
+        .map_err(CoreError::Storage)?;
         for (g, c) in cov.by_grid {
             if let Some(f) = figures.get_mut(&g) {
                 f.plan_households = c.households;

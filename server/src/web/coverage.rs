@@ -49,7 +49,6 @@ pub struct Due {
 struct Item {
     due_at: Millis,
     closed: Option<(Millis, String)>,
-    tag: Option<AttentionTag>,
 }
 
 /// One grid's model.
@@ -57,11 +56,17 @@ struct Item {
 struct Model {
     /// Households under a plan, by when they fall due.
     households: Vec<Due>,
-    items: Vec<Item>,
     /// The highest goal among the plans in force (percent).
     goal: Option<u32>,
     /// The grid's workers (id, name).
     workers: Vec<(String, String)>,
+    /// Households overdue at the end of each past week of the trend (all but the current one,
+    /// whose point is "now").
+    trend: Vec<u32>,
+    /// Visits of the month so far that closed a due item, by the visitor: (on time, late).
+    month: BTreeMap<String, (u32, u32)>,
+    /// Each deciding tag's households' due dates, in order.
+    by_tag: BTreeMap<Option<AttentionTag>, Vec<Millis>>,
 }
 
 /// Figures of a set of households under plans.
@@ -130,9 +135,9 @@ pub struct Coverage {
     pub overdue: Vec<Due>,
 }
 
-/// What a model was derived from: the grid's change mark, its plans' mark, and the plans in
-/// force (a campaign starting or ending changes it).
-type Key = (i64, i64, Vec<String>);
+/// What a model was derived from: the grid's change mark, its plans' mark, the plans in
+/// force (a campaign starting or ending changes it), and the week and month it counted from.
+type Key = (i64, i64, Vec<String>, Millis, Millis);
 
 /// Each grid's model, with the marks it was derived at.
 #[derive(Default)]
@@ -164,6 +169,7 @@ impl CoverageCache {
         plans_of: &dyn Fn(&str) -> (Vec<VisitPlan>, i64),
         workers_of: &dyn Fn(&str) -> Vec<(String, String)>,
         now: Millis,
+        overdue_limit: Option<usize>,
     ) -> doorstep_core::Result<Coverage> {
         let marks = grid_marks(s, grids)?;
         let mut out = Coverage::default();
@@ -172,6 +178,10 @@ impl CoverageCache {
         let week0 = stats::week_start(now) - (TREND_WEEKS as Millis - 1) * stats::WEEK;
         let mut trend_overdue = [0u32; TREND_WEEKS];
         let mut workers: BTreeMap<String, WorkerMonth> = BTreeMap::new();
+        // The overdue households to list: (due, which model, which household), cloned at the
+        // end for the few shown.
+        let mut models: Vec<Arc<Model>> = Vec::with_capacity(grids.len());
+        let mut listed: Vec<(Millis, usize, usize)> = Vec::new();
         for g in grids {
             let (plans, plans_mark) = plans_of(g);
             let mark: Key = (
@@ -182,6 +192,8 @@ impl CoverageCache {
                     .filter(|p| p.in_force(now))
                     .map(|p| p.id.clone())
                     .collect(),
+                week0,
+                month,
             );
             let kept = self
                 .models
@@ -193,7 +205,7 @@ impl CoverageCache {
             let model = match kept {
                 Some(m) => m,
                 None => {
-                    let m = Arc::new(model(s, g, &plans, workers_of(g), now)?);
+                    let m = Arc::new(model(s, g, &plans, workers_of(g), now, week0, month)?);
                     self.models
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -201,69 +213,68 @@ impl CoverageCache {
                     m
                 }
             };
-            let mut c = Counts {
+            // Households are in due order: the overdue ones come first.
+            let overdue = model.households.partition_point(|d| d.due_at <= now);
+            let due_soon = model.households[overdue..].partition_point(|d| d.due_at <= soon);
+            let c = Counts {
                 households: model.households.len() as u32,
-                ..Default::default()
+                on_schedule: (model.households.len() - overdue) as u32,
+                overdue: overdue as u32,
+                due_soon: due_soon as u32,
             };
-            for d in &model.households {
-                let tag = out.by_tag.entry(d.tag).or_default();
-                tag.households += 1;
-                if d.due_at <= now {
-                    c.overdue += 1;
-                    tag.overdue += 1;
-                    out.overdue.push(d.clone());
-                } else {
-                    c.on_schedule += 1;
-                    tag.on_schedule += 1;
-                    if d.due_at <= soon {
-                        c.due_soon += 1;
-                        tag.due_soon += 1;
-                    }
-                }
+            for (tag, due) in &model.by_tag {
+                let late = due.partition_point(|d| *d <= now);
+                let soon = due[late..].partition_point(|d| *d <= soon);
+                let t = out.by_tag.entry(*tag).or_default();
+                t.add(&Counts {
+                    households: due.len() as u32,
+                    on_schedule: (due.len() - late) as u32,
+                    overdue: late as u32,
+                    due_soon: soon as u32,
+                });
             }
+            let shown = overdue_limit.map_or(overdue, |l| l.min(overdue));
+            listed.extend((0..shown).map(|i| (model.households[i].due_at, models.len(), i)));
             out.total.add(&c);
             out.by_grid.insert(g.clone(), c);
+            for (k, n) in model.trend.iter().enumerate() {
+                trend_overdue[k] += n;
+            }
+            trend_overdue[TREND_WEEKS - 1] += overdue as u32;
+            // Items due this month, past due now and not visited: the household's open item.
+            let missed = model.households[..overdue]
+                .iter()
+                .filter(|d| d.due_at >= month)
+                .count() as u32;
             for (id, name) in &model.workers {
-                workers.entry(id.clone()).or_insert_with(|| WorkerMonth {
+                let w = workers.entry(id.clone()).or_insert_with(|| WorkerMonth {
                     person_id: id.clone(),
                     name: name.clone(),
                     goal: model.goal,
                     ..Default::default()
                 });
+                w.missed += missed;
             }
-            for it in &model.items {
-                match &it.closed {
-                    Some((at, by)) if *at >= month && *at <= now => {
-                        let w = workers.entry(by.clone()).or_insert_with(|| WorkerMonth {
-                            person_id: by.clone(),
-                            name: by.clone(),
-                            goal: model.goal,
-                            ..Default::default()
-                        });
-                        if *at <= it.due_at {
-                            w.on_time += 1;
-                        } else {
-                            w.late += 1;
-                        }
-                    }
-                    _ => {}
-                }
-                let open_now = it.closed.as_ref().is_none_or(|(at, _)| *at > now);
-                if open_now && it.due_at >= month && it.due_at <= now {
-                    for (id, _) in &model.workers {
-                        if let Some(w) = workers.get_mut(id) {
-                            w.missed += 1;
-                        }
-                    }
-                }
-                for (k, n) in trend_overdue.iter_mut().enumerate() {
-                    let t = (week0 + (k as Millis + 1) * stats::WEEK).min(now);
-                    if it.due_at <= t && it.closed.as_ref().is_none_or(|(at, _)| *at > t) {
-                        *n += 1;
-                    }
-                }
+            for (by, (on_time, late)) in &model.month {
+                let w = workers.entry(by.clone()).or_insert_with(|| WorkerMonth {
+                    person_id: by.clone(),
+                    name: by.clone(),
+                    goal: model.goal,
+                    ..Default::default()
+                });
+                w.on_time += on_time;
+                w.late += late;
             }
+            models.push(model);
         }
+        listed.sort_unstable();
+        if let Some(l) = overdue_limit {
+            listed.truncate(l);
+        }
+        out.overdue = listed
+            .into_iter()
+            .map(|(_, m, i)| models[m].households[i].clone())
+            .collect();
         out.trend = trend_overdue
             .iter()
             .enumerate()
@@ -275,11 +286,6 @@ impl CoverageCache {
                 )
             })
             .collect();
-        out.overdue.sort_by(|a, b| {
-            a.due_at
-                .cmp(&b.due_at)
-                .then(a.household_id.cmp(&b.household_id))
-        });
         out.workers = workers.into_values().collect();
         Ok(out)
     }
@@ -313,12 +319,36 @@ fn model(
     plans: &[VisitPlan],
     workers: Vec<(String, String)>,
     now: Millis,
+    week0: Millis,
+    month: Millis,
 ) -> doorstep_core::Result<Model> {
     let in_force: Vec<&VisitPlan> = plans.iter().filter(|p| p.in_force(now)).collect();
     let mut m = Model {
         goal: in_force.iter().filter_map(|p| p.goal_pct).max(),
         workers,
+        trend: vec![0; TREND_WEEKS - 1],
         ..Default::default()
+    };
+    // Each visit closes the item the visit before it made due (or the plan's start); the last
+    // item of a household is open. Counted here once, as of the model's week and month.
+    let count = |it: Item, m: &mut Model| {
+        for (k, n) in m.trend.iter_mut().enumerate() {
+            let t = week0 + (k as Millis + 1) * stats::WEEK;
+            if it.due_at <= t && it.closed.as_ref().is_none_or(|(at, _)| *at > t) {
+                *n += 1;
+            }
+        }
+        if let Some((at, by)) = &it.closed
+            && *at >= month
+            && *at <= now
+        {
+            let e = m.month.entry(by.clone()).or_default();
+            if *at <= it.due_at {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
     };
     if in_force.is_empty() {
         return Ok(m);
@@ -390,18 +420,22 @@ fn model(
             due = l + interval;
         }
         for (at, by) in &vs {
-            m.items.push(Item {
-                due_at: due,
-                closed: Some((*at, by.clone())),
-                tag,
-            });
+            count(
+                Item {
+                    due_at: due,
+                    closed: Some((*at, by.clone())),
+                },
+                &mut m,
+            );
             due = at + interval;
         }
-        m.items.push(Item {
-            due_at: due,
-            closed: None,
-            tag,
-        });
+        count(
+            Item {
+                due_at: due,
+                closed: None,
+            },
+            &mut m,
+        );
         m.households.push(Due {
             household_id: id,
             name: r.get(1)?,
@@ -419,6 +453,9 @@ fn model(
             .cmp(&b.due_at)
             .then(a.household_id.cmp(&b.household_id))
     });
+    for d in &m.households {
+        m.by_tag.entry(d.tag).or_default().push(d.due_at);
+    }
     Ok(m)
 }
 

@@ -169,16 +169,26 @@ fn workers_of(
     grids: &[String],
 ) -> Result<BTreeMap<String, Vec<(String, String)>>, crate::ServerError> {
     let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for g in grids {
+    // One query for all the grids (by `person_units_unit`, server migration 11).
+    for chunk in grids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let args: Vec<crate::db::Value> = chunk
+            .iter()
+            .map(|g| crate::db::Value::from(g.as_str()))
+            .collect();
         let rows = s.db().rows(
-            "SELECT p.id, p.name FROM person_units pu JOIN people p ON p.id = pu.person_id \
-             WHERE pu.unit_id = $1 AND p.role = 'grid_worker' ORDER BY p.id",
-            crate::vals![g],
+            &format!(
+                "SELECT pu.unit_id, p.id, p.name FROM person_units pu \
+                 JOIN people p ON p.id = pu.person_id \
+                 WHERE pu.unit_id IN ({}) AND p.role = 'grid_worker' ORDER BY p.id",
+                marks.join(", ")
+            ),
+            &args,
         )?;
         for r in rows {
-            out.entry(g.clone())
+            out.entry(r.text(0)?)
                 .or_default()
-                .push((r.text(0)?, r.text(1)?));
+                .push((r.text(1)?, r.text(2)?));
         }
     }
     Ok(out)
@@ -240,8 +250,9 @@ pub fn coverage_for(
     units: &[String],
     grids: &[String],
     now: doorstep_core::time::Millis,
+    overdue_limit: Option<usize>,
 ) -> Result<coverage::Coverage, String> {
-    Ok(coverage_and_plans(s, cache, units, grids, now)?.0)
+    Ok(coverage_and_plans(s, cache, units, grids, now, overdue_limit)?.0)
 }
 
 /// [`coverage_for`], with the plans that apply to `units` (theirs, above and below them).
@@ -251,6 +262,7 @@ fn coverage_and_plans(
     units: &[String],
     grids: &[String],
     now: doorstep_core::time::Millis,
+    overdue_limit: Option<usize>,
 ) -> Result<(coverage::Coverage, Vec<VisitPlan>), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let mut above: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -296,7 +308,14 @@ fn coverage_and_plans(
     };
     let workers_fn = |g: &str| workers.get(g).cloned().unwrap_or_default();
     let cov = cache
-        .coverage(s.connection(), grids, &plans_of, &workers_fn, now)
+        .coverage(
+            s.connection(),
+            grids,
+            &plans_of,
+            &workers_fn,
+            now,
+            overdue_limit,
+        )
         .map_err(|x| e(&x))?;
     Ok((cov, plans))
 }
@@ -316,12 +335,15 @@ pub async fn page(
         let t = lang.tr();
         let now = now();
         let ie = |e: String| WebError::internal(lang, e);
+        // The page lists the most overdue; the CSV has them all.
+        let limit = (p.format != "csv").then_some(OVERDUE_SHOWN);
         let (cov, plans) = coverage_and_plans(
             s,
             &cache,
             std::slice::from_ref(&ctx.unit.id),
             &ctx.grids,
             now,
+            limit,
         )
         .map_err(ie)?;
         let due_view = |d: &coverage::Due| DueView {
@@ -459,13 +481,8 @@ pub async fn page(
                     )
                 })
                 .collect(),
-            overdue: cov
-                .overdue
-                .iter()
-                .take(OVERDUE_SHOWN)
-                .map(due_view)
-                .collect(),
-            overdue_more: cov.overdue.len().saturating_sub(OVERDUE_SHOWN),
+            overdue: cov.overdue.iter().map(due_view).collect(),
+            overdue_more: (cov.total.overdue as usize).saturating_sub(cov.overdue.len()),
             csv_href: format::link(path, &[("format", "csv")]),
             saved: p.saved == "1",
             c: ctx.chrome,
