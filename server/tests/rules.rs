@@ -235,7 +235,7 @@ fn scopes_revocation_and_bad_input() {
     let token = pa.token();
     let valid = request(encode_bundle(&[]));
     // A version this build does not speak (DSQ1 and DSQ2 are both spoken).
-    let mut v2 = b"DSQ6".to_vec();
+    let mut v2 = b"DSQ7".to_vec();
     v2.extend([0u8; 24]);
     let garbage_changes = request(encode_bundle(&[(
         doorstep_core::ids::new_id(),
@@ -312,7 +312,7 @@ fn scopes_revocation_and_bad_input() {
             "bad_body",
         ),
         (
-            "protocol v6",
+            "protocol v7",
             Some(&token),
             protocol::CONTENT_TYPE,
             protocol::compress(&v2),

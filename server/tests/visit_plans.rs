@@ -34,30 +34,6 @@ fn request(push: Vec<u8>, plans: bool) -> Vec<u8> {
     .encode()
 }
 
-/// POSTs a sync request; the status, the rule refused (or the error code, or "") and the body.
-fn post(url: &str, token: &str, body: Vec<u8>) -> (u16, String, Vec<u8>) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{url}/v1/sync"))
-        .header("content-type", protocol::CONTENT_TYPE)
-        .bearer_auth(token)
-        .body(body)
-        .send()
-        .unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().unwrap().to_vec();
-    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| {
-            v["error"]["refusals"][0]["rule"]
-                .as_str()
-                .or(v["error"]["code"].as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
-    (status, code, bytes)
-}
-
 #[test]
 fn a_communitys_plan_reaches_its_grids_and_changes_today() {
     let dir = tempfile::tempdir().unwrap();

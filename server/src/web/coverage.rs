@@ -21,7 +21,7 @@ use doorstep_core::{
     domain::{household::AttentionTag, plan::VisitPlan},
     time::{DAY, Millis},
 };
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::stats;
 
@@ -171,7 +171,7 @@ impl CoverageCache {
         now: Millis,
         overdue_limit: Option<usize>,
     ) -> doorstep_core::Result<Coverage> {
-        let marks = grid_marks(s, grids)?;
+        let marks = super::overview::grid_marks(s, grids)?;
         let mut out = Coverage::default();
         let soon = now + 7 * DAY;
         let month = month_start(now);
@@ -289,17 +289,6 @@ impl CoverageCache {
         out.workers = workers.into_values().collect();
         Ok(out)
     }
-}
-
-/// Each grid's change mark (`grid_changes`).
-fn grid_marks(s: &Connection, grids: &[String]) -> doorstep_core::Result<HashMap<String, i64>> {
-    let mut args: Vec<Value> = Vec::new();
-    let cond = stats::grid_in("grid", grids, &mut args);
-    let mut stmt = s.prepare_cached(&format!("SELECT grid, seq FROM grid_changes WHERE {cond}"))?;
-    let marks = stmt
-        .query_map(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(marks)
 }
 
 /// The change mark of a unit's plans (a merged plan marks its unit in `grid_changes`).

@@ -110,7 +110,7 @@ impl OverviewCache {
 
 /// Each grid's change mark: the change-log position of the last merge that placed a document
 /// in it (0: none since the table was made).
-fn grid_marks(s: &Connection, grids: &[String]) -> Result<HashMap<String, i64>> {
+pub(super) fn grid_marks(s: &Connection, grids: &[String]) -> Result<HashMap<String, i64>> {
     let mut args: Vec<Value> = Vec::new();
     let cond = stats::grid_in("grid", grids, &mut args);
     let mut stmt = s.prepare_cached(&format!("SELECT grid, seq FROM grid_changes WHERE {cond}"))?;

@@ -421,3 +421,28 @@ pub fn second_community(data: &Path) {
     add_unit(data, "community", "c2", "和平社区", Some("s"));
     add_unit(data, "grid", "C", "网格C", Some("c2"));
 }
+
+/// POSTs a sync request; the status, the rule refused (or the error code, or "") and the body.
+pub fn post(url: &str, token: &str, body: Vec<u8>) -> (u16, String, Vec<u8>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{url}/v1/sync"))
+        .header("content-type", doorstep_core::protocol::CONTENT_TYPE)
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().unwrap().to_vec();
+    // The rule a refusal names (or the error's code).
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| {
+            v["error"]["refusals"][0]["rule"]
+                .as_str()
+                .or(v["error"]["code"].as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    (status, code, bytes)
+}
