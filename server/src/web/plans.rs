@@ -113,13 +113,15 @@ fn counts_view(label: String, c: &Counts) -> CountsView {
         label,
         households: c.households,
         on_schedule: c.on_schedule,
-        pct: c
-            .pct()
-            .map(|p| format!("{p}%"))
-            .unwrap_or_else(|| "—".into()),
+        pct: percent(c.pct()),
         overdue: c.overdue,
         due_soon: c.due_soon,
     }
+}
+
+/// A percentage as shown ("—" where there is none).
+fn percent(p: Option<u32>) -> String {
+    p.map_or_else(|| "—".into(), |p| format!("{p}%"))
 }
 
 fn tag_label(lang: Lang, tag: Option<AttentionTag>) -> String {
@@ -129,7 +131,8 @@ fn tag_label(lang: Lang, tag: Option<AttentionTag>) -> String {
     }
 }
 
-/// The communities and streets above each of `grids` (those under `unit`).
+/// The communities and streets above each of `grids` that is under `unit` (the others are
+/// left out): one read of the unit's path and of the units below it.
 fn units_above(
     s: &dyn Reads,
     unit: &str,
@@ -149,7 +152,8 @@ fn units_above(
         .map(|u| (u.id.clone(), u.kind))
         .collect();
     let mut out = BTreeMap::new();
-    for g in grids {
+    let under = |g: &String| below.iter().any(|u| u.kind == UnitKind::Grid && &u.id == g);
+    for g in grids.iter().filter(|g| under(g)) {
         let mut above = BTreeSet::new();
         let mut at = parent.get(g).cloned().flatten();
         while let Some(u) = at {
@@ -232,10 +236,7 @@ fn plan_view(
                 e.map(format::date).unwrap_or_default()
             ),
         },
-        goal: p
-            .goal_pct
-            .map(|g| format!("{g}%"))
-            .unwrap_or_else(|| "—".into()),
+        goal: percent(p.goal_pct),
         version: p.version,
         withdrawn: p.retired,
         editable: editable && !p.retired,
@@ -267,13 +268,7 @@ fn coverage_and_plans(
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let mut above: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for u in units {
-        let under: Vec<String> = directory::grids_under(s.db(), u).map_err(|x| e(&x))?;
-        let mine: Vec<String> = grids
-            .iter()
-            .filter(|g| under.contains(g))
-            .cloned()
-            .collect();
-        for (g, a) in units_above(s, u, &mine).map_err(|x| e(&x))? {
+        for (g, a) in units_above(s, u, grids).map_err(|x| e(&x))? {
             above.entry(g).or_default().extend(a);
         }
     }
@@ -460,26 +455,15 @@ pub async fn page(
                     on_time: w.on_time,
                     late: w.late,
                     missed: w.missed,
-                    pct: w
-                        .pct()
-                        .map(|p| format!("{p}%"))
-                        .unwrap_or_else(|| "—".into()),
-                    goal: w
-                        .goal
-                        .map(|g| format!("{g}%"))
-                        .unwrap_or_else(|| "—".into()),
+                    pct: percent(w.pct()),
+                    goal: percent(w.goal),
                     meets: w.meets_goal(),
                 })
                 .collect(),
             trend: cov
                 .trend
                 .iter()
-                .map(|(w, pct)| {
-                    (
-                        format::date(*w),
-                        pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
-                    )
-                })
+                .map(|(w, pct)| (format::date(*w), percent(*pct)))
                 .collect(),
             overdue: cov.overdue.iter().map(due_view).collect(),
             overdue_more: (cov.total.overdue as usize).saturating_sub(cov.overdue.len()),
