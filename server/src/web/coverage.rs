@@ -21,7 +21,7 @@ use doorstep_core::{
     domain::{household::AttentionTag, plan::VisitPlan},
     time::{DAY, Millis},
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::stats;
 
@@ -289,16 +289,6 @@ impl CoverageCache {
         out.workers = workers.into_values().collect();
         Ok(out)
     }
-}
-
-/// The change mark of a unit's plans (a merged plan marks its unit in `grid_changes`).
-pub fn unit_mark(s: &Connection, unit: &str) -> doorstep_core::Result<i64> {
-    Ok(
-        s.prepare_cached("SELECT seq FROM grid_changes WHERE grid = ?1")?
-            .query_row([unit], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0),
-    )
 }
 
 /// Derives grid `g`'s model from its rows and `plans` (those above it).

@@ -281,11 +281,9 @@ fn coverage_and_plans(
         .into_iter()
         .filter(|p| relevant.contains(&p.unit))
         .collect();
-    let marks: BTreeMap<String, i64> = relevant
-        .iter()
-        .map(|u| Ok((u.clone(), coverage::unit_mark(s.connection(), u)?)))
-        .collect::<doorstep_core::Result<_>>()
-        .map_err(|x| e(&x))?;
+    // A merged plan marks its unit in `grid_changes`, as a merge marks a grid: one read.
+    let units_list: Vec<String> = relevant.iter().cloned().collect();
+    let marks = super::overview::grid_marks(s.connection(), &units_list).map_err(|x| e(&x))?;
     let workers = workers_of(s, grids).map_err(|x| e(&x))?;
     let plans_of = |g: &str| {
         let units = above.get(g).cloned().unwrap_or_default();
