@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use automerge::sync::{Message, State, SyncDoc};
 
+mod photos;
+pub use photos::{CHUNK, PhotoReport, fetch_photo};
+
 use crate::{
     Error, Result, Store,
     domain::PersonRef,
@@ -129,6 +132,8 @@ pub struct SyncReport {
     /// Finished records forgotten because nothing happened to them for a long time (a done
     /// task, a closed appeal, a household moved out): they stay on the server.
     pub purged_docs: u32,
+    /// Photos sent and fetched after the documents (issue 21).
+    pub photos: photos::PhotoReport,
 }
 
 /// A phone clock off by more than this from the server's is shown as wrong.
@@ -295,7 +300,22 @@ fn send(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let mut resp = req.send(body).map_err(|e| Error::Offline(e.to_string()))?;
+    read_answer(req.send(body))
+}
+
+/// GETs `url` with `headers`, as [`send`].
+fn fetch_url(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Result<(u16, Vec<u8>)> {
+    let mut req = agent.get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    read_answer(req.call())
+}
+
+fn read_answer(
+    resp: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(u16, Vec<u8>)> {
+    let mut resp = resp.map_err(|e| Error::Offline(e.to_string()))?;
     let status = resp.status().as_u16();
     let body = resp
         .body_mut()
@@ -455,6 +475,8 @@ pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enro
         manages: Vec<String>,
         #[serde(default)]
         grid_units: std::collections::BTreeMap<String, Vec<String>>,
+        #[serde(default)]
+        keep_photo_location: bool,
     }
     let a: Answer = serde_json::from_slice(&bytes)
         .map_err(|e| Error::Decode(format!("enrollment answer: {e}")))?;
@@ -480,7 +502,15 @@ pub fn enroll(store: &Mutex<Store>, server_url: &str, code: &str) -> Result<Enro
     s.set_sync_setting(KEY_SERVER, &base)?;
     s.set_sync_setting(KEY_TOKEN, &a.token)?;
     // A phone enrolled again after its last use ended starts afresh.
-    s.set_sync_settings(&[(KEY_ENDED, None), (KEY_HANDOVER, None)])?;
+    s.set_sync_settings(&[
+        (KEY_ENDED, None),
+        (KEY_HANDOVER, None),
+        // Whether the street keeps where photos were taken (issue 21): dropped unless so.
+        (
+            crate::store::KEY_KEEP_LOCATION,
+            a.keep_photo_location.then_some("1"),
+        ),
+    ])?;
     s.set_sync_setting(
         KEY_ENROLLMENT,
         &serde_json::to_string(&enrollment).unwrap_or_default(),
@@ -598,6 +628,62 @@ impl<'a> Session<'a> {
                 .extend(why.into_iter().map(|r| (r.doc_id.clone(), r)));
             Ok(Err((e, docs)))
         }
+    }
+
+    /// POSTs `body` (of `content_type`) and reads a JSON answer; any other status is its typed
+    /// error.
+    fn post_as<T: serde::de::DeserializeOwned>(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<T> {
+        self.report.round_trips += 1;
+        self.report.bytes_sent += body.len() as u64;
+        let (status, bytes) = send(
+            &self.http,
+            &format!("{}{path}", self.base),
+            &[
+                ("authorization", &format!("Bearer {}", self.token)),
+                ("content-type", content_type),
+            ],
+            body,
+        )?;
+        self.report.bytes_received += bytes.len() as u64;
+        if status != 200 {
+            return Err(refusal(status, &bytes).0);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("{path}: {e}")))
+    }
+
+    /// A JSON request with a JSON answer (`method` is POST: the only one used).
+    fn json<T: serde::de::DeserializeOwned>(
+        &mut self,
+        _method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<T> {
+        self.post_as(path, "application/json", body)
+    }
+
+    /// Bytes up, a JSON answer back.
+    fn json_bytes<T: serde::de::DeserializeOwned>(&mut self, path: &str, body: &[u8]) -> Result<T> {
+        self.post_as(path, "application/octet-stream", body)
+    }
+
+    /// GETs `path`: its bytes, or the answer's typed error.
+    fn get(&mut self, path: &str) -> Result<Vec<u8>> {
+        self.report.round_trips += 1;
+        let (status, bytes) = fetch_url(
+            &self.http,
+            &format!("{}{path}", self.base),
+            &[("authorization", &format!("Bearer {}", self.token))],
+        )?;
+        self.report.bytes_received += bytes.len() as u64;
+        if status != 200 {
+            return Err(refusal(status, &bytes).0);
+        }
+        Ok(bytes)
     }
 
     /// Fetches the figures of this phone's grids and keeps them (`unit_figures`).
@@ -1185,6 +1271,9 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             }
             s = lock(store);
             s.set_sync_settings(&[(KEY_HANDOVER, Some("1"))])?;
+            drop(s);
+            // Its photos too, before the phone is erased.
+            session.report.photos = photos::exchange(&mut session);
             return Ok(std::mem::take(&mut session.report));
         }
         let mut acked = pushed_heads;
@@ -1241,7 +1330,11 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
         // A supervisor's phone holds no households to count: it keeps the server's figures.
         session.figures()?;
     }
+    // The records are on the server; now their photos.
+    session.report.photos = photos::exchange(&mut session);
     let mut s = lock(store);
+    let now = s.now();
+    s.forget_unused_photos(now)?;
     session.report.cursor = s.sync_cursor()?;
     // What is written from now on is by a new actor (see `Store::renew_actor`).
     s.renew_actor()?;
@@ -1289,6 +1382,19 @@ pub fn finish_handover(store: &Mutex<Store>) -> Result<Ended> {
         return Err(Error::NotAllowed(
             "the server has not asked for this phone's hand-over / 服务器未要求移交本机".into(),
         ));
+    }
+    // The phone is erased next: its photos go first, all of them (several syncs on a slow
+    // link), or it waits.
+    if report.photos.left > 0 || report.photos.problem.is_some() {
+        return Err(Error::Offline(format!(
+            "{} photos still to send before the hand-over / 还有照片未上传，请稍后再试{}",
+            report.photos.left,
+            report
+                .photos
+                .problem
+                .map(|p| format!(": {p}"))
+                .unwrap_or_default()
+        )));
     }
     let mut session = Session::open(store)?;
     let bundle = lock(store).unacknowledged()?.bundle;

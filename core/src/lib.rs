@@ -19,6 +19,7 @@ pub mod doc;
 pub mod domain;
 mod error;
 pub mod ids;
+pub mod photo;
 pub mod protocol;
 pub mod rules;
 pub mod store;

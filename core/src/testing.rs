@@ -79,3 +79,29 @@ pub fn sample(
         appeal,
     })
 }
+
+/// A picture as a phone's camera hands it over: a `w` × `h` JPEG of high quality whose content
+/// varies with `seed` (gradients with grain, so it compresses like a photograph: about 3 MB at
+/// 4000 × 3000).
+pub fn camera_photo(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    use image::ImageEncoder;
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        // xorshift: grain like a sensor's.
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let grain = (state % 24) as i32 - 12;
+        let px = |v: u32| (v as i32 + grain).clamp(0, 255) as u8;
+        image::Rgb([
+            px((x * 255 / w + seed * 37) % 256),
+            px((y * 255 / h + seed * 11) % 256),
+            px(((x + y) * 128 / (w + h) + 64) % 256),
+        ])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
+        .write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        .expect("encoding a test photo");
+    out
+}

@@ -5,6 +5,7 @@ use doorstep_core::{
     domain::appeal::{
         Appeal, AppealAction, AppealEventKind, AppealState, DeadlineState, deadline_state,
     },
+    domain::photo::PhotoRef,
     rules::Role,
 };
 
@@ -22,6 +23,8 @@ pub struct AppealView {
     /// assigning and whistling need a person or a department picked on the dashboard, where
     /// supervisors triage.
     pub buttons: Vec<AppealEventKind>,
+    /// Photos to attach to the next action taken (issue 21).
+    pub photos: Vec<PhotoRef>,
     pub problem: Option<Problem>,
 }
 
@@ -99,15 +102,34 @@ impl AppealScreen {
         });
     }
 
-    /// Takes an action; the core refuses one the status or the role does not allow (nothing
-    /// written), and the view says why.
+    /// Takes an action, with the photos added since the last one; the core refuses one the
+    /// status or the role does not allow (nothing written), and the view says why.
     pub fn act(&self, action: AppealAction) -> bool {
-        let r = lock(&self.store).act_on_appeal(&self.id, action);
+        let photos = self.n.get().photos;
+        let r = lock(&self.store).act_on_appeal_with(&self.id, action, photos);
         self.refresh();
-        if let Err(e) = &r {
-            self.n.update(|v| v.problem = Some(Problem::of(e)));
-        }
+        match &r {
+            Ok(_) => self.n.update(|v| v.photos.clear()),
+            Err(e) => self.n.update(|v| v.problem = Some(Problem::of(e))),
+        };
         r.is_ok()
+    }
+
+    /// Adds a photo for the next action (what was fixed, what the resident showed). `false`,
+    /// with the view's problem set, when it is refused.
+    pub fn add_photo(&self, bytes: &[u8]) -> bool {
+        let tray = self.n.get().photos;
+        let r = crate::photos::add(&self.store, &tray, bytes);
+        let ok = r.is_ok();
+        self.n.update(|v| match r {
+            Ok(p) => crate::photos::put(&mut v.photos, p),
+            Err(p) => v.problem = Some(p),
+        });
+        ok
+    }
+
+    pub fn remove_photo(&self, hash: &str) {
+        self.n.update(|v| v.photos.retain(|p| p.hash != hash));
     }
 
     /// One of the view's `buttons` pressed, with the note typed and, for feedback, the

@@ -2,7 +2,10 @@
 //! the ones done this week, and the claims they lost to someone faster while offline. Claim is
 //! one tap on an open task, done is one tap on a held one.
 
-use doorstep_core::{domain::task::TaskAction, store::TaskRow};
+use doorstep_core::{
+    domain::{photo::PhotoRef, task::TaskAction},
+    store::TaskRow,
+};
 
 use crate::{Listener, Notifier, Problem, Shared, lock};
 
@@ -14,6 +17,9 @@ pub struct HelpListView {
     pub done_recently: Vec<TaskRow>,
     /// Tasks this lead claimed offline while another lead's claim won: say so, kindly.
     pub lost: Vec<TaskRow>,
+    /// Photos to attach to the next task marked done (issue 21): what was bought, the
+    /// resident back home.
+    pub photos: Vec<PhotoRef>,
     pub problem: Option<Problem>,
 }
 
@@ -72,6 +78,7 @@ impl HelpListScreen {
                 }
                 view.done_recently
                     .sort_by_key(|t| std::cmp::Reverse(t.done_at));
+                view.photos = std::mem::take(&mut v.photos);
                 *v = view;
             }
             Err(e) => v.problem = Some(Problem::of(&e)),
@@ -82,8 +89,26 @@ impl HelpListScreen {
         self.act(task_id, TaskAction::Claim)
     }
 
+    /// Marks a held task done, with the photos added since (then cleared).
     pub fn done(&self, task_id: &str, note: &str) -> bool {
         self.act(task_id, TaskAction::Done(note.to_string()))
+    }
+
+    /// Adds a photo for the next task marked done. `false`, with the view's problem set, when
+    /// it is refused.
+    pub fn add_photo(&self, bytes: &[u8]) -> bool {
+        let tray = self.n.get().photos;
+        let r = crate::photos::add(&self.store, &tray, bytes);
+        let ok = r.is_ok();
+        self.n.update(|v| match r {
+            Ok(p) => crate::photos::put(&mut v.photos, p),
+            Err(p) => v.problem = Some(p),
+        });
+        ok
+    }
+
+    pub fn remove_photo(&self, hash: &str) {
+        self.n.update(|v| v.photos.retain(|p| p.hash != hash));
     }
 
     pub fn release(&self, task_id: &str) -> bool {
@@ -91,10 +116,21 @@ impl HelpListScreen {
     }
 
     fn act(&self, task_id: &str, action: TaskAction) -> bool {
-        let r = lock(&self.store).act_on_task(task_id, action);
+        let photos = match action {
+            TaskAction::Done(_) => self.n.get().photos,
+            _ => Vec::new(),
+        };
+        let attached = !photos.is_empty();
+        let r = lock(&self.store).act_on_task_with(task_id, action, photos);
         self.refresh();
-        if let Err(e) = &r {
-            self.n.update(|v| v.problem = Some(Problem::of(e)));
+        match &r {
+            Ok(_) if attached => {
+                self.n.update(|v| v.photos.clear());
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.n.update(|v| v.problem = Some(Problem::of(e)));
+            }
         }
         r.is_ok()
     }

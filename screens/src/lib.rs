@@ -18,6 +18,7 @@ pub mod home;
 pub mod household;
 pub mod households;
 pub mod ledger;
+mod photos;
 pub mod problem;
 pub mod summary;
 pub mod sync_bar;

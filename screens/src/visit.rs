@@ -10,6 +10,7 @@
 use doorstep_core::{
     domain::{
         appeal::{KnownTopic, Tier, Topic},
+        photo::PhotoRef,
         plan::ChecklistAnswers,
         visit::{NewVisit, VisitKind},
     },
@@ -73,6 +74,9 @@ pub struct VisitView {
     /// The visit plan covering the household, if any, and its questions.
     pub plan: Option<VisitPlanInfo>,
     pub checklist: Vec<ChecklistItem>,
+    /// Photos to attach (issue 21), in the order taken; the shell shows each one's thumbnail
+    /// (`photo_bytes(thumb)`).
+    pub photos: Vec<PhotoRef>,
 }
 
 impl Default for VisitView {
@@ -93,6 +97,7 @@ impl Default for VisitView {
             saved: None,
             plan: None,
             checklist: Vec::new(),
+            photos: Vec::new(),
         }
     }
 }
@@ -144,6 +149,26 @@ impl VisitScreen {
                 q.answered = answered;
             }
         });
+    }
+
+    /// Adds a photo from the camera or the gallery. `false`, with the view's problem set,
+    /// when it is refused (not a picture, too large, ten already).
+    pub fn add_photo(&self, bytes: &[u8]) -> bool {
+        let tray = self.n.get().photos;
+        let r = crate::photos::add(&self.store, &tray, bytes);
+        self.n.update(|v| match r {
+            Ok(p) => {
+                crate::photos::put(&mut v.photos, p);
+                v.problem = None;
+            }
+            Err(p) => v.problem = Some(p),
+        });
+        self.n.get().problem.is_none()
+    }
+
+    /// Takes a photo off the visit (it stays a draft on the phone for a few days).
+    pub fn remove_photo(&self, hash: &str) {
+        self.n.update(|v| v.photos.retain(|p| p.hash != hash));
     }
 
     pub fn view(&self) -> VisitView {
@@ -266,7 +291,14 @@ impl VisitScreen {
                     .map(|q| (q.id.clone(), q.answered))
                     .collect(),
             });
-            s.record_visit_with(&self.household, visit, answers, task, appeal)
+            s.record_visit_with(
+                &self.household,
+                visit,
+                answers,
+                v.photos.clone(),
+                task,
+                appeal,
+            )
         };
         let view = self.n.update(|v| {
             v.saving = false;

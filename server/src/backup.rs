@@ -6,6 +6,11 @@
 //! copy is written under a temporary name, checked (`PRAGMA integrity_check`, the schema, the
 //! counts) and only then renamed into place, so a backup file that exists is whole.
 //!
+//! Photos (issue 21) are files beside the database (`photos.rs`), named by their content's
+//! hash and never changed: a backup links them into a directory beside the backup file
+//! (`<backup>.photos/`, hard links where the file system allows, copies otherwise), after the
+//! database's copy, so every photo its records name that the server held is there.
+//!
 //! Restoring copies a checked backup into an empty data directory. Phones that synced after the
 //! backup was taken hold a cursor beyond the restored change log: the server asks them to start
 //! over and they push back what the backup lacks (docs/protocol.md, "a server restored from an
@@ -27,6 +32,40 @@ pub struct BackupReport {
     pub changes: i64,
     /// The change log's last sequence number in the copy.
     pub last_seq: i64,
+    /// Photos (whole blobs) beside it, and their bytes.
+    pub photos: u64,
+    pub photo_bytes: u64,
+}
+
+/// Where a backup's photos are: beside the backup file.
+pub fn photos_beside(backup: &Path) -> PathBuf {
+    let mut name = backup.file_name().unwrap_or_default().to_os_string();
+    name.push(".photos");
+    backup.with_file_name(name)
+}
+
+/// Links (or copies) every whole photo under `from` into `to`.
+fn copy_photos(from: &Path, to: &Path) -> Result<(), ServerError> {
+    let Ok(shards) = std::fs::read_dir(from) else {
+        return Ok(());
+    };
+    for shard in shards.flatten() {
+        if shard.file_name() == "partial" || !shard.path().is_dir() {
+            continue;
+        }
+        let dir = to.join(shard.file_name());
+        std::fs::create_dir_all(&dir)?;
+        for f in std::fs::read_dir(shard.path())?.flatten() {
+            let target = dir.join(f.file_name());
+            if target.exists() {
+                continue;
+            }
+            if std::fs::hard_link(f.path(), &target).is_err() {
+                std::fs::copy(f.path(), &target)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn fail(path: &Path, reason: impl Into<String>) -> ServerError {
@@ -71,9 +110,13 @@ pub fn backup(data: &Path, out: &Path) -> Result<BackupReport, ServerError> {
     match check(&tmp) {
         Ok(report) => {
             std::fs::rename(&tmp, out)?;
+            copy_photos(&crate::photos::dir_in(data), &photos_beside(out))?;
+            let (photos, photo_bytes) = crate::photos::count_files(&photos_beside(out));
             // The same file under its final name: no second integrity check of a large copy.
             Ok(BackupReport {
                 file: out.to_path_buf(),
+                photos,
+                photo_bytes,
                 ..report
             })
         }
@@ -103,7 +146,13 @@ pub fn restore(from: &Path, data: &Path) -> Result<BackupReport, ServerError> {
     std::fs::copy(from, &tmp)?;
     std::fs::File::open(&tmp)?.sync_all()?;
     std::fs::rename(&tmp, &db)?;
-    check(&db)
+    copy_photos(&photos_beside(from), &crate::photos::dir_in(data))?;
+    let (photos, photo_bytes) = crate::photos::count_files(&crate::photos::dir_in(data));
+    Ok(BackupReport {
+        photos,
+        photo_bytes,
+        ..check(&db)?
+    })
 }
 
 /// Checks that `path` is a whole Doorstep server database and counts what it holds.
@@ -136,6 +185,8 @@ pub fn check(path: &Path) -> Result<BackupReport, ServerError> {
         documents: count("SELECT COUNT(*) FROM docs")?,
         changes: count("SELECT COUNT(*) FROM change_log")?,
         last_seq: count("SELECT COALESCE(MAX(seq), 0) FROM change_log")?,
+        photos: crate::photos::count_files(&photos_beside(path)).0,
+        photo_bytes: crate::photos::count_files(&photos_beside(path)).1,
     })
 }
 

@@ -27,11 +27,15 @@ use crate::directory::{self, AuthFailure, Device};
 use crate::storage::ServerStore;
 use crate::sync::{self, PushError};
 
+mod photos;
+
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub store: ServerStore,
     limiter: Arc<RateLimiter>,
+    /// Photos come in many small requests (a chunk, a thumbnail): ten times a sync's rate.
+    photo_limiter: Arc<RateLimiter>,
     logins: Arc<RateLimiter>,
     /// Login attempts per client address, whatever the names tried.
     login_clients: Arc<RateLimiter>,
@@ -45,6 +49,8 @@ pub struct AppState {
     pub overview: Arc<crate::web::overview::OverviewCache>,
     /// The visit plans' coverage, kept grid by grid.
     pub coverage: Arc<crate::web::coverage::CoverageCache>,
+    /// The photos' blobs (issue 21).
+    pub photos: Arc<crate::photos::PhotoStore>,
 }
 
 impl AppState {
@@ -53,9 +59,20 @@ impl AppState {
     }
 
     pub fn with_limit(store: ServerStore, limit: crate::DeviceLimit) -> Self {
+        let data = store
+            .path
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
         AppState {
+            photos: Arc::new(crate::photos::PhotoStore::new(
+                &data,
+                store.is_shared(),
+                false,
+            )),
             store,
             limiter: Arc::new(RateLimiter::new(limit.burst, limit.per_sec)),
+            photo_limiter: Arc::new(RateLimiter::new(limit.burst * 10.0, limit.per_sec * 10.0)),
             // Password guesses: 10 at once per login name, then one every 6 seconds.
             logins: Arc::new(RateLimiter::new(10.0, 1.0 / 6.0)),
             // From one address (a street office's NAT may hold several supervisors): 30 at
@@ -316,6 +333,8 @@ pub fn router_with(state: AppState, request_timeout: std::time::Duration) -> Rou
         .route("/v1/reconcile", post(reconcile_handler))
         .route("/v1/handover", post(handover_handler))
         .route("/v1/figures", post(figures_handler))
+        .route("/v1/photos/offer", post(photos::offer))
+        .route("/v1/photos/{hash}", post(photos::chunk).get(photos::fetch))
         .merge(crate::web::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(read_body_first))
@@ -460,6 +479,16 @@ fn bearer(v: &str) -> Option<&str> {
 
 /// The device behind the request's bearer token, rate-limited.
 async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
+    device_of_for(state, headers, "").await
+}
+
+/// [`device_of`] with a rate limit of its own for `what` (photos: a sync sends and fetches
+/// many small blobs, which must not use up what the device's syncs may send).
+async fn device_of_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    what: &str,
+) -> Result<Device, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -480,7 +509,17 @@ async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiE
         Err(AuthFailure::Revoked) => return Err(unauthorized(true)),
         Err(AuthFailure::Unknown) => return Err(unauthorized(false)),
     };
-    if !state.limiter.allow(&device.id) {
+    let key = if what.is_empty() {
+        device.id.clone()
+    } else {
+        format!("{}:{what}", device.id)
+    };
+    let allowed = if what.is_empty() {
+        state.limiter.allow(&key)
+    } else {
+        state.photo_limiter.allow(&key)
+    };
+    if !allowed {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -638,6 +677,9 @@ pub struct EnrollResponse {
     pub device_id: String,
     pub token: String,
     pub server_id: String,
+    /// Whether the street keeps where photos were taken (their EXIF); phones drop it
+    /// otherwise, and the server refuses a photo that carries it.
+    pub keep_photo_location: bool,
     #[serde(flatten)]
     pub me: MeResponse,
 }
@@ -721,6 +763,7 @@ async fn enroll(
         device_id: device.id.clone(),
         token,
         server_id,
+        keep_photo_location: state.photos.keep_location,
         me: MeResponse::of(&device),
     }))
 }

@@ -25,6 +25,7 @@ pub mod http;
 pub mod import;
 pub mod listen;
 pub mod moves;
+pub mod photos;
 pub mod plans;
 pub mod policy;
 pub mod readers;
@@ -96,6 +97,9 @@ pub struct ServeOptions {
     /// Days a finished record (a done task, a closed appeal) stays on the phones once nothing
     /// happens to it (`Store::purge`; the phones use the same age). `None`: forever.
     pub purge_days: Option<u32>,
+    /// The street keeps where photos were taken (their EXIF, GPS included); by default it is
+    /// dropped on the phone and refused by the server (issue 21).
+    pub keep_photo_location: bool,
 }
 
 impl Default for ServeOptions {
@@ -108,6 +112,7 @@ impl Default for ServeOptions {
             behind_proxy: false,
             limits: listen::Limits::default(),
             purge_days: Some(60),
+            keep_photo_location: false,
         }
     }
 }
@@ -177,7 +182,31 @@ async fn serve_store_limited(
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
+    let data_dir = store
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let shared = store.is_shared();
     let mut state = http::AppState::with_limit(store, options.limit);
+    state.photos = std::sync::Arc::new(photos::PhotoStore::new(
+        &data_dir,
+        shared,
+        options.keep_photo_location,
+    ));
+    {
+        // Uploads a phone never finished, a month on.
+        let (s, p) = (state.store.clone(), state.photos.clone());
+        let dropped = tokio::task::spawn_blocking(move || {
+            let r = s.read()?;
+            p.drop_stale_partials(r.db())
+        })
+        .await
+        .map_err(|e| ServerError::Database(e.to_string()))??;
+        if dropped > 0 {
+            tracing::info!(dropped, "stale partial photo uploads dropped");
+        }
+    }
     state.secure_cookies = tls.is_some() || options.behind_proxy;
     state.behind_proxy = options.behind_proxy;
     let app = http::router_with(state, options.limits.request_timeout);

@@ -79,6 +79,10 @@ enum Command {
         /// (they stay on the server; phones use the same age) / 已办结记录在手机上保留的天数
         #[arg(long, value_name = "DAYS", default_value_t = 60)]
         purge_days: u32,
+        /// Keep where photos were taken (their EXIF metadata, GPS included); by default phones
+        /// drop it and the server refuses photos that carry it / 保留照片的拍摄位置信息
+        #[arg(long)]
+        keep_photo_location: bool,
     },
     /// The directory and devices / 管理目录与设备 (works on DIR directly, also while serving).
     Admin {
@@ -377,6 +381,7 @@ fn main() -> ExitCode {
             request_timeout,
             max_connections,
             purge_days,
+            keep_photo_location,
         } => runtime().and_then(|rt| {
             if !(device_burst >= 1.0 && device_rate > 0.0) {
                 return Err(
@@ -403,6 +408,7 @@ fn main() -> ExitCode {
                     max_connections: max_connections.max(1),
                 },
                 purge_days: Some(purge_days),
+                keep_photo_location,
             };
             rt.block_on(doorstep_server::serve(data, listen, options))
                 .map_err(|e| e.to_string())

@@ -236,6 +236,8 @@ fn pg_migrations() -> Vec<String> {
         pg(DIRECTORY_LOG),
         pg(DEVICE_SCOPE_SINCE),
         pg(PERSON_UNITS_BY_UNIT),
+        // 8: photos (issue 21): whole blobs and partial uploads, seen by every process.
+        crate::photos::PG_TABLES.to_string(),
     ]
 }
 

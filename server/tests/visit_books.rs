@@ -56,6 +56,7 @@ fn a_visit(by: &str, at: i64) -> Visit {
         needs: vec![],
         opened: vec![],
         checklist: None,
+        photos: Vec::new(),
     }
 }
 

@@ -50,7 +50,7 @@ pub fn add_event(doc: &mut AutoCommit, e: &AppealEvent) -> Result<()> {
     if let Some(s) = e.satisfaction {
         doc.put(&m, "satisfaction", i64::from(s))?;
     }
-    Ok(())
+    super::put_photos(doc, &m, &e.photos)
 }
 
 /// Changes the tier (a correction by a person).
@@ -83,6 +83,7 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<Appeal> {
             department: r.opt_str(&m, "department")?,
             assignee: r.opt_person(&m, "assignee")?,
             satisfaction,
+            photos: r.photos(&m)?,
         });
     }
     let channel = r.str(&root, "channel")?;

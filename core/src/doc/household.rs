@@ -175,7 +175,7 @@ pub(crate) fn put_visit(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
             doc.put(&answers, q.as_str(), *a)?;
         }
     }
-    Ok(())
+    super::put_photos(doc, &m, &v.photos)
 }
 
 /// A visit's checklist answers, if it recorded any.
@@ -218,6 +218,7 @@ pub(crate) fn read_visits(r: &Reader<'_>, root: &super::Fields) -> Result<Vec<Vi
             needs: r.strs(&m, "needs")?,
             opened: r.strs(&m, "opened")?,
             checklist: read_checklist(r, &m)?,
+            photos: r.photos(&m)?,
         });
     }
     Ok(visits)

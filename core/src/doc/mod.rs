@@ -275,6 +275,36 @@ impl Reader<'_> {
             .collect()
     }
 
+    /// The photos of a visit or an event (`photos: [{hash, bytes, thumb, thumb_bytes}]`,
+    /// absent when it has none), each hash checked.
+    pub fn photos(&self, f: &Fields) -> Result<Vec<crate::domain::photo::PhotoRef>> {
+        if !f.keys().any(|k| k == "photos") {
+            return Ok(Vec::new());
+        }
+        let hash = |m: &Fields, key: &str| -> Result<String> {
+            let h = self.str(m, key)?;
+            if crate::domain::photo::is_hash(&h) {
+                Ok(h)
+            } else {
+                Err(self.err(key, "expected a photo's hash"))
+            }
+        };
+        let size = |m: &Fields, key: &str| -> Result<u32> {
+            u32::try_from(self.i64(m, key)?).map_err(|_| self.err(key, "out of range"))
+        };
+        self.items(f, "photos")?
+            .iter()
+            .map(|m| {
+                Ok(crate::domain::photo::PhotoRef {
+                    hash: hash(m, "hash")?,
+                    bytes: size(m, "bytes")?,
+                    thumb: hash(m, "thumb")?,
+                    thumb_bytes: size(m, "thumb_bytes")?,
+                })
+            })
+            .collect()
+    }
+
     /// The entries of a map of maps (residents, visits), each read, in key order.
     pub fn entries(&self, f: &Fields, key: &str) -> Result<Vec<(String, Fields)>> {
         let map = self.sub(f, key)?;
@@ -371,6 +401,27 @@ pub(crate) fn put_strs(
 }
 
 /// Appends a new map at the end of the list under `key`, creating the list if needed.
+/// Writes the photos of a visit or an event under `obj` (nothing when there are none, so
+/// records without photos stay as they were).
+pub(crate) fn put_photos(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    photos: &[crate::domain::photo::PhotoRef],
+) -> Result<()> {
+    if photos.is_empty() {
+        return Ok(());
+    }
+    let l = doc.put_object(obj, "photos", ObjType::List)?;
+    for (i, p) in photos.iter().enumerate() {
+        let m = doc.insert_object(&l, i, ObjType::Map)?;
+        doc.put(&m, "hash", p.hash.as_str())?;
+        doc.put(&m, "bytes", i64::from(p.bytes))?;
+        doc.put(&m, "thumb", p.thumb.as_str())?;
+        doc.put(&m, "thumb_bytes", i64::from(p.thumb_bytes))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn append_map(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
     let list = match doc.get(obj, key)? {
         Some((Value::Object(ObjType::List), id)) => id,

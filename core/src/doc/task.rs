@@ -40,8 +40,8 @@ pub fn create(doc: &mut AutoCommit, t: &HelpTask) -> Result<()> {
 
 /// Appends an event.
 pub fn add_event(doc: &mut AutoCommit, e: &TaskEvent) -> Result<()> {
-    append_event(doc, &e.id, e.kind.code(), e.at, &e.by, &e.note)?;
-    Ok(())
+    let m = append_event(doc, &e.id, e.kind.code(), e.at, &e.by, &e.note)?;
+    super::put_photos(doc, &m, &e.photos)
 }
 
 /// Reads a task document, checking it against the schema.
@@ -61,6 +61,7 @@ pub fn read(doc: &AutoCommit, id: &str) -> Result<HelpTask> {
                 .ok_or_else(|| Error::schema(id, format!("event kind: unknown value {kind:?}")))?,
             by: r.person(&m, "by")?,
             note: r.str(&m, "note")?,
+            photos: r.photos(&m)?,
         });
     }
     Ok(HelpTask {

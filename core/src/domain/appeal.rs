@@ -193,6 +193,8 @@ pub struct AppealEvent {
     pub assignee: Option<PersonRef>,
     /// 1..=5, on a `Feedback` event.
     pub satisfaction: Option<u8>,
+    /// Photos of the event (what the resident showed at receipt, a fix done; issue 21).
+    pub photos: Vec<super::photo::PhotoRef>,
 }
 
 /// An appeal document's content.
@@ -312,6 +314,7 @@ impl AppealAction {
             department: None,
             assignee: None,
             satisfaction: None,
+            photos: Vec::new(),
         };
         match self {
             AppealAction::Accept => {}
@@ -518,6 +521,7 @@ mod tests {
                     department: (*k == K::Whistled).then(|| "城管科".into()),
                     assignee: (*k == K::Assigned).then(|| PersonRef::new("x", "李书记")),
                     satisfaction: (*k == K::Feedback).then_some(5),
+                    photos: Vec::new(),
                 })
                 .collect(),
         }

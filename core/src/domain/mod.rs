@@ -6,6 +6,7 @@
 
 pub mod appeal;
 pub mod household;
+pub mod photo;
 pub mod plan;
 pub mod task;
 pub mod visit;

@@ -49,6 +49,8 @@ pub struct TaskEvent {
     pub at: Millis,
     pub by: PersonRef,
     pub note: String,
+    /// Photos of the event (a finished task's, issue 21).
+    pub photos: Vec<super::photo::PhotoRef>,
 }
 
 /// A help task document's content.
@@ -241,6 +243,7 @@ mod tests {
             at,
             by: PersonRef::new(who, who),
             note: String::new(),
+            photos: Vec::new(),
         }
     }
     use TaskEventKind::*;

@@ -27,6 +27,8 @@ pub struct Visit {
     pub opened: Vec<String>,
     /// The visit plan's questions asked, when the visit followed one (issue 22).
     pub checklist: Option<super::plan::ChecklistAnswers>,
+    /// Photos taken on the visit (issue 21): their hashes, the bytes are beside the documents.
+    pub photos: Vec<super::photo::PhotoRef>,
 }
 
 /// A household's visits of one year, kept in a document of their own (issue 19): a household

@@ -39,6 +39,8 @@ pub enum Ty {
     Int,
     OptInt,
     Bool,
+    /// A photo's content hash: 64 lowercase hex digits.
+    Hash,
 }
 
 /// The rule for one path.
@@ -77,7 +79,7 @@ pub const MAX_RESIDENTS: usize = 60;
 pub const MAX_EVENTS: usize = 500;
 
 use Class::{Editable, Entry, Fixed, History, Server};
-use Ty::{Bool, Int, List, Map, OptInt, OptStr, Str};
+use Ty::{Bool, Hash, Int, List, Map, OptInt, OptStr, Str};
 
 /// A person record's fields (`{id, name}`) under a path of class `c`.
 fn person(c: Class, rest: &[&str]) -> Option<Spec> {
@@ -155,6 +157,7 @@ fn visit(rest: &[&str]) -> Option<Spec> {
         ["checklist", "version"] => s(History, Int),
         ["checklist", "answers"] => many(History, Map, crate::domain::plan::MAX_QUESTIONS),
         ["checklist", "answers", _] => s(History, Bool),
+        ["photos", rest @ ..] => return photos(rest),
         _ => return None,
     })
 }
@@ -198,6 +201,18 @@ fn event_common(rest: &[&str], note_max: usize) -> Option<Spec> {
         ["at"] => s(History, Int),
         ["note"] => s(History, Str(note_max)),
         ["by", rest @ ..] => return person(History, rest),
+        ["photos", rest @ ..] => return photos(rest),
+        _ => return None,
+    })
+}
+
+/// A visit's or an event's photos (issue 21): hashes and sizes, never the bytes.
+fn photos(rest: &[&str]) -> Option<Spec> {
+    Some(match rest {
+        [] => many(History, List, crate::domain::photo::MAX_PER_ITEM),
+        [_] => s(History, Map),
+        [_, "hash" | "thumb"] => s(History, Hash),
+        [_, "bytes" | "thumb_bytes"] => s(History, Int),
         _ => return None,
     })
 }

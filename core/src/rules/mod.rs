@@ -565,6 +565,7 @@ fn check_values(p: &Proposal<'_>, path: &str, spec: &Spec, values: &[Leaf]) -> R
             (Ty::OptStr(_) | Ty::OptInt, Leaf::Null) => true,
             (Ty::Int | Ty::OptInt, Leaf::Int(_)) => true,
             (Ty::Bool, Leaf::Bool(_)) => true,
+            (Ty::Hash, Leaf::Str(s)) => crate::domain::photo::is_hash(s),
             _ => false,
         };
         if !ok {

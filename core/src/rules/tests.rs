@@ -305,6 +305,7 @@ fn limits_hold_on_merged_documents() {
                     needs: vec![],
                     opened: vec![],
                     checklist: None,
+                    photos: Vec::new(),
                 };
                 doc::household::add_visit(d, &v).unwrap();
             }
@@ -330,6 +331,7 @@ fn authors_are_the_writer() {
                 needs: vec![],
                 opened: vec![],
                 checklist: None,
+                photos: Vec::new(),
             };
             doc::household::add_visit(d, &v).unwrap();
         })),
@@ -603,6 +605,7 @@ fn book_visit(d: &mut AutoCommit, by: &str, at: Millis) {
         needs: vec![],
         opened: vec![],
         checklist: None,
+        photos: Vec::new(),
     };
     doc::visits::add_visit(d, &v).unwrap();
 }

@@ -10,6 +10,7 @@ use crate::{
             NewAppeal, Tier, Topic,
         },
         household::{Household, HouseholdPatch, NewHousehold, NewResident, ResidentPatch},
+        photo::PhotoRef,
         task::{
             self as tk, HelpTask, HouseholdRef, NewHelpTask, TaskAction, TaskEvent, TaskEventKind,
             TaskState,
@@ -275,16 +276,18 @@ impl Store {
         task: Option<VisitTask>,
         appeal: Option<VisitAppeal>,
     ) -> Result<VisitOutcome> {
-        self.record_visit_with(household_id, visit, None, task, appeal)
+        self.record_visit_with(household_id, visit, None, Vec::new(), task, appeal)
     }
 
     /// Records a visit with its answers to a visit plan's checklist (issue 22): which of the
-    /// plan's questions were asked and answered.
+    /// plan's questions were asked and answered; and its photos (issue 21), each added first
+    /// with [`Store::add_photo`].
     pub fn record_visit_with(
         &mut self,
         household_id: &str,
         visit: NewVisit,
         checklist: Option<crate::domain::plan::ChecklistAnswers>,
+        photos: Vec<PhotoRef>,
         task: Option<VisitTask>,
         appeal: Option<VisitAppeal>,
     ) -> Result<VisitOutcome> {
@@ -295,6 +298,7 @@ impl Store {
         if let Some(c) = &checklist {
             c.validate()?;
         }
+        self.check_photos(&photos)?;
         self.expect_kind(household_id, DocKind::Household)?;
         // Its fields only: its visits are not needed, and not written (they go to the year's
         // visit book).
@@ -334,7 +338,7 @@ impl Store {
                 },
                 received_at: visit.at,
             };
-            let s = self.new_appeal_doc(new, &user, now)?;
+            let s = self.new_appeal_doc(new, Vec::new(), &user, now)?;
             opened.push(s.id.clone());
             outcome.appeal_id = Some(s.id.clone());
             staged.push(s);
@@ -352,6 +356,7 @@ impl Store {
                 .collect(),
             opened,
             checklist,
+            photos,
         };
         let mut book = self.stage_book(household_id, doc::visits::year_of(v.at))?;
         doc::visits::add_visit(&mut book.doc, &v)?;
@@ -406,6 +411,7 @@ impl Store {
                 at: now,
                 by: user.clone(),
                 note: String::new(),
+                photos: Vec::new(),
             }],
         };
         let mut s = self.stage_new(id, DocKind::Task);
@@ -440,9 +446,20 @@ impl Store {
 
     /// Claims, releases, notes progress on, finishes or cancels a task.
     pub fn act_on_task(&mut self, id: &str, action: TaskAction) -> Result<TaskState> {
+        self.act_on_task_with(id, action, Vec::new())
+    }
+
+    /// [`Store::act_on_task`] with photos on the event (a finished task's; issue 21).
+    pub fn act_on_task_with(
+        &mut self,
+        id: &str,
+        action: TaskAction,
+        photos: Vec<PhotoRef>,
+    ) -> Result<TaskState> {
         let user = self.require_user()?;
         check_id("task_id", id)?;
         action.validate()?;
+        self.check_photos(&photos)?;
         let mut s = self.stage(id, DocKind::Task)?;
         let t = doc::task::read(&s.doc, id)?;
         tk::check_action(&tk::reduce(&t.events), &action, &user)?;
@@ -453,6 +470,7 @@ impl Store {
             at: self.now(),
             by: user.clone(),
             note: action.note().trim().to_string(),
+            photos,
         };
         doc::task::add_event(&mut s.doc, &e)?;
         self.commit(&mut s, &format!("task.{}", kind.code()), &user);
@@ -470,6 +488,7 @@ impl Store {
     fn new_appeal_doc(
         &self,
         new: NewAppeal,
+        photos: Vec<PhotoRef>,
         user: &crate::domain::PersonRef,
         now: Millis,
     ) -> Result<Staged> {
@@ -499,6 +518,7 @@ impl Store {
                 department: None,
                 assignee: None,
                 satisfaction: None,
+                photos,
             }],
         };
         let mut s = self.stage_new(id, DocKind::Appeal);
@@ -509,13 +529,19 @@ impl Store {
 
     /// Takes an appeal into the ledger; whoever takes it is its first responsible (首问负责).
     pub fn open_appeal(&mut self, new: NewAppeal) -> Result<String> {
+        self.open_appeal_with(new, Vec::new())
+    }
+
+    /// [`Store::open_appeal`] with photos of what the resident showed (issue 21).
+    pub fn open_appeal_with(&mut self, new: NewAppeal, photos: Vec<PhotoRef>) -> Result<String> {
         let user = self.require_user()?;
         let now = self.now();
         new.validate(now)?;
+        self.check_photos(&photos)?;
         if let Some(h) = &new.household_id {
             self.expect_kind(h, DocKind::Household)?;
         }
-        let s = self.new_appeal_doc(new, &user, now)?;
+        let s = self.new_appeal_doc(new, photos, &user, now)?;
         let id = s.id.clone();
         self.persist_action(vec![s], now)?;
         Ok(id)
@@ -532,9 +558,20 @@ impl Store {
 
     /// Records what was done about an appeal.
     pub fn act_on_appeal(&mut self, id: &str, action: AppealAction) -> Result<AppealState> {
+        self.act_on_appeal_with(id, action, Vec::new())
+    }
+
+    /// [`Store::act_on_appeal`] with photos on the event (issue 21).
+    pub fn act_on_appeal_with(
+        &mut self,
+        id: &str,
+        action: AppealAction,
+        photos: Vec<PhotoRef>,
+    ) -> Result<AppealState> {
         let user = self.require_user()?;
         check_id("appeal_id", id)?;
         action.validate()?;
+        self.check_photos(&photos)?;
         let mut s = self.stage(id, DocKind::Appeal)?;
         let mut a = doc::appeal::read(&s.doc, id)?;
         let state = ap::reduce(&a);
@@ -546,7 +583,8 @@ impl Store {
                 state.status.label_en().to_lowercase()
             )));
         }
-        let e = action.into_event(new_id(), self.now(), user.clone());
+        let mut e = action.into_event(new_id(), self.now(), user.clone());
+        e.photos = photos;
         doc::appeal::add_event(&mut s.doc, &e)?;
         self.commit(&mut s, &format!("appeal.{}", kind.code()), &user);
         a.events.push(e);

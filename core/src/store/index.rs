@@ -30,6 +30,7 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
         "DELETE FROM appeals WHERE id = ?1",
         "DELETE FROM conflicts WHERE doc_id = ?1",
         "DELETE FROM plans WHERE id = ?1",
+        "DELETE FROM photo_refs WHERE doc_id = ?1",
     ] {
         tx.prepare_cached(sql)?.execute([id])?;
     }
@@ -101,6 +102,7 @@ pub(crate) fn write(
             plan(tx, p, doc::plan::version_of(d)).map(|()| None)?,
         ),
     };
+    photo_rows(tx, id, entity)?;
     // (A visit book has no search row, nor a rowid kept for one.)
     if let Some(search) = search {
         let row = search_row(tx, id)?;
@@ -126,6 +128,26 @@ pub(crate) fn write(
             kind.code(),
             serde_json::Value::Array(detail).to_string()
         ])?;
+    }
+    Ok(())
+}
+
+/// The photos document `id` names, photo and thumbnail each (issue 21).
+fn photo_rows(tx: &Transaction<'_>, id: &str, entity: &Entity) -> Result<()> {
+    let lists: Vec<&[crate::domain::photo::PhotoRef]> = match entity {
+        Entity::Household(h) => h.visits.iter().map(|v| v.photos.as_slice()).collect(),
+        Entity::Visits(b) => b.visits.iter().map(|v| v.photos.as_slice()).collect(),
+        Entity::Task(t) => t.events.iter().map(|e| e.photos.as_slice()).collect(),
+        Entity::Appeal(a) => a.events.iter().map(|e| e.photos.as_slice()).collect(),
+        Entity::Plan(_) => Vec::new(),
+    };
+    for p in lists.into_iter().flatten() {
+        for (blob, thumb, size) in [(&p.hash, false, p.bytes), (&p.thumb, true, p.thumb_bytes)] {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO photo_refs (blob, doc_id, thumb, size) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![blob, id, thumb, size])?;
+        }
     }
     Ok(())
 }

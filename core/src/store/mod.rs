@@ -10,6 +10,7 @@ mod actions;
 mod cache;
 mod exchange;
 mod index;
+mod photos;
 mod plans;
 mod queries;
 pub mod schema;
@@ -25,6 +26,7 @@ pub use actions::{VisitAppeal, VisitOutcome, VisitTask};
 pub use exchange::{Entry, decode_bundle_resolving, encode_bundle, encode_bundle_implying};
 pub use exchange::{ImportReport, Incoming, Merged, MergedChange, StateVector};
 pub(crate) use exchange::{byte_kind, decode_bundle, kind_byte};
+pub use photos::{DRAFT_DAYS, KEY_KEEP_LOCATION, PhotoBacklog, UnsentBlob};
 pub use plans::{DueVisit, HouseholdPlan};
 pub use queries::{
     AppealPage, AppealQuery, AppealRow, AppealSort, ConflictRow, HouseholdItems, HouseholdQuery,

@@ -233,6 +233,32 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX plans_unit ON plans (unit);
     "#,
+    // 10: photos (issue 21). `photo_blobs` keeps the bytes of photos and thumbnails by hash,
+    // in the encrypted store (a phone's; the server keeps its blobs apart, `server/photos.rs`);
+    // `sent` says the server has it. `photo_refs`, an index table, says which documents name
+    // which blobs: what a phone should fetch, what the server may give to whom.
+    r#"
+    CREATE TABLE photo_blobs (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        thumb INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        sent INTEGER NOT NULL DEFAULT 0,
+        added_at INTEGER NOT NULL
+    );
+    CREATE INDEX photo_blobs_unsent ON photo_blobs (sent, thumb DESC, id) WHERE sent = 0;
+    CREATE TABLE photo_refs (
+        blob TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        thumb INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (blob, doc_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX photo_refs_doc ON photo_refs (doc_id);
+    INSERT INTO meta (key, value) VALUES ('indexes_stale', '1')
+        ON CONFLICT (key) DO UPDATE SET value = '1';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -272,6 +298,7 @@ pub const INDEX_TABLES: &[&str] = &[
     "appeals",
     "conflicts",
     "plans",
+    "photo_refs",
     "search",
 ];
 

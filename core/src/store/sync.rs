@@ -281,6 +281,12 @@ impl Store {
                     .execute([id])?;
                 super::index::remove(&tx, id)?;
             }
+            // Their photos, when no record left here names them (and the server has them).
+            tx.execute(
+                "DELETE FROM photo_blobs WHERE sent = 1 \
+                   AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.blob = photo_blobs.hash)",
+                [],
+            )?;
             tx.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
             tx.commit()?;
             Ok(())

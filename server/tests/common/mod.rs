@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod proxy;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
