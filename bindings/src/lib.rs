@@ -8,6 +8,7 @@
 
 mod enums;
 mod error;
+mod photos;
 mod plans;
 mod records;
 mod screens;
@@ -23,6 +24,7 @@ use doorstep_core::{
 
 pub use enums::*;
 pub use error::DoorstepError;
+pub use photos::*;
 pub use plans::*;
 pub use records::*;
 pub use screens::*;

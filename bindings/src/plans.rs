@@ -219,6 +219,7 @@ impl DoorstepStore {
                 &household_id,
                 visit.into(),
                 Some(answers.into()),
+                Vec::new(),
                 task,
                 appeal,
             )?

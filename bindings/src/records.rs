@@ -186,6 +186,7 @@ pub struct Visit {
     pub opened: Vec<String>,
     /// The plan's questions asked, when the visit followed one.
     pub checklist: Option<crate::ChecklistAnswers>,
+    pub photos: Vec<crate::Photo>,
 }
 
 impl From<vi::Visit> for Visit {
@@ -199,6 +200,7 @@ impl From<vi::Visit> for Visit {
             needs: v.needs,
             opened: v.opened,
             checklist: v.checklist.map(Into::into),
+            photos: crate::photos::photos(v.photos),
         }
     }
 }
@@ -356,6 +358,7 @@ pub struct TaskEvent {
     pub at: i64,
     pub by: Person,
     pub note: String,
+    pub photos: Vec<crate::Photo>,
 }
 
 /// A help task with its reduced state.
@@ -419,6 +422,7 @@ impl From<(tk::HelpTask, tk::TaskState)> for HelpTask {
                     at: e.at,
                     by: e.by.into(),
                     note: e.note,
+                    photos: crate::photos::photos(e.photos),
                 })
                 .collect(),
             state: s.into(),
@@ -524,6 +528,7 @@ pub struct AppealEvent {
     pub department: Option<String>,
     pub assignee: Option<Person>,
     pub satisfaction: Option<u8>,
+    pub photos: Vec<crate::Photo>,
 }
 
 /// Where an appeal stands against its deadline.
@@ -598,6 +603,7 @@ pub(crate) fn appeal(a: ap::Appeal, s: ap::AppealState, now: i64) -> Appeal {
                 department: e.department,
                 assignee: e.assignee.map(Into::into),
                 satisfaction: e.satisfaction,
+                photos: crate::photos::photos(e.photos),
             })
             .collect(),
         status: s.status,
@@ -1079,6 +1085,8 @@ pub struct SyncReport {
     pub dropped_docs: u32,
     /// Finished records long untouched, forgotten (they stay on the server).
     pub purged_docs: u32,
+    /// Photos sent and fetched after the records.
+    pub photos: crate::PhotoSync,
 }
 
 /// How this phone's use ended (it was erased since, and may be enrolled again).
@@ -1122,6 +1130,7 @@ impl From<doorstep_core::client::SyncReport> for SyncReport {
             handover: r.handover,
             dropped_docs: r.dropped_docs,
             purged_docs: r.purged_docs,
+            photos: r.photos.into(),
         }
     }
 }

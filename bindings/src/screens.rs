@@ -500,6 +500,8 @@ pub struct VisitFormView {
     /// The visit plan covering the household, and its questions to tick.
     pub plan: Option<VisitPlanInfo>,
     pub checklist: Vec<ChecklistItem>,
+    /// Photos to attach, in the order taken (show `photo_bytes(thumb)`).
+    pub photos: Vec<crate::Photo>,
 }
 
 impl From<sc::visit::VisitView> for VisitFormView {
@@ -533,6 +535,7 @@ impl From<sc::visit::VisitView> for VisitFormView {
                     answered: q.answered,
                 })
                 .collect(),
+            photos: crate::photos::photos(v.photos),
         }
     }
 }
@@ -574,6 +577,16 @@ impl VisitFormScreen {
         self.inner.set_listener(listener.map(|l| {
             Box::new(move |v: &sc::visit::VisitView| l.changed(v.clone().into())) as sc::Listener<_>
         }));
+    }
+
+    /// A picture from the camera or the gallery for this visit; `false` with the view's
+    /// problem when refused (not a picture, too large, ten already).
+    pub fn add_photo(&self, bytes: Vec<u8>) -> bool {
+        self.inner.add_photo(&bytes)
+    }
+
+    pub fn remove_photo(&self, hash: String) {
+        self.inner.remove_photo(&hash);
     }
 
     pub fn set_kind(&self, kind: doorstep_core::domain::visit::VisitKind) {
@@ -635,6 +648,8 @@ pub struct HelpTasksView {
     pub mine: Vec<crate::TaskRow>,
     pub done_recently: Vec<crate::TaskRow>,
     pub lost: Vec<crate::TaskRow>,
+    /// Photos for the next task marked done.
+    pub photos: Vec<crate::Photo>,
     pub problem: Option<ScreenProblem>,
 }
 
@@ -646,6 +661,7 @@ impl From<sc::help_list::HelpListView> for HelpTasksView {
             mine: rows(v.mine),
             done_recently: rows(v.done_recently),
             lost: rows(v.lost),
+            photos: crate::photos::photos(v.photos),
             problem: v.problem.map(Into::into),
         }
     }
@@ -692,6 +708,15 @@ impl HelpTasksScreen {
 
     pub fn done(&self, task_id: String, note: String) -> bool {
         self.inner.done(&task_id, &note)
+    }
+
+    /// A picture for the next task marked done (what was bought, the resident home safe).
+    pub fn add_photo(&self, bytes: Vec<u8>) -> bool {
+        self.inner.add_photo(&bytes)
+    }
+
+    pub fn remove_photo(&self, hash: String) {
+        self.inner.remove_photo(&hash);
     }
 
     pub fn release(&self, task_id: String) -> bool {
@@ -799,6 +824,8 @@ pub struct AppealDetailView {
     pub actions: Vec<doorstep_core::domain::appeal::AppealEventKind>,
     /// Those of `actions` a phone takes with one button (`take`).
     pub buttons: Vec<doorstep_core::domain::appeal::AppealEventKind>,
+    /// Photos for the next action taken.
+    pub photos: Vec<crate::Photo>,
     pub problem: Option<ScreenProblem>,
 }
 
@@ -816,6 +843,7 @@ impl From<sc::appeal::AppealView> for AppealDetailView {
             appeal,
             actions: v.actions,
             buttons: v.buttons,
+            photos: crate::photos::photos(v.photos),
             problem: v.problem.map(Into::into),
         }
     }
@@ -858,6 +886,15 @@ impl AppealDetailScreen {
 
     pub fn act(&self, action: crate::AppealAction) -> bool {
         self.inner.act(action.into())
+    }
+
+    /// A picture for the next action (what was fixed, what the resident showed).
+    pub fn add_photo(&self, bytes: Vec<u8>) -> bool {
+        self.inner.add_photo(&bytes)
+    }
+
+    pub fn remove_photo(&self, hash: String) {
+        self.inner.remove_photo(&hash);
     }
 
     /// One of the view's `buttons` pressed, with the note typed and, for feedback, the

@@ -320,7 +320,14 @@ fn a_visit_records_its_checklist_and_two_supervisors_edits_merge() {
             .collect(),
     };
     gw.store
-        .record_visit_with(&alone, visit_at(T0), Some(answers.clone()), None, None)
+        .record_visit_with(
+            &alone,
+            visit_at(T0),
+            Some(answers.clone()),
+            vec![],
+            None,
+            None,
+        )
         .unwrap();
     let h = gw.store.household(&alone).unwrap();
     assert_eq!(h.visits[0].checklist.as_ref(), Some(&answers));
@@ -364,6 +371,7 @@ fn checklists_answered_offline_on_two_phones_both_stay() {
                 &alone,
                 visit_at(T0 + q as i64),
                 Some(answers.clone()),
+                vec![],
                 None,
                 None,
             )

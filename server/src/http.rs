@@ -28,6 +28,7 @@ use crate::storage::ServerStore;
 use crate::sync::{self, PushError};
 
 mod photos;
+pub use photos::image_response;
 
 /// What handlers share.
 #[derive(Clone)]

@@ -206,6 +206,8 @@ enum Admin {
     People,
     /// List devices / 列出设备
     Devices,
+    /// How many photos the server holds, and their size / 照片数量与大小
+    Photos,
     /// A device reported lost: its token is refused from its next request and the phone erases
     /// itself, with what it had not delivered / 挂失停用设备
     Revoke {
@@ -668,6 +670,15 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                         p.units.join(",")
                     );
                 }
+            }
+        }
+        Admin::Photos => {
+            let blobs = doorstep_server::photos::PhotoStore::new(&data, s.is_shared(), false);
+            let (n, bytes) = blobs.count(s.db()).map_err(|e| e.to_string())?;
+            if json {
+                print_json(&serde_json::json!({"photos": n, "bytes": bytes}));
+            } else {
+                println!("照片 photos: {n} ({:.1} MB)", bytes as f64 / 1_048_576.0);
             }
         }
         Admin::Devices => {

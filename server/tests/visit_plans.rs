@@ -150,6 +150,7 @@ fn a_communitys_plan_reaches_its_grids_and_changes_today() {
                 needs: vec![],
             },
             Some(answers.clone()),
+            vec![],
             None,
             None,
         )

@@ -204,6 +204,38 @@ fun syncChecks() {
         expect(p2.visitsDue("KT", 0u, null).isEmpty(), "a withdrawn plan makes nobody due")
     }
 
+    check("a photo taken on the visit screen goes up after the visit; a phone of another grid is refused it, a supervisor's opens it") {
+        // A picture as the gallery hands it over (PNG), drawn here.
+        val img = java.awt.image.BufferedImage(1200, 900, java.awt.image.BufferedImage.TYPE_INT_RGB)
+        for (x in 0 until 1200) for (y in 0 until 900) img.setRGB(x, y, ((x * 7) shl 8) xor (y * 13) and 0xffffff)
+        val png = java.io.ByteArrayOutputStream().also { javax.imageio.ImageIO.write(img, "png", it) }.toByteArray()
+        val h = p2.households(HouseholdQuery(grid = "KT"), null).first()
+        val form = VisitFormScreen(p2, h.id)
+        expect(!form.addPhoto("not a picture".toByteArray()) && form.view().problem != null, "junk refused")
+        expect(form.addPhoto(png), "taken: ${form.view().problem}")
+        val photo = form.view().photos.single()
+        expect(photo.bytes <= 300u * 1024u && p2.photoBytes(photo.thumb) != null, "made small, with its thumbnail: $photo")
+        expect(form.save() != null, "saved: ${form.view().problem}")
+        val r = p2.sync()
+        expect(r.failed.isEmpty() && r.photos.sent == 2u, "sent after the visit: ${r.photos}")
+        expect(p2.household(h.id).visits.any { v -> v.photos.any { it.hash == photo.hash } }, "the visit names it")
+        // p1 works in grid KS now: the photo is not its to see.
+        expect(p1.sync().photos.fetched == 0u && p1.photoBytes(photo.thumb) == null, "no thumbnail of another grid")
+        expect(runCatching { p1.fetchPhoto(photo.hash) }.isFailure, "refused by the server")
+        // The community's supervisor opens it from a phone of theirs.
+        val run = ProcessBuilder(
+            System.getenv("DOORSTEP_TEST_ADMIN"), "admin", "--json", "--data", System.getenv("DOORSTEP_TEST_DATA"),
+            "enroll", "--person", System.getenv("DOORSTEP_TEST_SUP"),
+        ).redirectErrorStream(false).start()
+        val out = run.inputStream.bufferedReader().readText()
+        expect(run.waitFor() == 0, "enrolled: $out")
+        val code = Regex("\"code\":\\s*\"([^\"]+)\"").find(out)!!.groupValues[1]
+        val sup = phone()
+        sup.enroll(server, code)
+        sup.sync()
+        expect(sup.fetchPhoto(photo.hash).size.toUInt() == photo.bytes, "the photo when opened")
+    }
+
     check("a household moved to another grid while the phone is offline: its visit is delivered, the household leaves the phone") {
         val h = p2.households(HouseholdQuery(grid = "KT"), null).last()
         p2.recordVisit(h.id, NewVisit(null, VisitKind.ROUTINE, "搬迁前的走访", emptyList()), null, null)

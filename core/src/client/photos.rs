@@ -159,6 +159,15 @@ fn send_all(session: &mut Session<'_>, report: &mut PhotoReport) -> Result<()> {
                             .ok_or_else(|| Error::Decode("photo offer: no offset".into()))?;
                         ChunkAnswer { offset: o }
                     }
+                    Err(Error::Server {
+                        status: 422, code, ..
+                    }) if code == "photo_refused" => {
+                        // Not a photo the server keeps (damaged, or carrying metadata the
+                        // street does not keep): never offered again; the others go on.
+                        lock(session.store).mark_photo_refused(&blob.hash)?;
+                        report.refused += 1;
+                        break;
+                    }
                     Err(e) => {
                         report.left += 1;
                         return Err(e);
@@ -173,8 +182,10 @@ fn send_all(session: &mut Session<'_>, report: &mut PhotoReport) -> Result<()> {
                 report.sent_bytes += (end as u64).saturating_sub(offset);
                 offset = a.offset;
             }
-            lock(session.store).mark_photo_sent(&blob.hash)?;
-            report.sent += 1;
+            if offset == blob.size {
+                lock(session.store).mark_photo_sent(&blob.hash)?;
+                report.sent += 1;
+            }
         }
     }
     Ok(())
@@ -196,8 +207,9 @@ fn fetch_thumbs(session: &mut Session<'_>, report: &mut PhotoReport) -> Result<(
     Ok(())
 }
 
-/// Fetches a photo a record names (opened on the phone), keeps it and returns its bytes: from
-/// the store when it is there already. Online only.
+/// Fetches a photo a record names (opened on the phone) and returns its bytes: from the store
+/// when it is there already. Kept when a record on the phone names it; a supervisor's phone
+/// shown a record it does not hold gets the bytes without keeping them. Online only.
 pub fn fetch_photo(store: &Mutex<Store>, hash: &str) -> Result<Vec<u8>> {
     check_hash("photo", hash)?;
     if let Some(b) = lock(store).photo_bytes(hash)? {
@@ -205,6 +217,8 @@ pub fn fetch_photo(store: &Mutex<Store>, hash: &str) -> Result<Vec<u8>> {
     }
     let mut session = Session::open(store)?;
     let bytes = session.get(&format!("/v1/photos/{hash}"))?;
-    lock(store).keep_fetched_photo(hash, &bytes)?;
-    Ok(bytes)
+    match lock(store).keep_fetched_photo(hash, &bytes) {
+        Ok(()) | Err(Error::NotFound { .. }) => Ok(bytes),
+        Err(e) => Err(e),
+    }
 }

@@ -124,6 +124,15 @@ impl Store {
         Ok(())
     }
 
+    /// Notes that the server refused `hash` for good (not a photo it keeps: only a forged or
+    /// damaged blob can be): it is not offered again.
+    pub fn mark_photo_refused(&self, hash: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE photo_blobs SET sent = 2 WHERE hash = ?1")?
+            .execute([hash])?;
+        Ok(())
+    }
+
     /// The thumbnails this phone's records name that it does not hold (the sync fetches them;
     /// the photos themselves are fetched when opened, [`Store::keep_fetched_photo`]).
     pub fn photos_wanted(&self) -> Result<Vec<String>> {
@@ -163,6 +172,16 @@ impl Store {
             )?
             .execute(params![hash, thumb, bytes, bytes.len() as i64, self.now()])?;
         Ok(())
+    }
+
+    /// Whether document `doc_id` names any photo (the index, not the document).
+    pub fn has_photos(&self, doc_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM photo_refs WHERE doc_id = ?1 LIMIT 1")?
+            .query_row([doc_id], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     /// What waits to go up or come down.

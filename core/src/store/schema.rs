@@ -235,7 +235,7 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 10: photos (issue 21). `photo_blobs` keeps the bytes of photos and thumbnails by hash,
     // in the encrypted store (a phone's; the server keeps its blobs apart, `server/photos.rs`);
-    // `sent` says the server has it. `photo_refs`, an index table, says which documents name
+    // `sent` says the server has it (2: the server refused it for good). `photo_refs`, an index table, says which documents name
     // which blobs: what a phone should fetch, what the server may give to whom.
     r#"
     CREATE TABLE photo_blobs (

@@ -90,6 +90,7 @@ tr! {
     visited_30: "近30天走访", "Visited, last 30 days";
     visited_90: "近90天走访", "Visited, last 90 days";
     never_visited: "从未走访", "Never visited";
+    photo: "照片", "Photo";
     household_count: "户数", "Households";
     attention: "重点关注人员", "Residents needing attention";
     attention_note: "按户统计（户内有此类居民）。属于敏感个人信息，仅限授权人员查看名单。", "Counted by household (a resident of the kind lives there). Sensitive personal data: lists for authorised staff only.";

@@ -18,6 +18,7 @@ pub mod format;
 pub mod i18n;
 pub mod overview;
 pub mod pages;
+pub mod photos;
 pub mod plans;
 pub mod session;
 pub mod stats;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/h/{id}", get(pages::household))
         .route("/h/{id}/move", post(pages::move_household))
         .route("/a/{id}", get(pages::appeal))
+        .route("/photo/{hash}", get(photos::photo))
         .route("/a/{id}/triage", post(pages::triage))
         .route("/admin", get(admin::page))
         .route("/admin/enroll", post(admin::enroll))

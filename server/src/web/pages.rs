@@ -975,6 +975,8 @@ pub struct TaskView {
     pub due: String,
     pub done: String,
     pub open: bool,
+    /// Its events' photos (on the household page; lists leave them out).
+    pub photos: Vec<super::photos::PhotoLink>,
 }
 
 fn task_view(lang: Lang, r: &TaskRow, grids: &BTreeMap<String, String>) -> TaskView {
@@ -995,6 +997,7 @@ fn task_view(lang: Lang, r: &TaskRow, grids: &BTreeMap<String, String>) -> TaskV
         due: r.due_by.map(format::date_time).unwrap_or_default(),
         done: r.done_at.map(format::date_time).unwrap_or_default(),
         open: r.status == doorstep_core::domain::task::TaskStatus::Open,
+        photos: Vec::new(),
     }
 }
 
@@ -1413,6 +1416,7 @@ pub struct VisitView {
     pub kind: String,
     pub notes: String,
     pub needs: String,
+    pub photos: Vec<super::photos::PhotoLink>,
 }
 
 pub struct HistoryView {
@@ -1649,15 +1653,23 @@ pub async fn household(
                 kind: lang.pick(x.kind.label_zh(), x.kind.label_en()).to_string(),
                 notes: x.notes.clone(),
                 needs: x.needs.join(lang.pick("；", "; ")),
+                photos: super::photos::links(&x.photos),
             })
             .collect();
         let ie = |e: doorstep_core::Error| WebError::internal(lang, e.to_string());
-        let tasks = s
-            .household_tasks(&id, false)
-            .map_err(ie)?
-            .iter()
-            .map(|r| task_view(lang, r, &grids))
-            .collect();
+        let task_rows = s.household_tasks(&id, false).map_err(ie)?;
+        let mut tasks = Vec::with_capacity(task_rows.len());
+        for r in &task_rows {
+            let mut t = task_view(lang, r, &grids);
+            // Photos of its events (a lead's photo of a finished task): a household has few
+            // tasks, read whole only when some document names a photo.
+            if s.has_photos(&r.id).map_err(ie)? {
+                let (task, _) = s.task(&r.id).map_err(ie)?;
+                let all: Vec<_> = task.events.iter().flat_map(|e| e.photos.clone()).collect();
+                t.photos = super::photos::links(&all);
+            }
+            tasks.push(t);
+        }
         let appeals = s
             .household_appeals(&id, now, false)
             .map_err(ie)?
@@ -1760,6 +1772,7 @@ pub struct EventView {
     pub kind: String,
     pub by: String,
     pub detail: String,
+    pub photos: Vec<super::photos::PhotoLink>,
 }
 
 #[derive(Template)]
@@ -1911,6 +1924,7 @@ pub async fn appeal(
                     kind: lang.pick(e.kind.label_zh(), e.kind.label_en()).to_string(),
                     by: e.by.name.clone(),
                     detail: detail.join(" · "),
+                    photos: super::photos::links(&e.photos),
                 }
             })
             .collect();
