@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 # The budget holds what was reached with a little room, so that growth fails here: 6.61 MB on
 # 2026-11-30, 6.73 MB on 2026-12-01 after issue 19's phone code (hand-over, scope changes,
 # forgetting and purging) and the ledger's pages, 6.95 MB after issue 22's visit plans (the
-# plan document, who is due, the checklist, their bindings). Issue 23's goal is 5 MB
+# plan document, who is due, the checklist, their bindings), 7.74 MB after issue 21's photos
+# (the image crate's JPEG, PNG and WebP decoders and its JPEG encoder). Issue 23's goal is 5 MB
 # (docs/mobile.md, "The library's size", says what is left).
-BUDGET=${PHONE_LIB_BUDGET:-7000000}
+BUDGET=${PHONE_LIB_BUDGET:-7800000}
 # SQLCipher without what the store never uses (FTS3, R*Tree, JSON, extensions loaded at run
 # time): FTS5 with its trigram tokenizer stays. The Gradle task and build-xcframework.sh read the
 # same file.

@@ -13,7 +13,7 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, imageops::FilterType};
+use image::{ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage, imageops::FilterType};
 use sha2::{Digest, Sha256};
 
 use crate::domain::photo::PhotoRef;
@@ -108,9 +108,10 @@ pub fn prepare(bytes: &[u8], keep_location: bool) -> Result<Prepared> {
     } else {
         None
     };
-    let mut img = DynamicImage::from_decoder(decoder).map_err(not_an_image)?;
-    img.apply_orientation(orientation);
-    let img = DynamicImage::ImageRgb8(img.into_rgb8());
+    // Every step after decoding works on 8-bit RGB only: the image crate's operations on
+    // `DynamicImage` are compiled for each of its ten pixel types, which the phone library
+    // would carry (issue 23).
+    let img = upright(rgb_of(decoder)?, orientation);
     let exif = exif.map(|mut e| {
         let _ = image::metadata::Orientation::remove_from_exif_chunk(&mut e);
         e
@@ -132,18 +133,116 @@ pub fn prepare(bytes: &[u8], keep_location: bool) -> Result<Prepared> {
     })
 }
 
-/// `img` scaled to at most `side` pixels on its long side and encoded as a JPEG of at most
-/// `max` bytes: the quality steps down, then the size, until it fits.
+/// The decoded picture as 8-bit RGB. Decoded into the decoder's own layout and converted
+/// here, rather than through `DynamicImage`, whose conversions exist for every pixel type
+/// (the phone library's size, issue 23). Transparency is laid over white (a screenshot's
+/// clear background shows white, as in the gallery).
+fn rgb_of(decoder: impl ImageDecoder) -> Result<RgbImage> {
+    use image::ColorType as C;
+    let (w, h) = decoder.dimensions();
+    let color = decoder.color_type();
+    let total = decoder.total_bytes();
+    if total > 600 * 1024 * 1024 {
+        return Err(not_an_image("too many pixels"));
+    }
+    let mut buf = vec![0u8; total as usize];
+    decoder.read_image(&mut buf).map_err(not_an_image)?;
+    let over_white =
+        |v: u8, a: u8| ((u16::from(v) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
+    let hi = |p: &[u8]| (u16::from_ne_bytes([p[0], p[1]]) >> 8) as u8;
+    let rgb: Vec<u8> = match color {
+        C::Rgb8 => buf,
+        C::Rgba8 => buf
+            .chunks_exact(4)
+            .flat_map(|p| {
+                [
+                    over_white(p[0], p[3]),
+                    over_white(p[1], p[3]),
+                    over_white(p[2], p[3]),
+                ]
+            })
+            .collect(),
+        C::L8 => buf.iter().flat_map(|&v| [v, v, v]).collect(),
+        C::La8 => buf
+            .chunks_exact(2)
+            .flat_map(|p| {
+                let v = over_white(p[0], p[1]);
+                [v, v, v]
+            })
+            .collect(),
+        C::Rgb16 => buf.chunks_exact(2).map(hi).collect(),
+        C::Rgba16 => buf
+            .chunks_exact(8)
+            .flat_map(|p| {
+                let a = hi(&p[6..]);
+                [
+                    over_white(hi(p), a),
+                    over_white(hi(&p[2..]), a),
+                    over_white(hi(&p[4..]), a),
+                ]
+            })
+            .collect(),
+        C::L16 => buf
+            .chunks_exact(2)
+            .flat_map(|p| {
+                let v = hi(p);
+                [v, v, v]
+            })
+            .collect(),
+        C::La16 => buf
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let v = over_white(hi(p), hi(&p[2..]));
+                [v, v, v]
+            })
+            .collect(),
+        other => return Err(not_an_image(format!("{other:?} pixels"))),
+    };
+    RgbImage::from_raw(w, h, rgb)
+        .ok_or_else(|| not_an_image("a picture of another size than it says"))
+}
+
+/// `img` turned as the camera's orientation tag says, so that what is kept stands upright
+/// without a tag.
+fn upright(img: RgbImage, o: image::metadata::Orientation) -> RgbImage {
+    use image::imageops::{flip_horizontal, flip_vertical, rotate90, rotate180, rotate270};
+    use image::metadata::Orientation as O;
+    match o {
+        O::NoTransforms => img,
+        O::Rotate90 => rotate90(&img),
+        O::Rotate180 => rotate180(&img),
+        O::Rotate270 => rotate270(&img),
+        O::FlipHorizontal => flip_horizontal(&img),
+        O::FlipVertical => flip_vertical(&img),
+        O::Rotate90FlipH => flip_horizontal(&rotate90(&img)),
+        O::Rotate270FlipH => flip_horizontal(&rotate270(&img)),
+    }
+}
+
+/// `img` scaled to at most `side` pixels on its long side (its proportions kept) and encoded
+/// as a JPEG of at most `max` bytes: the quality steps down, then the size, until it fits.
 fn encode_bounded(
-    img: &DynamicImage,
+    img: &RgbImage,
     side: u32,
     max: usize,
     exif: Option<Vec<u8>>,
 ) -> Result<(Vec<u8>, u32, u32)> {
     let mut side = side;
     loop {
-        let scaled = if img.width().max(img.height()) > side {
-            img.resize(side, side, FilterType::Triangle)
+        let (w, h) = img.dimensions();
+        let scaled = if w.max(h) > side {
+            let (nw, nh) = if w >= h {
+                (
+                    side,
+                    ((u64::from(h) * u64::from(side)) / u64::from(w)).max(1) as u32,
+                )
+            } else {
+                (
+                    ((u64::from(w) * u64::from(side)) / u64::from(h)).max(1) as u32,
+                    side,
+                )
+            };
+            image::imageops::resize(img, nw, nh, FilterType::Triangle)
         } else {
             img.clone()
         };
@@ -163,7 +262,7 @@ fn encode_bounded(
     }
 }
 
-fn encode(img: &DynamicImage, quality: u8, exif: Option<Vec<u8>>) -> Result<Vec<u8>> {
+fn encode(img: &RgbImage, quality: u8, exif: Option<Vec<u8>>) -> Result<Vec<u8>> {
     use image::ImageEncoder;
     let mut out = Vec::new();
     let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
@@ -172,7 +271,7 @@ fn encode(img: &DynamicImage, quality: u8, exif: Option<Vec<u8>>) -> Result<Vec<
         let _ = enc.set_exif_metadata(e);
     }
     enc.write_image(
-        img.as_bytes(),
+        img.as_raw(),
         img.width(),
         img.height(),
         image::ExtendedColorType::Rgb8,
@@ -225,7 +324,7 @@ mod tests {
             ])
         });
         let mut out = Cursor::new(Vec::new());
-        DynamicImage::ImageRgb8(img)
+        image::DynamicImage::ImageRgb8(img)
             .write_to(&mut out, format)
             .unwrap();
         out.into_inner()
@@ -285,7 +384,7 @@ mod tests {
         assert!(check_blob(&hash_of(&png), &png, false).is_err());
         // A JPEG with an EXIF block (APP1 "Exif") is refused unless locations are kept.
         let with_exif = encode(
-            &DynamicImage::ImageRgb8(image::RgbImage::new(8, 8)),
+            &image::RgbImage::new(8, 8),
             80,
             Some(b"MM\x00\x2a\x00\x00\x00\x08\x00\x00".to_vec()),
         )

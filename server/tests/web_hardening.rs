@@ -283,15 +283,22 @@ fn login_attempts_are_limited_per_client_address_whatever_the_names() {
     let server = ServerProc::start(&data);
     let mut b = common::browser::Browser::new(&server.url());
     let mut limited = 0;
+    let started = std::time::Instant::now();
     for i in 0..40 {
         let page = b.login(&format!("nobody-{i}"), "wrong password").body;
         if page.contains("尝试次数过多") || page.contains("Too many") {
             limited += 1;
         }
     }
-    // 30 at once from one address, then one every 2 seconds: most of the last ten are refused
-    // though every name was new.
-    assert!(limited >= 8, "{limited} of 40 limited");
+    // 30 at once from one address, then one every 2 seconds: the last ten are refused though
+    // every name was new, but for the attempts the address earned back while the forty ran (a
+    // loaded machine answers each login slowly, on PostgreSQL more so).
+    let earned = (started.elapsed().as_secs_f64() / 2.0).ceil() as i32;
+    assert!(
+        limited >= (10 - earned - 1).max(1),
+        "{limited} of 40 limited in {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
