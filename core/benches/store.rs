@@ -2,7 +2,9 @@
 //! open, lists, search, "today", a durable visit, export of changes, bytes on disk.
 //!
 //! Run: `cargo bench -p doorstep-core --bench store` (plain SQLite), and with
-//! `DOORSTEP_BENCH_ENCRYPTED=1` for the same on an encrypted store. The fixture is built once per run through
+//! `DOORSTEP_BENCH_ENCRYPTED=1` for the same on an encrypted store; with
+//! `DOORSTEP_BENCH_PHOTOS=500` the fixture also holds 500 photos, each on a visit (issue 21:
+//! the store's size, and its queries and visits with them). The fixture is built once per run through
 //! the public API (real SQLite file, full sync), then copied for each benchmark that writes.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +31,34 @@ const KEY: [u8; 32] = [7; 32];
 
 fn encrypted() -> bool {
     std::env::var_os("DOORSTEP_BENCH_ENCRYPTED").is_some()
+}
+
+/// Photos the fixture holds (`DOORSTEP_BENCH_PHOTOS`), each on a visit of its own.
+fn photos() -> usize {
+    std::env::var("DOORSTEP_BENCH_PHOTOS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Adds `n` photos (1600 x 1200 originals, as a gallery's), each on a new visit.
+fn add_photos(path: &Path, ids: &[String], n: usize) {
+    let mut s = open(path).unwrap();
+    s.set_user(PersonRef::new("gw-0001", "张网格")).unwrap();
+    s.set_clock(Some(NOW));
+    for k in 0..n {
+        let p = s
+            .add_photo(&doorstep_core::testing::camera_photo(1600, 1200, k as u32))
+            .unwrap();
+        let v = NewVisit {
+            at: None,
+            kind: VisitKind::Routine,
+            notes: "楼道照片".into(),
+            needs: vec![],
+        };
+        s.record_visit_with(&ids[k % ids.len()], v, None, vec![p], None, None)
+            .unwrap();
+    }
 }
 
 fn open(path: impl AsRef<Path>) -> doorstep_core::Result<Store> {
@@ -192,6 +222,13 @@ fn benches(c: &mut Criterion) {
     let path = dir.path().join("fixture.db");
     let started = std::time::Instant::now();
     let ids = build_fixture(&path);
+    if photos() > 0 {
+        add_photos(&path, &ids, photos());
+        let s = open(&path).unwrap();
+        s.connection()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
     let size = std::fs::metadata(&path).unwrap().len();
     if let Ok(keep) = std::env::var("DOORSTEP_BENCH_KEEP_FIXTURE") {
         std::fs::copy(&path, keep).unwrap();
@@ -208,10 +245,11 @@ fn benches(c: &mut Criterion) {
         );
     }
 
-    let mut g = c.benchmark_group(if encrypted() {
-        "store_encrypted"
-    } else {
-        "store"
+    let mut g = c.benchmark_group(match (encrypted(), photos() > 0) {
+        (true, true) => "store_encrypted_photos",
+        (true, false) => "store_encrypted",
+        (false, true) => "store_photos",
+        (false, false) => "store",
     });
     g.measurement_time(Duration::from_secs(4))
         .warm_up_time(Duration::from_secs(1))
@@ -296,6 +334,28 @@ fn benches(c: &mut Criterion) {
                 needs: vec![],
             };
             w.record_visit(&ids[i % ids.len()], v, None, None).unwrap()
+        })
+    });
+    // A visit with a photo taken then (the camera's 4 MB original made small, kept, attached).
+    let camera = doorstep_core::testing::camera_photo(4000, 3000, 99_999);
+    let mut k = 0u32;
+    g.bench_function("record_visit_with_camera_photo_durable", |b| {
+        b.iter(|| {
+            k += 1;
+            // A picture of its own each time (the same one would be kept once).
+            let mut bytes = camera.clone();
+            let n = bytes.len();
+            bytes[n - 3] = (k & 0xff) as u8;
+            bytes[n - 4] = (k >> 8) as u8;
+            let p = w.add_photo(&bytes).unwrap();
+            let v = NewVisit {
+                at: None,
+                kind: VisitKind::FollowUp,
+                notes: "回访，拍了照片".into(),
+                needs: vec![],
+            };
+            w.record_visit_with(&ids[k as usize % ids.len()], v, None, vec![p], None, None)
+                .unwrap()
         })
     });
     drop(w);

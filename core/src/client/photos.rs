@@ -42,6 +42,8 @@ pub struct PhotoReport {
     pub fetched: u32,
     /// Why photos stopped early, if they did (the records are synced regardless).
     pub problem: Option<String>,
+    /// How long the photos took (after the records: a sync's time less this is the records').
+    pub ms: u64,
 }
 
 #[derive(serde::Serialize)]
@@ -77,6 +79,7 @@ struct ChunkAnswer {
 /// Sends the blobs the server lacks and fetches the thumbnails the phone lacks. Errors stop
 /// the photos, not the sync: they are in the report, and the next sync goes on.
 pub(super) fn exchange(session: &mut Session<'_>) -> PhotoReport {
+    let started = Instant::now();
     let mut report = PhotoReport::default();
     if let Err(e) = send_all(session, &mut report) {
         report.problem = Some(e.to_string());
@@ -86,6 +89,7 @@ pub(super) fn exchange(session: &mut Session<'_>) -> PhotoReport {
     {
         report.problem = Some(e.to_string());
     }
+    report.ms = started.elapsed().as_millis() as u64;
     report
 }
 

@@ -122,7 +122,7 @@ struct RootView: View {
             }
         case .helpList?:
             NavigationStack {
-                HelpListView(m: observe(HelpTasksScreen(store: store, groups: enrollment?.groups ?? [], me: enrollment?.person.id ?? "")))
+                HelpListView(m: observe(HelpTasksScreen(store: store, groups: enrollment?.groups ?? [], me: enrollment?.person.id ?? "")), store: store)
             }
         case .summary?:
             NavigationStack { SummaryView(m: observe(GridSummaryScreen(store: store, grids: enrollment?.grids ?? []))) }
@@ -134,8 +134,8 @@ struct RootView: View {
     @ViewBuilder private func destination(_ r: Route) -> some View {
         switch r {
         case let .household(id): HouseholdView(m: observe(HouseholdDetailScreen(store: store, householdId: id)), lang: lang)
-        case let .visit(id): VisitView(m: observe(VisitFormScreen(store: store, householdId: id)), lang: lang)
-        case let .appeal(id): AppealView(m: observe(AppealDetailScreen(store: store, appealId: id)), lang: lang)
+        case let .visit(id): VisitView(m: observe(VisitFormScreen(store: store, householdId: id)), store: store, lang: lang)
+        case let .appeal(id): AppealView(m: observe(AppealDetailScreen(store: store, appealId: id)), store: store, lang: lang)
         }
     }
 }

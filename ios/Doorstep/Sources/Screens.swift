@@ -252,6 +252,7 @@ struct HouseholdView: View {
 
 struct VisitView: View {
     @StateObject var m: Observed<VisitFormScreen, VisitFormView>
+    let store: DoorstepStore
     let lang: Lang
     @Environment(\.dismiss) private var dismiss
 
@@ -281,6 +282,9 @@ struct VisitView: View {
                     }
                 }
                 TextField("visit.notes", text: m.binding({ $0.notes }, { $0.setNotes(notes: $1) }), axis: .vertical)
+                PhotoRow(store: store, photos: model.photos,
+                         add: { data in _ = await m.run { $0.addPhoto(bytes: data) } },
+                         remove: { h in m.now { $0.removePhoto(hash: h) } })
             }
             Section {
                 Toggle("visit.open_task", isOn: m.binding({ $0.openTask }, { $0.setOpenTask(on: $1) }))
@@ -316,6 +320,7 @@ struct VisitView: View {
 /// The liaison lead's list, in large type: one big button to claim, one to finish.
 struct HelpListView: View {
     @StateObject var m: Observed<HelpTasksScreen, HelpTasksView>
+    let store: DoorstepStore
 
     var body: some View {
         let model = m.view
@@ -325,6 +330,12 @@ struct HelpListView: View {
                 Text(String(format: String(localized: "help.lost"), t.need, t.claimantName ?? "")).font(.title3).foregroundColor(.orange)
             }
             Section {
+                // A photo for the task about to be marked done (what was bought, home safe).
+                if !model.mine.isEmpty {
+                    PhotoRow(store: store, photos: model.photos,
+                             add: { data in _ = await m.run { $0.addPhoto(bytes: data) } },
+                             remove: { h in m.now { $0.removePhoto(hash: h) } })
+                }
                 ForEach(model.mine, id: \.id) { t in card(t, "help.done") { _ = await m.run { $0.done(taskId: t.id, note: "") } } }
             } header: { Text("help.mine").font(.title2.bold()) }
             Section {
@@ -382,6 +393,7 @@ struct LedgerView: View {
 
 struct AppealView: View {
     @StateObject var m: Observed<AppealDetailScreen, AppealDetailView>
+    let store: DoorstepStore
     let lang: Lang
     @State private var note = ""
     @State private var satisfaction: UInt8?
@@ -398,6 +410,10 @@ struct AppealView: View {
                 }
                 Section {
                     TextField("appeal.note", text: $note)
+                    // Photos go with the next action taken.
+                    PhotoRow(store: store, photos: model.photos,
+                             add: { data in _ = await m.run { $0.addPhoto(bytes: data) } },
+                             remove: { h in m.now { $0.removePhoto(hash: h) } })
                     if model.actions.contains(.feedback) {
                         Picker("appeal.satisfaction", selection: $satisfaction) {
                             Text("—").tag(UInt8?.none)
@@ -418,6 +434,7 @@ struct AppealView: View {
                 Section("appeal.history") {
                     ForEach(a.events.reversed(), id: \.id) { e in
                         Text("\(dateTime(e.at)) · \(e.by.name) \(e.note)").font(.caption)
+                        if !e.photos.isEmpty { PhotoRow(store: store, photos: e.photos, readOnly: true) }
                     }
                 }
             }

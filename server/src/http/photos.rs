@@ -3,7 +3,7 @@
 use axum::{
     Json,
     body::{Body, Bytes},
-    extract::{Path, Query, State},
+    extract::{Path, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
 };
@@ -111,10 +111,25 @@ pub async fn offer(
     Ok(Json(answer))
 }
 
-#[derive(Deserialize)]
-pub struct ChunkQuery {
-    offset: u64,
-    size: u64,
+/// `offset` and `size` of a chunk's query, read here so that a bad one gets the API's own
+/// error (JSON, a code) rather than the extractor's text.
+fn chunk_query(raw: Option<&str>) -> Result<(u64, u64), ApiError> {
+    let (mut offset, mut size) = (None, None);
+    for pair in raw.unwrap_or("").split('&') {
+        match pair.split_once('=') {
+            Some(("offset", v)) => offset = v.parse::<u64>().ok(),
+            Some(("size", v)) => size = v.parse::<u64>().ok(),
+            _ => {}
+        }
+    }
+    offset.zip(size).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            "缺少 offset 或 size",
+            "expected ?offset=N&size=N (bytes)",
+        )
+    })
 }
 
 #[derive(Serialize)]
@@ -127,11 +142,12 @@ pub struct ChunkAnswer {
 pub async fn chunk(
     State(state): State<AppState>,
     Path(hash): Path<String>,
-    Query(q): Query<ChunkQuery>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ChunkAnswer>, ApiError> {
     let device = device_of_for(&state, &headers, "photos").await?;
+    let (offset, size) = chunk_query(raw.as_deref())?;
     if !photos::valid_hash(&hash) {
         return Err(bad("bad_hash", "照片标识无效", "not a photo's hash"));
     }
@@ -166,7 +182,7 @@ pub async fn chunk(
                 ));
             }
         }
-        match blobs.append(r.db(), &hash, q.offset, q.size, &body) {
+        match blobs.append(r.db(), &hash, offset, size, &body) {
             Ok(c) => Ok(c),
             Err(PhotoError::Refused(why)) => {
                 tracing::warn!(device = %device.id, %hash, %why, "photo refused");

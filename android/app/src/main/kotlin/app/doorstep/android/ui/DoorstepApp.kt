@@ -113,7 +113,7 @@ fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
                 }
                 composable("visit/{id}") { entry ->
                     val id = entry.arguments?.getString("id") ?: return@composable
-                    VisitScreen(remember(id) { observe(VisitFormScreen(store, id)) }, lang) { nav.popBackStack() }
+                    VisitScreen(remember(id) { observe(VisitFormScreen(store, id)) }, store, lang) { nav.popBackStack() }
                 }
                 composable("ledger") {
                     val m = remember { observe(AppealLedgerScreen(store, null)) }
@@ -122,13 +122,13 @@ fun DoorstepApp(c: AppContainer, link: String?, onLinkUsed: () -> Unit) {
                 }
                 composable("appeal/{id}") { entry ->
                     val id = entry.arguments?.getString("id") ?: return@composable
-                    AppealScreen(remember(id) { observe(AppealDetailScreen(store, id)) }, lang)
+                    AppealScreen(remember(id) { observe(AppealDetailScreen(store, id)) }, store, lang)
                 }
                 composable("help") {
                     val e = enrollment ?: return@composable
                     val m = remember(e) { observe(HelpTasksScreen(store, e.groups, e.person.id)) }
                     LaunchedEffect(pulled) { io { m.screen.refresh() } }
-                    HelpListScreen(m)
+                    HelpListScreen(m, store)
                 }
                 composable("summary") {
                     val m = remember(enrollment) { observe(GridSummaryScreen(store, enrollment?.grids.orEmpty())) }

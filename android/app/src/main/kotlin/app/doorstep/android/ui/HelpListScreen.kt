@@ -32,7 +32,7 @@ import kotlinx.coroutines.launch
  * claim won while this phone was offline.
  */
 @Composable
-fun HelpListScreen(m: Observed<HelpTasksScreen, HelpTasksView>) {
+fun HelpListScreen(m: Observed<HelpTasksScreen, HelpTasksView>, store: DoorstepStore) {
     val s by m.state.collectAsState()
     val scope = rememberCoroutineScope()
     LaunchedEffect(Unit) { io { m.screen.refresh() } }
@@ -43,6 +43,10 @@ fun HelpListScreen(m: Observed<HelpTasksScreen, HelpTasksView>) {
         }
         item { Text(stringResource(R.string.help_mine), style = LargeType.title) }
         if (s.mine.isEmpty()) item { Text(stringResource(R.string.help_none), style = LargeType.body) }
+        // A photo for the task about to be marked done (what was bought, the resident home safe).
+        if (s.mine.isNotEmpty()) item {
+            PhotoRow(store, s.photos, onAdd = { m.screen.addPhoto(it) }, onRemove = { m.screen.removePhoto(it) })
+        }
         items(s.mine, key = { "mine" + it.id }) { t ->
             TaskCard(t, stringResource(R.string.help_done)) { scope.launch { io { m.screen.done(t.id, "") } } }
         }

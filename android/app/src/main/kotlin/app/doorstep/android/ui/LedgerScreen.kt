@@ -81,7 +81,7 @@ fun LedgerScreen(m: Observed<AppealLedgerScreen, AppealLedgerView>, lang: Lang, 
 /** One appeal: its record and the buttons its status allows (the core says which). */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun AppealScreen(m: Observed<AppealDetailScreen, AppealDetailView>, lang: Lang) {
+fun AppealScreen(m: Observed<AppealDetailScreen, AppealDetailView>, store: DoorstepStore, lang: Lang) {
     val s by m.state.collectAsState()
     val scope = rememberCoroutineScope()
     var note by remember { mutableStateOf("") }
@@ -97,6 +97,8 @@ fun AppealScreen(m: Observed<AppealDetailScreen, AppealDetailView>, lang: Lang) 
             Text(a.summary)
             Text("${a.askerName} ${a.askerPhone ?: ""}", style = MaterialTheme.typography.bodySmall)
             OutlinedTextField(value = note, onValueChange = { note = it }, label = { Text(stringResource(R.string.appeal_note)) }, modifier = Modifier.fillMaxWidth())
+            // Photos go with the next action taken (what was fixed, what the resident showed).
+            PhotoRow(store, s.photos, onAdd = { m.screen.addPhoto(it) }, onRemove = { m.screen.removePhoto(it) })
             if (AppealEventKind.FEEDBACK in s.actions) {
                 Text(stringResource(R.string.appeal_satisfaction))
                 Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
@@ -119,6 +121,7 @@ fun AppealScreen(m: Observed<AppealDetailScreen, AppealDetailView>, lang: Lang) 
         items(a.events.reversed(), key = { it.id }) { e ->
             val what = runCatching { appealEventLabel(AppealEventKind.valueOf(e.kind.uppercase()), lang) }.getOrDefault(e.kind)
             Text("${dateTime(e.at)} · $what · ${e.by.name} ${e.note}", style = MaterialTheme.typography.bodySmall)
+            if (e.photos.isNotEmpty()) PhotoRow(store, e.photos, onAdd = {}, onRemove = {}, readOnly = true)
         }
     }
 }

@@ -38,7 +38,7 @@ import kotlinx.coroutines.launch
  */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun VisitScreen(m: Observed<VisitFormScreen, VisitFormView>, lang: Lang, onSaved: () -> Unit) {
+fun VisitScreen(m: Observed<VisitFormScreen, VisitFormView>, store: DoorstepStore, lang: Lang, onSaved: () -> Unit) {
     val s by m.state.collectAsState()
     val model = m.screen
     val scope = rememberCoroutineScope()
@@ -68,6 +68,7 @@ fun VisitScreen(m: Observed<VisitFormScreen, VisitFormView>, lang: Lang, onSaved
                 FilterChip(selected = n in s.needs, onClick = { model.toggleNeed(n) }, label = { Text(n) })
             }
         }
+        PhotoRow(store, s.photos, onAdd = { model.addPhoto(it) }, onRemove = { model.removePhoto(it) })
         OutlinedTextField(
             value = s.notes,
             onValueChange = model::setNotes,
