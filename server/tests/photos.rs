@@ -387,3 +387,46 @@ fn a_cut_mid_photo_resumes_where_the_server_copy_ends() {
         "no partial copy left"
     );
 }
+
+#[test]
+fn a_phone_handed_over_sends_its_photos_first_and_a_revoked_one_keeps_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    small_street(&data, 2);
+    let wa = person(&data, "王网格", "grid-worker", &["A"]);
+    let server = ServerProc::start(&data);
+    let phones = dir.path().join("phones");
+    std::fs::create_dir_all(&phones).unwrap();
+    let pa = Phone::enroll(&data, &server.url(), &phones, &wa, "pa");
+    let pb = Phone::enroll(&data, &server.url(), &phones, &wa, "pb");
+    pa.sync().unwrap();
+    pb.sync().unwrap();
+    let h = first_household(&pa, "A");
+
+    // Handed over with a visit and its photo not yet synced: both reach the server before the
+    // phone is erased.
+    let p = pa.s().add_photo(&camera_photo(2000, 1500, 30)).unwrap();
+    pa.s()
+        .record_visit_with(&h, visit("交接前的照片"), None, vec![p.clone()], None, None)
+        .unwrap();
+    admin(&data, &["hand-over", "--device", &pa.device_id]);
+    client::finish_handover(&pa.store).unwrap();
+    assert_eq!(
+        fetch_as(&server.url(), &pb.token(), &p.hash).0,
+        200,
+        "the photo arrived"
+    );
+    let left: i64 = pa
+        .s()
+        .connection()
+        .query_row("SELECT COUNT(*) FROM photo_blobs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "nothing of it stays on the phone");
+
+    // A phone reported lost keeps no photo after its next contact.
+    pb.sync().unwrap();
+    assert!(pb.s().photo_bytes(&p.thumb).unwrap().is_some());
+    admin(&data, &["revoke", "--device", &pb.device_id]);
+    assert!(pb.sync().is_err());
+    assert!(pb.s().photo_bytes(&p.thumb).unwrap().is_none(), "erased");
+}

@@ -174,6 +174,25 @@ test('the supervisors dashboard in a real browser', async (t) => {
       assert.equal(e.note, '请房管所三日内到场');
     });
 
+    await t.test('a photo taken on a visit shows on the household page, the photo on a click', async () => {
+      const v = phone('photo-visit');
+      assert.equal(v.photos_sent, 2, 'the photo and its thumbnail went up after the visit');
+      await page.goto(`${BASE}/h/${v.household}`);
+      const img = page.locator(`#visits a.photo img[src="/photo/${v.thumb}"]`);
+      await img.waitFor();
+      await img.scrollIntoViewIfNeeded();
+      await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+      const width = await img.evaluate((el) => el.naturalWidth);
+      assert.ok(width > 100 && width <= 320, `the thumbnail is ${width} px wide`);
+      assert.equal(await page.locator('#visits a.photo').first().getAttribute('href'), `/photo/${v.hash}`);
+      const r = await page.request.get(`${BASE}/photo/${v.hash}`);
+      assert.equal(r.status(), 200);
+      assert.equal(r.headers()['content-type'], 'image/jpeg');
+      assert.match(r.headers()['cache-control'], /private/);
+      assert.ok((await r.body()).length <= 300 * 1024, 'the kept photo, not the camera original');
+      await shot(page, 'household-photo');
+    });
+
     await t.test('a form without its CSRF token changes nothing', async () => {
       const r = await page.request.post(`${BASE}/a/${appealId}/triage`, {
         form: { action: 'close', note: 'forged' },
