@@ -87,6 +87,17 @@ impl DoorstepStore {
         self.with(|s| Ok(s.add_photo(&bytes)?.into()))
     }
 
+    /// Takes an appeal with photos of what the resident showed (`open_appeal` otherwise).
+    pub fn open_appeal_with_photos(
+        &self,
+        new: crate::NewAppeal,
+        photos: Vec<Photo>,
+    ) -> Res<String> {
+        self.with(|s| {
+            Ok(s.open_appeal_with(new.into(), photos.into_iter().map(Into::into).collect())?)
+        })
+    }
+
     /// The bytes of a photo or thumbnail on the phone (`None`: not fetched yet).
     pub fn photo_bytes(&self, hash: String) -> Res<Option<Vec<u8>>> {
         self.with(|s| Ok(s.photo_bytes(&hash)?))

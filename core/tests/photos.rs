@@ -91,9 +91,32 @@ fn a_camera_photo_is_kept_small_and_attached_by_hash() {
     let stored = a.store.photo_bytes(&p.hash).unwrap().unwrap();
     assert_eq!(hash_of(&stored), p.hash);
 
+    // A visit that takes an appeal gives it the visit's photos as its evidence.
+    let shown = a.store.add_photo(&camera_photo(800, 600, 9)).unwrap();
+    let out = a
+        .store
+        .record_visit_with(
+            &h.id,
+            visit(),
+            None,
+            vec![shown.clone()],
+            None,
+            Some(doorstep_core::store::VisitAppeal {
+                topic: doorstep_core::domain::appeal::Topic::Known(
+                    doorstep_core::domain::appeal::KnownTopic::EbikeCharging,
+                ),
+                tier: doorstep_core::domain::appeal::Tier::General,
+                summary: "楼道充电".into(),
+            }),
+        )
+        .unwrap();
+    let (appeal, _) = a.store.appeal(&out.appeal_id.unwrap()).unwrap();
+    assert_eq!(appeal.events[0].photos, vec![shown.clone()]);
+
     // The index names it the same after a rebuild.
     let before = refs(&a.store);
-    assert_eq!(before.len(), 2);
+    // The first photo on its visit; the second on its visit and its appeal.
+    assert_eq!(before.len(), 2 + 4);
     a.store.rebuild_indexes().unwrap();
     assert_eq!(refs(&a.store), before);
 }

@@ -338,7 +338,9 @@ impl Store {
                 },
                 received_at: visit.at,
             };
-            let s = self.new_appeal_doc(new, Vec::new(), &user, now)?;
+            // What the resident showed on the visit is the appeal's evidence too (the same
+            // photos, kept and sent once).
+            let s = self.new_appeal_doc(new, photos.clone(), &user, now)?;
             opened.push(s.id.clone());
             outcome.appeal_id = Some(s.id.clone());
             staged.push(s);
