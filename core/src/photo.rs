@@ -377,6 +377,31 @@ mod tests {
     }
 
     #[test]
+    fn a_turned_camera_photo_stands_upright_and_keeps_its_exif_only_when_asked() {
+        // EXIF with one tag: orientation 6 (turned 90 degrees), as a phone held upright writes.
+        let exif = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00".to_vec();
+        let turned = encode(&image::RgbImage::new(400, 300), 90, Some(exif)).unwrap();
+        for keep in [false, true] {
+            let p = prepare(&turned, keep).unwrap();
+            assert_eq!((p.width, p.height), (300, 400), "upright (keep {keep})");
+            // Without the street keeping locations no EXIF is left; with it, it is there, its
+            // orientation reset (the pixels are upright already).
+            assert_eq!(
+                check_blob(&p.reference.hash, &p.photo, false).is_ok(),
+                !keep
+            );
+            check_blob(&p.reference.hash, &p.photo, true).unwrap();
+            if keep {
+                let mut d = image::codecs::jpeg::JpegDecoder::new(Cursor::new(&p.photo)).unwrap();
+                assert_eq!(
+                    d.orientation().unwrap(),
+                    image::metadata::Orientation::NoTransforms
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_blob_under_another_hash_or_with_exif_is_refused() {
         let p = prepare(&picture(400, 300, ImageFormat::Png), false).unwrap();
         assert!(check_blob(&"0".repeat(64), &p.photo, false).is_err());
