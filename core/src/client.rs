@@ -608,36 +608,11 @@ impl<'a> Session<'a> {
     }
 
     fn post(&mut self, path: &str, body: Vec<u8>) -> Result<Answer> {
-        self.report.round_trips += 1;
-        self.report.bytes_sent += body.len() as u64;
-        let (status, bytes) = send(
-            &self.http,
-            &format!("{}{path}", self.base),
-            &[
-                ("authorization", &format!("Bearer {}", self.token)),
-                ("content-type", CONTENT_TYPE),
-            ],
-            &body,
-        )?;
-        self.report.bytes_received += bytes.len() as u64;
-        if status == 200 {
-            Ok(Ok(bytes))
-        } else {
-            let (e, docs, why) = refusal(status, &bytes);
-            self.refusals
-                .extend(why.into_iter().map(|r| (r.doc_id.clone(), r)));
-            Ok(Err((e, docs)))
-        }
+        self.post_typed(path, CONTENT_TYPE, &body)
     }
 
-    /// POSTs `body` (of `content_type`) and reads a JSON answer; any other status is its typed
-    /// error.
-    fn post_as<T: serde::de::DeserializeOwned>(
-        &mut self,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-    ) -> Result<T> {
+    /// POSTs `body` of `content_type`: its answer, a refusal's documents and rules noted.
+    fn post_typed(&mut self, path: &str, content_type: &str, body: &[u8]) -> Result<Answer> {
         self.report.round_trips += 1;
         self.report.bytes_sent += body.len() as u64;
         let (status, bytes) = send(
@@ -650,25 +625,30 @@ impl<'a> Session<'a> {
             body,
         )?;
         self.report.bytes_received += bytes.len() as u64;
-        if status != 200 {
-            return Err(refusal(status, &bytes).0);
+        if status == 200 {
+            Ok(Ok(bytes))
+        } else {
+            let (e, docs, why) = refusal(status, &bytes);
+            self.refusals
+                .extend(why.into_iter().map(|r| (r.doc_id.clone(), r)));
+            Ok(Err((e, docs)))
         }
-        serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("{path}: {e}")))
     }
 
-    /// A JSON request with a JSON answer (`method` is POST: the only one used).
-    fn json<T: serde::de::DeserializeOwned>(
+    /// POSTs `body` of `content_type` and reads a JSON answer; any other status is its typed
+    /// error (the photos' requests: docs/protocol.md "Photos").
+    fn post_json<T: serde::de::DeserializeOwned>(
         &mut self,
-        _method: &str,
         path: &str,
+        content_type: &str,
         body: &[u8],
     ) -> Result<T> {
-        self.post_as(path, "application/json", body)
-    }
-
-    /// Bytes up, a JSON answer back.
-    fn json_bytes<T: serde::de::DeserializeOwned>(&mut self, path: &str, body: &[u8]) -> Result<T> {
-        self.post_as(path, "application/octet-stream", body)
+        match self.post_typed(path, content_type, body)? {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("{path}: {e}")))
+            }
+            Err((e, _)) => Err(e),
+        }
     }
 
     /// GETs `path`: its bytes, or the answer's typed error.

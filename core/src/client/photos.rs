@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{Session, lock};
-use crate::{Error, Result, Store, domain::photo::check_hash};
+use crate::{Error, Result, Store, domain::photo::check_hash, store::UnsentBlob};
 
 /// The size of one upload request: a cut loses at most this much. At 1 Mbit/s it is a second
 /// of sending against a 300 ms round trip.
@@ -93,6 +93,22 @@ pub(super) fn exchange(session: &mut Session<'_>) -> PhotoReport {
     report
 }
 
+/// Asks the server how much of each of `blobs` it holds (`POST /v1/photos/offer`).
+fn offer(session: &mut Session<'_>, blobs: &[UnsentBlob]) -> Result<Vec<OfferState>> {
+    let offer = Offer {
+        blobs: blobs
+            .iter()
+            .map(|b| OfferBlob {
+                hash: &b.hash,
+                size: b.size,
+            })
+            .collect(),
+    };
+    let body = serde_json::to_vec(&offer).map_err(|e| Error::Storage(e.to_string()))?;
+    let answer: OfferAnswer = session.post_json("/v1/photos/offer", "application/json", &body)?;
+    Ok(answer.blobs)
+}
+
 fn send_all(session: &mut Session<'_>, report: &mut PhotoReport) -> Result<()> {
     let unsent = lock(session.store).photos_to_send()?;
     if unsent.is_empty() {
@@ -101,18 +117,7 @@ fn send_all(session: &mut Session<'_>, report: &mut PhotoReport) -> Result<()> {
     let started = Instant::now();
     // Offered in groups, so an offer stays small and its answer fresh.
     for group in unsent.chunks(200) {
-        let offer = Offer {
-            blobs: group
-                .iter()
-                .map(|b| OfferBlob {
-                    hash: &b.hash,
-                    size: b.size,
-                })
-                .collect(),
-        };
-        let body = serde_json::to_vec(&offer).map_err(|e| Error::Storage(e.to_string()))?;
-        let answer: OfferAnswer = session.json("POST", "/v1/photos/offer", &body)?;
-        for state in answer.blobs {
+        for state in offer(session, group)? {
             let Some(blob) = group.iter().find(|b| b.hash == state.hash) else {
                 continue;
             };
@@ -120,7 +125,7 @@ fn send_all(session: &mut Session<'_>, report: &mut PhotoReport) -> Result<()> {
                 report.refused += 1;
                 continue;
             }
-            let mut offset = state.offset.unwrap_or(0).min(blob.size);
+            let offset = state.offset.unwrap_or(0).min(blob.size);
             if offset == blob.size {
                 lock(session.store).mark_photo_sent(&blob.hash)?;
                 report.already_there += 1;
@@ -130,67 +135,70 @@ fn send_all(session: &mut Session<'_>, report: &mut PhotoReport) -> Result<()> {
                 report.left += 1;
                 continue;
             }
-            let Some(bytes) = lock(session.store).photo_bytes(&blob.hash)? else {
-                continue;
-            };
-            while (offset as usize) < bytes.len() {
-                let end = (offset as usize + CHUNK).min(bytes.len());
-                let path = format!(
-                    "/v1/photos/{}?offset={offset}&size={}",
-                    blob.hash,
-                    bytes.len()
-                );
-                let a: ChunkAnswer = match session.json_bytes(&path, &bytes[offset as usize..end]) {
-                    Ok(a) => a,
-                    Err(Error::Server { status: 409, .. }) => {
-                        // The server's copy ends elsewhere (a chunk it took whose answer was
-                        // lost): ask again where, and go on from there.
-                        let again: OfferAnswer = session.json(
-                            "POST",
-                            "/v1/photos/offer",
-                            &serde_json::to_vec(&Offer {
-                                blobs: vec![OfferBlob {
-                                    hash: &blob.hash,
-                                    size: blob.size,
-                                }],
-                            })
-                            .map_err(|e| Error::Storage(e.to_string()))?,
-                        )?;
-                        let o = again
-                            .blobs
-                            .first()
-                            .and_then(|s| s.offset)
-                            .ok_or_else(|| Error::Decode("photo offer: no offset".into()))?;
-                        ChunkAnswer { offset: o }
-                    }
-                    Err(Error::Server {
-                        status: 422, code, ..
-                    }) if code == "photo_refused" => {
-                        // Not a photo the server keeps (damaged, or carrying metadata the
-                        // street does not keep): never offered again; the others go on.
-                        lock(session.store).mark_photo_refused(&blob.hash)?;
-                        report.refused += 1;
-                        break;
-                    }
-                    Err(e) => {
-                        report.left += 1;
-                        return Err(e);
-                    }
-                };
-                if a.offset <= offset && a.offset != bytes.len() as u64 {
-                    return Err(Error::Decode(format!(
-                        "photo {}: the server did not move on from {offset}",
-                        blob.hash
-                    )));
-                }
-                report.sent_bytes += (end as u64).saturating_sub(offset);
-                offset = a.offset;
-            }
-            if offset == blob.size {
-                lock(session.store).mark_photo_sent(&blob.hash)?;
-                report.sent += 1;
-            }
+            send_blob(session, blob, offset, report)?;
         }
+    }
+    Ok(())
+}
+
+/// Sends `blob` from `offset` on, a chunk at a time, and notes it sent when the server holds
+/// all of it (or refused, for good).
+fn send_blob(
+    session: &mut Session<'_>,
+    blob: &UnsentBlob,
+    mut offset: u64,
+    report: &mut PhotoReport,
+) -> Result<()> {
+    let Some(bytes) = lock(session.store).photo_bytes(&blob.hash)? else {
+        return Ok(());
+    };
+    while (offset as usize) < bytes.len() {
+        let end = (offset as usize + CHUNK).min(bytes.len());
+        let path = format!(
+            "/v1/photos/{}?offset={offset}&size={}",
+            blob.hash,
+            bytes.len()
+        );
+        let held = match session.post_json::<ChunkAnswer>(
+            &path,
+            "application/octet-stream",
+            &bytes[offset as usize..end],
+        ) {
+            Ok(a) => a.offset,
+            Err(Error::Server { status: 409, .. }) => {
+                // The server's copy ends elsewhere (a chunk it took whose answer was lost):
+                // ask again where, and go on from there.
+                offer(session, std::slice::from_ref(blob))?
+                    .first()
+                    .and_then(|s| s.offset)
+                    .ok_or_else(|| Error::Decode("photo offer: no offset".into()))?
+            }
+            Err(Error::Server {
+                status: 422, code, ..
+            }) if code == "photo_refused" => {
+                // Not a photo the server keeps (damaged, or carrying metadata the street does
+                // not keep): never offered again; the others go on.
+                lock(session.store).mark_photo_refused(&blob.hash)?;
+                report.refused += 1;
+                return Ok(());
+            }
+            Err(e) => {
+                report.left += 1;
+                return Err(e);
+            }
+        };
+        if held <= offset && held != bytes.len() as u64 {
+            return Err(Error::Decode(format!(
+                "photo {}: the server did not move on from {offset}",
+                blob.hash
+            )));
+        }
+        report.sent_bytes += (end as u64).saturating_sub(offset);
+        offset = held;
+    }
+    if offset == blob.size {
+        lock(session.store).mark_photo_sent(&blob.hash)?;
+        report.sent += 1;
     }
     Ok(())
 }
