@@ -118,18 +118,11 @@ impl AppealScreen {
     /// Adds a photo for the next action (what was fixed, what the resident showed). `false`,
     /// with the view's problem set, when it is refused.
     pub fn add_photo(&self, bytes: &[u8]) -> bool {
-        let tray = self.n.get().photos;
-        let r = crate::photos::add(&self.store, &tray, bytes);
-        let ok = r.is_ok();
-        self.n.update(|v| match r {
-            Ok(p) => crate::photos::put(&mut v.photos, p),
-            Err(p) => v.problem = Some(p),
-        });
-        ok
+        crate::photos::add(&self.store, &self.n, bytes)
     }
 
     pub fn remove_photo(&self, hash: &str) {
-        self.n.update(|v| v.photos.retain(|p| p.hash != hash));
+        crate::photos::remove(&self.n, hash);
     }
 
     /// One of the view's `buttons` pressed, with the note typed and, for feedback, the

@@ -97,18 +97,11 @@ impl HelpListScreen {
     /// Adds a photo for the next task marked done. `false`, with the view's problem set, when
     /// it is refused.
     pub fn add_photo(&self, bytes: &[u8]) -> bool {
-        let tray = self.n.get().photos;
-        let r = crate::photos::add(&self.store, &tray, bytes);
-        let ok = r.is_ok();
-        self.n.update(|v| match r {
-            Ok(p) => crate::photos::put(&mut v.photos, p),
-            Err(p) => v.problem = Some(p),
-        });
-        ok
+        crate::photos::add(&self.store, &self.n, bytes)
     }
 
     pub fn remove_photo(&self, hash: &str) {
-        self.n.update(|v| v.photos.retain(|p| p.hash != hash));
+        crate::photos::remove(&self.n, hash);
     }
 
     pub fn release(&self, task_id: &str) -> bool {

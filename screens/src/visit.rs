@@ -154,21 +154,12 @@ impl VisitScreen {
     /// Adds a photo from the camera or the gallery. `false`, with the view's problem set,
     /// when it is refused (not a picture, too large, ten already).
     pub fn add_photo(&self, bytes: &[u8]) -> bool {
-        let tray = self.n.get().photos;
-        let r = crate::photos::add(&self.store, &tray, bytes);
-        self.n.update(|v| match r {
-            Ok(p) => {
-                crate::photos::put(&mut v.photos, p);
-                v.problem = None;
-            }
-            Err(p) => v.problem = Some(p),
-        });
-        self.n.get().problem.is_none()
+        crate::photos::add(&self.store, &self.n, bytes)
     }
 
     /// Takes a photo off the visit (it stays a draft on the phone for a few days).
     pub fn remove_photo(&self, hash: &str) {
-        self.n.update(|v| v.photos.retain(|p| p.hash != hash));
+        crate::photos::remove(&self.n, hash);
     }
 
     pub fn view(&self) -> VisitView {

@@ -561,3 +561,60 @@ fn a_day_of_work_through_the_screens_visit_ledger_appeal_help_list_conflict_summ
         "{actions:?}"
     );
 }
+
+/// The photos a screen holds for the record being written (issue 21), on the visit and the
+/// appeal screens alike: junk refused with the reason shown, a picture taken once however often
+/// it is picked, the refusal cleared by the next picture, one taken off, the rest attached.
+#[test]
+fn the_screens_take_photos_refuse_junk_and_keep_each_once() {
+    use doorstep_core::{
+        domain::appeal::{AppealAction, AppealEventKind},
+        testing::camera_photo,
+    };
+    use doorstep_screens::{appeal::AppealScreen, visit::VisitScreen};
+    let st = street(2);
+    let gw = enrolled(&st, "gw");
+    let list = HouseholdsScreen::new(gw.clone(), vec!["A".into()], 0);
+    list.refresh();
+    let h = list.view().rows[0].id.clone();
+
+    let v = VisitScreen::new(gw.clone(), &h);
+    assert!(!v.add_photo(b"not a picture"));
+    assert_eq!(v.view().problem.map(|p| p.kind), Some(ProblemKind::Invalid));
+    let (one, two) = (camera_photo(800, 600, 1), camera_photo(800, 600, 2));
+    assert!(v.add_photo(&one));
+    assert!(
+        v.view().problem.is_none(),
+        "the refusal is cleared by the next picture"
+    );
+    assert!(v.add_photo(&one) && v.add_photo(&two));
+    assert_eq!(v.view().photos.len(), 2, "the same picture once");
+    let second = v.view().photos[1].clone();
+    v.remove_photo(&second.hash);
+    v.set_open_appeal(true);
+    v.set_appeal_topic("other");
+    v.set_appeal_summary("楼道堆物");
+    let out = v.save().expect("saved");
+    let visit = gw.lock().unwrap().household(&h).unwrap().visits;
+    let photos = &visit.iter().find(|x| x.id == out.visit_id).unwrap().photos;
+    assert_eq!(photos.len(), 1);
+    assert_ne!(photos[0].hash, second.hash);
+
+    // The appeal screen: a photo goes with the next action taken, then the tray is empty.
+    let a = AppealScreen::new(gw.clone(), &out.appeal_id.unwrap());
+    a.refresh();
+    assert!(!a.add_photo(&[0xff, 0xd8, 0xff]));
+    assert!(a.view().problem.is_some());
+    assert!(a.add_photo(&two));
+    assert!(a.view().problem.is_none());
+    assert!(a.act(AppealAction::Accept));
+    let view = a.view();
+    assert!(view.photos.is_empty(), "attached and cleared");
+    let ap = view.appeal.unwrap();
+    let accepted = ap
+        .events
+        .iter()
+        .find(|e| e.kind == AppealEventKind::Accepted)
+        .unwrap();
+    assert_eq!(accepted.photos.len(), 1);
+}
