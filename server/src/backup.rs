@@ -179,14 +179,15 @@ pub fn check(path: &Path) -> Result<BackupReport, ServerError> {
             "is not a Doorstep server database / 不是到家服务器的数据库",
         ));
     }
+    let (photos, photo_bytes) = crate::photos::count_files(&photos_beside(path));
     Ok(BackupReport {
         file: path.to_path_buf(),
         bytes: std::fs::metadata(path)?.len(),
         documents: count("SELECT COUNT(*) FROM docs")?,
         changes: count("SELECT COUNT(*) FROM change_log")?,
         last_seq: count("SELECT COALESCE(MAX(seq), 0) FROM change_log")?,
-        photos: crate::photos::count_files(&photos_beside(path)).0,
-        photo_bytes: crate::photos::count_files(&photos_beside(path)).1,
+        photos,
+        photo_bytes,
     })
 }
 

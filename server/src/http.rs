@@ -60,6 +60,16 @@ impl AppState {
     }
 
     pub fn with_limit(store: ServerStore, limit: crate::DeviceLimit) -> Self {
+        Self::with_options(store, limit, false)
+    }
+
+    /// The state of a server whose devices are limited by `limit`, keeping photos' locations
+    /// (their EXIF) or not (`serve --keep-photo-location`).
+    pub fn with_options(
+        store: ServerStore,
+        limit: crate::DeviceLimit,
+        keep_photo_location: bool,
+    ) -> Self {
         let data = store
             .path
             .parent()
@@ -69,7 +79,7 @@ impl AppState {
             photos: Arc::new(crate::photos::PhotoStore::new(
                 &data,
                 store.is_shared(),
-                false,
+                keep_photo_location,
             )),
             store,
             limiter: Arc::new(RateLimiter::new(limit.burst, limit.per_sec)),

@@ -182,18 +182,7 @@ async fn serve_store_limited(
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    let data_dir = store
-        .path
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let shared = store.is_shared();
-    let mut state = http::AppState::with_limit(store, options.limit);
-    state.photos = std::sync::Arc::new(photos::PhotoStore::new(
-        &data_dir,
-        shared,
-        options.keep_photo_location,
-    ));
+    let mut state = http::AppState::with_options(store, options.limit, options.keep_photo_location);
     {
         // Uploads a phone never finished, a month on.
         let (s, p) = (state.store.clone(), state.photos.clone());
