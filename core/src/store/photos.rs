@@ -56,11 +56,7 @@ impl Store {
             (&p.reference.hash, &p.photo, false),
             (&p.reference.thumb, &p.thumb, true),
         ] {
-            tx.prepare_cached(
-                "INSERT INTO photo_blobs (hash, thumb, bytes, size, sent, added_at) \
-                 VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT (hash) DO NOTHING",
-            )?
-            .execute(params![hash, thumb, blob, blob.len() as i64, now])?;
+            put_blob(&tx, hash, thumb, blob, false, now)?;
         }
         tx.commit()?;
         Ok(p.reference)
@@ -165,13 +161,7 @@ impl Store {
                 id: hash.to_string(),
             });
         };
-        self.conn
-            .prepare_cached(
-                "INSERT INTO photo_blobs (hash, thumb, bytes, size, sent, added_at) \
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5) ON CONFLICT (hash) DO NOTHING",
-            )?
-            .execute(params![hash, thumb, bytes, bytes.len() as i64, self.now()])?;
-        Ok(())
+        put_blob(&self.conn, hash, thumb, bytes, true, self.now())
     }
 
     /// Whether document `doc_id` names any photo (the index, not the document).
@@ -186,15 +176,10 @@ impl Store {
 
     /// What waits to go up or come down.
     pub fn photo_backlog(&self) -> Result<PhotoBacklog> {
-        let (unsent, unsent_bytes): (i64, i64) = self.conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM photo_blobs b WHERE sent = 0 \
-               AND EXISTS (SELECT 1 FROM photo_refs r WHERE r.blob = b.hash)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let unsent = self.photos_to_send()?;
         Ok(PhotoBacklog {
-            unsent: unsent as u32,
-            unsent_bytes: unsent_bytes as u64,
+            unsent: unsent.len() as u32,
+            unsent_bytes: unsent.iter().map(|b| b.size).sum(),
             wanted: self.photos_wanted()?.len() as u32,
         })
     }
@@ -209,4 +194,22 @@ impl Store {
             [draft_before],
         )?)
     }
+}
+
+/// Keeps a blob's bytes under its hash (`sent`: the server has it); a blob kept already stays
+/// as it is.
+fn put_blob(
+    conn: &rusqlite::Connection,
+    hash: &str,
+    thumb: bool,
+    bytes: &[u8],
+    sent: bool,
+    now: Millis,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO photo_blobs (hash, thumb, bytes, size, sent, added_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
+    )?
+    .execute(params![hash, thumb, bytes, bytes.len() as i64, sent, now])?;
+    Ok(())
 }
