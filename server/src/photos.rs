@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use doorstep_core::{doc::DocKind, domain::photo::is_hash, photo::MAX_BLOB_BYTES, rules::Scope};
+use doorstep_core::{doc::DocKind, photo::MAX_BLOB_BYTES, rules::Scope};
 use rusqlite::{Connection, params};
 
 use crate::{ServerError, db::Db, vals};
@@ -411,9 +411,4 @@ pub fn device_may(
             .iter()
             .any(|(k, g, grp)| scope.may_read(*k, g, grp.as_deref())),
     ))
-}
-
-/// Checks a hash from a request: 64 lowercase hex digits.
-pub fn valid_hash(hash: &str) -> bool {
-    is_hash(hash)
 }

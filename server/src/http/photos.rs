@@ -7,6 +7,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
 };
+use doorstep_core::domain::photo::is_hash;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, blocking, device_of_for};
@@ -84,7 +85,7 @@ pub async fn offer(
         let r = store.read().map_err(storage)?;
         let mut out = Vec::with_capacity(offer.blobs.len());
         for b in offer.blobs {
-            let refused = if !photos::valid_hash(&b.hash) {
+            let refused = if !is_hash(&b.hash) {
                 Some("bad_hash")
             } else if b.size as usize > doorstep_core::photo::MAX_BLOB_BYTES {
                 Some("too_large")
@@ -148,7 +149,7 @@ pub async fn chunk(
 ) -> Result<Json<ChunkAnswer>, ApiError> {
     let device = device_of_for(&state, &headers, "photos").await?;
     let (offset, size) = chunk_query(raw.as_deref())?;
-    if !photos::valid_hash(&hash) {
+    if !is_hash(&hash) {
         return Err(bad("bad_hash", "照片标识无效", "not a photo's hash"));
     }
     if body.len() > photos::MAX_CHUNK {
@@ -237,7 +238,7 @@ pub async fn fetch(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let device = device_of_for(&state, &headers, "photos").await?;
-    if !photos::valid_hash(&hash) {
+    if !is_hash(&hash) {
         return Err(bad("bad_hash", "照片标识无效", "not a photo's hash"));
     }
     let store = state.store.clone();

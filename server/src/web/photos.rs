@@ -7,7 +7,7 @@ use axum::{
     http::HeaderMap,
     response::Response,
 };
-use doorstep_core::domain::photo::PhotoRef;
+use doorstep_core::domain::photo::{PhotoRef, is_hash};
 
 use super::{
     WebError, WebErrorKind,
@@ -42,7 +42,7 @@ pub async fn photo(
 ) -> Result<Response, WebError> {
     let v = viewer(&state, &headers, &format!("/photo/{hash}")).await?;
     let lang = v.lang;
-    if !crate::photos::valid_hash(&hash) {
+    if !is_hash(&hash) {
         return Err(WebError::new(lang, WebErrorKind::NotFound));
     }
     let store = state.store.clone();
