@@ -55,6 +55,9 @@ pub const VERSION: u32 = 1;
 pub const CONTENT_TYPE: &str = "application/x-doorstep";
 /// No body may be larger than this on the wire.
 pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// The most blobs one photo offer (`POST /v1/photos/offer`) may name; a phone offers its
+/// backlog in groups of this size, so an offer and its answer stay small.
+pub const MAX_PHOTO_OFFER: usize = 200;
 /// Nor larger than this once decompressed.
 pub const MAX_PLAIN_BYTES: usize = 48 << 20;
 /// The page size a phone asks for unless told otherwise, and the most a server gives.

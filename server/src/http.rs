@@ -348,6 +348,11 @@ pub fn router_with(state: AppState, request_timeout: std::time::Duration) -> Rou
         .route("/v1/photos/{hash}", post(photos::chunk).get(photos::fetch))
         .merge(crate::web::routes())
         .fallback(not_found)
+        // The body is bounded (and read) by `read_body_first`; the extractors' own smaller
+        // default bound (2 MB) would answer a body between the two with a plain-text 413.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            protocol::MAX_BODY_BYTES,
+        ))
         .layer(axum::middleware::from_fn(read_body_first))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -191,6 +191,24 @@ fn photos_follow_their_records_to_phones_and_the_dashboard_within_scope() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("unknown_photo"), "{body}");
     assert_eq!(photo_files(&data), files, "nothing stored");
+    // A chunk over the largest one (but under the largest body) and an offer naming too many
+    // blobs: the API's own JSON errors, nothing stored.
+    let (status, body) = upload_as(&url, &pa.token(), &unknown, &vec![0xff; 3 << 20]);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("\"too_large\""), "{body}");
+    let blobs: Vec<_> = (0..=doorstep_core::protocol::MAX_PHOTO_OFFER)
+        .map(|_| serde_json::json!({"hash": unknown, "size": 1}))
+        .collect();
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{url}/v1/photos/offer"))
+        .bearer_auth(pa.token())
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "blobs": blobs }).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().unwrap().contains("too_many"));
+    assert_eq!(photo_files(&data), files, "nothing stored");
     // A phone that kept a photo's EXIF (a build that does not strip it, or a forged store):
     // the record syncs, the photo is refused for good, nothing of it stored.
     let exif = with_exif(&camera_photo(320, 240, 10));

@@ -116,7 +116,7 @@ fn send_all(session: &mut Session<'_>, report: &mut PhotoReport) -> Result<()> {
     }
     let started = Instant::now();
     // Offered in groups, so an offer stays small and its answer fresh.
-    for group in unsent.chunks(200) {
+    for group in unsent.chunks(crate::protocol::MAX_PHOTO_OFFER) {
         for state in offer(session, group)? {
             let Some(blob) = group.iter().find(|b| b.hash == state.hash) else {
                 continue;

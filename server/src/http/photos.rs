@@ -7,14 +7,11 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
 };
-use doorstep_core::domain::photo::is_hash;
+use doorstep_core::{domain::photo::is_hash, protocol::MAX_PHOTO_OFFER};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, blocking, device_of_for};
 use crate::photos::{self, Chunk, PhotoError};
-
-/// Blobs one offer may name.
-const MAX_OFFER: usize = 1000;
 
 #[derive(Deserialize)]
 pub struct Offer {
@@ -72,11 +69,11 @@ pub async fn offer(
             format!("expected {{\"blobs\": [{{\"hash\", \"size\"}}]}}: {e}"),
         )
     })?;
-    if offer.blobs.len() > MAX_OFFER {
+    if offer.blobs.len() > MAX_PHOTO_OFFER {
         return Err(bad(
             "too_many",
             "一次提交的照片过多",
-            format!("at most {MAX_OFFER} blobs in one offer"),
+            format!("at most {MAX_PHOTO_OFFER} blobs in one offer"),
         ));
     }
     let store = state.store.clone();
