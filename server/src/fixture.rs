@@ -228,6 +228,10 @@ pub fn build(
                 }
                 b.set_server_clock(None);
                 drop(b);
+                // As a server keeping the default days of change bytes would have, week by week.
+                if let Some(cutoff) = crate::trim::cutoff(at.min(now), crate::trim::KEEP_DAYS) {
+                    server.trim_log(cutoff).map_err(|e| e.to_string())?;
+                }
                 next_week += 1;
                 if next_week % 4 == 0 || next_week == weeks {
                     progress(&format!(

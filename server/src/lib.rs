@@ -33,6 +33,7 @@ pub mod storage;
 pub mod sync;
 pub mod tls;
 pub mod triage;
+pub mod trim;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -100,6 +101,8 @@ pub struct ServeOptions {
     /// The street keeps where photos were taken (their EXIF, GPS included); by default it is
     /// dropped on the phone and refused by the server (issue 21).
     pub keep_photo_location: bool,
+    /// Days a change keeps its bytes in the change log (`trim.rs`); 0: for ever.
+    pub log_keep_days: u32,
 }
 
 impl Default for ServeOptions {
@@ -113,6 +116,7 @@ impl Default for ServeOptions {
             limits: listen::Limits::default(),
             purge_days: Some(60),
             keep_photo_location: false,
+            log_keep_days: trim::KEEP_DAYS,
         }
     }
 }
@@ -144,6 +148,9 @@ pub async fn serve(
     );
     if store.is_shared() {
         tokio::spawn(follow(store.clone()));
+    }
+    if options.log_keep_days > 0 {
+        tokio::spawn(trim_log(store.clone(), options.log_keep_days));
     }
     serve_store_limited(
         store,
@@ -251,6 +258,28 @@ async fn follow(store: storage::ServerStore) {
             Ok(Ok(n)) => tracing::debug!(rows = n, "replica caught up"),
             Ok(Err(e)) => tracing::warn!(error = %e, "replica could not catch up"),
             Err(e) => tracing::warn!(error = %e, "replica catch-up task failed"),
+        }
+    }
+}
+
+/// How often the change log is trimmed (`trim.rs`); also once at the start.
+pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Keeps `days` days of change bytes in the log, trimming what gets older every [`TRIM_EVERY`].
+async fn trim_log(store: storage::ServerStore, days: u32) {
+    let mut tick = tokio::time::interval(TRIM_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(cutoff) = trim::cutoff(directory::now_ms(), days) else {
+            return;
+        };
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.trim_log(cutoff)).await {
+            Ok(Ok(t)) if t.rows == 0 => {}
+            Ok(Ok(t)) => tracing::info!(rows = t.rows, bytes = t.bytes, "change log trimmed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "change log could not be trimmed"),
+            Err(e) => tracing::warn!(error = %e, "change log trim task failed"),
         }
     }
 }

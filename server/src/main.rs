@@ -83,6 +83,10 @@ enum Command {
         /// drop it and the server refuses photos that carry it / 保留照片的拍摄位置信息
         #[arg(long)]
         keep_photo_location: bool,
+        /// Days a change keeps its bytes in the change log; a phone away longer gets whole
+        /// documents instead (0: for ever) / 变更日志保留变更内容的天数
+        #[arg(long, value_name = "DAYS", default_value_t = doorstep_server::trim::KEEP_DAYS)]
+        log_keep_days: u32,
     },
     /// The directory and devices / 管理目录与设备 (works on DIR directly, also while serving).
     Admin {
@@ -208,6 +212,14 @@ enum Admin {
     Devices,
     /// How many photos the server holds, and their size / 照片数量与大小
     Photos,
+    /// Trims the change log (as `serve` does every hour), saves each document as one snapshot
+    /// and gives the freed space back to the disk; best while the server is stopped (the file
+    /// is held for the while) / 压缩数据库
+    Compact {
+        /// Days a change keeps its bytes in the change log (as `serve --log-keep-days`)
+        #[arg(long, value_name = "DAYS", default_value_t = doorstep_server::trim::KEEP_DAYS)]
+        log_keep_days: u32,
+    },
     /// A device reported lost: its token is refused from its next request and the phone erases
     /// itself, with what it had not delivered / 挂失停用设备
     Revoke {
@@ -384,6 +396,7 @@ fn main() -> ExitCode {
             max_connections,
             purge_days,
             keep_photo_location,
+            log_keep_days,
         } => runtime().and_then(|rt| {
             if !(device_burst >= 1.0 && device_rate > 0.0) {
                 return Err(
@@ -411,6 +424,7 @@ fn main() -> ExitCode {
                 },
                 purge_days: Some(purge_days),
                 keep_photo_location,
+                log_keep_days,
             };
             rt.block_on(doorstep_server::serve(data, listen, options))
                 .map_err(|e| e.to_string())
@@ -679,6 +693,33 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
                 print_json(&serde_json::json!({"photos": n, "bytes": bytes}));
             } else {
                 println!("照片 photos: {n} ({:.1} MB)", bytes as f64 / 1_048_576.0);
+            }
+        }
+        Admin::Compact { log_keep_days } => {
+            let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            let before = size(&store.path);
+            let trimmed = match doorstep_server::trim::cutoff(directory::now_ms(), log_keep_days) {
+                Some(cutoff) => doorstep_server::trim::all(|| {
+                    doorstep_server::trim::step(s.connection_mut(), cutoff)
+                })
+                .map_err(|e| e.to_string())?,
+                None => doorstep_server::trim::Trimmed::default(),
+            };
+            s.compact().map_err(|e| e.to_string())?;
+            let after = size(&store.path);
+            if json {
+                print_json(&serde_json::json!({
+                    "trimmed_rows": trimmed.rows, "trimmed_bytes": trimmed.bytes,
+                    "file_before": before, "file_after": after,
+                }));
+            } else {
+                println!(
+                    "已压缩 compacted: {} 条变更 changes trimmed ({:.1} MB), {:.1} MB → {:.1} MB",
+                    trimmed.rows,
+                    trimmed.bytes as f64 / 1_048_576.0,
+                    before as f64 / 1_048_576.0,
+                    after as f64 / 1_048_576.0
+                );
             }
         }
         Admin::Devices => {

@@ -766,6 +766,13 @@ impl ServerStore {
         self.lock().is_shared()
     }
 
+    /// Drops the bytes of the changes received before `cutoff` from this process's change log
+    /// (`trim.rs`), a step at a time with the lock released between steps, so that merges
+    /// and pages go on meanwhile.
+    pub fn trim_log(&self, cutoff: i64) -> Result<crate::trim::Trimmed, ServerError> {
+        crate::trim::all(|| crate::trim::step(self.lock().connection_mut(), cutoff))
+    }
+
     /// This server's id (made when its database was created; on PostgreSQL, the shared one's).
     pub fn server_id(&self) -> Result<String, ServerError> {
         let b = self.lock();

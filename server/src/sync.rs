@@ -1143,6 +1143,8 @@ pub fn page_planned(
     let mut docs: Vec<(String, DocKind, bool, Vec<Row>)> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut used = 0usize;
+    // Documents with a trimmed row in the page, counted at their stored size.
+    let mut whole = std::collections::HashSet::new();
     // Read before the rows, in the same lock: rows up to here are all looked at unless the page
     // fills up.
     let max = max_seq(store)? as i64;
@@ -1181,7 +1183,14 @@ pub fn page_planned(
                 more = true;
                 break 'outer;
             }
-            used += row.bytes.len();
+            if crate::trim::is_trimmed(&row.bytes) {
+                // This document goes whole (below): count its stored size once.
+                if whole.insert(row.doc_id.clone()) {
+                    used += store.stored_len(&row.doc_id)?;
+                }
+            } else {
+                used += row.bytes.len();
+            }
             reached = row.seq;
             match known {
                 Some(i) => docs[i].3.push(row),
@@ -1238,13 +1247,14 @@ pub fn page_planned(
             continue;
         }
         returned_own += rows.iter().filter(|r| r.mine && !r.own).count() as u32;
-        if fresh || all_own {
+        if fresh || all_own || whole.contains(&id) {
             // A compact snapshot rather than the history; it is the document as it is now, so
             // its heads are the current ones. In a pull from the start a document whose every
             // change is the device's own goes whole too: the phone forgets every document such
             // a pull does not name (`Store::finish_repull`), and may have forgotten this one in
             // an earlier one (it left the scope and came back: a household moved away, then the
-            // person given its new grid) while its own rows still count as held.
+            // person given its new grid) while its own rows still count as held. And one with a
+            // row whose bytes were trimmed (`trim.rs`): the document holds that change.
             let data = store.stored_bytes(&id)?;
             let heads = store.doc_heads(&id)?.unwrap_or_default();
             entries.push((id.clone(), kind, data));

@@ -492,6 +492,17 @@ impl Store {
         Ok((report, merged))
     }
 
+    /// The size of what [`Store::stored_bytes`] returns, without reading it.
+    pub fn stored_len(&self, id: &str) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(length(bytes)), 0) FROM doc_data WHERE doc_id = ?1",
+            )?
+            .query_row([id], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
     /// A document's stored snapshot and chunks, as they are (one `load` reads them).
     pub fn stored_bytes(&self, id: &str) -> Result<Vec<u8>> {
         let mut stmt = self
