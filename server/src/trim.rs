@@ -43,6 +43,15 @@ pub struct Trimmed {
     pub more: bool,
 }
 
+/// What a trimmed row keeps.
+struct Kept {
+    seq: i64,
+    doc_id: String,
+    hash: Vec<u8>,
+    device_id: Option<String>,
+    received_at: i64,
+}
+
 /// Whether a row's bytes were trimmed. A change is never empty (it has a header), so an empty
 /// `bytes` means trimmed, not a change of nothing.
 pub fn is_trimmed(bytes: &[u8]) -> bool {
@@ -82,11 +91,39 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
         params![from, up_to],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    // Deleted and written again rather than updated in place: the bytes sit inside the log's
+    // pages (a change is a few hundred bytes), so an update would leave each page two-thirds
+    // empty, and the log only ever grows at its end, so nothing would fill them again. Rows of
+    // a contiguous range deleted free their pages for any table; written again in `seq` order
+    // they fill few pages.
+    let kept: Vec<Kept> = tx
+        .prepare_cached(
+            "SELECT seq, doc_id, hash, device_id, received_at FROM change_log \
+             WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+        )?
+        .query_map(params![from, up_to], |r| {
+            Ok(Kept {
+                seq: r.get(0)?,
+                doc_id: r.get(1)?,
+                hash: r.get(2)?,
+                device_id: r.get(3)?,
+                received_at: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
     tx.execute(
-        "UPDATE change_log SET bytes = x'', heads_after = x'' \
-         WHERE seq > ?1 AND seq <= ?2 AND length(bytes) > 0",
+        "DELETE FROM change_log WHERE seq > ?1 AND seq <= ?2",
         params![from, up_to],
     )?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO change_log (seq, doc_id, hash, bytes, heads_after, device_id, received_at) \
+             VALUES (?1, ?2, ?3, x'', x'', ?4, ?5)",
+        )?;
+        for k in &kept {
+            insert.execute(params![k.seq, k.doc_id, k.hash, k.device_id, k.received_at])?;
+        }
+    }
     tx.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
