@@ -149,9 +149,7 @@ pub async fn serve(
     if store.is_shared() {
         tokio::spawn(follow(store.clone()));
     }
-    if options.log_keep_days > 0 {
-        tokio::spawn(trim_log(store.clone(), options.log_keep_days));
-    }
+    tokio::spawn(trim_log(store.clone(), options.log_keep_days));
     serve_store_limited(
         store,
         listen,
@@ -265,21 +263,30 @@ async fn follow(store: storage::ServerStore) {
 /// How often the change log is trimmed (`trim.rs`); also once at the start.
 pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Keeps `days` days of change bytes in the log, trimming what gets older every [`TRIM_EVERY`].
+/// Keeps `days` days of change bytes in the log (0: all), trimming what gets older every
+/// [`TRIM_EVERY`], and saves the documents settled for [`trim::SETTLED_DAYS`] as one snapshot each.
 async fn trim_log(store: storage::ServerStore, days: u32) {
     let mut tick = tokio::time::interval(TRIM_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let Some(cutoff) = trim::cutoff(directory::now_ms(), days) else {
-            return;
-        };
+        if let Some(cutoff) = trim::cutoff(directory::now_ms(), days) {
+            let s = store.clone();
+            match tokio::task::spawn_blocking(move || s.trim_log(cutoff)).await {
+                Ok(Ok(t)) if t.rows == 0 => {}
+                Ok(Ok(t)) => tracing::info!(rows = t.rows, bytes = t.bytes, "change log trimmed"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "change log could not be trimmed"),
+                Err(e) => tracing::warn!(error = %e, "change log trim task failed"),
+            }
+        }
+        // And the documents settled for a week saved as one snapshot each.
         let s = store.clone();
-        match tokio::task::spawn_blocking(move || s.trim_log(cutoff)).await {
-            Ok(Ok(t)) if t.rows == 0 => {}
-            Ok(Ok(t)) => tracing::info!(rows = t.rows, bytes = t.bytes, "change log trimmed"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "change log could not be trimmed"),
-            Err(e) => tracing::warn!(error = %e, "change log trim task failed"),
+        let before = directory::now_ms() - trim::SETTLED_DAYS * doorstep_core::time::DAY;
+        match tokio::task::spawn_blocking(move || s.compact_settled(before)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(docs = n, "settled documents compacted"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "documents could not be compacted"),
+            Err(e) => tracing::warn!(error = %e, "compaction task failed"),
         }
     }
 }

@@ -773,6 +773,23 @@ impl ServerStore {
         crate::trim::all(|| crate::trim::step(self.lock().connection_mut(), cutoff))
     }
 
+    /// Saves each document not written since `before` as one snapshot
+    /// (`Store::compact_settled`), [`crate::trim::DOCS_PER_STEP`] at a time with the lock
+    /// released between. Returns how many.
+    pub fn compact_settled(&self, before: i64) -> Result<usize, ServerError> {
+        let mut total = 0;
+        loop {
+            let n = self
+                .lock()
+                .compact_settled(before, crate::trim::DOCS_PER_STEP)
+                .map_err(|e| ServerError::Database(e.to_string()))?;
+            total += n;
+            if n < crate::trim::DOCS_PER_STEP {
+                return Ok(total);
+            }
+        }
+    }
+
     /// This server's id (made when its database was created; on PostgreSQL, the shared one's).
     pub fn server_id(&self) -> Result<String, ServerError> {
         let b = self.lock();

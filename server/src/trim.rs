@@ -27,6 +27,13 @@ pub const KEEP_DAYS: u32 = 30;
 /// merge waits for it), long enough to get through half a year of a street's log in minutes.
 pub const ROWS_PER_STEP: i64 = 2_000;
 
+/// Documents saved as one snapshot in one step of [`crate::storage::ServerStore::compact_settled`].
+pub const DOCS_PER_STEP: usize = 200;
+
+/// Days a document is left alone before it is saved as one snapshot: one written to this week
+/// is likely to be written again (a visit book through its household's visits).
+pub const SETTLED_DAYS: i64 = 7;
+
 /// The `meta` key of the last `seq` whose row was looked at (trimmed or already empty).
 const TRIMMED_KEY: &str = "log_trimmed_seq";
 
