@@ -57,6 +57,8 @@ struct Kept {
     hash: Vec<u8>,
     device_id: Option<String>,
     received_at: i64,
+    /// Bytes this trim drops from it (0: trimmed before).
+    dropped: i64,
 }
 
 /// Whether a row's bytes were trimmed. A change is never empty (it has a header), so an empty
@@ -92,12 +94,6 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
             ..Trimmed::default()
         });
     };
-    let (n, bytes): (i64, i64) = tx.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(length(bytes) + length(heads_after)), 0) FROM change_log \
-         WHERE seq > ?1 AND seq <= ?2 AND length(bytes) > 0",
-        params![from, up_to],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
     // Deleted and written again rather than updated in place: the bytes sit inside the log's
     // pages (a change is a few hundred bytes), so an update would leave each page two-thirds
     // empty, and the log only ever grows at its end, so nothing would fill them again. Rows of
@@ -105,7 +101,8 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
     // they fill few pages.
     let kept: Vec<Kept> = tx
         .prepare_cached(
-            "SELECT seq, doc_id, hash, device_id, received_at FROM change_log \
+            "SELECT seq, doc_id, hash, device_id, received_at, \
+             length(bytes) + length(heads_after) FROM change_log \
              WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
         )?
         .query_map(params![from, up_to], |r| {
@@ -115,6 +112,7 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
                 hash: r.get(2)?,
                 device_id: r.get(3)?,
                 received_at: r.get(4)?,
+                dropped: r.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -137,9 +135,10 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
         params![TRIMMED_KEY, up_to.to_string()],
     )?;
     tx.commit()?;
+    let dropped = kept.iter().filter(|k| k.dropped > 0);
     Ok(Trimmed {
-        rows: n as u64,
-        bytes: bytes as u64,
+        rows: dropped.clone().count() as u64,
+        bytes: dropped.map(|k| k.dropped as u64).sum(),
         up_to,
         more: old == rows.len() && rows.len() as i64 == ROWS_PER_STEP,
     })

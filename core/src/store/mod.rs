@@ -623,17 +623,17 @@ impl Store {
             .prepare_cached("SELECT id FROM docs WHERE chunks > 1 AND updated_at < ?1 LIMIT ?2")?
             .query_map(params![before, max as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        let mut done = 0;
         for id in &ids {
-            let bytes = match self.cache.get_mut(id) {
-                Some(doc) => doc.save(),
-                None => match load_doc(&self.conn, id)? {
-                    Some(mut doc) => doc.save(),
-                    None => continue,
-                },
+            // From the file even when the cache holds it: another process (the admin command
+            // line) may have written it since, and the cached copy would overwrite that.
+            let Some(mut doc) = load_doc(&self.conn, id)? else {
+                continue;
             };
-            self.save_as_one(id, &bytes)?;
+            self.save_as_one(id, &doc.save())?;
+            done += 1;
         }
-        Ok(ids.len())
+        Ok(done)
     }
 
     /// Compacts every document that has more than one chunk, then lets SQLite reclaim the space.
