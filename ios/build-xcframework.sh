@@ -19,6 +19,9 @@ export IPHONEOS_DEPLOYMENT_TARGET=16.0
 # SQLCipher without what the store never uses (see scripts/phone_size.sh).
 export LIBSQLITE3_FLAGS
 LIBSQLITE3_FLAGS=$(cat bindings/sqlite-phone.flags)
+# The C code without unwind tables (nothing unwinds through it; scripts/phone_size.sh).
+export CFLAGS
+CFLAGS=$(cat bindings/c-phone.flags)
 
 for t in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
     cargo build -p doorstep-ffi --profile "$PROFILE" --target "$t" $FEATURES

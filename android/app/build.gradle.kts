@@ -22,6 +22,8 @@ val cargoNdk by tasks.registering(Exec::class) {
     workingDir = repo
     // SQLCipher without what the store never uses (see scripts/phone_size.sh).
     environment("LIBSQLITE3_FLAGS", repo.resolve("bindings/sqlite-phone.flags").readText().trim())
+    // The C code without unwind tables (nothing unwinds through it; scripts/phone_size.sh).
+    environment("CFLAGS", repo.resolve("bindings/c-phone.flags").readText().trim())
     outputs.dir(jniLibs)
     commandLine(
         "cargo", "ndk",

@@ -4,7 +4,13 @@
 //! minute a photo, and a grid worker's afternoon could bring forty. What is kept and sent is a
 //! JPEG of at most [`MAX_SIDE`] pixels on its long side and [`MAX_BYTES`], plus a thumbnail of
 //! [`THUMB_SIDE`] pixels that phones fetch with their sync. Decoding and encoding are the
-//! `image` crate's (zune-jpeg, png, image-webp: no code of ours reads image formats).
+//! `image` crate's (zune-jpeg and its JPEG encoder: no code of ours reads image formats).
+//!
+//! The core takes JPEG only: what a camera writes. A gallery's other formats (PNG screenshots,
+//! WebP saved from a chat, HEIC and AVIF from newer phones) are turned into JPEG by the shell
+//! with the platform's own decoders (Android's `ImageDecoder`, iOS's `UIImage`), which read
+//! every format the phone's gallery can show; carrying PNG and WebP decoders in the library
+//! cost 0.3 MB of every phone's download and still missed HEIC (issue 23).
 //!
 //! Metadata: the pixels are re-encoded, so nothing of the original's metadata survives unless
 //! asked. A photo's EXIF block may hold where it was taken (GPS): it is dropped, unless the
@@ -66,7 +72,7 @@ pub fn hash_of(bytes: &[u8]) -> String {
 fn not_an_image(detail: impl std::fmt::Display) -> Error {
     Error::invalid(
         "photo",
-        format!("not a JPEG, PNG or WebP image / 不是可用的照片（JPEG、PNG 或 WebP）: {detail}"),
+        format!("not a usable JPEG photo / 不是可用的 JPEG 照片: {detail}"),
     )
 }
 
@@ -89,11 +95,10 @@ pub fn prepare(bytes: &[u8], keep_location: bool) -> Result<Prepared> {
         ));
     }
     let format = image::guess_format(bytes).map_err(not_an_image)?;
-    if !matches!(
-        format,
-        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP
-    ) {
-        return Err(not_an_image(format!("{format:?}")));
+    if format != ImageFormat::Jpeg {
+        return Err(not_an_image(format!(
+            "{format:?}: the app turns other formats into JPEG first / 其他格式须先由应用转为 JPEG"
+        )));
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
@@ -135,8 +140,8 @@ pub fn prepare(bytes: &[u8], keep_location: bool) -> Result<Prepared> {
 
 /// The decoded picture as 8-bit RGB. Decoded into the decoder's own layout and converted
 /// here, rather than through `DynamicImage`, whose conversions exist for every pixel type
-/// (the phone library's size, issue 23). Transparency is laid over white (a screenshot's
-/// clear background shows white, as in the gallery).
+/// (the phone library's size, issue 23). A JPEG decodes to RGB or, in black and white, to one
+/// grey channel.
 fn rgb_of(decoder: impl ImageDecoder) -> Result<RgbImage> {
     use image::ColorType as C;
     let (w, h) = decoder.dimensions();
@@ -147,55 +152,9 @@ fn rgb_of(decoder: impl ImageDecoder) -> Result<RgbImage> {
     }
     let mut buf = vec![0u8; total as usize];
     decoder.read_image(&mut buf).map_err(not_an_image)?;
-    let over_white =
-        |v: u8, a: u8| ((u16::from(v) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
-    let hi = |p: &[u8]| (u16::from_ne_bytes([p[0], p[1]]) >> 8) as u8;
     let rgb: Vec<u8> = match color {
         C::Rgb8 => buf,
-        C::Rgba8 => buf
-            .chunks_exact(4)
-            .flat_map(|p| {
-                [
-                    over_white(p[0], p[3]),
-                    over_white(p[1], p[3]),
-                    over_white(p[2], p[3]),
-                ]
-            })
-            .collect(),
         C::L8 => buf.iter().flat_map(|&v| [v, v, v]).collect(),
-        C::La8 => buf
-            .chunks_exact(2)
-            .flat_map(|p| {
-                let v = over_white(p[0], p[1]);
-                [v, v, v]
-            })
-            .collect(),
-        C::Rgb16 => buf.chunks_exact(2).map(hi).collect(),
-        C::Rgba16 => buf
-            .chunks_exact(8)
-            .flat_map(|p| {
-                let a = hi(&p[6..]);
-                [
-                    over_white(hi(p), a),
-                    over_white(hi(&p[2..]), a),
-                    over_white(hi(&p[4..]), a),
-                ]
-            })
-            .collect(),
-        C::L16 => buf
-            .chunks_exact(2)
-            .flat_map(|p| {
-                let v = hi(p);
-                [v, v, v]
-            })
-            .collect(),
-        C::La16 => buf
-            .chunks_exact(4)
-            .flat_map(|p| {
-                let v = over_white(hi(p), hi(&p[2..]));
-                [v, v, v]
-            })
-            .collect(),
         other => return Err(not_an_image(format!("{other:?} pixels"))),
     };
     RgbImage::from_raw(w, h, rgb)
@@ -346,10 +305,20 @@ mod tests {
     }
 
     #[test]
-    fn png_and_webp_are_taken_others_refused() {
+    fn jpeg_is_taken_other_formats_refused_with_a_typed_error() {
+        // Black and white JPEG (one grey channel) is taken like colour.
+        let grey = image::GrayImage::from_fn(800, 600, |x, _| image::Luma([(x % 256) as u8]));
+        let mut out = Cursor::new(Vec::new());
+        image::DynamicImage::ImageLuma8(grey)
+            .write_to(&mut out, ImageFormat::Jpeg)
+            .unwrap();
+        let p = prepare(out.get_ref(), false).unwrap();
+        assert_eq!((p.width, p.height), (800, 600));
+        // PNG and WebP are the shell's to turn into JPEG: refused, saying so.
         for f in [ImageFormat::Png, ImageFormat::WebP] {
-            let p = prepare(&picture(800, 600, f), false).unwrap();
-            assert_eq!((p.width, p.height), (800, 600));
+            let e = prepare(&picture(800, 600, f), false).unwrap_err();
+            assert!(matches!(e, Error::Invalid { field: "photo", .. }), "{e}");
+            assert!(e.to_string().contains("JPEG"), "{e}");
         }
         for junk in [
             b"hello".to_vec(),
@@ -370,10 +339,13 @@ mod tests {
     fn oversized_input_is_refused_before_decoding() {
         let e = prepare(&vec![0xff; MAX_INPUT_BYTES + 1], false).unwrap_err();
         assert!(e.to_string().contains("MB"), "{e}");
-        // A PNG that says it is 20,000 pixels wide: refused by its header.
-        let mut bomb = picture(16, 16, ImageFormat::Png);
-        bomb[16..20].copy_from_slice(&20_000u32.to_be_bytes());
-        assert!(prepare(&bomb, false).is_err());
+        // A JPEG that says it is 20,000 pixels wide: refused by its frame header (SOF0:
+        // FF C0, length, precision, then height and width), before anything is decoded.
+        let mut bomb = picture(16, 16, ImageFormat::Jpeg);
+        let sof = bomb.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+        bomb[sof + 7..sof + 9].copy_from_slice(&20_000u16.to_be_bytes());
+        let e = prepare(&bomb, false).unwrap_err();
+        assert!(matches!(e, Error::Invalid { field: "photo", .. }), "{e}");
     }
 
     #[test]
@@ -403,7 +375,7 @@ mod tests {
 
     #[test]
     fn a_blob_under_another_hash_or_with_exif_is_refused() {
-        let p = prepare(&picture(400, 300, ImageFormat::Png), false).unwrap();
+        let p = prepare(&picture(400, 300, ImageFormat::Jpeg), false).unwrap();
         assert!(check_blob(&"0".repeat(64), &p.photo, false).is_err());
         let png = picture(40, 30, ImageFormat::Png);
         assert!(check_blob(&hash_of(&png), &png, false).is_err());

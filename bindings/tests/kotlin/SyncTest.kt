@@ -205,14 +205,17 @@ fun syncChecks() {
     }
 
     check("a photo taken on the visit screen goes up after the visit; a phone of another grid is refused it, a supervisor's opens it") {
-        // A picture as the gallery hands it over (PNG), drawn here.
+        // A picture as a gallery may hand it over (a PNG screenshot), drawn here.
         val img = java.awt.image.BufferedImage(1200, 900, java.awt.image.BufferedImage.TYPE_INT_RGB)
         for (x in 0 until 1200) for (y in 0 until 900) img.setRGB(x, y, ((x * 7) shl 8) xor (y * 13) and 0xffffff)
-        val png = java.io.ByteArrayOutputStream().also { javax.imageio.ImageIO.write(img, "png", it) }.toByteArray()
+        val encoded = { format: String -> java.io.ByteArrayOutputStream().also { javax.imageio.ImageIO.write(img, format, it) }.toByteArray() }
         val h = p2.households(HouseholdQuery(grid = "KT"), null).first()
         val form = VisitFormScreen(p2, h.id)
         expect(!form.addPhoto("not a picture".toByteArray()) && form.view().problem != null, "junk refused")
-        expect(form.addPhoto(png), "taken: ${form.view().problem}")
+        // The core takes JPEG only: the shells turn other formats into JPEG with the platform's
+        // decoders (here the JVM's, as Android's ImageDecoder and iOS's UIImage do).
+        expect(!form.addPhoto(encoded("png")) && form.view().problem?.detail?.contains("JPEG") == true, "PNG refused, saying JPEG: ${form.view().problem}")
+        expect(form.addPhoto(encoded("jpg")), "taken: ${form.view().problem}")
         val photo = form.view().photos.single()
         expect(photo.bytes <= 300u * 1024u && p2.photoBytes(photo.thumb) != null, "made small, with its thumbnail: $photo")
         expect(form.save() != null, "saved: ${form.view().problem}")

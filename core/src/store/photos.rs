@@ -44,7 +44,8 @@ pub struct PhotoBacklog {
 }
 
 impl Store {
-    /// Checks a photo the shell hands over (camera or gallery: JPEG, PNG or WebP), makes the
+    /// Checks a photo the shell hands over (a JPEG: the shell turns a gallery's other formats
+    /// into JPEG with the platform's decoders), makes the
     /// kept JPEG and its thumbnail, and keeps both as a draft until a record names them.
     /// Returns what the record will hold. The same picture twice is kept once.
     pub fn add_photo(&mut self, bytes: &[u8]) -> Result<PhotoRef> {

@@ -4,7 +4,7 @@ import SwiftUI
 import UIKit
 
 /// The photos of the record being written (issue 21): the camera and the photo library
-/// (PhotosPicker, no library permission needed). HEIC from the library is handed over as JPEG;
+/// (PhotosPicker, no library permission needed). Other formats than JPEG are handed over as JPEG;
 /// the core checks the bytes, makes them small and keeps them encrypted, and a wrong file shows
 /// the screen's problem. Thumbnails come from the store.
 struct PhotoRow: View {
@@ -36,7 +36,7 @@ struct PhotoRow: View {
         .onChange(of: picked) { item in
             guard let item else { return }
             Task {
-                if let data = try? await item.loadTransferable(type: Data.self) { await add(jpegIfHeic(data)) }
+                if let data = try? await item.loadTransferable(type: Data.self) { await add(asJpeg(data)) }
                 picked = nil
             }
         }
@@ -45,11 +45,13 @@ struct PhotoRow: View {
         }
     }
 
-    /// HEIC (the iPhone's own format) as JPEG at full quality: the core takes JPEG, PNG and WebP.
-    private func jpegIfHeic(_ data: Data) -> Data {
-        let heic = data.count > 12 && String(data: data[4..<12], encoding: .ascii)?.hasPrefix("ftyphei") == true
-        guard heic, let image = UIImage(data: data), let jpeg = image.jpegData(compressionQuality: 0.95) else { return data }
-        return jpeg
+    /// Any format but JPEG (HEIC, the iPhone's own, PNG, WebP…) as a JPEG at high quality: the
+    /// core takes JPEG only (issue 23), and UIImage reads every format the library shows. Not a
+    /// picture: handed over as it is, and the core says so.
+    private func asJpeg(_ data: Data) -> Data {
+        let jpeg = data.count > 3 && data[data.startIndex] == 0xFF && data[data.startIndex + 1] == 0xD8 && data[data.startIndex + 2] == 0xFF
+        guard !jpeg, let image = UIImage(data: data), let converted = image.jpegData(compressionQuality: 0.95) else { return data }
+        return converted
     }
 }
 

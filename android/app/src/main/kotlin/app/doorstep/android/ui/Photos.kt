@@ -1,8 +1,11 @@
 package app.doorstep.android.ui
 
 import android.content.Context
+import android.graphics.Bitmap
 import android.graphics.BitmapFactory
+import android.graphics.ImageDecoder
 import android.net.Uri
+import android.os.Build
 import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.activity.result.PickVisualMediaRequest
 import androidx.activity.result.contract.ActivityResultContracts
@@ -35,13 +38,15 @@ import app.doorstep.core.DoorstepStore
 import app.doorstep.core.Photo
 import app.doorstep.state.io
 import kotlinx.coroutines.launch
+import java.io.ByteArrayOutputStream
 import java.io.File
+import java.nio.ByteBuffer
 
 /**
  * The photos of the record being written (issue 21): the camera (the system camera app, full
  * resolution, through a file of the app's cache) and the Photo Picker (no storage permission).
- * The bytes go to the screen as they are: the core checks them, makes them small and keeps them
- * encrypted; a wrong file shows the screen's problem. The thumbnails come from the store.
+ * The bytes go to the screen as a JPEG (other formats turned into one by [asJpeg]): the core
+ * checks them, makes them small and keeps them encrypted; a wrong file shows the screen's problem. The thumbnails come from the store.
  */
 @Composable
 fun PhotoRow(
@@ -91,8 +96,36 @@ private fun cameraFile(context: Context): Uri {
     return FileProvider.getUriForFile(context, "${context.packageName}.camera", f)
 }
 
-/** The picture's bytes (the camera's file is deleted once read: the store keeps its own copy). */
-private fun read(context: Context, uri: Uri): ByteArray? =
-    context.contentResolver.openInputStream(uri)?.use { it.readBytes() }.also {
-        if (uri.authority == "${context.packageName}.camera") File(File(context.cacheDir, "camera"), "shot.jpg").delete()
-    }
+/**
+ * The picture's bytes as a JPEG (the camera's file is deleted once read: the store keeps its own
+ * copy). The core takes JPEG only (issue 23: its library carries no other decoder); a gallery's
+ * PNG, WebP, HEIC or AVIF is decoded by the platform, which reads every format the gallery
+ * shows, at most 3,200 pixels a side (the core keeps 1,600), and handed over as a JPEG.
+ */
+private fun read(context: Context, uri: Uri): ByteArray? {
+    val bytes = context.contentResolver.openInputStream(uri)?.use { it.readBytes() }
+    if (uri.authority == "${context.packageName}.camera") File(File(context.cacheDir, "camera"), "shot.jpg").delete()
+    return bytes?.let(::asJpeg)
+}
+
+private fun asJpeg(bytes: ByteArray): ByteArray {
+    val jpeg = bytes.size > 3 && bytes[0] == 0xFF.toByte() && bytes[1] == 0xD8.toByte() && bytes[2] == 0xFF.toByte()
+    if (jpeg) return bytes
+    val bitmap = try {
+        if (Build.VERSION.SDK_INT >= 28) {
+            ImageDecoder.decodeBitmap(ImageDecoder.createSource(ByteBuffer.wrap(bytes))) { decoder, info, _ ->
+                val side = maxOf(info.size.width, info.size.height)
+                if (side > 3200) decoder.setTargetSize(info.size.width * 3200 / side, info.size.height * 3200 / side)
+                decoder.allocator = ImageDecoder.ALLOCATOR_SOFTWARE
+            }
+        } else {
+            BitmapFactory.decodeByteArray(bytes, 0, bytes.size)
+        }
+    } catch (e: Exception) {
+        null
+    } ?: return bytes // not a picture: the core says so, as for any other wrong file
+    val out = ByteArrayOutputStream()
+    bitmap.compress(Bitmap.CompressFormat.JPEG, 95, out)
+    bitmap.recycle()
+    return out.toByteArray()
+}
