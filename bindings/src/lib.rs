@@ -97,6 +97,15 @@ pub fn parse_enrollment_link(text: String) -> Res<EnrollmentLink> {
     })
 }
 
+/// Trusts the system's roots, as the shell read them (certificates in DER), for a server whose
+/// CA is not pinned; returns how many were taken. Android's shell calls it at start (the
+/// library cannot read Android's store itself); iOS need not. `Invalid` (field
+/// `system_roots`) when none is usable, and nothing changes.
+#[uniffi::export]
+pub fn set_system_roots(ders: Vec<Vec<u8>>) -> Res<u32> {
+    guarded(|| Ok(doorstep_core::client::set_system_roots(&ders)? as u32))
+}
+
 fn now_or(now: Option<i64>, s: &Store) -> i64 {
     now.unwrap_or_else(|| s.now())
 }

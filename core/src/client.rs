@@ -149,6 +149,14 @@ const MAX_RECONCILE_ROUNDS: usize = 6;
 /// Pages in one sync before it stops (the rest comes next time): a bound, not a limit in use.
 const MAX_PAGES: usize = 10_000;
 
+/// The agents made so far, by pinned CA (`None`: the system's roots).
+type Agents = Vec<(Option<String>, ureq::Agent)>;
+static AGENTS: Mutex<Agents> = Mutex::new(Vec::new());
+
+fn lock_agents() -> MutexGuard<'static, Agents> {
+    AGENTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The HTTP agent for a server: the system's trusted roots, or only `ca` when this phone was
 /// given its server's own certificate authority (a street office's private CA). Agents are kept
 /// per CA so that connections are reused from one sync to the next.
@@ -157,19 +165,26 @@ const MAX_PAGES: usize = 10_000;
 /// phone library (issue 23).
 fn http(ca: Option<&str>) -> Result<ureq::Agent> {
     use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
-    static AGENTS: Mutex<Vec<(Option<String>, ureq::Agent)>> = Mutex::new(Vec::new());
-    let mut agents = AGENTS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut agents = lock_agents();
     if let Some((_, a)) = agents.iter().find(|(k, _)| k.as_deref() == ca) {
         return Ok(a.clone());
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let roots = match ca {
+    let system = lock_roots().clone();
+    let roots = match (ca, system) {
         // Pinned: only this authority, not the system's roots, vouches for the server.
-        Some(pem) => RootCerts::Specific(Arc::new(ca_certificates(pem)?)),
+        (Some(pem), _) => RootCerts::Specific(Arc::new(ca_certificates(pem)?)),
+        // The roots the shell read from the system's store (`set_system_roots`).
+        (None, Some(roots)) => RootCerts::Specific(roots),
         // The platform verifier needs the app's JNI context on Android (and its Java half on
-        // the classpath); the Mozilla roots bundled in the library need neither.
-        None if cfg!(target_os = "android") => RootCerts::Specific(Arc::new(bundled_roots())),
-        None => RootCerts::PlatformVerifier,
+        // the classpath): the Android shell hands the system's roots over instead.
+        (None, None) if cfg!(target_os = "android") => {
+            return Err(Error::invalid(
+                "system_roots",
+                "the app gave the library no trusted roots (set_system_roots) / 应用未提供系统根证书",
+            ));
+        }
+        (None, None) => RootCerts::PlatformVerifier,
     };
     let config = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(10)))
@@ -195,13 +210,51 @@ fn http(ca: Option<&str>) -> Result<ureq::Agent> {
     Ok(agent)
 }
 
-/// Mozilla's root certificates (webpki-root-certs), for a phone whose system store the library
-/// cannot reach.
-fn bundled_roots() -> Vec<ureq::tls::Certificate<'static>> {
-    webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()))
-        .collect()
+/// The system's trusted roots as the shell read them, when it did (Android).
+type Roots = Arc<Vec<ureq::tls::Certificate<'static>>>;
+static SYSTEM_ROOTS: Mutex<Option<Roots>> = Mutex::new(None);
+
+fn lock_roots() -> MutexGuard<'static, Option<Roots>> {
+    SYSTEM_ROOTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The most roots taken: a system store holds about 150.
+const MAX_SYSTEM_ROOTS: usize = 1_000;
+
+/// Trusts `ders` (certificates in DER, as the system's store gives them) as the roots that vouch
+/// for a server whose CA this phone has not pinned. Android's shell calls it at start with the
+/// system's roots (`TrustManagerFactory`'s accepted issuers), because the library cannot read
+/// the system's store without the app's JNI context: the phone then trusts what the system
+/// trusts, following the system's updates, rather than a copy bundled in the library (issue 23:
+/// 165 KB of every download, and stale by the next release). Other platforms need not call it
+/// (their platform verifier reads the system's store).
+///
+/// Certificates rustls cannot take as a trust anchor are skipped (a store may hold a few);
+/// returns how many were taken. None usable, or more than [`MAX_SYSTEM_ROOTS`], is
+/// [`Error::Invalid`] (field `system_roots`) and the roots stay as they were.
+pub fn set_system_roots(ders: &[Vec<u8>]) -> Result<usize> {
+    let bad = |why: &str| Error::invalid("system_roots", format!("{why} / 系统根证书无效"));
+    if ders.len() > MAX_SYSTEM_ROOTS {
+        return Err(bad("too many certificates"));
+    }
+    let mut taken = Vec::new();
+    for der in ders {
+        let mut anchors = rustls::RootCertStore::empty();
+        if anchors
+            .add(rustls::pki_types::CertificateDer::from(der.as_slice()))
+            .is_ok()
+        {
+            taken.push(ureq::tls::Certificate::from_der(der).to_owned());
+        }
+    }
+    if taken.is_empty() {
+        return Err(bad("no usable certificate"));
+    }
+    let n = taken.len();
+    *lock_roots() = Some(Arc::new(taken));
+    // The agent for an unpinned server was built with the roots before.
+    lock_agents().retain(|(k, _)| k.is_some());
+    Ok(n)
 }
 
 /// The certificates of a PEM bundle: at least one, each one rustls takes as a trust anchor.
@@ -329,19 +382,17 @@ fn read_answer(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn bundled_roots_make_a_client() {
-        // What an Android phone trusts when no CA is pinned: every root parses, and a client
-        // that trusts only them builds.
-        let roots = super::bundled_roots();
-        assert_eq!(roots.len(), webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
-        assert!(roots.len() > 100);
-        let mut anchors = rustls::RootCertStore::empty();
-        let (added, _) = anchors.add_parsable_certificates(
-            roots
-                .iter()
-                .map(|c| rustls::pki_types::CertificateDer::from(c.der())),
-        );
-        assert!(added > 100);
+    fn system_roots_junk_is_refused_and_changes_nothing() {
+        // (The roots taken and used: server/tests/system_roots.rs, a process of its own, as
+        // the roots are the process's.)
+        for junk in [Vec::new(), vec![Vec::new(), b"not a certificate".to_vec()]] {
+            let e = super::set_system_roots(&junk).unwrap_err();
+            assert!(
+                matches!(&e, crate::Error::Invalid { field, .. } if *field == "system_roots"),
+                "{e:?}"
+            );
+        }
+        assert!(super::lock_roots().is_none());
     }
 
     #[test]

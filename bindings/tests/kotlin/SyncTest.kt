@@ -111,6 +111,12 @@ fun syncChecks() {
         }
         p.setServerCa(null)
         p.close()
+        try {
+            setSystemRoots(listOf(ByteArray(0), "junk".toByteArray()))
+            throw AssertionError("junk taken as the system's roots")
+        } catch (e: DoorstepException.Invalid) {
+            expect(e.field == "system_roots", "field ${e.field}")
+        }
     }
     check("a phone restored from an older copy of its store gets back what it synced and keeps syncing") {
         val h = p2.households(HouseholdQuery(grid = "KT"), null).first()

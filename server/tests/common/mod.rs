@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod proxy;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

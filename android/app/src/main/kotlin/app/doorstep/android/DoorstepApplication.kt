@@ -16,6 +16,7 @@ import app.doorstep.core.ScreenProblem
 import app.doorstep.core.SyncBarScreen
 import app.doorstep.core.openStore
 import app.doorstep.state.langFor
+import app.doorstep.state.trustSystemRoots
 import java.io.File
 import java.util.Locale
 import java.util.concurrent.TimeUnit
@@ -37,6 +38,9 @@ class DoorstepApplication : Application() {
 
     override fun onCreate() {
         super.onCreate()
+        // Before anything syncs (the sync worker runs in this process, after this): the
+        // library trusts the system's roots as Android gives them.
+        runCatching { trustSystemRoots() }
         val key = DatabaseKey(this).get()
         val path = File(noBackupFilesDir, "doorstep.db").path
         val opening = openStore(path, key)

@@ -5,11 +5,27 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.withContext
+import java.security.KeyStore
+import javax.net.ssl.TrustManagerFactory
+import javax.net.ssl.X509TrustManager
 
 // The Android shell's whole adapter to the shared screens (screens/ in Rust, through the
 // generated bindings): each screen's views become a StateFlow the Compose screens collect, and
 // the screens' own methods take the events. Nothing here decides anything; the behaviour and
 // its tests are in Rust (server/tests/screens.rs).
+
+/**
+ * Hands the system's trusted roots to the core, once at start: the library cannot read
+ * Android's store itself (and carries no roots of its own, issue 23). The default
+ * TrustManagerFactory gives the system's CAs on Android and the JVM's on the JVM, so the JVM
+ * test runs this same code. Returns how many roots the core took.
+ */
+fun trustSystemRoots(): UInt {
+    val tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm())
+    tmf.init(null as KeyStore?)
+    val ders = tmf.trustManagers.filterIsInstance<X509TrustManager>().flatMap { it.acceptedIssuers.asList() }.map { it.encoded }
+    return setSystemRoots(ders)
+}
 
 /** A shared screen and its views. The core's listener pushes each new view, from whichever thread made it. */
 class Observed<S, V>(val screen: S, first: V) {

@@ -147,6 +147,11 @@ fun main() {
         expect(summary.state.value.coveragePercent.size == summary.state.value.grids.size + 1, "percents")
     }
 
+    check("the system's roots reach the core as the app hands them over at start") {
+        val n = trustSystemRoots()
+        expect(n > 50u, "roots taken: $n")
+    }
+
     check("words: device locales map to zh-CN first, English second") {
         expect(langFor("zh-Hans-CN") == Lang.ZH_CN && langFor("en-GB") == Lang.EN && langFor("fr") == Lang.ZH_CN, "langs")
     }
