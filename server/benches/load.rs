@@ -322,25 +322,49 @@ fn browse(base: &str, login: &str, stop: &AtomicBool) -> usize {
         "/devices",
         "/households?q=%E7%A7%80",
     ];
+    // After the tabs, one household's page (a single document, read beside the merges), taken
+    // in turn from the households tab's links.
+    let rounds = tabs.len() + 1;
+    let mut households: Vec<String> = Vec::new();
     let mut n = 0;
-    let mut slowest = vec![Duration::ZERO; tabs.len()];
+    let mut slowest = vec![Duration::ZERO; rounds];
     while !stop.load(Ordering::Relaxed) {
-        let tab = n % tabs.len();
+        let tab = n % rounds;
+        let path = match tabs.get(tab) {
+            Some(t) => format!("/u/{unit}{t}"),
+            None if households.is_empty() => {
+                n += 1;
+                continue;
+            }
+            None => households[(n / rounds) % households.len()].clone(),
+        };
         let t = Instant::now();
         let r = http
-            .get(format!("{base}/u/{unit}{}", tabs[tab]))
+            .get(format!("{base}{path}"))
             .header("cookie", &cookie)
             .send()
             .unwrap();
         let status = r.status();
-        let _ = r.bytes();
+        let body = r.text().unwrap_or_default();
         let took = t.elapsed();
         slowest[tab] = slowest[tab].max(took);
-        assert_eq!(status, 200, "{unit}{} after {took:?}", tabs[tab]);
+        assert_eq!(status, 200, "{path} after {took:?}");
+        if tab == 1 && households.is_empty() {
+            households = body
+                .split("href=\"/h/")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .map(|id| format!("/h/{id}"))
+                .collect();
+        }
         n += 1;
     }
-    for (tab, t) in tabs.iter().zip(slowest) {
-        eprintln!("{login}: slowest /u/{unit}{tab}: {:.1} ms", ms(t));
+    let names = tabs
+        .iter()
+        .map(|t| format!("/u/{unit}{t}"))
+        .chain(["/h/… (one household)".to_string()]);
+    for (name, t) in names.zip(slowest) {
+        eprintln!("{login}: slowest {name}: {:.1} ms", ms(t));
     }
     n
 }

@@ -13,10 +13,11 @@
 //! threads that run requests) and keeps [`KEEP_IDLE`] idle.
 
 use std::cell::RefCell;
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use doorstep_core::Store;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::ServerError;
@@ -26,9 +27,11 @@ use crate::db::{Db, Pg};
 pub const KEEP_IDLE: usize = 8;
 
 /// A read-only view of the server's data: the SQLite file (the read model, documents, change
-/// log; on PostgreSQL this process's replica) and the shared tables.
+/// log; on PostgreSQL this process's replica) and the shared tables. Its documents are read
+/// through a read-only [`Store`] (`Store::read_only`), so a page of one household or appeal
+/// loads them without the store's lock.
 pub struct Reader {
-    conn: Connection,
+    store: Store,
     pg: Option<RefCell<Pg>>,
 }
 
@@ -37,13 +40,26 @@ impl Reader {
     pub fn db(&self) -> &Db<'_> {
         match &self.pg {
             Some(pg) => pg,
-            None => &self.conn,
+            None => self.store.connection(),
         }
     }
 
     /// The SQLite file, read-only.
     pub fn connection(&self) -> &Connection {
-        &self.conn
+        self.store.connection()
+    }
+}
+
+impl Deref for Reader {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl DerefMut for Reader {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.store
     }
 }
 
@@ -107,7 +123,8 @@ impl Readers {
             Some(url) => Some(RefCell::new(Pg::connect(url)?)),
             None => None,
         };
-        Ok(Reader { conn, pg })
+        let store = Store::read_only(conn).map_err(|e| ServerError::Database(e.to_string()))?;
+        Ok(Reader { store, pg })
     }
 
     /// A reader, idle or new. Blocks (it may connect): call it off the async threads.
@@ -135,6 +152,14 @@ impl Deref for ReaderGuard {
     fn deref(&self) -> &Reader {
         self.reader
             .as_ref()
+            .expect("a reader is held until dropped")
+    }
+}
+
+impl DerefMut for ReaderGuard {
+    fn deref_mut(&mut self) -> &mut Reader {
+        self.reader
+            .as_mut()
             .expect("a reader is held until dropped")
     }
 }

@@ -339,4 +339,13 @@ fn a_household_with_many_visits_is_shown_a_page_at_a_time() {
     assert_eq!(rows(&beyond), 0);
     let bad = b.get(&format!("/h/{h}?visits=x%00")).status;
     assert_eq!(bad, 200, "a bad page number shows the first page");
+    // The page reads through a pooled read-only store that keeps the documents it loaded: a
+    // visit synced since is on the next load all the same (the cached copy is checked against
+    // the stored heads), on every reader the pool hands out.
+    record_visits(&p, "A", 1, "新走访");
+    p.sync().unwrap();
+    for _ in 0..3 {
+        let again = b.get(&format!("/h/{h}")).body;
+        assert!(again.contains("(121)") && again.contains("新走访"), "fresh");
+    }
 }

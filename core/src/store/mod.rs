@@ -68,6 +68,9 @@ const COMPACT_AFTER_CHUNKS: i64 = 8;
 /// How many documents stay loaded in memory between calls, unless set otherwise: a phone's
 /// working set (a grid of ~500 households is touched a few dozen at a time).
 const CACHE_DOCS: usize = 256;
+/// Documents kept by a [`Store::read_only`]: a page of one household reads it, its visit
+/// books, tasks and appeals.
+const READ_ONLY_CACHE_DOCS: usize = 32;
 
 /// A replica's local store. Not thread-safe: the bindings hold it behind a mutex.
 pub struct Store {
@@ -244,6 +247,29 @@ impl Store {
                 .execute("DELETE FROM meta WHERE key = 'indexes_stale'", [])?;
         }
         Ok(store)
+    }
+
+    /// A store over a read-only connection to a file that another connection writes: the
+    /// server's pages of one document read beside a merge and never wait for it (issue 18).
+    /// Nothing is migrated or written (the writer keeps the schema); documents are loaded from
+    /// the file, and one cached is checked against its stored heads before use, as with
+    /// [`Store::set_shared_file`]. Keeps few documents: a page reads a handful. A write through
+    /// it fails with a storage error.
+    pub fn read_only(conn: Connection) -> Result<Store> {
+        let visit_rows = meta_get(&conn, "visit_rows")?.is_some();
+        Ok(Store {
+            conn,
+            actor: ActorId::random(),
+            user: None,
+            cache: cache::DocCache::new(READ_ONLY_CACHE_DOCS),
+            clock: None,
+            clock_skew: 0,
+            time_floor: 0,
+            visit_rows,
+            shared_file: true,
+            purge_after: Some(PURGE_AFTER),
+            principal: None,
+        })
     }
 
     /// The SQLite connection, for a program that embeds the store and keeps tables of its own

@@ -34,9 +34,9 @@ use super::{
 use crate::directory::{self, Role, Unit, UnitKind};
 use crate::http::AppState;
 use crate::readers::{Reader, Reads};
-use crate::storage::Backend;
 use crate::triage;
 use crate::vals;
+use doorstep_core::Store;
 
 /// Rows per page of a list.
 const PAGE: u32 = 50;
@@ -1500,7 +1500,7 @@ fn what_label(lang: Lang, what: &str) -> String {
     what.to_string()
 }
 
-fn history_views(s: &mut Backend, lang: Lang, id: &str) -> Result<Vec<HistoryView>, WebError> {
+fn history_views(s: &mut Store, lang: Lang, id: &str) -> Result<Vec<HistoryView>, WebError> {
     let mut h = s
         .history(id)
         .map_err(|e| WebError::internal(lang, e.to_string()))?;
@@ -1582,9 +1582,12 @@ pub async fn household(
     let v = viewer(&state, &headers, &path).await?;
     let store = state.store.clone();
     run(v.lang, move || {
-        let mut s = store.lock();
+        // A reader of its own: the page never waits for a merge holding the store's lock.
+        let mut s = store
+            .read()
+            .map_err(|e| WebError::internal(v.lang, e.to_string()))?;
         let lang = v.lang;
-        household_in_scope(&mut s, &v, &id)?;
+        household_in_scope(&s, &v, &id)?;
         let h = s
             .household(&id)
             .map_err(|e| WebError::new(lang, e.into()))?;
@@ -1798,7 +1801,7 @@ struct AppealPage {
 /// A household the viewer may see: its id well formed and known (else 404), its grid in the
 /// viewer's scope (else 403). Returns its index row.
 fn household_in_scope(
-    s: &mut Backend,
+    s: &Store,
     v: &Viewer,
     id: &str,
 ) -> Result<doorstep_core::store::HouseholdRow, WebError> {
@@ -1819,7 +1822,7 @@ fn household_in_scope(
 }
 
 fn appeal_in_scope(
-    s: &mut Backend,
+    s: &mut Store,
     v: &Viewer,
     id: &str,
 ) -> Result<
@@ -1858,7 +1861,10 @@ pub async fn appeal(
     let v = viewer(&state, &headers, &path).await?;
     let store = state.store.clone();
     run(v.lang, move || {
-        let mut s = store.lock();
+        // A reader of its own, as the household's page.
+        let mut s = store
+            .read()
+            .map_err(|e| WebError::internal(v.lang, e.to_string()))?;
         let lang = v.lang;
         let t = lang.tr();
         let (a, st) = appeal_in_scope(&mut s, &v, &id)?;
