@@ -1747,7 +1747,7 @@ pub async fn move_household(
     run(v.lang, move || {
         let mut s = store.lock();
         let lang = v.lang;
-        household_in_scope(&mut s, &v, &id)?;
+        household_in_scope(&s, &v, &id)?;
         let grid = f.grid.trim();
         if !v.sees_grid(grid) {
             return Err(WebError::forbidden(lang));
