@@ -36,7 +36,9 @@ mod link;
 
 const QUIET: Duration = Duration::from_secs(40);
 const WORKERS: usize = 6;
-const FIXTURE_VERSION: u32 = 1;
+#[path = "shared/street_version.rs"]
+mod street_version;
+use street_version::STREET_FIXTURE_VERSION as FIXTURE_VERSION;
 
 fn main() {
     let size = cli::arg("--only").unwrap_or_else(|| "22x500".into());

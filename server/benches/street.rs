@@ -25,8 +25,10 @@ use doorstep_server::demo::{DEMO_PASSWORD, percentile, server_bin, spawn_serve};
 #[allow(dead_code)]
 mod cli;
 
-/// Bump when the fixture's content changes, so that kept streets are built again.
-const FIXTURE_VERSION: u32 = 4;
+// Bump it when the fixture's content changes, so that kept streets are built again.
+#[path = "shared/street_version.rs"]
+mod street_version;
+use street_version::STREET_FIXTURE_VERSION as FIXTURE_VERSION;
 const SAMPLES: usize = 15;
 
 struct Size {
