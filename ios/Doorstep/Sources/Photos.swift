@@ -50,8 +50,17 @@ struct PhotoRow: View {
     /// picture: handed over as it is, and the core says so.
     private func asJpeg(_ data: Data) -> Data {
         let jpeg = data.count > 3 && data[data.startIndex] == 0xFF && data[data.startIndex + 1] == 0xD8 && data[data.startIndex + 2] == 0xFF
-        guard !jpeg, let image = UIImage(data: data), let converted = image.jpegData(compressionQuality: 0.95) else { return data }
-        return converted
+        guard !jpeg, let image = UIImage(data: data) else { return data }
+        // Drawn on white first: JPEG has no transparency (a screenshot's clear parts).
+        let format = UIGraphicsImageRendererFormat.default()
+        format.opaque = true
+        format.scale = image.scale
+        let flat = UIGraphicsImageRenderer(size: image.size, format: format).image { ctx in
+            UIColor.white.setFill()
+            ctx.fill(CGRect(origin: .zero, size: image.size))
+            image.draw(at: .zero)
+        }
+        return flat.jpegData(compressionQuality: 0.95) ?? data
     }
 }
 

@@ -3,6 +3,8 @@ package app.doorstep.android.ui
 import android.content.Context
 import android.graphics.Bitmap
 import android.graphics.BitmapFactory
+import android.graphics.Canvas
+import android.graphics.Color
 import android.graphics.ImageDecoder
 import android.net.Uri
 import android.os.Build
@@ -124,8 +126,16 @@ private fun asJpeg(bytes: ByteArray): ByteArray {
     } catch (e: Exception) {
         null
     } ?: return bytes // not a picture: the core says so, as for any other wrong file
+    // JPEG has no transparency: a screenshot's clear parts are laid over white, as the gallery
+    // shows them (compress would make them black).
+    val flat = if (!bitmap.hasAlpha()) bitmap else {
+        Bitmap.createBitmap(bitmap.width, bitmap.height, Bitmap.Config.ARGB_8888).also {
+            Canvas(it).apply { drawColor(Color.WHITE); drawBitmap(bitmap, 0f, 0f, null) }
+        }
+    }
     val out = ByteArrayOutputStream()
-    bitmap.compress(Bitmap.CompressFormat.JPEG, 95, out)
+    flat.compress(Bitmap.CompressFormat.JPEG, 95, out)
+    if (flat !== bitmap) flat.recycle()
     bitmap.recycle()
     return out.toByteArray()
 }
