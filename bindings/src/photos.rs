@@ -82,8 +82,8 @@ impl DoorstepStore {
     /// Takes a picture from the camera or the gallery as a JPEG (the shells turn a gallery's
     /// PNG, WebP, HEIC or AVIF into JPEG with the platform's decoders first): checked, made
     /// small (about 1600 px, at most 300 KB) with a thumbnail, where it was taken dropped
-    /// unless the street keeps it. Kept on the phone,
-    /// encrypted, until a record names it. `Invalid` (field `photo`) for anything else.
+    /// unless the street keeps it. Kept on the phone, encrypted, until a record names it.
+    /// `Invalid` (field `photo`) for anything else.
     pub fn add_photo(&self, bytes: Vec<u8>) -> Res<Photo> {
         self.with(|s| Ok(s.add_photo(&bytes)?.into()))
     }

@@ -237,16 +237,11 @@ pub fn set_system_roots(ders: &[Vec<u8>]) -> Result<usize> {
     if ders.len() > MAX_SYSTEM_ROOTS {
         return Err(bad("too many certificates"));
     }
-    let mut taken = Vec::new();
-    for der in ders {
-        let mut anchors = rustls::RootCertStore::empty();
-        if anchors
-            .add(rustls::pki_types::CertificateDer::from(der.as_slice()))
-            .is_ok()
-        {
-            taken.push(ureq::tls::Certificate::from_der(der).to_owned());
-        }
-    }
+    let taken: Vec<_> = ders
+        .iter()
+        .filter(|der| trust_anchor(der).is_ok())
+        .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+        .collect();
     if taken.is_empty() {
         return Err(bad("no usable certificate"));
     }
@@ -255,6 +250,12 @@ pub fn set_system_roots(ders: &[Vec<u8>]) -> Result<usize> {
     // The agent for an unpinned server was built with the roots before.
     lock_agents().retain(|(k, _)| k.is_some());
     Ok(n)
+}
+
+/// Whether rustls takes `der` as a trust anchor (what a pinned CA and the system's roots must
+/// each be).
+fn trust_anchor(der: &[u8]) -> std::result::Result<(), rustls::Error> {
+    rustls::RootCertStore::empty().add(rustls::pki_types::CertificateDer::from(der))
 }
 
 /// The certificates of a PEM bundle: at least one, each one rustls takes as a trust anchor.
@@ -267,10 +268,7 @@ fn ca_certificates(pem: &str) -> Result<Vec<ureq::tls::Certificate<'static>>> {
     for item in ureq::tls::parse_pem(pem.as_bytes()) {
         match item.map_err(|e| bad(format!("not PEM certificates: {e}")))? {
             ureq::tls::PemItem::Certificate(c) => {
-                let mut anchors = rustls::RootCertStore::empty();
-                anchors
-                    .add(rustls::pki_types::CertificateDer::from(c.der()))
-                    .map_err(|e| bad(format!("not a usable certificate: {e}")))?;
+                trust_anchor(c.der()).map_err(|e| bad(format!("not a usable certificate: {e}")))?;
                 certs.push(c.to_owned());
             }
             _ => return Err(bad("not PEM certificates: a key or something else".into())),

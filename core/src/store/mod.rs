@@ -196,14 +196,10 @@ impl Store {
         Ok(())
     }
 
-    fn open_conn(mut conn: Connection) -> Result<Store> {
-        schema::prepare(&mut conn)?;
-        // A fresh actor every time the file is opened: a file copied or restored from a backup
-        // never writes as the actor its original goes on using (two stores writing as one actor
-        // would make changes Automerge cannot merge: the same actor and sequence number for
-        // different contents). The actor of the last open is kept for reference only.
-        let actor = ActorId::random();
-        meta_set(&conn, "actor", &actor.to_hex_string())?;
+    /// The store over `conn` as its `meta` table describes it (who is signed in, the rules'
+    /// principal, visit rows, the purge age, the clock floor), writing as `actor`, with a cache
+    /// of `cache_docs` documents. Reads only.
+    fn from_meta(conn: Connection, actor: ActorId, cache_docs: usize) -> Result<Store> {
         let user = match meta_get(&conn, "user")? {
             Some(json) => {
                 let (id, name): (String, String) = serde_json::from_str(&json)
@@ -219,26 +215,38 @@ impl Store {
             ),
             None => None,
         };
-        let mut store = Store {
+        let visit_rows = meta_get(&conn, "visit_rows")?.is_some();
+        let purge_after = match meta_get(&conn, PURGE_DAYS)?.and_then(|v| v.parse::<u32>().ok()) {
+            Some(days) => purge_age(days),
+            None => Some(PURGE_AFTER),
+        };
+        let time_floor = meta_get(&conn, sync::TIME_FLOOR)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok(Store {
             conn,
             actor,
             user,
-            cache: cache::DocCache::new(CACHE_DOCS),
+            cache: cache::DocCache::new(cache_docs),
             clock: None,
             clock_skew: 0,
-            time_floor: 0,
-            visit_rows: false,
+            time_floor,
+            visit_rows,
             shared_file: false,
-            purge_after: Some(PURGE_AFTER),
+            purge_after,
             principal,
-        };
-        store.visit_rows = meta_get(&store.conn, "visit_rows")?.is_some();
-        if let Some(days) = meta_get(&store.conn, PURGE_DAYS)?.and_then(|v| v.parse::<u32>().ok()) {
-            store.purge_after = purge_age(days);
-        }
-        store.time_floor = meta_get(&store.conn, sync::TIME_FLOOR)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        })
+    }
+
+    fn open_conn(mut conn: Connection) -> Result<Store> {
+        schema::prepare(&mut conn)?;
+        // A fresh actor every time the file is opened: a file copied or restored from a backup
+        // never writes as the actor its original goes on using (two stores writing as one actor
+        // would make changes Automerge cannot merge: the same actor and sequence number for
+        // different contents). The actor of the last open is kept for reference only.
+        let actor = ActorId::random();
+        meta_set(&conn, "actor", &actor.to_hex_string())?;
+        let mut store = Store::from_meta(conn, actor, CACHE_DOCS)?;
         if meta_get(&store.conn, "indexes_stale")?.is_some() {
             // A migration added an index table: derive it (and the rest) from the documents.
             store.rebuild_indexes()?;
@@ -256,20 +264,9 @@ impl Store {
     /// [`Store::set_shared_file`]. Keeps few documents: a page reads a handful. A write through
     /// it fails with a storage error.
     pub fn read_only(conn: Connection) -> Result<Store> {
-        let visit_rows = meta_get(&conn, "visit_rows")?.is_some();
-        Ok(Store {
-            conn,
-            actor: ActorId::random(),
-            user: None,
-            cache: cache::DocCache::new(READ_ONLY_CACHE_DOCS),
-            clock: None,
-            clock_skew: 0,
-            time_floor: 0,
-            visit_rows,
-            shared_file: true,
-            purge_after: Some(PURGE_AFTER),
-            principal: None,
-        })
+        let mut store = Store::from_meta(conn, ActorId::random(), READ_ONLY_CACHE_DOCS)?;
+        store.shared_file = true;
+        Ok(store)
     }
 
     /// The SQLite connection, for a program that embeds the store and keeps tables of its own
