@@ -351,7 +351,7 @@ fn browse(base: &str, login: &str, stop: &AtomicBool) -> usize {
         let took = t.elapsed();
         slowest[tab] = slowest[tab].max(took);
         assert_eq!(status, 200, "{path} after {took:?}");
-        if tab == 1 && households.is_empty() {
+        if tabs.get(tab) == Some(&"/households") && households.is_empty() {
             households = body
                 .split("href=\"/h/")
                 .skip(1)
