@@ -4,6 +4,8 @@
 //!     cargo bench -p doorstep-server --bench load                    # the 11,000-household street
 //!     cargo bench -p doorstep-server --bench load -- --only 110x500  # the 55,000-household one
 //!     cargo bench -p doorstep-server --bench load -- --bin OTHER     # another build's server
+//!     cargo bench -p doorstep-server --bench load -- --only 110x500 --first-sync
+//!                                     # only the street supervisor's first sync, with nothing else
 //!
 //! The street is the street bench's (`target/street-fixtures/`, built there once), copied so
 //! that the run changes nothing kept. On it the release server runs on 127.0.0.1, and:
@@ -88,6 +90,41 @@ fn main() {
         Arc::new(store)
     };
     let enroll = |person: &str, name: &str| enroll_at(person, name, &base);
+    if std::env::args().any(|a| a == "--first-sync") {
+        // The street supervisor's first sync alone: over the mobile link, then on loopback (the
+        // difference is the link's), each on a phone of its own.
+        let mobile = link::start(
+            base.trim_start_matches("http://"),
+            Duration::from_millis(150),
+            1_000_000,
+        );
+        println!("\n{size} street, the street supervisor's first sync alone\n");
+        println!("| link | took | round trips | MB received | documents held |");
+        println!("|---|---|---|---|---|");
+        for (i, (name, url)) in [
+            ("300 ms, 1 Mbit/s", mobile.url.as_str()),
+            ("loopback", &base),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let phone = enroll_at(&chief, &format!("chief-alone-{i}"), url);
+            let t = Instant::now();
+            let r = client::sync(&phone).unwrap();
+            let took = t.elapsed();
+            let held = phone.lock().unwrap().doc_ids().unwrap().len();
+            println!(
+                "| {name} | {:.1} s | {} | {:.2} | {held} |",
+                took.as_secs_f64(),
+                r.round_trips,
+                r.bytes_received as f64 / 1e6
+            );
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&data);
+        return;
+    }
     let phones: Vec<Arc<Mutex<Store>>> = workers
         .iter()
         .enumerate()

@@ -317,6 +317,14 @@ fn e_text(docs: &[doorstep_core::rules::Refusal]) -> String {
         .join("; ")
 }
 
+/// The server's own storage failing (a reader not opened, a snapshot not begun): a storage
+/// failure like the core's.
+impl From<crate::ServerError> for ApiError {
+    fn from(e: crate::ServerError) -> Self {
+        CoreError::Storage(e.to_string()).into()
+    }
+}
+
 impl From<directory::DirectoryError> for ApiError {
     fn from(e: directory::DirectoryError) -> Self {
         ApiError::new(
@@ -598,8 +606,14 @@ async fn sync_handler(State(state): State<AppState>, req: Request) -> Result<Res
     let store = state.store.clone();
     let device_id = device.id.clone();
     let started = Instant::now();
-    let (resp, pushed) =
-        blocking(move || sync::sync(&mut store.lock(), &device, &request)).await??;
+    let (resp, pushed) = blocking(move || -> Result<_, ApiError> {
+        // The push under the store's lock; the page after it from a reader's snapshot, so that
+        // a big page (a supervisor's first pull) holds up no other phone's push.
+        let accepted = sync::accept(&mut store.lock(), &device, &request)?;
+        let mut reader = store.read()?;
+        Ok(reader.snapshot(|s| accepted.answer(s, &device))??)
+    })
+    .await??;
     tracing::info!(
         device = %device_id,
         pushed_docs = pushed.docs,

@@ -48,6 +48,19 @@ impl Reader {
     pub fn connection(&self) -> &Connection {
         self.store.connection()
     }
+
+    /// Runs `f` in one read transaction: all it reads is of the same commit (WAL keeps that
+    /// snapshot while merges go on), such as a sync's page, whose log rows, scope and whole
+    /// documents must agree. The snapshot begins at `f`'s first read, so it holds everything
+    /// committed before the call.
+    pub fn snapshot<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T, ServerError> {
+        self.store.connection().execute_batch("BEGIN DEFERRED")?;
+        let out = f(&mut self.store);
+        // It only read: ending it either way changes nothing. (A reader left inside it is not
+        // put back in the pool: see `ReaderGuard`'s drop.)
+        self.store.connection().execute_batch("COMMIT")?;
+        Ok(out)
+    }
 }
 
 impl Deref for Reader {
@@ -169,11 +182,69 @@ impl Drop for ReaderGuard {
         let Some(r) = self.reader.take() else {
             return;
         };
-        // A PostgreSQL connection that broke is not kept: the next request opens another.
-        let broken = r.pg.as_ref().is_some_and(|pg| pg.borrow().is_closed());
+        // A PostgreSQL connection that broke is not kept: the next request opens another. Nor
+        // one left inside a transaction (its snapshot would never move on).
+        let broken = r.pg.as_ref().is_some_and(|pg| pg.borrow().is_closed())
+            || !r.connection().is_autocommit();
         let mut idle = self.pool.idle.lock().unwrap_or_else(|p| p.into_inner());
         if !broken && idle.len() < KEEP_IDLE {
             idle.push(r);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::storage::ServerStore;
+
+    fn meta(conn: &rusqlite::Connection, key: &str) -> Option<String> {
+        use rusqlite::OptionalExtension;
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .unwrap()
+    }
+
+    /// What a snapshot reads is of one commit, though a write commits in the middle of it; the
+    /// next read sees the write.
+    #[test]
+    fn a_snapshot_reads_one_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ServerStore::open(dir.path()).unwrap();
+        let mut reader = store.read().unwrap();
+        let (before, during) = reader
+            .snapshot(|s| {
+                let before = meta(s.connection(), "t");
+                store
+                    .lock()
+                    .connection()
+                    .execute("INSERT INTO meta (key, value) VALUES ('t', '1')", [])
+                    .unwrap();
+                (before, meta(s.connection(), "t"))
+            })
+            .unwrap();
+        assert_eq!((before, during), (None, None));
+        assert_eq!(meta(reader.connection(), "t").as_deref(), Some("1"));
+        assert!(reader.connection().is_autocommit());
+    }
+
+    /// A reader left inside a transaction is not put back: the next request would read an old
+    /// snapshot for ever.
+    #[test]
+    fn a_reader_left_in_a_transaction_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ServerStore::open(dir.path()).unwrap();
+        {
+            let r = store.read().unwrap();
+            r.connection().execute_batch("BEGIN").unwrap();
+            meta(r.connection(), "t");
+        }
+        store
+            .lock()
+            .connection()
+            .execute("INSERT INTO meta (key, value) VALUES ('t', '2')", [])
+            .unwrap();
+        let r = store.read().unwrap();
+        assert!(r.connection().is_autocommit());
+        assert_eq!(meta(r.connection(), "t").as_deref(), Some("2"));
     }
 }

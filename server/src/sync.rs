@@ -843,7 +843,7 @@ pub fn max_seq(store: &Store) -> rusqlite::Result<u64> {
 
 /// Which of the device's own change-log rows the phone holds, so that the page does not send
 /// them back: those up to the `own_seq` it reported, and those its request just pushed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
     pub up_to: u64,
     pub pushed: Option<(u64, u64)>,
@@ -862,23 +862,52 @@ impl Held {
     }
 }
 
-/// Builds the page of changes after `cursor` in the device's scope, at most about `budget`
-/// bytes (at least one document when any remain). Rows the device pushed itself and still
-/// holds (`held`) are not sent back; rows of its own it no longer holds (its store is an older
-/// copy of itself) are, and counted in the answer.
+/// What a pull's page is built from, settled under the store's lock by [`accept`]: the page
+/// itself only reads, so it is built afterwards from a reader's snapshot ([`Accepted::answer`])
+/// and a street supervisor's first pull (pages of some 350 KB of documents) holds no push up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pull {
+    /// The phone's cursor: the page holds the rows after it.
+    pub cursor: u64,
+    /// About how many bytes the page may hold (at least one document when any remain).
+    pub budget: usize,
+    /// Which of the device's own rows the phone holds.
+    pub held: Held,
+    /// A supervisor's phone's share.
+    pub light: Option<Light>,
+    /// The kinds of document the phone's build reads.
+    pub reads: Reads,
+    /// Finished records that nothing touched since are left out of a pull from the start
+    /// (`None`: the server keeps them forever). Taken from the store under its lock, so a
+    /// reader's own copy of the setting, read when it opened, does not matter.
+    pub horizon: Option<i64>,
+}
+
+impl Pull {
+    /// A pull from `cursor` of pages of about `budget` bytes for a phone that holds everything
+    /// of its own and reads every kind, with no purge horizon: what tests and benches pull.
+    pub fn from(cursor: u64, budget: usize) -> Pull {
+        Pull {
+            cursor,
+            budget,
+            held: Held::ALL,
+            light: None,
+            reads: Reads::ALL,
+            horizon: None,
+        }
+    }
+}
+
+/// Builds the page of changes after `pull.cursor` in the device's scope, at most about
+/// `pull.budget` bytes (at least one document when any remain). Rows the device pushed itself
+/// and still holds (`pull.held`) are not sent back; rows of its own it no longer holds (its
+/// store is an older copy of itself) are, and counted in the answer. An older phone is sent
+/// none of the kinds its build does not read (`pull.reads`).
 ///
-/// `reads`: the kinds of document the phone's build reads; an older phone is sent none of the
-/// newer kinds.
-pub fn page(
-    store: &mut Store,
-    device: &Device,
-    cursor: u64,
-    budget: usize,
-    held: Held,
-    light: Option<&Light>,
-    reads: Reads,
-) -> Result<SyncResponse, Error> {
-    page_planned(store, device, cursor, budget, held, light, reads, None)
+/// It only reads: `store` is the locked store or a reader's snapshot of it (one read
+/// transaction, so that the log, the scope and the documents agree).
+pub fn page(store: &mut Store, device: &Device, pull: &Pull) -> Result<SyncResponse, Error> {
+    page_planned(store, device, pull, None)
 }
 
 /// The kinds of document added after the first protocol that a phone's build reads (from its
@@ -1053,17 +1082,21 @@ pub fn plan_of_scope(
 }
 
 /// [`page`], with the plan given (tests compare the two) or chosen by the scope's size.
-#[allow(clippy::too_many_arguments)]
 pub fn page_planned(
     store: &mut Store,
     device: &Device,
-    cursor: u64,
-    budget: usize,
-    held: Held,
-    light: Option<&Light>,
-    reads: Reads,
+    pull: &Pull,
     plan: Option<Plan>,
 ) -> Result<SyncResponse, Error> {
+    let Pull {
+        cursor,
+        budget,
+        held,
+        ref light,
+        reads,
+        horizon,
+    } = *pull;
+    let light = light.as_ref();
     struct Row {
         seq: i64,
         doc_id: String,
@@ -1216,10 +1249,7 @@ pub fn page_planned(
     let mut returned_own = 0u32;
     // A pull from the start leaves out finished records the phone would forget at once
     // (`read_model::PURGEABLE`; a supervisor's share has none but what it opened).
-    let horizon = light
-        .is_none()
-        .then(|| store.purge_horizon(now_ms()))
-        .flatten();
+    let horizon = horizon.filter(|_| light.is_none());
     // Every page of that pull leaves them out, not only the one where each is new to the
     // phone: a later page holding a change to one would send it without its document.
     let first_pull = cursor == 0
@@ -1286,12 +1316,77 @@ pub fn page_planned(
 }
 
 /// One sync: the push merged, then the first page. The device's bookkeeping (last sync, cursor,
-/// scope) is updated with it.
+/// scope) is updated with it. Both on the one store; the server's handler builds the page from
+/// a reader instead ([`accept`], then [`Accepted::answer`]).
 pub fn sync(
     store: &mut Backend,
     device: &Device,
     req: &SyncRequest,
 ) -> Result<(SyncResponse, PushOutcome), PushError> {
+    let accepted = accept(store, device, req)?;
+    Ok(accepted.answer(store, device)?)
+}
+
+/// What a sync settled under the store's lock: the push merged and the device's bookkeeping
+/// noted, and what the answer is, a page still to build from a snapshot ([`Accepted::answer`])
+/// or a restart.
+#[derive(Debug)]
+pub struct Accepted {
+    pub pushed: PushOutcome,
+    next: Next,
+    /// For the second form's fields: the last row the push added, and the retention policy
+    /// the phone asked for.
+    own_seq: Option<u64>,
+    purge_days: Option<u32>,
+}
+
+#[derive(Debug)]
+enum Next {
+    /// The answer needs no page (a restart, a hand-over).
+    Answer(SyncResponse),
+    Page(Pull),
+}
+
+impl Accepted {
+    /// The pull whose page the answer still needs, if any.
+    pub fn pull(&self) -> Option<&Pull> {
+        match &self.next {
+            Next::Page(p) => Some(p),
+            Next::Answer(_) => None,
+        }
+    }
+
+    /// The answer, its page (if any) built from `store`: the store [`accept`] ran on, or a
+    /// reader's snapshot taken after it (it holds the push: [`accept`] committed it).
+    pub fn answer(
+        self,
+        store: &mut Store,
+        device: &Device,
+    ) -> Result<(SyncResponse, PushOutcome), Error> {
+        let mut resp = match &self.next {
+            Next::Answer(r) => r.clone(),
+            Next::Page(pull) => page(store, device, pull)?,
+        };
+        // The second form's fields, on every answer to a request of that form (the third's too).
+        resp.extra = self
+            .own_seq
+            .map(|own_seq| doorstep_core::protocol::ResponseExtra {
+                own_seq,
+                server_now: now_ms(),
+                returned_own: resp.extra.map_or(0, |x| x.returned_own),
+                purge_days: self.purge_days,
+            });
+        Ok((resp, self.pushed))
+    }
+}
+
+/// The part of a sync that writes, under the store's lock: the push merged, the device's cursor
+/// and scope noted, a supervisor's share noted; what the answer is decided, its page not built.
+pub fn accept(
+    store: &mut Backend,
+    device: &Device,
+    req: &SyncRequest,
+) -> Result<Accepted, PushError> {
     let (sig, last_left) = scope_key(store.connection(), device)?;
     // A phone that reads visit books is sent more of its scope than one that does not (an
     // older build): one that starts reading them (the app was updated) pulls its scope again,
@@ -1346,20 +1441,17 @@ pub fn sync(
         page: doorstep_core::store::encode_bundle(&[]),
         extra: None,
     };
-    // The second form's fields, on every answer to a request of that form (the third's too).
-    let policy = req.policy.then(|| store.purge_days());
-    let answer = |mut resp: SyncResponse| {
-        resp.extra = req.own_seq.map(|_| doorstep_core::protocol::ResponseExtra {
-            own_seq: pushed.seqs.map_or(0, |(_, hi)| hi),
-            server_now: now_ms(),
-            returned_own: resp.extra.map_or(0, |x| x.returned_own),
-            purge_days: policy,
-        });
-        resp
+    let own_seq = req.own_seq.map(|_| pushed.seqs.map_or(0, |(_, hi)| hi));
+    let purge_days = req.policy.then(|| store.purge_days());
+    let answer = |next: Next, pushed: PushOutcome| Accepted {
+        pushed,
+        next,
+        own_seq,
+        purge_days,
     };
     if req.cursor > max {
         // The cursor is ahead of the log: this server was restored from an older backup.
-        return Ok((answer(restart(true, false)), pushed));
+        return Ok(answer(Next::Answer(restart(true, false)), pushed));
     }
     // A cursor that went back (a store restored from an older copy of itself) to before the
     // current scope's pull or the last move out of the scope: the copy may hold what left it.
@@ -1368,7 +1460,7 @@ pub fn sync(
         .last_cursor
         .is_some_and(|last| (req.cursor as i64) < last && (req.cursor as i64) < repull_before);
     if req.cursor != 0 && (scope_changed || went_back) {
-        return Ok((answer(restart(false, true)), pushed));
+        return Ok(answer(Next::Answer(restart(false, true)), pushed));
     }
     if device.handover_at.is_some() && req.unsynced.is_some() {
         // Being handed over: the push was taken; nothing more is sent to a phone about to
@@ -1376,7 +1468,7 @@ pub fn sync(
         // before until it is updated or reported lost.)
         let mut resp = restart(false, false);
         resp.handover = true;
-        return Ok((answer(resp), pushed));
+        return Ok(answer(Next::Answer(resp), pushed));
     }
     let budget = req
         .page_bytes
@@ -1393,16 +1485,15 @@ pub fn sync(
     } else {
         None
     };
-    let resp = page(
-        store,
-        device,
-        req.cursor,
+    let pull = Pull {
+        cursor: req.cursor,
         budget,
         held,
-        light.as_ref(),
-        Reads::of(req),
-    )?;
-    Ok((answer(resp), pushed))
+        light,
+        reads: Reads::of(req),
+        horizon: store.purge_horizon(now_ms()),
+    };
+    Ok(answer(Next::Page(pull), pushed))
 }
 
 /// What the end of a hand-over took from the phone.

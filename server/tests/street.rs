@@ -368,7 +368,7 @@ fn pages_and_authentication_do_not_wait_for_the_stores_lock() {
 #[test]
 fn both_page_plans_give_the_same_pages() {
     use doorstep_server::directory::{self, Role};
-    use doorstep_server::sync::{Held, Plan, Reads, page_planned, plan_for};
+    use doorstep_server::sync::{Plan, Pull, page_planned, plan_for};
     let (_dir, server, built) = small_street();
     let mut b = server.lock();
     let people = directory::people(b.db()).unwrap();
@@ -385,17 +385,8 @@ fn both_page_plans_give_the_same_pages() {
             let mut pages = Vec::new();
             let mut cursor = 0;
             loop {
-                let r = page_planned(
-                    b,
-                    &device,
-                    cursor,
-                    16 << 10,
-                    Held::ALL,
-                    None,
-                    Reads::ALL,
-                    Some(plan),
-                )
-                .unwrap();
+                let r =
+                    page_planned(b, &device, &Pull::from(cursor, 16 << 10), Some(plan)).unwrap();
                 cursor = r.cursor;
                 let more = r.more;
                 pages.push(r);
