@@ -1285,8 +1285,7 @@ pub fn page_planned(
             // an earlier one (it left the scope and came back: a household moved away, then the
             // person given its new grid) while its own rows still count as held. And one with a
             // row whose bytes were trimmed (`trim.rs`): the document holds that change.
-            let data = store.stored_bytes(&id)?;
-            let heads = store.doc_heads(&id)?.unwrap_or_default();
+            let (data, heads) = store.wire_snapshot(&id)?;
             entries.push((id.clone(), kind, data));
             acked.push((id, heads));
         } else {
