@@ -143,6 +143,7 @@ const KEY_SERVER: &str = "server_url";
 const KEY_TOKEN: &str = "device_token";
 const KEY_ENROLLMENT: &str = "enrollment";
 const KEY_SERVER_CA: &str = "server_ca";
+const KEY_PAGE_BYTES: &str = "page_bytes";
 
 /// Rounds of the fallback protocol before giving up on a document for this sync.
 const MAX_RECONCILE_ROUNDS: usize = 6;
@@ -291,6 +292,15 @@ pub fn set_server_ca(store: &Mutex<Store>, pem: Option<&str>) -> Result<()> {
         http(Some(p))?;
     }
     lock(store).set_sync_settings(&[(KEY_SERVER_CA, pem)])
+}
+
+/// The size of the pages this phone asks for (`None`: [`DEFAULT_PAGE_BYTES`], 1 MiB). Smaller
+/// pages lose less to a link that keeps cutting; larger ones (up to 4 MiB, the server's most)
+/// take fewer round trips on Wi-Fi. The server keeps any size to 16 KiB to 4 MiB. Kept in the
+/// store.
+pub fn set_page_bytes(store: &Mutex<Store>, bytes: Option<u32>) -> Result<()> {
+    let v = bytes.map(|b| b.to_string());
+    lock(store).set_sync_settings(&[(KEY_PAGE_BYTES, v.as_deref())])
 }
 
 fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
@@ -1107,6 +1117,24 @@ pub fn sync(store: &Mutex<Store>) -> Result<SyncReport> {
     result
 }
 
+/// A sync request from `cursor` pushing `push` (a bundle), with what the phone holds.
+fn sync_request(s: &Store, cursor: u64, push: Vec<u8>) -> Result<SyncRequest> {
+    let page_bytes = s
+        .sync_setting(KEY_PAGE_BYTES)?
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(DEFAULT_PAGE_BYTES);
+    Ok(SyncRequest {
+        cursor,
+        page_bytes,
+        own_seq: Some(s.own_seq()?),
+        unsynced: Some(s.unacknowledged_docs()?.min(u64::from(u32::MAX)) as u32),
+        policy: true,
+        books: true,
+        plans: true,
+        push,
+    })
+}
+
 fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
     let mut session = Session::open(store)?;
     let lost_cursor = {
@@ -1150,46 +1178,42 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
     let mut push_pending = true;
     let mut retries = 0;
     let mut pages = 0;
+    // The answer to the rest of a pull, asked for while the page before it was applied.
+    let mut prefetched: Option<Result<Answer>> = None;
     loop {
-        let (request, pushed_heads) = {
-            let mut s = lock(store);
-            let (push, heads) = if push_pending {
-                let out = s.unacknowledged()?;
-                let entries: Vec<_> = decode_bundle(&out.bundle)?
-                    .into_iter()
-                    .filter(|e| !excluded.contains(&e.id))
-                    .map(|e| (e.id, e.kind, e.data.to_vec()))
-                    .collect();
-                let heads = out
-                    .docs
-                    .into_iter()
-                    .filter(|(id, _)| !excluded.contains(id))
-                    .collect();
-                let implied: HashSet<String> = if explicit_ids {
-                    HashSet::new()
-                } else {
-                    out.based.into_iter().collect()
+        let (answer, pushed_heads) = match prefetched.take() {
+            Some(answer) => (answer?, Vec::new()),
+            None => {
+                let (request, pushed_heads) = {
+                    let mut s = lock(store);
+                    let (push, heads) = if push_pending {
+                        let out = s.unacknowledged()?;
+                        let entries: Vec<_> = decode_bundle(&out.bundle)?
+                            .into_iter()
+                            .filter(|e| !excluded.contains(&e.id))
+                            .map(|e| (e.id, e.kind, e.data.to_vec()))
+                            .collect();
+                        let heads = out
+                            .docs
+                            .into_iter()
+                            .filter(|(id, _)| !excluded.contains(id))
+                            .collect();
+                        let implied: HashSet<String> = if explicit_ids {
+                            HashSet::new()
+                        } else {
+                            out.based.into_iter().collect()
+                        };
+                        (encode_bundle_implying(&entries, &implied), heads)
+                    } else {
+                        (encode_bundle(&[]), Vec::new())
+                    };
+                    (sync_request(&s, s.sync_cursor()?, push)?, heads)
                 };
-                (encode_bundle_implying(&entries, &implied), heads)
-            } else {
-                (encode_bundle(&[]), Vec::new())
-            };
-            (
-                SyncRequest {
-                    cursor: s.sync_cursor()?,
-                    page_bytes: DEFAULT_PAGE_BYTES,
-                    own_seq: Some(s.own_seq()?),
-                    unsynced: Some(s.unacknowledged_docs()?.min(u64::from(u32::MAX)) as u32),
-                    policy: true,
-                    books: true,
-                    plans: true,
-                    push,
-                },
-                heads,
-            )
+                (session.post("/v1/sync", request.encode())?, pushed_heads)
+            }
         };
         let pushed_count = pushed_heads.len() as u32;
-        let body = match session.post("/v1/sync", request.encode())? {
+        let body = match answer {
             Ok(b) => b,
             Err((
                 Error::Server {
@@ -1313,9 +1337,33 @@ fn sync_once(store: &Mutex<Store>) -> Result<SyncReport> {
             cursor: resp.cursor,
             own_seq,
         };
-        let applied = lock(store).apply_sync_page(&page);
+        // The rest of a pull is asked for while this page is applied: the phone's merge (0.6 to
+        // 1 s a page of a street supervisor's first pull) overlaps the next page's transfer.
+        // Only once this sync pushes nothing more, so that the next request is known before
+        // the apply: from this page's cursor, holding what the phone holds now (a page that
+        // pushed nothing changes neither its own rows nor what it has unsynced).
+        let next = if resp.more && !push_pending && pages + 1 < MAX_PAGES {
+            let s = lock(store);
+            Some(sync_request(
+                &s,
+                page.cursor.max(s.sync_cursor()?),
+                encode_bundle(&[]),
+            )?)
+        } else {
+            None
+        };
+        let (applied, answer) = std::thread::scope(|scope| {
+            let apply = scope.spawn(|| lock(store).apply_sync_page(&page));
+            let answer = next.map(|r| session.post("/v1/sync", r.encode()));
+            let applied = apply
+                .join()
+                .unwrap_or_else(|_| Err(Error::Storage("applying a sync page failed".into())));
+            (applied, answer)
+        });
         match applied {
             Ok(rep) => {
+                // A failed apply drops the next page's answer: its cursor is not the store's.
+                prefetched = answer;
                 session.note_import(&rep);
                 if !rep.reused_actor.is_empty() {
                     session.refuse_reused(&rep.reused_actor);

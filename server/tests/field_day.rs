@@ -320,3 +320,50 @@ fn field_day_converges_and_loses_nothing() {
         "read model = rebuilt read model"
     );
 }
+
+/// A first pull of many pages (the phone asks 16 KiB pages of a grid of 300 households): each
+/// page after the first is asked for while the one before is applied (`client::sync`), and the
+/// phone ends with every household, its cursor at the log's end: its next sync pulls nothing.
+/// Then the same with a household changed on the server between the two.
+#[test]
+fn a_first_pull_of_many_pages_holds_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let phones_dir = dir.path().join("phones");
+    std::fs::create_dir_all(&phones_dir).unwrap();
+    small_street(&data, 300);
+    let w_id = person(&data, "王网格", "grid-worker", &["A"]);
+    let v_id = person(&data, "李网格", "grid-worker", &["A"]);
+    let server = ServerProc::start(&data);
+    let w = Phone::enroll(&data, &server.url(), &phones_dir, &w_id, "w");
+    let v = Phone::enroll(&data, &server.url(), &phones_dir, &v_id, "v");
+    client::set_page_bytes(&w.store, Some(16 << 10)).unwrap();
+    let first = w.sync().unwrap();
+    assert!(first.round_trips >= 4, "pages: {first:?}");
+    assert_eq!((first.pulled_docs, first.new_docs), (300, 300), "{first:?}");
+    // No page twice: about the bytes of one 4 MiB page to a third phone.
+    let u = Phone::enroll(&data, &server.url(), &phones_dir, &w_id, "u");
+    client::set_page_bytes(&u.store, Some(4 << 20)).unwrap();
+    let whole = u.sync().unwrap();
+    assert_eq!(whole.round_trips, 1, "one page: {whole:?}");
+    assert!(
+        first.bytes_received * 10 < whole.bytes_received * 14,
+        "{} bytes in 16 KiB pages, {} in one",
+        first.bytes_received,
+        whole.bytes_received
+    );
+    assert_eq!(w.s().doc_ids().unwrap().len(), 300);
+    let cursor = w.s().sync_cursor().unwrap();
+    let next = w.sync().unwrap();
+    assert_eq!((next.pulled_docs, next.cursor), (0, cursor), "{next:?}");
+    // Another phone's visit reaches it.
+    v.sync().unwrap();
+    let h = grid_households(&v, "A")[7].clone();
+    v.s()
+        .record_visit(&h, visit("第二台手机的走访"), None, None)
+        .unwrap();
+    v.sync().unwrap();
+    let after = w.sync().unwrap();
+    assert_eq!(after.pulled_docs, 1, "{after:?}");
+    assert_eq!(w.s().household(&h).unwrap(), v.s().household(&h).unwrap());
+}
