@@ -93,11 +93,7 @@ fn main() {
     if std::env::args().any(|a| a == "--first-sync") {
         // The street supervisor's first sync alone: over the mobile link, then on loopback (the
         // difference is the link's), each on a phone of its own.
-        let mobile = link::start(
-            base.trim_start_matches("http://"),
-            Duration::from_millis(150),
-            1_000_000,
-        );
+        let mobile = mobile_link(&base);
         println!("\n{size} street, the street supervisor's first sync alone\n");
         println!("| link | took | round trips | MB received | documents held |");
         println!("|---|---|---|---|---|");
@@ -145,11 +141,7 @@ fn main() {
             std::thread::spawn(move || browse(&base, &login, &stop))
         })
         .collect();
-    let mobile = link::start(
-        base.trim_start_matches("http://"),
-        Duration::from_millis(150),
-        1_000_000,
-    );
+    let mobile = mobile_link(&base);
     let chief_phone = enroll_at(&chief, "chief", &mobile.url);
     let first = Arc::new(Mutex::new(None));
     let synced = Arc::new(AtomicBool::new(false));
@@ -205,6 +197,15 @@ fn main() {
             ms(*v.last().unwrap_or(&Duration::ZERO))
         );
     }
+}
+
+/// The mobile link to the server at `base`: 300 ms round trip, 1 Mbit/s each way.
+fn mobile_link(base: &str) -> link::Link {
+    link::start(
+        base.trim_start_matches("http://"),
+        Duration::from_millis(150),
+        1_000_000,
+    )
 }
 
 /// The street supervisor's phone's own screens at its scope, 20 times each (sorted times).

@@ -1347,14 +1347,6 @@ enum Next {
 }
 
 impl Accepted {
-    /// The pull whose page the answer still needs, if any.
-    pub fn pull(&self) -> Option<&Pull> {
-        match &self.next {
-            Next::Page(p) => Some(p),
-            Next::Answer(_) => None,
-        }
-    }
-
     /// The answer, its page (if any) built from `store`: the store [`accept`] ran on, or a
     /// reader's snapshot taken after it (it holds the push: [`accept`] committed it).
     pub fn answer(
@@ -1362,9 +1354,9 @@ impl Accepted {
         store: &mut Store,
         device: &Device,
     ) -> Result<(SyncResponse, PushOutcome), Error> {
-        let mut resp = match &self.next {
-            Next::Answer(r) => r.clone(),
-            Next::Page(pull) => page(store, device, pull)?,
+        let mut resp = match self.next {
+            Next::Answer(r) => r,
+            Next::Page(pull) => page(store, device, &pull)?,
         };
         // The second form's fields, on every answer to a request of that form (the third's too).
         resp.extra = self
