@@ -493,6 +493,78 @@ fn writes_survive_reopening_and_compaction() {
     assert_eq!(dump, s.dump_indexes().unwrap());
 }
 
+/// A store written before documents were packed (each chunk Automerge's own bytes) reads as
+/// it is, takes new writes beside its old chunks, and `compact` packs what it holds.
+#[test]
+fn a_store_from_before_packing_reads_and_packs_on_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.db");
+    let mut s = Store::open(&path).unwrap();
+    s.set_user(PersonRef::new("gw1", "张网格")).unwrap();
+    let h = s
+        .create_household(new_household(
+            "G1",
+            "1",
+            "101",
+            vec![resident("王秀英", "户主", Some("13800000000"), &[])],
+        ))
+        .unwrap();
+    let packed_len = s.document_bytes().unwrap();
+    // What an older build stored: the document as Automerge saves it.
+    let saved = automerge::AutoCommit::load(&s.stored_bytes(&h.id).unwrap())
+        .unwrap()
+        .save();
+    assert!(
+        (packed_len as usize) < saved.len(),
+        "packed {packed_len} bytes, Automerge's save {}",
+        saved.len()
+    );
+    s.connection()
+        .execute(
+            "UPDATE doc_data SET bytes = ?2 WHERE doc_id = ?1",
+            rusqlite::params![h.id, saved],
+        )
+        .unwrap();
+    drop(s);
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.household(&h.id).unwrap(), h);
+    s.record_visit(&h.id, visit(T0), None, None).unwrap();
+    drop(s);
+    let mut s = Store::open(&path).unwrap();
+    let with_visit = s.household(&h.id).unwrap();
+    assert_eq!(with_visit.visits.len(), 1);
+    let unpacked: i64 = s
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM doc_data WHERE substr(bytes, 1, 4) <> x'28b52ffd'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(unpacked >= 1, "the old chunk is still as it was");
+    s.compact().unwrap();
+    let chunks: Vec<Vec<u8>> = s
+        .connection()
+        .prepare("SELECT bytes FROM doc_data")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!chunks.is_empty());
+    for c in &chunks {
+        assert_eq!(
+            &c[..4],
+            &[0x28, 0xb5, 0x2f, 0xfd],
+            "packed after compaction"
+        );
+    }
+    assert_eq!(s.household(&h.id).unwrap(), with_visit);
+    drop(s);
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.household(&h.id).unwrap(), with_visit);
+}
+
 #[test]
 fn a_task_can_be_opened_on_its_own() {
     let mut r = replica("gw1", "张网格");

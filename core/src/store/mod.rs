@@ -10,6 +10,7 @@ mod actions;
 mod cache;
 mod exchange;
 mod index;
+mod packed;
 mod photos;
 mod plans;
 mod queries;
@@ -26,6 +27,7 @@ pub use actions::{VisitAppeal, VisitOutcome, VisitTask};
 pub use exchange::{Entry, decode_bundle_resolving, encode_bundle, encode_bundle_implying};
 pub use exchange::{ImportReport, Incoming, Merged, MergedChange, StateVector};
 pub(crate) use exchange::{byte_kind, decode_bundle, kind_byte};
+pub use packed::{DICTIONARY_ID, unpack_chunk};
 pub use photos::{DRAFT_DAYS, KEY_KEEP_LOCATION, PhotoBacklog, UnsentBlob};
 pub use plans::{DueVisit, HouseholdPlan};
 pub use queries::{
@@ -575,8 +577,8 @@ impl Store {
                 None => crate::doc::Entity::read(&s.doc, &s.id, s.kind)?,
             };
             let bytes = match &s.before {
-                Some(before) => s.doc.save_after(before),
-                None => s.doc.save(),
+                Some(before) => packed::pack(&s.doc.save_after(before)),
+                None => packed::pack_snapshot(&mut s.doc),
             };
             // Cached statements: a server runs these for every document of every push.
             let chunks: i64 = tx
@@ -616,11 +618,11 @@ impl Store {
 
     /// Replaces a document's saved chunks by one snapshot.
     pub fn compact_doc(&mut self, id: &str) -> Result<()> {
-        let bytes = self.doc(id)?.save();
+        let bytes = packed::pack_snapshot(self.doc(id)?);
         self.save_as_one(id, &bytes)
     }
 
-    /// Stores `bytes` (a whole save) as a document's only chunk.
+    /// Stores `bytes` (a whole save, packed) as a document's only chunk.
     fn save_as_one(&mut self, id: &str, bytes: &[u8]) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.prepare_cached("DELETE FROM doc_data WHERE doc_id = ?1")?
@@ -653,16 +655,20 @@ impl Store {
             let Some(mut doc) = load_doc(&self.conn, id)? else {
                 continue;
             };
-            self.save_as_one(id, &doc.save())?;
+            self.save_as_one(id, &packed::pack_snapshot(&mut doc))?;
             done += 1;
         }
         Ok(done)
     }
 
-    /// Compacts every document that has more than one chunk, then lets SQLite reclaim the space.
+    /// Compacts every document that has more than one chunk, or one not packed (a store
+    /// written before `packed`), then lets SQLite reclaim the space.
     pub fn compact(&mut self) -> Result<()> {
         let ids: Vec<String> = {
-            let mut stmt = self.conn.prepare("SELECT id FROM docs WHERE chunks > 1")?;
+            let mut stmt = self.conn.prepare(
+                "SELECT id FROM docs WHERE chunks > 1 \
+                 UNION SELECT doc_id FROM doc_data WHERE substr(bytes, 1, 4) <> x'28b52ffd'",
+            )?;
             stmt.query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
@@ -811,10 +817,11 @@ pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>
     let mut doc: Option<AutoCommit> = None;
     let corrupt = |e: automerge::AutomergeError| Error::schema(id, format!("stored bytes: {e}"));
     while let Some(row) = rows.next()? {
-        let bytes = row
+        let stored = row
             .get_ref(0)?
             .as_blob()
             .map_err(|e| Error::Storage(e.to_string()))?;
+        let bytes = &packed::unpack_chunk(stored)?[..];
         match doc.as_mut() {
             None => doc = Some(AutoCommit::load(bytes).map_err(corrupt)?),
             Some(d) => {

@@ -369,7 +369,7 @@ impl Store {
                 .fork_at(&acked)
                 .map_err(|e| Error::Storage(format!("document {id}: {e}")))?;
             let entity = crate::doc::Entity::read(&doc, id, kind)?;
-            let bytes = doc.save();
+            let bytes = super::packed::pack_snapshot(&mut doc);
             Some((doc, entity, bytes))
         };
         self.cache.remove(id);

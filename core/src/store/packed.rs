@@ -1,0 +1,176 @@
+//! How a document's saved bytes are kept in `doc_data`: each chunk through zstd with a
+//! dictionary trained on documents, when that is smaller.
+//!
+//! Automerge deflates each column of a saved document on its own, past 256 bytes; a household
+//! is about 650 bytes that way, and nearly all of it is what every household shares: the
+//! columns' layout, the keys' names, the actors of one grid. A dictionary holds exactly that
+//! once, for every document: a street's documents come to 248 bytes each from 793
+//! (docs/perf.md, "Storage per household"), a third of a street server's file.
+//!
+//! A stored chunk says what it is by its first bytes: Automerge's magic (`85 6f 4a 83`) or
+//! zstd's (`28 b5 2f fd`), so stores written before this module read as they are and need no
+//! migration; they are packed as their documents are written or compacted. The dictionary is
+//! fixed for ever (its id is in every frame): a better one later comes beside it, with its own
+//! id, and this one stays to read what it packed.
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::sync::OnceLock;
+
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
+
+use crate::{Error, Result};
+
+/// The dictionary: 32 KB trained by `scripts/train_doc_dict.sh` on 6,000 documents of the
+/// 22-grid street fixture (households, visit books, appeals, tasks), each one snapshot with its
+/// columns not deflated, as [`pack_snapshot`] keeps them. 64 KB packed documents 3% smaller and
+/// would add 32 KB more to the phone's library.
+const DICTIONARY: &[u8] = include_bytes!("docs.zdict");
+
+/// The dictionary's id, as `zstd --train --dictID` wrote it into the dictionary and as every
+/// frame packed with it says.
+pub const DICTIONARY_ID: u32 = 0x4453_0001;
+
+/// zstd's level for stored chunks: 3 is zstd's default; higher levels gained 3% on documents
+/// for three times the time (measured with the dictionary, `zstd -b1 -e9 -D`).
+const LEVEL: i32 = 3;
+
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// A saved chunk never grows past this when unpacked: a document of a few thousand visits is
+/// a few hundred kilobytes; anything claiming more is not ours.
+const MAX_UNPACKED: u64 = 64 << 20;
+
+fn encoder() -> &'static EncoderDictionary<'static> {
+    static E: OnceLock<EncoderDictionary<'static>> = OnceLock::new();
+    E.get_or_init(|| EncoderDictionary::copy(DICTIONARY, LEVEL))
+}
+
+fn decoder() -> &'static DecoderDictionary<'static> {
+    static D: OnceLock<DecoderDictionary<'static>> = OnceLock::new();
+    D.get_or_init(|| DecoderDictionary::copy(DICTIONARY))
+}
+
+/// The bytes to store for `plain` (a saved snapshot or chunk): packed with the dictionary, or
+/// as they are when packing does not make them smaller.
+pub(crate) fn pack(plain: &[u8]) -> Vec<u8> {
+    let packed = zstd::bulk::Compressor::with_prepared_dictionary(encoder())
+        .and_then(|mut c| {
+            c.include_checksum(false)?;
+            c.include_contentsize(true)?;
+            c.include_dictid(true)?;
+            c.compress(plain)
+        })
+        .ok();
+    match packed {
+        Some(p) if p.len() < plain.len() => p,
+        _ => plain.to_vec(),
+    }
+}
+
+/// A document's whole state to store as its one chunk: its columns not deflated (the
+/// dictionary finds what they share only in plain columns), then packed.
+pub(crate) fn pack_snapshot(doc: &mut automerge::AutoCommit) -> Vec<u8> {
+    pack(&doc.save_nocompress())
+}
+
+/// Whether a stored chunk was packed here. A packed first chunk is always a whole snapshot
+/// with plain columns ([`pack_snapshot`]): a store's first write of a document and every
+/// compaction write one.
+pub(crate) fn is_packed(stored: &[u8]) -> bool {
+    stored.starts_with(&ZSTD_MAGIC)
+}
+
+/// The Automerge bytes of a stored chunk, whichever way it was stored.
+pub fn unpack_chunk(stored: &[u8]) -> Result<Cow<'_, [u8]>> {
+    if !is_packed(stored) {
+        return Ok(Cow::Borrowed(stored));
+    }
+    let bad = |why: String| Error::Storage(format!("a stored document chunk: {why}"));
+    let id = zstd::zstd_safe::get_dict_id_from_frame(stored).map(u32::from);
+    if id != Some(DICTIONARY_ID) {
+        return Err(bad(format!("packed with an unknown dictionary {id:?}")));
+    }
+    let mut out = Vec::with_capacity(unpacked_len(stored).unwrap_or(0).min(MAX_UNPACKED) as usize);
+    zstd::stream::read::Decoder::with_prepared_dictionary(stored, decoder())
+        .map_err(|e| bad(e.to_string()))?
+        .take(MAX_UNPACKED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| bad(e.to_string()))?;
+    if out.len() as u64 > MAX_UNPACKED {
+        return Err(bad("larger than any document".into()));
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// The size of a stored chunk once unpacked, from its frame's header (no decompression), or
+/// its own size when it is not packed. `None` for a frame that does not say.
+pub(crate) fn unpacked_len(stored: &[u8]) -> Option<u64> {
+    if !is_packed(stored) {
+        return Some(stored.len() as u64);
+    }
+    zstd::zstd_safe::get_frame_content_size(stored)
+        .ok()
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::{ROOT, transaction::Transactable};
+
+    fn household() -> automerge::AutoCommit {
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(ROOT, "kind", "household").unwrap();
+        doc.put(ROOT, "address", "3栋2单元501").unwrap();
+        doc.put(ROOT, "name", "王秀英").unwrap();
+        doc.put(ROOT, "grid", "xb-c01-g01").unwrap();
+        doc
+    }
+
+    #[test]
+    fn the_dictionary_is_the_one_its_frames_name() {
+        assert_eq!(
+            zstd::zstd_safe::get_dict_id_from_dict(DICTIONARY).map(u32::from),
+            Some(DICTIONARY_ID)
+        );
+    }
+
+    #[test]
+    fn a_packed_snapshot_loads_as_the_document() {
+        let mut doc = household();
+        let stored = pack_snapshot(&mut doc);
+        assert!(stored.starts_with(&ZSTD_MAGIC), "a document packs smaller");
+        assert!(
+            stored.len() < doc.save().len(),
+            "smaller than Automerge's own save"
+        );
+        let plain = unpack_chunk(&stored).unwrap();
+        assert_eq!(unpacked_len(&stored), Some(plain.len() as u64));
+        let mut back = automerge::AutoCommit::load(&plain).unwrap();
+        assert_eq!(back.get_heads(), doc.get_heads());
+    }
+
+    #[test]
+    fn chunks_stored_before_packing_read_as_they_are() {
+        let saved = household().save();
+        assert!(matches!(unpack_chunk(&saved).unwrap(), Cow::Borrowed(b) if b == &saved[..]));
+        assert_eq!(unpacked_len(&saved), Some(saved.len() as u64));
+    }
+
+    #[test]
+    fn what_packing_would_grow_is_kept_as_it_is() {
+        let tiny = [0x85u8, 0x6f, 0x4a, 0x83, 1];
+        assert_eq!(pack(&tiny), tiny.to_vec());
+    }
+
+    #[test]
+    fn a_foreign_or_broken_frame_is_a_storage_error() {
+        let foreign = zstd::bulk::compress(&household().save_nocompress(), 3).unwrap();
+        assert!(matches!(unpack_chunk(&foreign), Err(Error::Storage(_))));
+        let mut broken = pack_snapshot(&mut household());
+        let n = broken.len();
+        broken.truncate(n - 3);
+        assert!(matches!(unpack_chunk(&broken), Err(Error::Storage(_))));
+    }
+}
