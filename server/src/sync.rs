@@ -1176,7 +1176,7 @@ pub fn page_planned(
     let mut docs: Vec<(String, DocKind, bool, Vec<Row>)> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut used = 0usize;
-    // Documents with a trimmed row in the page, counted at their stored size.
+    // Documents with a trimmed row in the page, counted at their size unpacked (as they go).
     let mut whole = std::collections::HashSet::new();
     // Read before the rows, in the same lock: rows up to here are all looked at unless the page
     // fills up.
@@ -1217,7 +1217,7 @@ pub fn page_planned(
                 break 'outer;
             }
             if crate::trim::is_trimmed(&row.bytes) {
-                // This document goes whole (below): count its stored size once.
+                // This document goes whole (below): count its size unpacked once.
                 if whole.insert(row.doc_id.clone()) {
                     used += store.stored_len(&row.doc_id)?;
                 }
