@@ -500,11 +500,7 @@ impl Store {
         let mut rows = stmt.query([id])?;
         let mut n = 0;
         while let Some(row) = rows.next()? {
-            let stored = row
-                .get_ref(0)?
-                .as_blob()
-                .map_err(|e| Error::Storage(e.to_string()))?;
-            n += super::packed::unpacked_len(stored).ok_or_else(|| {
+            n += super::packed::unpacked_len(super::packed::row_chunk(row)?).ok_or_else(|| {
                 Error::Storage(format!("document {id}: a packed chunk without its size"))
             })?;
         }
@@ -520,11 +516,9 @@ impl Store {
         let mut rows = stmt.query([id])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let stored = row
-                .get_ref(0)?
-                .as_blob()
-                .map_err(|e| Error::Storage(e.to_string()))?;
-            out.extend_from_slice(&super::packed::unpack_chunk(stored)?);
+            out.extend_from_slice(&super::packed::unpack_chunk(super::packed::row_chunk(
+                row,
+            )?)?);
         }
         Ok(out)
     }
@@ -548,7 +542,13 @@ impl Store {
         {
             return Ok((super::packed::unpack_chunk(one)?.into_owned(), heads));
         }
-        let doc = automerge::Automerge::load(&self.stored_bytes(id)?)
+        // One chunk read already (not packed, or its heads missing) loads as it is; several
+        // are read all.
+        let all = match &chunks[..] {
+            [one] => super::packed::unpack_chunk(one)?,
+            _ => self.stored_bytes(id)?.into(),
+        };
+        let doc = automerge::Automerge::load(&all)
             .map_err(|e| Error::Storage(format!("document {id}: {e}")))?;
         Ok((doc.save_nocompress(), doc.get_heads()))
     }

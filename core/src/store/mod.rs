@@ -665,10 +665,11 @@ impl Store {
     /// written before `packed`), then lets SQLite reclaim the space.
     pub fn compact(&mut self) -> Result<()> {
         let ids: Vec<String> = {
-            let mut stmt = self.conn.prepare(
+            let mut stmt = self.conn.prepare(&format!(
                 "SELECT id FROM docs WHERE chunks > 1 \
-                 UNION SELECT doc_id FROM doc_data WHERE substr(bytes, 1, 4) <> x'28b52ffd'",
-            )?;
+                 UNION SELECT doc_id FROM doc_data WHERE {}",
+                packed::NOT_PACKED_SQL
+            ))?;
             stmt.query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
@@ -817,11 +818,7 @@ pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>
     let mut doc: Option<AutoCommit> = None;
     let corrupt = |e: automerge::AutomergeError| Error::schema(id, format!("stored bytes: {e}"));
     while let Some(row) = rows.next()? {
-        let stored = row
-            .get_ref(0)?
-            .as_blob()
-            .map_err(|e| Error::Storage(e.to_string()))?;
-        let bytes = &packed::unpack_chunk(stored)?[..];
+        let bytes = &packed::unpack_chunk(packed::row_chunk(row)?)?[..];
         match doc.as_mut() {
             None => doc = Some(AutoCommit::load(bytes).map_err(corrupt)?),
             Some(d) => {
