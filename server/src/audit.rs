@@ -49,10 +49,11 @@ pub fn for_household(
              SELECT ?1 UNION SELECT id FROM tasks WHERE household_id = ?1 \
              UNION SELECT id FROM appeals WHERE household_id = ?1 \
              UNION SELECT doc_id FROM visit_books WHERE household_id = ?1) \
-         SELECT l.seq, l.doc_id, COALESCE(s.kind, ''), l.hash, l.device_id, l.received_at \
+         SELECT l.seq, l.doc_id, COALESCE(s.kind, ''), l.hash, d.device_id, l.received_at \
          FROM docs_of o \
          CROSS JOIN change_log l ON l.doc_id = o.doc_id \
          LEFT JOIN doc_scope s ON s.doc_id = l.doc_id \
+         LEFT JOIN log_devices d ON d.n = l.device \
          ORDER BY l.seq DESC LIMIT ?2",
     )?;
     let mut entries = stmt

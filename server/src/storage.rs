@@ -124,7 +124,72 @@ fn migrations() -> Vec<String> {
         DEVICE_SCOPE_SINCE.to_string(),
         // 11: the people of a unit (the plans' coverage names each grid's workers).
         PERSON_UNITS_BY_UNIT.to_string(),
+        // 12: the change log, smaller (issue 18: storage per household). A street's log has
+        // seven rows a household, each naming its device by a 36-character id, twice (row and
+        // index), and its hash indexed whole (32 bytes) for the few lookups by hash: devices
+        // are numbered (`log_devices`, a few hundred rows) and the hash is indexed by its first
+        // 8 bytes, the row holding it whole (lookups compare both: [`HASH_IS`]). A SQLite
+        // table cannot lose a `UNIQUE`: the table is rebuilt, its `seq`s and their counter
+        // kept.
+        LOG_INTEGER_KEYS.to_string(),
     ]
+}
+
+const LOG_INTEGER_KEYS: &str = r#"
+        CREATE TABLE log_devices (n INTEGER PRIMARY KEY, device_id TEXT NOT NULL UNIQUE);
+        INSERT INTO log_devices (device_id)
+            SELECT DISTINCT device_id FROM change_log WHERE device_id IS NOT NULL ORDER BY 1;
+        CREATE TABLE change_log_next (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            doc_id TEXT NOT NULL,
+            hash BLOB NOT NULL,
+            bytes BLOB NOT NULL,
+            heads_after BLOB NOT NULL,
+            device INTEGER,
+            received_at INTEGER NOT NULL
+        );
+        INSERT INTO change_log_next (seq, doc_id, hash, bytes, heads_after, device, received_at)
+            SELECT c.seq, c.doc_id, c.hash, c.bytes, c.heads_after, d.n, c.received_at
+            FROM change_log c LEFT JOIN log_devices d ON d.device_id = c.device_id ORDER BY c.seq;
+        UPDATE sqlite_sequence SET seq = MAX(seq,
+                (SELECT seq FROM sqlite_sequence WHERE name = 'change_log'))
+            WHERE name = 'change_log_next';
+        INSERT INTO sqlite_sequence (name, seq)
+            SELECT 'change_log_next', seq FROM sqlite_sequence WHERE name = 'change_log'
+            AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'change_log_next');
+        DROP TABLE change_log;
+        ALTER TABLE change_log_next RENAME TO change_log;
+        CREATE INDEX change_log_doc ON change_log (doc_id, seq);
+        CREATE INDEX change_log_device ON change_log (device, seq);
+        CREATE INDEX change_log_hash ON change_log (substr(hash, 1, 8));
+    "#;
+
+/// SQL true for the change-log row of the change whose hash is `?1`: found by the index of
+/// hashes' first 8 bytes (`change_log_hash`), then compared whole.
+pub const HASH_IS: &str = "substr(hash, 1, 8) = substr(?1, 1, 8) AND hash = ?1";
+
+/// Whether this store's change log holds the change with this hash.
+pub fn log_holds(conn: &Connection, hash: &[u8]) -> rusqlite::Result<bool> {
+    conn.prepare_cached(&format!("SELECT 1 FROM change_log WHERE {HASH_IS}"))?
+        .exists([hash])
+}
+
+/// A device's number in this store's change log (`log_devices`), given it on first use.
+pub fn log_device(conn: &Connection, device_id: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached("INSERT OR IGNORE INTO log_devices (device_id) VALUES (?1)")?
+        .execute([device_id])?;
+    conn.prepare_cached("SELECT n FROM log_devices WHERE device_id = ?1")?
+        .query_row([device_id], |r| r.get(0))
+}
+
+/// A device's number in the change log, if it has any row there; a device without one matches
+/// no row (`-1`, never a number given).
+pub fn log_device_of(conn: &Connection, device_id: &str) -> rusqlite::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT n FROM log_devices WHERE device_id = ?1")?
+        .query_row([device_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(-1))
 }
 
 const PERSON_UNITS_BY_UNIT: &str = "CREATE INDEX person_units_unit ON person_units (unit_id);";
@@ -477,9 +542,10 @@ pub struct LogRow<'a> {
 /// Copies a row into the replica's change log, with the shared log's `seq` (a row the replica
 /// holds already is left as it is).
 pub fn copy_log_row(conn: &Connection, r: &LogRow<'_>) -> rusqlite::Result<()> {
+    let device = r.device_id.map(|d| log_device(conn, d)).transpose()?;
     conn.prepare_cached(
         "INSERT OR IGNORE INTO change_log \
-         (seq, doc_id, hash, bytes, heads_after, device_id, received_at) \
+         (seq, doc_id, hash, bytes, heads_after, device, received_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
@@ -488,7 +554,7 @@ pub fn copy_log_row(conn: &Connection, r: &LogRow<'_>) -> rusqlite::Result<()> {
         r.hash,
         r.bytes,
         r.heads_after,
-        r.device_id,
+        device,
         r.received_at
     ])?;
     Ok(())

@@ -101,11 +101,11 @@ pub fn server_times(b: &mut Backend, pushed: &PushOutcome) -> Result<usize, Push
         for h in &t.deps {
             let at: Option<i64> = b
                 .connection()
-                .query_row(
-                    "SELECT received_at FROM change_log WHERE hash = ?1",
-                    [&h.0[..]],
-                    |r| r.get(0),
-                )
+                .prepare_cached(&format!(
+                    "SELECT received_at FROM change_log WHERE {}",
+                    storage::HASH_IS
+                ))
+                .and_then(|mut q| q.query_row([&h.0[..]], |r| r.get(0)))
                 .optional()
                 .map_err(Error::from)?;
             floor = floor.max(at);
@@ -180,7 +180,10 @@ pub fn decode_push<'a>(store: &Store, bundle: &'a [u8]) -> Result<Vec<Entry<'a>>
         for h in probe.get_missing_deps(&[]) {
             let id: Option<String> = store
                 .connection()
-                .prepare_cached("SELECT doc_id FROM change_log WHERE hash = ?1")?
+                .prepare_cached(&format!(
+                    "SELECT doc_id FROM change_log WHERE {}",
+                    storage::HASH_IS
+                ))?
                 .query_row([&h.0[..]], |r| r.get(0))
                 .optional()?;
             if let Some(id) = id {
@@ -410,7 +413,7 @@ fn merge(
                 // Rolls the whole transaction back.
                 return Err(Error::NotAllowed("refused".into()));
             }
-            let appended = append_log(shared, merged, device_id.as_deref(), now)
+            let appended = append_log(shared, tx, merged, device_id.as_deref(), now)
                 .map_err(|e| Error::Storage(e.to_string()))?;
             let (lo, hi) = (
                 appended.iter().map(|a| a.seq).min(),
@@ -752,8 +755,13 @@ struct Appended<'m> {
 
 /// Appends each merged change to the change log once (a change already there, from a retried
 /// push or from another server, is skipped by its hash); the changes it added, in order.
+///
+/// On PostgreSQL the shared log is written (its rows are copied into the replica's after);
+/// embedded, the store's own (`local`), whose devices are numbered and whose hashes are unique
+/// by a check rather than a constraint (`storage::LOG_INTEGER_KEYS`).
 fn append_log<'m>(
     db: &Db<'_>,
+    local: &rusqlite::Connection,
     merged: &'m [Merged],
     device_id: Option<&str>,
     now: i64,
@@ -762,28 +770,38 @@ fn append_log<'m>(
     if db.is_postgres() && merged.iter().any(|m| !m.changes.is_empty()) {
         db.execute(APPEND_LOCK, &[])?;
     }
+    let device = match device_id {
+        Some(d) if !db.is_postgres() => Some(storage::log_device(local, d)?),
+        _ => None,
+    };
     for m in merged {
         for c in &m.changes {
             let hash = &c.hash.0[..];
             let heads = encode_heads(&c.heads_after);
-            let row = if db.is_postgres() {
+            let seq = if db.is_postgres() {
                 db.row(
                     "INSERT INTO change_log \
                      (doc_id, kind, hash, bytes, heads_after, device_id, received_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (hash) DO NOTHING RETURNING seq",
                     vals![&m.id, m.kind.code(), hash, c.bytes.clone(), heads, device_id, now],
                 )?
+                .map(|r| r.int(0))
+                .transpose()?
+            } else if storage::log_holds(local, hash)? {
+                None
             } else {
-                db.row(
-                    "INSERT INTO change_log \
-                     (doc_id, hash, bytes, heads_after, device_id, received_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hash) DO NOTHING RETURNING seq",
-                    vals![&m.id, hash, c.bytes.clone(), heads, device_id, now],
-                )?
+                local
+                    .prepare_cached(
+                        "INSERT INTO change_log \
+                         (doc_id, hash, bytes, heads_after, device, received_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(rusqlite::params![&m.id, hash, &c.bytes, heads, device, now])?;
+                Some(local.last_insert_rowid())
             };
-            if let Some(r) = row {
+            if let Some(seq) = seq {
                 appended.push(Appended {
-                    seq: r.int(0)?,
+                    seq,
                     doc: &m.id,
                     change: c,
                 });
@@ -1135,7 +1153,7 @@ pub fn page_planned(
         .map(|i| format!("?{}", first_unit + i))
         .collect::<Vec<_>>()
         .join(", ");
-    let cols = "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device_id IS ?1, s.kind, \
+    let cols = "SELECT c.seq, c.doc_id, c.bytes, c.heads_after, c.device IS ?1, s.kind, \
                 s.scope_seq, s.open_seq";
     let kinds = reads.filter();
     let sql = match light {
@@ -1184,10 +1202,11 @@ pub fn page_planned(
     let mut reached = cursor as i64;
     let mut more = false;
     let batch = BATCH;
+    let own = storage::log_device_of(store.connection(), &device.id)?;
     'outer: loop {
         let rows: Vec<Row> = {
             let mut stmt = store.connection().prepare_cached(&sql)?;
-            let mut args: Vec<&dyn rusqlite::ToSql> = vec![&device.id, &reached, &batch];
+            let mut args: Vec<&dyn rusqlite::ToSql> = vec![&own, &reached, &batch];
             if light.is_some() {
                 args.extend([&since as &dyn rusqlite::ToSql, &pins]);
             }

@@ -55,7 +55,7 @@ struct Kept {
     seq: i64,
     doc_id: String,
     hash: Vec<u8>,
-    device_id: Option<String>,
+    device: Option<i64>,
     received_at: i64,
     /// Bytes this trim drops from it (0: trimmed before).
     dropped: i64,
@@ -101,7 +101,7 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
     // they fill few pages.
     let kept: Vec<Kept> = tx
         .prepare_cached(
-            "SELECT seq, doc_id, hash, device_id, received_at, \
+            "SELECT seq, doc_id, hash, device, received_at, \
              length(bytes) + length(heads_after) FROM change_log \
              WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
         )?
@@ -110,7 +110,7 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
                 seq: r.get(0)?,
                 doc_id: r.get(1)?,
                 hash: r.get(2)?,
-                device_id: r.get(3)?,
+                device: r.get(3)?,
                 received_at: r.get(4)?,
                 dropped: r.get(5)?,
             })
@@ -122,11 +122,11 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
     )?;
     {
         let mut insert = tx.prepare_cached(
-            "INSERT INTO change_log (seq, doc_id, hash, bytes, heads_after, device_id, received_at) \
+            "INSERT INTO change_log (seq, doc_id, hash, bytes, heads_after, device, received_at) \
              VALUES (?1, ?2, ?3, x'', x'', ?4, ?5)",
         )?;
         for k in &kept {
-            insert.execute(params![k.seq, k.doc_id, k.hash, k.device_id, k.received_at])?;
+            insert.execute(params![k.seq, k.doc_id, k.hash, k.device, k.received_at])?;
         }
     }
     tx.execute(

@@ -219,7 +219,8 @@ fn accounts_scopes_triage_and_bad_input() {
     let device: String = {
         let conn = rusqlite::Connection::open(common::db_file(&data)).unwrap();
         conn.query_row(
-            "SELECT device_id FROM change_log ORDER BY seq DESC LIMIT 1",
+            "SELECT d.device_id FROM change_log c JOIN log_devices d ON d.n = c.device \
+             ORDER BY c.seq DESC LIMIT 1",
             [],
             |r| r.get(0),
         )

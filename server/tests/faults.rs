@@ -159,6 +159,14 @@ fn sigkill_during_sync_and_restored_server() {
     let r = p1.sync().unwrap();
     assert!(r.reconciled_docs > 0);
     assert_eq!(p1.heads(), p2.heads());
+    // Everything the phones brought back twice is logged once.
+    assert_eq!(
+        server_count(
+            &data,
+            "SELECT COUNT(*) - COUNT(DISTINCT hash) FROM change_log"
+        ),
+        0
+    );
 }
 
 /// Documents a phone counts as acknowledged are on the server with every change the phone has

@@ -51,7 +51,7 @@ fn a_phone_back_after_the_log_was_trimmed_gets_every_change() {
     let rows = server_count(&data, "SELECT COUNT(*) FROM change_log");
     let with_device = server_count(
         &data,
-        "SELECT COUNT(*) FROM change_log WHERE device_id IS NOT NULL",
+        "SELECT COUNT(*) FROM change_log WHERE device IS NOT NULL",
     );
     assert_eq!(trimmed(&data), 0, "nothing is 30 days old yet");
     let books = chunked(&data);
@@ -81,7 +81,7 @@ fn a_phone_back_after_the_log_was_trimmed_gets_every_change() {
     assert_eq!(
         server_count(
             &data,
-            "SELECT COUNT(*) FROM change_log WHERE device_id IS NOT NULL"
+            "SELECT COUNT(*) FROM change_log WHERE device IS NOT NULL"
         ),
         with_device
     );

@@ -67,7 +67,7 @@ fn the_fixture_builds_a_street_through_the_rules() {
     );
     // Every visit was pushed by its grid worker's phone, as that device.
     assert_eq!(
-        count("SELECT COUNT(DISTINCT device_id) FROM change_log WHERE device_id IS NOT NULL"),
+        count("SELECT COUNT(DISTINCT device) FROM change_log WHERE device IS NOT NULL"),
         3
     );
     // Received week by week over the weeks of history, not all at once.
@@ -84,7 +84,7 @@ fn the_fixture_builds_a_street_through_the_rules() {
     // time was plausible for when its sync arrived.
     assert_eq!(
         count(
-            "SELECT COUNT(*) FROM change_log WHERE device_id IS NULL \
+            "SELECT COUNT(*) FROM change_log WHERE device IS NULL \
              AND received_at > (SELECT MIN(received_at) FROM change_log)"
         ),
         0
@@ -509,7 +509,8 @@ fn pending_counts_equal_a_count_of_every_row() {
             .query_row(
                 &format!(
                     "SELECT COUNT(*) FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
-                     WHERE c.seq > ? AND (c.device_id IS NULL OR c.device_id <> ?) \
+                     LEFT JOIN log_devices d ON d.n = c.device \
+                     WHERE c.seq > ? AND (d.device_id IS NULL OR d.device_id <> ?) \
                      AND s.grid IN ({marks}){}",
                     if d.scope.role == Role::Supervisor {
                         " AND s.open = 1"

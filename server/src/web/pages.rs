@@ -1282,9 +1282,10 @@ fn count_pending(
         .query_row(rusqlite::params_from_iter(&args), |r| r.get(0))?;
     let own_sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM change_log c JOIN doc_scope s ON s.doc_id = c.doc_id \
-         WHERE c.device_id = ? AND c.seq > ? AND {filter} IN ({marks}) LIMIT ?)"
+         WHERE c.device = ? AND c.seq > ? AND {filter} IN ({marks}) LIMIT ?)"
     );
-    let mut own_args: Vec<rusqlite::types::Value> = vec![device.to_string().into()];
+    let mut own_args: Vec<rusqlite::types::Value> =
+        vec![crate::storage::log_device_of(conn, device)?.into()];
     own_args.extend(args);
     let own: i64 = conn
         .prepare_cached(&own_sql)?
