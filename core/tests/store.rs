@@ -760,3 +760,106 @@ fn a_long_used_store_is_tidied_once_a_week() {
     }
     drop(r);
 }
+
+/// A store's `visits` rows (a server's), as they are kept: household, book, visit id (a blob
+/// or a text), grid, time, by whom, kind.
+fn visit_rows(s: &Store) -> Vec<(String, i64, rusqlite::types::Value, String, i64, String)> {
+    s.connection()
+        .prepare("SELECT household_id, book, visit_id, grid, at, by_id FROM visits ORDER BY at")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn visit_rows_from_before_migration_11_are_converted_in_place() {
+    use rusqlite::types::Value;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.db");
+    let mut s = Store::open(&path).unwrap();
+    s.set_user(PersonRef::new("gw1", "张网格")).unwrap();
+    s.keep_visit_rows().unwrap();
+    let h = s
+        .create_household(new_household(
+            "G1",
+            "1",
+            "101",
+            vec![resident("王秀英", "户主", None, &[])],
+        ))
+        .unwrap();
+    s.record_visit(&h.id, visit(T0 - 400 * DAY), None, None)
+        .unwrap();
+    s.record_visit(&h.id, visit(T0), None, None).unwrap();
+    let rows = visit_rows(&s);
+    let years = [
+        doorstep_core::doc::visits::year_of(T0 - 400 * DAY) as i64,
+        doorstep_core::doc::visits::year_of(T0) as i64,
+    ];
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        [rows[0].1, rows[1].1],
+        years,
+        "each row names its book by year"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| matches!(&r.2, Value::Blob(b) if b.len() == 16)),
+        "a UUID is kept as its 16 bytes"
+    );
+    // The rows as schema 10 kept them (the visit book's id, the visit's id as text), and one of
+    // a household's own document from before visit books, its id not a canonical UUID.
+    s.connection()
+        .execute_batch(&format!(
+            "BEGIN;
+             CREATE TABLE old_visits (
+                 household_id TEXT NOT NULL, doc_id TEXT NOT NULL, visit_id TEXT NOT NULL,
+                 grid TEXT NOT NULL, at INTEGER NOT NULL, by_id TEXT NOT NULL, kind TEXT NOT NULL,
+                 PRIMARY KEY (household_id, doc_id, visit_id)) WITHOUT ROWID;
+             INSERT INTO old_visits SELECT household_id,
+                 CASE book WHEN 0 THEN household_id ELSE household_id || '.' || book END,
+                 lower(substr(hex(visit_id), 1, 8) || '-' || substr(hex(visit_id), 9, 4) || '-' ||
+                       substr(hex(visit_id), 13, 4) || '-' || substr(hex(visit_id), 17, 4) || '-' ||
+                       substr(hex(visit_id), 21)),
+                 grid, at, by_id, kind FROM visits;
+             INSERT INTO old_visits VALUES ('{h}', '{h}', 'ABCDEF00-0000-7000-8000-000000000001',
+                 'G1', {old}, 'gw1', 'routine');
+             DROP TABLE visits;
+             ALTER TABLE old_visits RENAME TO visits;
+             CREATE INDEX visits_grid_at ON visits (grid, at);
+             PRAGMA user_version = 10;
+             COMMIT;",
+            h = h.id,
+            old = T0 - 800 * DAY
+        ))
+        .unwrap();
+    drop(s);
+
+    let mut s = Store::open(&path).unwrap();
+    let mut expected = vec![(
+        h.id.clone(),
+        0,
+        Value::Text("ABCDEF00-0000-7000-8000-000000000001".into()),
+        "G1".to_string(),
+        T0 - 800 * DAY,
+        "gw1".to_string(),
+    )];
+    expected.extend(rows);
+    assert_eq!(visit_rows(&s), expected);
+    // Writing a book again replaces its rows, and only its own.
+    s.record_visit(&h.id, visit(T0 + HOUR), None, None).unwrap();
+    let now = visit_rows(&s);
+    assert_eq!(now.len(), 4);
+    assert_eq!(now.iter().filter(|r| r.1 == years[1]).count(), 2);
+    assert_eq!(now.iter().filter(|r| r.1 == 0).count(), 1);
+}

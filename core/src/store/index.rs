@@ -20,6 +20,24 @@ fn visits_of(id: &str) -> &str {
     crate::doc::visits::parse_id(id).map_or(id, |(h, _)| h)
 }
 
+/// Which of its household's documents a `visits` row came from: 0 for the household's own,
+/// the year for a visit book (whose id is `<household>.<year>`), so that the row need not
+/// repeat the document's id (schema migration 11).
+fn book_of(id: &str) -> i64 {
+    crate::doc::visits::parse_id(id).map_or(0, |(_, year)| i64::from(year))
+}
+
+/// A visit's id as its `visits` row keeps it: a canonical UUID as its 16 bytes, anything else
+/// as it is (a blob and a text never compare equal, so two ids never share a row).
+fn visit_key(id: &str) -> rusqlite::types::Value {
+    match uuid::Uuid::try_parse(id) {
+        Ok(u) if u.hyphenated().to_string() == id => {
+            rusqlite::types::Value::Blob(u.as_bytes().to_vec())
+        }
+        _ => rusqlite::types::Value::Text(id.to_string()),
+    }
+}
+
 /// Deletes every index row of document `id` but its search row.
 fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
     for sql in [
@@ -34,12 +52,10 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
     ] {
         tx.prepare_cached(sql)?.execute([id])?;
     }
-    for sql in [
-        "DELETE FROM visit_books WHERE household_id = ?1 AND doc_id = ?2",
-        "DELETE FROM visits WHERE household_id = ?1 AND doc_id = ?2",
-    ] {
-        tx.prepare_cached(sql)?.execute([visits_of(id), id])?;
-    }
+    tx.prepare_cached("DELETE FROM visit_books WHERE household_id = ?1 AND doc_id = ?2")?
+        .execute([visits_of(id), id])?;
+    tx.prepare_cached("DELETE FROM visits WHERE household_id = ?1 AND book = ?2")?
+        .execute(params![visits_of(id), book_of(id)])?;
     Ok(())
 }
 
@@ -295,13 +311,13 @@ fn visit_rows_of(
 ) -> Result<()> {
     for v in visits {
         tx.prepare_cached(
-            "INSERT OR IGNORE INTO visits (doc_id, visit_id, household_id, grid, at, by_id, kind) \
+            "INSERT OR IGNORE INTO visits (book, visit_id, household_id, grid, at, by_id, kind) \
              VALUES (?1, ?2, ?3, COALESCE((SELECT grid FROM households WHERE id = ?3), ''), \
                      ?4, ?5, ?6)",
         )?
         .execute(params![
-            doc_id,
-            v.id,
+            book_of(doc_id),
+            visit_key(&v.id),
             household,
             v.at,
             v.by.id,
