@@ -8,7 +8,8 @@ ROOT=$PWD
 BUILD=$ROOT/build
 mkdir -p "$BUILD"
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it began (seconds since the start): where a slow run spent its time.
+step() { printf '\n==> %s (at %d s)\n' "$*" "$SECONDS"; }
 # A test run builds once from scratch: incremental caches would only take disk (gigabytes).
 export CARGO_INCREMENTAL=0
 

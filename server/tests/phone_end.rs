@@ -91,8 +91,8 @@ fn a_phone_handed_over_delivers_everything_then_erases_itself() {
     let delivered = server_count(
         &data,
         &format!(
-            "SELECT COUNT(*) FROM visits WHERE visit_id IN ('{}')",
-            visits.join("','")
+            "SELECT COUNT(*) FROM visits WHERE visit_id IN (unhex('{}', '-'))",
+            visits.join("', '-'), unhex('")
         ),
     );
     assert_eq!(delivered, 3, "the visits reached the server");
@@ -108,7 +108,10 @@ fn a_phone_handed_over_delivers_everything_then_erases_itself() {
     assert_eq!(
         server_count(
             &data,
-            &format!("SELECT COUNT(*) FROM visits WHERE visit_id = '{}'", late[0])
+            &format!(
+                "SELECT COUNT(*) FROM visits WHERE visit_id = unhex('{}', '-')",
+                late[0]
+            )
         ),
         1
     );
@@ -351,8 +354,8 @@ fn a_role_changes_once_the_phones_are_handed_over_and_the_person_enrolls_again()
         server_count(
             &data,
             &format!(
-                "SELECT COUNT(*) FROM visits WHERE visit_id IN ('{}')",
-                visits.join("','")
+                "SELECT COUNT(*) FROM visits WHERE visit_id IN (unhex('{}', '-'))",
+                visits.join("', '-'), unhex('")
             ),
         ),
         2
