@@ -12,6 +12,12 @@ use doorstep_server::{
     storage::ServerStore,
 };
 
+/// mimalloc rather than glibc's allocator: a merge allocates and frees many small objects
+/// (Automerge's ops and columns, SQLite's rows), and glibc's malloc and free were a quarter of
+/// the time of a street fixture's build (docs/perf.md, "The server's allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "doorstep-server",
