@@ -151,12 +151,10 @@ const LOG_INTEGER_KEYS: &str = r#"
         INSERT INTO change_log_next (seq, doc_id, hash, bytes, heads_after, device, received_at)
             SELECT c.seq, c.doc_id, c.hash, c.bytes, c.heads_after, d.n, c.received_at
             FROM change_log c LEFT JOIN log_devices d ON d.device_id = c.device_id ORDER BY c.seq;
-        UPDATE sqlite_sequence SET seq = MAX(seq,
-                (SELECT seq FROM sqlite_sequence WHERE name = 'change_log'))
-            WHERE name = 'change_log_next';
+        -- The old counter is at least every seq it gave: the new table takes it as it is.
+        DELETE FROM sqlite_sequence WHERE name = 'change_log_next';
         INSERT INTO sqlite_sequence (name, seq)
-            SELECT 'change_log_next', seq FROM sqlite_sequence WHERE name = 'change_log'
-            AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'change_log_next');
+            SELECT 'change_log_next', seq FROM sqlite_sequence WHERE name = 'change_log';
         DROP TABLE change_log;
         ALTER TABLE change_log_next RENAME TO change_log;
         CREATE INDEX change_log_doc ON change_log (doc_id, seq);

@@ -154,7 +154,7 @@ fn a_log_from_before_numbered_devices_is_kept_whole() {
         .query_row(
             &format!(
                 "EXPLAIN QUERY PLAN SELECT doc_id FROM change_log WHERE {}",
-                "substr(hash, 1, 8) = substr(?1, 1, 8) AND hash = ?1"
+                doorstep_server::storage::HASH_IS
             ),
             [&before[0].2],
             |r| r.get(3),
