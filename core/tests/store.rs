@@ -768,14 +768,11 @@ fn visit_rows(s: &Store) -> Vec<(String, i64, rusqlite::types::Value, String, i6
         .prepare("SELECT household_id, book, visit_id, grid, at, by_id FROM visits ORDER BY at")
         .unwrap()
         .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
+            // The household's and the recorder's ids as text, however kept (`visit_key`).
+            let id = |i: usize| -> rusqlite::Result<String> {
+                Ok(doorstep_core::store::visit_key_text(r.get_ref(i)?)?)
+            };
+            Ok((id(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, id(5)?))
         })
         .unwrap()
         .map(Result::unwrap)
@@ -856,6 +853,17 @@ fn visit_rows_from_before_migration_11_are_converted_in_place() {
     )];
     expected.extend(rows);
     assert_eq!(visit_rows(&s), expected);
+    // Migration 12: the household's id, a UUID, kept as 16 bytes; the recorder's `gw1` (no
+    // UUID) as it was.
+    let kept: Vec<(String, String)> = s
+        .connection()
+        .prepare("SELECT DISTINCT typeof(household_id), typeof(by_id) FROM visits")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kept, vec![("blob".to_string(), "text".to_string())]);
     // Writing a book again replaces its rows, and only its own.
     s.record_visit(&h.id, visit(T0 + HOUR), None, None).unwrap();
     let now = visit_rows(&s);

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use crate::ServerError;
 use crate::vals;
@@ -22,7 +22,8 @@ pub struct AuditEntry {
     pub doc_id: String,
     /// `household`, `task` or `appeal`.
     pub doc_kind: String,
-    /// The change's hash, hex (content-addressed: the same change has the same hash everywhere).
+    /// The change's hash, hex (content-addressed: the same change has the same hash everywhere);
+    /// its first 8 bytes only for an old change folded into a newer row ([`crate::folded`]).
     pub hash: String,
     /// The device that pushed it (`web:<person>` for the dashboard; none for changes made before
     /// devices were recorded, e.g. an import).
@@ -37,8 +38,10 @@ pub struct AuditEntry {
 /// The newest `limit` entries about a household: its own document and its help tasks' and
 /// appeals' documents. Read document by document through the log's `(doc_id, seq)` index (the
 /// CROSS JOIN keeps SQLite from walking the whole log by `seq` instead): the cost follows the
-/// household's history, not the server's. The log and the documents are read from this process's store (on
-/// PostgreSQL, its replica); who each device belongs to, from the shared directory.
+/// household's history, not the server's. A document's older trimmed changes are in its newest
+/// trimmed row's `history` ([`crate::folded`]; their hash is shown by its first 8 bytes). The
+/// log and the documents are read from this process's store (on PostgreSQL, its replica); who
+/// each device belongs to, from the shared directory.
 pub fn for_household(
     b: &dyn crate::readers::Reads,
     household_id: &str,
@@ -49,29 +52,57 @@ pub fn for_household(
              SELECT ?1 UNION SELECT id FROM tasks WHERE household_id = ?1 \
              UNION SELECT id FROM appeals WHERE household_id = ?1 \
              UNION SELECT doc_id FROM visit_books WHERE household_id = ?1) \
-         SELECT l.seq, l.doc_id, COALESCE(s.kind, ''), l.hash, d.device_id, l.received_at \
+         SELECT l.seq, l.doc_id, COALESCE(s.kind, ''), l.hash, l.device, l.received_at, \
+                l.history \
          FROM docs_of o \
          CROSS JOIN change_log l ON l.doc_id = o.doc_id \
-         LEFT JOIN doc_scope s ON s.doc_id = l.doc_id \
-         LEFT JOIN log_devices d ON d.n = l.device \
-         ORDER BY l.seq DESC LIMIT ?2",
+         LEFT JOIN doc_scope s ON s.doc_id = l.doc_id",
     )?;
-    let mut entries = stmt
-        .query_map(params![household_id, limit], |r| {
-            let hash: Vec<u8> = r.get(3)?;
-            Ok(AuditEntry {
-                seq: r.get(0)?,
-                doc_id: r.get(1)?,
-                doc_kind: r.get(2)?,
-                hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
-                device_id: r.get(4)?,
-                device_label: None,
-                person_id: None,
-                person_name: None,
-                received_at: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // (seq, doc, kind, hash, device number, received at)
+    type Line = (i64, String, String, Vec<u8>, Option<i64>, i64);
+    let mut lines: Vec<Line> = Vec::new();
+    let mut rows = stmt.query(params![household_id])?;
+    while let Some(r) = rows.next()? {
+        let (doc_id, kind): (String, String) = (r.get(1)?, r.get(2)?);
+        if let Some(history) = r.get::<_, Option<Vec<u8>>>(6)? {
+            let folded = crate::folded::decode(&history)
+                .map_err(|e| ServerError::Database(format!("{doc_id}: {e}")))?;
+            for f in folded {
+                lines.push((
+                    f.seq,
+                    doc_id.clone(),
+                    kind.clone(),
+                    f.hash.to_vec(),
+                    f.device,
+                    f.received_at,
+                ));
+            }
+        }
+        lines.push((r.get(0)?, doc_id, kind, r.get(3)?, r.get(4)?, r.get(5)?));
+    }
+    lines.sort_unstable_by_key(|l| std::cmp::Reverse(l.0));
+    lines.truncate(limit as usize);
+    let mut device_ids = b
+        .connection()
+        .prepare_cached("SELECT device_id FROM log_devices WHERE n = ?1")?;
+    let mut entries = Vec::with_capacity(lines.len());
+    for (seq, doc_id, doc_kind, hash, device, received_at) in lines {
+        let device_id: Option<String> = match device {
+            Some(n) => device_ids.query_row([n], |r| r.get(0)).optional()?,
+            None => None,
+        };
+        entries.push(AuditEntry {
+            seq,
+            doc_id,
+            doc_kind,
+            hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+            device_id,
+            device_label: None,
+            person_id: None,
+            person_name: None,
+            received_at,
+        });
+    }
     // Each device once: its label and person (the dashboard's pseudo-devices name the person).
     let db = b.db();
     // label, person id, person name

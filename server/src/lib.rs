@@ -21,6 +21,7 @@ pub mod db;
 pub mod demo;
 pub mod directory;
 pub mod fixture;
+pub mod folded;
 pub mod http;
 pub mod import;
 pub mod listen;
@@ -264,7 +265,8 @@ async fn follow(store: storage::ServerStore) {
 pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Keeps `days` days of change bytes in the log (0: all), trimming what gets older every
-/// [`TRIM_EVERY`], and saves the documents settled for [`trim::SETTLED_DAYS`] as one snapshot each.
+/// [`TRIM_EVERY`], saves the documents settled for [`trim::SETTLED_DAYS`] as one snapshot each,
+/// and once a night rewrites the store's file ([`trim::vacuum_due`]).
 async fn trim_log(store: storage::ServerStore, days: u32) {
     let mut tick = tokio::time::interval(TRIM_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -273,8 +275,13 @@ async fn trim_log(store: storage::ServerStore, days: u32) {
         if let Some(cutoff) = trim::cutoff(directory::now_ms(), days) {
             let s = store.clone();
             match tokio::task::spawn_blocking(move || s.trim_log(cutoff)).await {
-                Ok(Ok(t)) if t.rows == 0 => {}
-                Ok(Ok(t)) => tracing::info!(rows = t.rows, bytes = t.bytes, "change log trimmed"),
+                Ok(Ok(t)) if t.rows == 0 && t.folded == 0 => {}
+                Ok(Ok(t)) => tracing::info!(
+                    rows = t.rows,
+                    bytes = t.bytes,
+                    folded = t.folded,
+                    "change log trimmed"
+                ),
                 Ok(Err(e)) => tracing::warn!(error = %e, "change log could not be trimmed"),
                 Err(e) => tracing::warn!(error = %e, "change log trim task failed"),
             }
@@ -287,6 +294,25 @@ async fn trim_log(store: storage::ServerStore, days: u32) {
             Ok(Ok(n)) => tracing::info!(docs = n, "settled documents compacted"),
             Ok(Err(e)) => tracing::warn!(error = %e, "documents could not be compacted"),
             Err(e) => tracing::warn!(error = %e, "compaction task failed"),
+        }
+        // And at night, the file rewritten without the space its deletes left.
+        let s = store.clone();
+        let vacuum = move || -> Result<Option<(u64, u64, f64)>, ServerError> {
+            let now = directory::now_ms();
+            if !trim::vacuum_due(now, s.vacuumed_at()?) {
+                return Ok(None);
+            }
+            let t0 = std::time::Instant::now();
+            let (before, after) = s.vacuum(now)?;
+            Ok(Some((before, after, t0.elapsed().as_secs_f64())))
+        };
+        match tokio::task::spawn_blocking(vacuum).await {
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some((before, after, secs)))) => {
+                tracing::info!(before, after, secs, "store file rewritten (VACUUM)")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "store file could not be rewritten"),
+            Err(e) => tracing::warn!(error = %e, "VACUUM task failed"),
         }
     }
 }

@@ -716,6 +716,7 @@ fn admin(data: PathBuf, database: Option<String>, json: bool, action: Admin) -> 
             if json {
                 print_json(&serde_json::json!({
                     "trimmed_rows": trimmed.rows, "trimmed_bytes": trimmed.bytes,
+                    "folded_rows": trimmed.folded,
                     "file_before": before, "file_after": after,
                 }));
             } else {

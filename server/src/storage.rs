@@ -132,6 +132,9 @@ fn migrations() -> Vec<String> {
         // table cannot lose a `UNIQUE`: the table is rebuilt, its `seq`s and their counter
         // kept.
         LOG_INTEGER_KEYS.to_string(),
+        // 13: a document's older trimmed changes folded into its newest trimmed row
+        // (`folded.rs`): the log keeps one row per document once its changes are old.
+        "ALTER TABLE change_log ADD COLUMN history BLOB;".to_string(),
     ]
 }
 
@@ -170,6 +173,40 @@ pub const HASH_IS: &str = "substr(hash, 1, 8) = substr(?1, 1, 8) AND hash = ?1";
 pub fn log_holds(conn: &Connection, hash: &[u8]) -> rusqlite::Result<bool> {
     conn.prepare_cached(&format!("SELECT 1 FROM change_log WHERE {HASH_IS}"))?
         .exists([hash])
+}
+
+/// When this store's server received the change with hash `hash` of document `doc_id`: from
+/// its row, or, once its row was folded into a newer one of the document, from that row's
+/// history ([`crate::folded`], matched by the hash's first 8 bytes within the document). A
+/// history that cannot be read (a file altered by hand) counts as not holding it.
+pub fn log_received_at(
+    conn: &Connection,
+    doc_id: &str,
+    hash: &[u8],
+) -> rusqlite::Result<Option<i64>> {
+    let own: Option<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT received_at FROM change_log WHERE {HASH_IS}"
+        ))?
+        .query_row([hash], |r| r.get(0))
+        .optional()?;
+    if own.is_some() {
+        return Ok(own);
+    }
+    let mut histories = conn.prepare_cached(
+        "SELECT history FROM change_log WHERE doc_id = ?1 AND history IS NOT NULL",
+    )?;
+    let mut rows = histories.query([doc_id])?;
+    while let Some(r) = rows.next()? {
+        let history: Vec<u8> = r.get(0)?;
+        let found = crate::folded::decode(&history)
+            .ok()
+            .and_then(|f| f.into_iter().find(|f| f.is(hash)));
+        if let Some(f) = found {
+            return Ok(Some(f.received_at));
+        }
+    }
+    Ok(None)
 }
 
 /// A device's number in this store's change log (`log_devices`), given it on first use.
@@ -852,6 +889,41 @@ impl ServerStore {
                 return Ok(total);
             }
         }
+    }
+
+    /// Rewrites this process's store file whole (SQLite's `VACUUM`, [`crate::trim::vacuum_due`]),
+    /// holding the store's lock: merges wait, pages read on from their own connections (WAL).
+    /// `VACUUM` writes the new pages through the WAL; the checkpoints before and after bring
+    /// them home and truncate it, so the space is given back now. Notes when, at `now`.
+    /// Returns the file's size before and after.
+    pub fn vacuum(&self, now: i64) -> Result<(u64, u64), ServerError> {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut b = self.lock();
+        let before = size(&self.path);
+        let conn = b.connection_mut();
+        conn.execute_batch(
+            "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+        )?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![crate::trim::VACUUMED_KEY, now.to_string()],
+        )?;
+        Ok((before, size(&self.path)))
+    }
+
+    /// When [`ServerStore::vacuum`] last ran.
+    pub fn vacuumed_at(&self) -> Result<Option<i64>, ServerError> {
+        let b = self.lock();
+        let at: Option<String> = b
+            .connection()
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [crate::trim::VACUUMED_KEY],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(at.and_then(|v| v.parse().ok()))
     }
 
     /// This server's id (made when its database was created; on PostgreSQL, the shared one's).

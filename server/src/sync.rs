@@ -99,15 +99,8 @@ pub fn server_times(b: &mut Backend, pushed: &PushOutcome) -> Result<usize, Push
             floor = pushed.device_last_sync;
         }
         for h in &t.deps {
-            let at: Option<i64> = b
-                .connection()
-                .prepare_cached(&format!(
-                    "SELECT received_at FROM change_log WHERE {}",
-                    storage::HASH_IS
-                ))
-                .and_then(|mut q| q.query_row([&h.0[..]], |r| r.get(0)))
-                .optional()
-                .map_err(Error::from)?;
+            let at =
+                storage::log_received_at(b.connection(), &t.doc_id, &h.0).map_err(Error::from)?;
             floor = floor.max(at);
         }
         let times: Vec<(String, i64)> = t

@@ -127,7 +127,8 @@ fn a_log_from_before_numbered_devices_is_kept_whole() {
             &data,
             "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'server_schema'"
         ),
-        12
+        13,
+        "and every migration after it run"
     );
     record_visits(&p2, "A", 2, "迁移后 after");
     p2.sync().unwrap();

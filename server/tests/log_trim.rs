@@ -35,6 +35,55 @@ fn trimmed(data: &std::path::Path) -> i64 {
     )
 }
 
+fn whole(data: &std::path::Path) -> i64 {
+    server_count(
+        data,
+        "SELECT COUNT(*) FROM change_log WHERE length(bytes) > 0",
+    )
+}
+
+/// Every change the log holds, in a row of its own or folded into a newer row of its
+/// document (`folded.rs`): (changes, changes pushed by a device, documents with more than one
+/// trimmed row, the folded entries by document).
+fn logged(
+    data: &std::path::Path,
+) -> (
+    i64,
+    i64,
+    i64,
+    Vec<(String, Vec<doorstep_server::folded::Folded>)>,
+) {
+    let conn = rusqlite::Connection::open(db_file(data)).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT doc_id, device IS NOT NULL, history FROM change_log")
+        .unwrap();
+    let rows: Vec<(String, bool, Option<Vec<u8>>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let (mut changes, mut with_device, mut folded) = (0, 0, Vec::new());
+    for (doc, device, history) in rows {
+        changes += 1;
+        with_device += i64::from(device);
+        if let Some(h) = history {
+            let entries = doorstep_server::folded::decode(&h).unwrap();
+            changes += entries.len() as i64;
+            with_device += entries.iter().filter(|e| e.device.is_some()).count() as i64;
+            folded.push((doc, entries));
+        }
+    }
+    let doubled = conn
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT doc_id FROM change_log WHERE length(bytes) = 0 \
+             GROUP BY doc_id HAVING COUNT(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (changes, with_device, doubled, folded)
+}
+
 #[test]
 fn a_phone_back_after_the_log_was_trimmed_gets_every_change() {
     let (dir, data, server, p1, p2) = two_phones(20);
@@ -67,34 +116,79 @@ fn a_phone_back_after_the_log_was_trimmed_gets_every_change() {
     p1.set_server(&server.url());
     p2.set_server(&server.url());
     let started = std::time::Instant::now();
-    while trimmed(&data) < rows || chunked(&data) > 0 {
+    while whole(&data) > 0 || chunked(&data) > 0 {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(20),
-            "{} of {rows} rows trimmed, {} of {books} documents still in chunks",
-            trimmed(&data),
+            "{} of {rows} rows still whole, {} of {books} documents still in chunks",
+            whole(&data),
             chunked(&data)
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    // Every row stays for the audit (who brought which change, when); only bytes went.
-    assert_eq!(server_count(&data, "SELECT COUNT(*) FROM change_log"), rows);
-    assert_eq!(
-        server_count(
-            &data,
-            "SELECT COUNT(*) FROM change_log WHERE device IS NOT NULL"
-        ),
-        with_device
-    );
+    // Every change stays for the audit (who brought which change, when): a document keeps
+    // one trimmed row, its older changes folded into it.
+    let (changes, devices, doubled, folded) = logged(&data);
+    assert_eq!((changes, devices), (rows, with_device));
+    assert_eq!(doubled, 0, "one trimmed row per document");
+    let trimmed_rows = trimmed(&data);
+    assert!(trimmed_rows < rows, "{trimmed_rows} rows of {rows}");
+    assert!(!folded.is_empty());
 
     // p1 is up to date: nothing comes back to it.
     let r = p1.sync().unwrap();
     assert_eq!(r.pulled_docs, 0, "{r:?}");
 
-    // p2 comes back with visits of its own, recorded offline on the same households.
+    // The dashboard's audit of a household still lists its folded changes (by their short
+    // hash), with the device that brought them.
+    {
+        use common::browser::{Browser, set_password};
+        let sup = person(&data, "周书记", "supervisor", &["c"]);
+        assert!(set_password(&data, &sup, "zhou", "correct horse battery"));
+        let mut b = Browser::new(&server.url());
+        assert_eq!(b.login("zhou", "correct horse battery").status, 303);
+        let (book, entries) = &folded[0];
+        let household: String = rusqlite::Connection::open(db_file(&data))
+            .unwrap()
+            .query_row(
+                "SELECT household_id FROM visit_books WHERE doc_id = ?1",
+                [book],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let page = b.get(&format!("/h/{household}")).body;
+        let short: String = entries[0].hash.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(page.contains(&short[..12]), "{short} not in the audit");
+    }
+
+    // p2 comes back with visits of its own, recorded offline on the same households, with a
+    // clock fixed 100 days behind (a phone of an older build; the same year, so the same visit
+    // books): what its visits build on is folded now, and the server still lifts their time
+    // to when it received that (40 days ago, as the log was aged).
+    let real = p2.s().now();
+    p2.s().set_clock(Some(real - 100 * DAY));
     let own = record_visits(&p2, "A", 3, "离线 offline");
+    p2.s().set_clock(None);
     let r = p2.sync().unwrap();
     assert!(r.pulled_docs > 0, "{r:?}");
     assert!(r.failed.is_empty(), "{r:?}");
+    {
+        let mut s = p2.s();
+        let hs = s
+            .households(&doorstep_core::store::HouseholdQuery::grid("A"), real)
+            .unwrap();
+        for h in &hs[..3] {
+            for v in s.household(&h.id).unwrap().visits {
+                if own.contains(&v.id) {
+                    assert!(
+                        v.at > real - 45 * DAY && v.at < real,
+                        "visit {} at {} lifted to about 40 days ago (now {real})",
+                        v.id,
+                        v.at
+                    );
+                }
+            }
+        }
+    }
     p1.sync().unwrap();
     assert_eq!(
         p1.heads(),
@@ -135,7 +229,11 @@ fn a_phone_back_after_the_log_was_trimmed_gets_every_change() {
     let r = p2.sync().unwrap();
     assert!(r.pulled_docs > 0);
     assert_eq!(p1.heads(), p2.heads());
-    assert_eq!(trimmed(&data), rows, "rows received since are kept whole");
+    assert_eq!(
+        trimmed(&data),
+        trimmed_rows,
+        "rows received since are kept whole"
+    );
 }
 
 #[test]
@@ -151,9 +249,11 @@ fn admin_compact_trims_and_gives_the_space_back() {
     let kept = admin(&data, &["compact", "--log-keep-days", "0"]);
     assert_eq!(kept["trimmed_rows"], 0, "{kept}");
     assert_eq!(trimmed(&data), 0);
-    let out = admin(&data, &["compact"]);
     let rows = server_count(&data, "SELECT COUNT(*) FROM change_log");
+    let out = admin(&data, &["compact"]);
     assert_eq!(out["trimmed_rows"], rows, "{out}");
+    assert!(out["folded_rows"].as_i64().unwrap() > 0, "{out}");
+    assert_eq!(logged(&data).0, rows, "every change still in the log");
     assert!(out["trimmed_bytes"].as_u64().unwrap() > 0, "{out}");
     assert!(
         out["file_after"].as_u64().unwrap() < out["file_before"].as_u64().unwrap(),

@@ -27,14 +27,27 @@ fn book_of(id: &str) -> i64 {
     crate::doc::visits::parse_id(id).map_or(0, |(_, year)| i64::from(year))
 }
 
-/// A visit's id as its `visits` row keeps it: a canonical UUID as its 16 bytes, anything else
-/// as it is (a blob and a text never compare equal, so two ids never share a row).
-fn visit_key(id: &str) -> rusqlite::types::Value {
+/// An id (a visit's, its household's, its recorder's) as a `visits` row keeps it: a canonical
+/// UUID as its 16 bytes, anything else as it is (a blob and a text never compare equal, so two
+/// ids never share a row). A street's server holds 220,000 visit rows: 20 bytes saved per id.
+pub fn visit_key(id: &str) -> rusqlite::types::Value {
     match uuid::Uuid::try_parse(id) {
         Ok(u) if u.hyphenated().to_string() == id => {
             rusqlite::types::Value::Blob(u.as_bytes().to_vec())
         }
         _ => rusqlite::types::Value::Text(id.to_string()),
+    }
+}
+
+/// The id a `visits` row's key column holds ([`visit_key`] backwards), as text.
+pub fn visit_key_text(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<String> {
+    use rusqlite::types::{FromSqlError, ValueRef};
+    match v {
+        ValueRef::Blob(b) => uuid::Uuid::from_slice(b)
+            .map(|u| u.hyphenated().to_string())
+            .map_err(|e| FromSqlError::Other(Box::new(e))),
+        ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
+        _ => Err(FromSqlError::InvalidType),
     }
 }
 
@@ -55,7 +68,7 @@ fn clear(tx: &Transaction<'_>, id: &str) -> Result<()> {
     tx.prepare_cached("DELETE FROM visit_books WHERE household_id = ?1 AND doc_id = ?2")?
         .execute([visits_of(id), id])?;
     tx.prepare_cached("DELETE FROM visits WHERE household_id = ?1 AND book = ?2")?
-        .execute(params![visits_of(id), book_of(id)])?;
+        .execute(params![visit_key(visits_of(id)), book_of(id)])?;
     Ok(())
 }
 
@@ -217,7 +230,7 @@ fn household(tx: &Transaction<'_>, h: &Household, visit_rows: bool) -> Result<St
         // Its books' rows were written with the grid the household had then (or none, when a
         // rebuild reached a book first).
         tx.prepare_cached("UPDATE visits SET grid = ?2 WHERE household_id = ?1 AND grid <> ?2")?
-            .execute(params![h.id, h.grid])?;
+            .execute(params![visit_key(&h.id), h.grid])?;
     }
     let mut text = h.address.display();
     for r in &h.residents {
@@ -312,16 +325,17 @@ fn visit_rows_of(
     for v in visits {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO visits (book, visit_id, household_id, grid, at, by_id, kind) \
-             VALUES (?1, ?2, ?3, COALESCE((SELECT grid FROM households WHERE id = ?3), ''), \
+             VALUES (?1, ?2, ?3, COALESCE((SELECT grid FROM households WHERE id = ?7), ''), \
                      ?4, ?5, ?6)",
         )?
         .execute(params![
             book_of(doc_id),
             visit_key(&v.id),
-            household,
+            visit_key(household),
             v.at,
-            v.by.id,
-            v.kind.code()
+            visit_key(&v.by.id),
+            v.kind.code(),
+            household
         ])?;
     }
     Ok(())

@@ -27,6 +27,7 @@ pub use actions::{VisitAppeal, VisitOutcome, VisitTask};
 pub use exchange::{Entry, decode_bundle_resolving, encode_bundle, encode_bundle_implying};
 pub use exchange::{ImportReport, Incoming, Merged, MergedChange, StateVector};
 pub(crate) use exchange::{byte_kind, decode_bundle, kind_byte};
+pub use index::{visit_key, visit_key_text};
 pub use packed::{DICTIONARY_ID, unpack_chunk};
 pub use photos::{DRAFT_DAYS, KEY_KEEP_LOCATION, PhotoBacklog, UnsentBlob};
 pub use plans::{DueVisit, HouseholdPlan};
@@ -625,10 +626,7 @@ impl Store {
     /// Stores `bytes` (a whole save, packed) as a document's only chunk.
     fn save_as_one(&mut self, id: &str, bytes: &[u8]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.prepare_cached("DELETE FROM doc_data WHERE doc_id = ?1")?
-            .execute([id])?;
-        tx.prepare_cached("INSERT INTO doc_data (doc_id, seq, bytes) VALUES (?1, 0, ?2)")?
-            .execute(params![id, bytes])?;
+        write_one_chunk(&tx, id, bytes)?;
         tx.prepare_cached("UPDATE docs SET chunks = 1 WHERE id = ?1")?
             .execute([id])?;
         tx.commit()?;
@@ -840,6 +838,29 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
         params![key, value],
     )?;
+    Ok(())
+}
+
+/// Makes `bytes` a document's only saved chunk, rewriting its first chunk's row in place
+/// rather than deleting every row and appending a new one. `doc_data` is a rowid table: a row
+/// appended goes to its last page, so a document saved as one snapshot again and again (hourly
+/// compaction on a server, a repull on a phone) used to leave a hole in some older page each
+/// time, which nothing appended later fills: a quarter of the table's pages was empty space
+/// on a street's server (docs/perf.md). Rewritten in place, the row keeps its page.
+pub(crate) fn write_one_chunk(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    bytes: &[u8],
+) -> Result<()> {
+    tx.prepare_cached("DELETE FROM doc_data WHERE doc_id = ?1 AND seq > 0")?
+        .execute([id])?;
+    let rewritten = tx
+        .prepare_cached("UPDATE doc_data SET bytes = ?2 WHERE doc_id = ?1 AND seq = 0")?
+        .execute(params![id, bytes])?;
+    if rewritten == 0 {
+        tx.prepare_cached("INSERT INTO doc_data (doc_id, seq, bytes) VALUES (?1, 0, ?2)")?
+            .execute(params![id, bytes])?;
+    }
     Ok(())
 }
 

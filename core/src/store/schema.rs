@@ -291,6 +291,22 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE visits_next RENAME TO visits;
     CREATE INDEX visits_grid_at ON visits (grid, at);
     "#,
+    // 12: a visit row's household and recorder kept as 16 bytes too (`index::visit_key`), the
+    // household's in the row and again in `visits_grid_at`: 60 bytes a visit (issue 18).
+    // Updated in place (a few rows on a phone; a server's file is rewritten the next night).
+    r#"
+    UPDATE visits SET household_id = unhex(household_id, '-')
+        WHERE typeof(household_id) = 'text' AND length(household_id) = 36
+          AND household_id = lower(household_id)
+          AND substr(household_id, 9, 1) = '-' AND substr(household_id, 14, 1) = '-'
+          AND substr(household_id, 19, 1) = '-' AND substr(household_id, 24, 1) = '-'
+          AND length(unhex(household_id, '-')) = 16;
+    UPDATE visits SET by_id = unhex(by_id, '-')
+        WHERE typeof(by_id) = 'text' AND length(by_id) = 36 AND by_id = lower(by_id)
+          AND substr(by_id, 9, 1) = '-' AND substr(by_id, 14, 1) = '-'
+          AND substr(by_id, 19, 1) = '-' AND substr(by_id, 24, 1) = '-'
+          AND length(unhex(by_id, '-')) = 16;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -375,18 +375,15 @@ impl Store {
         self.cache.remove(id);
         let visit_rows = self.visit_rows;
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM doc_data WHERE doc_id = ?1", [id])?;
         match kept {
             None => {
+                tx.execute("DELETE FROM doc_data WHERE doc_id = ?1", [id])?;
                 tx.execute("DELETE FROM docs WHERE id = ?1", [id])?;
                 super::index::remove(&tx, id)?;
                 tx.commit()?;
             }
             Some((mut doc, entity, bytes)) => {
-                tx.execute(
-                    "INSERT INTO doc_data (doc_id, seq, bytes) VALUES (?1, 0, ?2)",
-                    params![id, bytes],
-                )?;
+                super::write_one_chunk(&tx, id, &bytes)?;
                 tx.execute(
                     "UPDATE docs SET heads = ?2, chunks = 1 WHERE id = ?1",
                     params![id, encode_heads(&doc.get_heads())],

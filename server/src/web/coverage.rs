@@ -349,11 +349,17 @@ fn model(
             "SELECT household_id, at, by_id FROM visits WHERE grid = ?1 AND at >= ?2",
         )?;
         let mut rows = stmt.query(params![g, since])?;
+        // The ids are kept as 16 bytes (`visit_key`).
+        let id = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<String> {
+            doorstep_core::store::visit_key_text(r.get_ref(i)?).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, e.into())
+            })
+        };
         while let Some(r) = rows.next()? {
             visits
-                .entry(r.get(0)?)
+                .entry(id(r, 0)?)
                 .or_default()
-                .push((r.get(1)?, r.get(2)?));
+                .push((r.get(1)?, id(r, 2)?));
         }
     }
     let mut stmt = s.prepare_cached(
