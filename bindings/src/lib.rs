@@ -4,8 +4,17 @@
 //! error enum, [`DoorstepError`], carries every failure as a typed exception. Every call runs
 //! under `catch_unwind`: a bug in the core becomes `DoorstepError::Internal`, never a panic
 //! across the boundary, and a failed call has written nothing (the core's writes are
-//! transactional).
+//! transactional). The shipped phone library is built with `panic = "abort"` (issue 23: 1.9 MB
+//! smaller): there a bug closes the app instead, still writing nothing half-way, and leaves its
+//! report for the next start (`crash.rs`).
 
+#[cfg(all(feature = "phone-size", not(panic = "abort")))]
+compile_error!(
+    "the `phone-size` feature is for the `phone` profile (panic = \"abort\"): build.rs drops the \
+     unwind tables, so a panic could not unwind; build with `--profile phone`"
+);
+
+mod crash;
 mod enums;
 mod error;
 mod photos;

@@ -354,12 +354,16 @@ impl EnrollmentScreen {
 pub struct StoreOpening {
     pub store: Option<Arc<DoorstepStore>>,
     pub problem: Option<ScreenProblem>,
+    /// Where and why the app was closed by a bug since the store was last opened (`crash.rs`):
+    /// given once, for the shell to keep with its logs.
+    pub last_crash: Option<String>,
 }
 
 /// Opens (or creates) the store at `path` encrypted with `key` (32 bytes from the Android
 /// Keystore or the iOS Keychain). Never throws: the app shows the problem instead.
 #[uniffi::export]
 pub fn open_store(path: String, key: Vec<u8>) -> StoreOpening {
+    let last_crash = crate::crash::watch(&path);
     let opened = std::panic::catch_unwind(|| doorstep_core::Store::open_encrypted(&path, &key));
     match opened {
         Ok(Ok(store)) => StoreOpening {
@@ -367,14 +371,17 @@ pub fn open_store(path: String, key: Vec<u8>) -> StoreOpening {
                 inner: Arc::new(std::sync::Mutex::new(store)),
             })),
             problem: None,
+            last_crash,
         },
         Ok(Err(e)) => StoreOpening {
             store: None,
             problem: Some(sc::Problem::of(&e).into()),
+            last_crash,
         },
         Err(_) => StoreOpening {
             store: None,
             problem: Some(sc::Problem::new(ProblemKind::Internal, "panic while opening").into()),
+            last_crash,
         },
     }
 }

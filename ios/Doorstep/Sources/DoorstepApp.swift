@@ -12,6 +12,9 @@ struct DoorstepApp: App {
 
     init() {
         let opening = DoorstepApp.open()
+        // A bug closed the app last time (the library aborts on a panic): where and why, kept in
+        // the system log for whoever supports this phone.
+        if let crash = opening.lastCrash { NSLog("Doorstep closed by a bug last time: %@", crash) }
         store = opening.store
         problem = opening.problem
         if let store { BackgroundSync.register(bar: SyncBarScreen.shared(store)) }
@@ -30,7 +33,8 @@ struct DoorstepApp: App {
             try? url.setResourceValues(values)
             return opening
         } catch {
-            return StoreOpening(store: nil, problem: ScreenProblem(kind: .storage, detail: "\(error)", field: nil))
+            return StoreOpening(store: nil, problem: ScreenProblem(kind: .storage, detail: "\(error)", field: nil),
+                                lastCrash: nil)
         }
     }
 

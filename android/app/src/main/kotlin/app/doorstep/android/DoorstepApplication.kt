@@ -3,6 +3,7 @@ package app.doorstep.android
 import android.app.Application
 import android.net.ConnectivityManager
 import android.net.Network
+import android.util.Log
 import androidx.work.Constraints
 import androidx.work.ExistingPeriodicWorkPolicy
 import androidx.work.ExistingWorkPolicy
@@ -44,6 +45,9 @@ class DoorstepApplication : Application() {
         val key = DatabaseKey(this).get()
         val path = File(noBackupFilesDir, "doorstep.db").path
         val opening = openStore(path, key)
+        // A bug closed the app last time (the library aborts on a panic): where and why, kept in
+        // the system log for whoever supports this phone.
+        opening.lastCrash?.let { Log.e("Doorstep", "closed by a bug last time: $it") }
         container = opening.store?.let { AppContainer(it, langFor(Locale.getDefault().toLanguageTag())) }
         problem = opening.problem
         scheduleSync()

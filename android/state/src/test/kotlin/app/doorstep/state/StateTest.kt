@@ -54,6 +54,19 @@ fun main() {
         expect(openStore(path, k).store != null, "reopened")
     }
 
+    check("a bug that closed the app is handed over once at the next start (the phone library aborts on a panic)") {
+        val path = Files.createTempDirectory("doorstep-crash").resolve("doorstep.db").toString()
+        val k = key()
+        expect(openStore(path, k).lastCrash == null, "no report on a first start")
+        // What the library's panic hook writes beside the store before the process ends.
+        val line = "unix 1764700000, thread sync, 0.1.0 core/src/store/sync.rs:1:1: 住户文档 broken"
+        java.io.File("$path.panic").writeText(line)
+        val next = openStore(path, k)
+        expect(next.lastCrash == line && next.store != null, "handed over: ${next.lastCrash}")
+        expect(!java.io.File("$path.panic").exists(), "removed once read")
+        expect(openStore(path, k).lastCrash == null, "once only")
+    }
+
     check("enrollment: each keystroke and a refusal reach the flow; a QR link enrolls") {
         val m = observe(EnrollmentScreen(gw))
         m.screen.setServerUrl(server)
