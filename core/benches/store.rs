@@ -1,11 +1,11 @@
-//! Benchmarks of the local store on a grid of 500 households with 12 visits each (issue 3):
-//! open, lists, search, "today", a durable visit, export of changes, bytes on disk.
-//!
-//! Run: `cargo bench -p doorstep-core --bench store` (plain SQLite), and with
-//! `DOORSTEP_BENCH_ENCRYPTED=1` for the same on an encrypted store; with
-//! `DOORSTEP_BENCH_PHOTOS=500` the fixture also holds 500 photos, each on a visit (issue 21:
-//! the store's size, and its queries and visits with them). The fixture is built once per run through
-//! the public API (real SQLite file, full sync), then copied for each benchmark that writes.
+// Benchmarks of the local store on a grid of 500 households with 12 visits each (issue 3):
+// open, lists, search, "today", a durable visit, export of changes, bytes on disk.
+//
+// Run: `cargo bench -p doorstep-core --bench store` (plain SQLite), and with
+// `DOORSTEP_BENCH_ENCRYPTED=1` for the same on an encrypted store; with
+// `DOORSTEP_BENCH_PHOTOS=500` the fixture also holds 500 photos, each on a visit (issue 21:
+// the store's size, and its queries and visits with them). The fixture is built once per run through
+// the public API (real SQLite file, full sync), then copied for each benchmark that writes.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -779,6 +779,15 @@ fn visit_rows(s: &Store) -> Vec<(String, i64, rusqlite::types::Value, String, i6
         .collect()
 }
 
+/// SQL spelling a column's 16-byte UUID as its canonical text.
+fn uuid_text(col: &str) -> String {
+    format!(
+        "lower(substr(hex({col}), 1, 8) || '-' || substr(hex({col}), 9, 4) || '-' || \
+         substr(hex({col}), 13, 4) || '-' || substr(hex({col}), 17, 4) || '-' || \
+         substr(hex({col}), 21))"
+    )
+}
+
 #[test]
 fn visit_rows_from_before_migration_11_are_converted_in_place() {
     use rusqlite::types::Value;
@@ -823,12 +832,9 @@ fn visit_rows_from_before_migration_11_are_converted_in_place() {
                  household_id TEXT NOT NULL, doc_id TEXT NOT NULL, visit_id TEXT NOT NULL,
                  grid TEXT NOT NULL, at INTEGER NOT NULL, by_id TEXT NOT NULL, kind TEXT NOT NULL,
                  PRIMARY KEY (household_id, doc_id, visit_id)) WITHOUT ROWID;
-             INSERT INTO old_visits SELECT household_id,
-                 CASE book WHEN 0 THEN household_id ELSE household_id || '.' || book END,
-                 lower(substr(hex(visit_id), 1, 8) || '-' || substr(hex(visit_id), 9, 4) || '-' ||
-                       substr(hex(visit_id), 13, 4) || '-' || substr(hex(visit_id), 17, 4) || '-' ||
-                       substr(hex(visit_id), 21)),
-                 grid, at, by_id, kind FROM visits;
+             INSERT INTO old_visits SELECT {hh},
+                 CASE book WHEN 0 THEN {hh} ELSE {hh} || '.' || book END,
+                 {visit}, grid, at, by_id, kind FROM visits;
              INSERT INTO old_visits VALUES ('{h}', '{h}', 'ABCDEF00-0000-7000-8000-000000000001',
                  'G1', {old}, 'gw1', 'routine');
              DROP TABLE visits;
@@ -837,7 +843,10 @@ fn visit_rows_from_before_migration_11_are_converted_in_place() {
              PRAGMA user_version = 10;
              COMMIT;",
             h = h.id,
-            old = T0 - 800 * DAY
+            old = T0 - 800 * DAY,
+            // Schema 10 kept every id as text: the 16 bytes migration 12 writes, spelled out.
+            hh = uuid_text("household_id"),
+            visit = uuid_text("visit_id"),
         ))
         .unwrap();
     drop(s);
