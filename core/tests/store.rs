@@ -769,9 +769,7 @@ fn visit_rows(s: &Store) -> Vec<(String, i64, rusqlite::types::Value, String, i6
         .unwrap()
         .query_map([], |r| {
             // The household's and the recorder's ids as text, however kept (`visit_key`).
-            let id = |i: usize| -> rusqlite::Result<String> {
-                Ok(doorstep_core::store::visit_key_text(r.get_ref(i)?)?)
-            };
+            let id = |i| doorstep_core::store::visit_key_text(r, i);
             Ok((id(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, id(5)?))
         })
         .unwrap()

@@ -209,6 +209,26 @@ pub fn log_received_at(
     Ok(None)
 }
 
+/// A number this store keeps in `meta` (the trim's progress, the last rewrite); `None` when
+/// unset or not a number.
+pub fn meta_number(conn: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
+    let v: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()))
+}
+
+/// Sets a number in `meta` ([`meta_number`]).
+pub fn set_meta_number(conn: &Connection, key: &str, value: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value.to_string()])?;
+    Ok(())
+}
+
 /// A device's number in this store's change log (`log_devices`), given it on first use.
 pub fn log_device(conn: &Connection, device_id: &str) -> rusqlite::Result<i64> {
     conn.prepare_cached("INSERT OR IGNORE INTO log_devices (device_id) VALUES (?1)")?
@@ -904,26 +924,14 @@ impl ServerStore {
         conn.execute_batch(
             "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
         )?;
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![crate::trim::VACUUMED_KEY, now.to_string()],
-        )?;
+        set_meta_number(conn, crate::trim::VACUUMED_KEY, now)?;
         Ok((before, size(&self.path)))
     }
 
     /// When [`ServerStore::vacuum`] last ran.
     pub fn vacuumed_at(&self) -> Result<Option<i64>, ServerError> {
         let b = self.lock();
-        let at: Option<String> = b
-            .connection()
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [crate::trim::VACUUMED_KEY],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(at.and_then(|v| v.parse().ok()))
+        Ok(meta_number(b.connection(), crate::trim::VACUUMED_KEY)?)
     }
 
     /// This server's id (made when its database was created; on PostgreSQL, the shared one's).

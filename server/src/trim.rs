@@ -15,7 +15,7 @@
 //! that one phone. On PostgreSQL only this process's replica is trimmed: the shared log is what
 //! replicas are built from, and keeps everything (docs/scaling.md).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use crate::ServerError;
 
@@ -97,15 +97,7 @@ pub fn is_trimmed(bytes: &[u8]) -> bool {
 /// before it, are folded into that row's `history` ([`crate::folded`]).
 pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> {
     let tx = conn.transaction()?;
-    let from: i64 = tx
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [TRIMMED_KEY],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let from = crate::storage::meta_number(&tx, TRIMMED_KEY)?.unwrap_or(0);
     let rows: Vec<(i64, i64)> = tx
         .prepare_cached(
             "SELECT seq, received_at FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -145,13 +137,14 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
     )?;
     let mut folded = 0u64;
     let mut kept: Vec<(Row, Option<Vec<u8>>)> = Vec::with_capacity(by_doc.len());
+    let earlier_sql = format!(
+        "SELECT {ROW_COLUMNS} FROM change_log WHERE doc_id = ?1 AND seq <= ?2 ORDER BY seq"
+    );
     for (doc_id, mut rows) in by_doc {
         // The document's rows trimmed by earlier steps: one, or several in a log trimmed
         // before rows were folded.
         let earlier: Vec<Row> = tx
-            .prepare_cached(&format!(
-                "SELECT {ROW_COLUMNS} FROM change_log WHERE doc_id = ?1 AND seq <= ?2 ORDER BY seq"
-            ))?
+            .prepare_cached(&earlier_sql)?
             .query_map(params![doc_id, from], Row::read)?
             .collect::<rusqlite::Result<_>>()?;
         if !earlier.is_empty() {
@@ -199,11 +192,7 @@ pub fn step(conn: &mut Connection, cutoff: i64) -> Result<Trimmed, ServerError> 
             ])?;
         }
     }
-    tx.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![TRIMMED_KEY, up_to.to_string()],
-    )?;
+    crate::storage::set_meta_number(&tx, TRIMMED_KEY, up_to)?;
     tx.commit()?;
     Ok(Trimmed {
         rows: dropped.len() as u64,

@@ -39,15 +39,19 @@ pub fn visit_key(id: &str) -> rusqlite::types::Value {
     }
 }
 
-/// The id a `visits` row's key column holds ([`visit_key`] backwards), as text.
-pub fn visit_key_text(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<String> {
-    use rusqlite::types::{FromSqlError, ValueRef};
-    match v {
+/// The id column `i` of a `visits` row holds ([`visit_key`] backwards), as text.
+pub fn visit_key_text(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
+    use rusqlite::types::{Type, ValueRef};
+    match row.get_ref(i)? {
         ValueRef::Blob(b) => uuid::Uuid::from_slice(b)
             .map(|u| u.hyphenated().to_string())
-            .map_err(|e| FromSqlError::Other(Box::new(e))),
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Blob, e.into())),
         ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
-        _ => Err(FromSqlError::InvalidType),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            "visit key".into(),
+            other.data_type(),
+        )),
     }
 }
 

@@ -350,11 +350,7 @@ fn model(
         )?;
         let mut rows = stmt.query(params![g, since])?;
         // The ids are kept as 16 bytes (`visit_key`).
-        let id = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<String> {
-            doorstep_core::store::visit_key_text(r.get_ref(i)?).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, e.into())
-            })
-        };
+        let id = doorstep_core::store::visit_key_text;
         while let Some(r) = rows.next()? {
             visits
                 .entry(id(r, 0)?)
